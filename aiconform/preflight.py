@@ -1,0 +1,114 @@
+"""Preflight: reach the cluster, learn its version, choose the requirement set and this run's selection."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from kubernetes import client
+
+from aiconform.kube import ClusterError, connect, describe_error
+
+_MINOR = re.compile(r"^v?(\d+)\.(\d+)")
+
+
+def kubernetes_minor(version: str) -> str:
+    """'v1.35.3-eks-abc' → 'v1.35'."""
+    m = _MINOR.match(str(version).strip())
+    if not m:
+        raise ValueError(f"not a Kubernetes version: {version!r} (expected e.g. v1.35 or v1.35.3)")
+    return f"v{int(m.group(1))}.{int(m.group(2))}"
+
+
+def run_id(at: datetime | None = None) -> str:
+    return (at or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+
+
+def select(requirement_ids: list[str], *, run_tags: list[str], skip_tags: list[str],
+           only: list[str] | None) -> list[str]:
+    """Requirements this run verifies: inventory's list, else the ids named as tags, else all."""
+    chosen = [r for r in requirement_ids if not only or r in only]
+    tagged = [r for r in chosen if r in run_tags]
+    if tagged:
+        chosen = tagged
+    return [r for r in chosen if r not in skip_tags]
+
+
+def gather(params: dict[str, Any]) -> dict[str, Any]:
+    """Facts about the cluster; never raises for cluster problems (they are returned as 'error')."""
+    facts: dict[str, Any] = {
+        "name": params.get("cluster_name") or "",
+        "reachable": False,
+        "simulated": bool(params.get("simulated")),
+        "tls_verify": params.get("validate_certs", True) is not False,
+    }
+    try:
+        conn = connect(params)
+    except ClusterError as exc:
+        facts["error"] = str(exc)
+        return facts
+    facts["api_server"] = conn.host
+    facts["tls_verify"] = conn.tls_verify
+    try:
+        try:
+            info = client.VersionApi(conn.api).get_code(_request_timeout=conn.request_timeout)
+        except Exception as exc:  # noqa: BLE001
+            raise describe_error(exc, "read the server version (GET /version)", conn.host) from exc
+        facts["server_version"] = info.git_version
+        facts["platform"] = info.platform
+        try:
+            nodes = client.CoreV1Api(conn.api).list_node(_request_timeout=conn.request_timeout).items
+            facts["nodes"] = _node_summary(nodes)
+        except Exception as exc:  # noqa: BLE001 - a verify-only identity may not list nodes
+            facts["nodes"] = {"error": str(describe_error(exc, "list nodes", conn.host))}
+        facts["reachable"] = True
+    except ClusterError as exc:
+        facts["error"] = str(exc)
+    finally:
+        conn.close()
+    return facts
+
+
+def _node_summary(nodes: list[Any]) -> dict[str, Any]:
+    def ready(node: Any) -> bool:
+        return any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or []))
+
+    gpu_nodes = [n for n in nodes if int((n.status.allocatable or {}).get("nvidia.com/gpu", "0") or 0) > 0]
+    return {
+        "total": len(nodes),
+        "ready": sum(1 for n in nodes if ready(n)),
+        "accelerator_nodes": len(gpu_nodes),
+        "accelerators": sum(int(n.status.allocatable.get("nvidia.com/gpu", 0)) for n in gpu_nodes),
+        "kubelet_versions": sorted({n.status.node_info.kubelet_version for n in nodes if n.status.node_info}),
+        "container_runtimes": sorted({n.status.node_info.container_runtime_version for n in nodes
+                                      if n.status.node_info}),
+    }
+
+
+def plan(cluster: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """The run: id, requirement set of the cluster's minor (or the inventory override) and selection."""
+    from aiconform import catalog
+
+    override = params.get("kubernetes_version")
+    source = override or cluster.get("server_version")
+    run: dict[str, Any] = {"id": run_id(), "started_at": datetime.now(timezone.utc).isoformat(),
+                           "requirement_set": [], "selected": [], "warnings": []}
+    if not source:
+        run["warnings"].append("the requirement set is unknown: the cluster was not reachable and "
+                               "aiconform_kubernetes_version is not set")
+        return run
+    cluster["kubernetes_version"] = kubernetes_minor(source)
+    set_version, warning = catalog.resolve_version(cluster["kubernetes_version"])
+    if warning:
+        run["warnings"].append(warning)
+    run["set_version"] = set_version
+    requirements = catalog.requirement_set(set_version)
+    ids = [r.id for r in requirements]
+    unknown = sorted(set(params.get("requirements") or []) - set(catalog.all_ids()))
+    if unknown:
+        raise ValueError(f"aiconform_requirements names unknown requirement ids {unknown}; "
+                         f"known ids: {', '.join(catalog.all_ids())}")
+    run["requirement_set"] = [{"id": r.id, "level": r.level} for r in requirements]
+    run["selected"] = select(ids, run_tags=list(params.get("run_tags") or []),
+                             skip_tags=list(params.get("skip_tags") or []), only=params.get("requirements"))
+    return run

@@ -1,0 +1,221 @@
+"""Machinery shared by every verifier: probe namespaces, waits, evidence, and fetch → judge.
+
+A verifier is a module ``aiconform.verifiers.<requirement id>`` defining:
+
+- ``REQUIREMENT`` (the id) and ``TEST_NAME`` (go-test style name used in junit.xml / e2e.log),
+- ``OPTIONS``: an Ansible argument spec for its own options (timeouts default to the upstream test's),
+- ``fetch(ctx: ProbeContext) -> dict``: talks to the cluster, runs probe workloads, returns facts,
+- ``judge(facts: dict) -> Verdict``: a pure function from facts to a verdict with reasons.
+
+``run_verifier`` wires them together, always cleans up the probe namespace, and converts cluster
+errors into an ``error`` verdict (never ``Implemented``).
+"""
+from __future__ import annotations
+
+import importlib
+import re
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, TypeVar
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from aiconform.kube import ClusterError, Connection, connect, describe_error
+from aiconform.results import Check, Evidence, Outcome, RequirementResult, Status, Verdict, now
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "aiconform"}
+RUN_LABEL = "aiconform.io/run-id"
+REQUIREMENT_LABEL = "aiconform.io/requirement"
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+T = TypeVar("T")
+
+
+class ProbeTimeout(Exception):
+    """A wait ran out; the message says what was still missing."""
+
+
+class Interrupted(Exception):
+    """SIGTERM/SIGINT during a probe: raised so cleanup still runs."""
+
+
+def dns_label(text: str) -> str:
+    """A valid DNS-1123 label from arbitrary text (ids use '_', names need '-')."""
+    label = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:63].strip("-")
+    if not _DNS_LABEL.match(label):
+        raise ValueError(f"cannot derive a DNS label from {text!r}")
+    return label
+
+
+@dataclass
+class ProbeContext:
+    conn: Connection
+    requirement: str
+    run_id: str
+    options: dict[str, Any]
+    check_mode: bool = False
+    evidence: list[Evidence] = field(default_factory=list)
+    namespaces: list[str] = field(default_factory=list)
+    cleanup_errors: list[str] = field(default_factory=list)
+
+    # -- API access -------------------------------------------------------------------------
+    @property
+    def core(self) -> client.CoreV1Api:
+        return client.CoreV1Api(self.conn.api)
+
+    @property
+    def custom(self) -> client.CustomObjectsApi:
+        return client.CustomObjectsApi(self.conn.api)
+
+    @property
+    def apps(self) -> client.AppsV1Api:
+        return client.AppsV1Api(self.conn.api)
+
+    @property
+    def batch(self) -> client.BatchV1Api:
+        return client.BatchV1Api(self.conn.api)
+
+    def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Make one API call; failures become ClusterError naming the call."""
+        kwargs.setdefault("_request_timeout", self.conn.request_timeout)
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - translated for the user, re-raised
+            raise describe_error(exc, what, self.conn.host) from exc
+
+    def raw_get(self, path: str, what: str | None = None) -> Any:
+        """GET a path (discovery, aggregated APIs, service proxy) and return decoded JSON or text."""
+        data, _status, _headers = self.call(
+            what or f"GET {path}", self.conn.api.call_api, path, "GET", response_type="object",
+            auth_settings=["BearerToken"], _return_http_data_only=False, _preload_content=True)
+        return data
+
+    def optional(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """Like call(), but a 404 (missing CRD/object) returns None instead of raising."""
+        try:
+            return self.call(what, fn, *args, **kwargs)
+        except ClusterError as exc:
+            if exc.kind == "not_found":
+                return None
+            raise
+
+    # -- evidence ---------------------------------------------------------------------------
+    def record(self, title: str, content: Any, *, kind: str = "text", command: str = "") -> None:
+        if not isinstance(content, str):
+            import yaml
+
+            from aiconform.redact import redact_value
+            content = yaml.safe_dump(redact_value(_plain(content)), sort_keys=False, default_flow_style=False)
+            kind = "object" if kind == "text" else kind
+        self.evidence.append(Evidence(title=title, kind=kind, content=content, command=command))
+
+    # -- probe namespace --------------------------------------------------------------------
+    def probe_namespace(self, suffix: str = "") -> str:
+        """Create this run's probe namespace (labelled so an always-section can find it)."""
+        name = dns_label(f"aiconform-{self.requirement}-{self.run_id}{'-' + suffix if suffix else ''}")
+        body = client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={
+            **MANAGED_BY, RUN_LABEL: dns_label(self.run_id), REQUIREMENT_LABEL: dns_label(self.requirement)}))
+        self.call(f"create namespace {name}", self.core.create_namespace, body)
+        self.namespaces.append(name)
+        return name
+
+    def cleanup(self, timeout: float = 60.0) -> None:
+        for name in reversed(self.namespaces):
+            try:
+                self.core.delete_namespace(name, _request_timeout=self.conn.request_timeout)
+            except ApiException as exc:
+                if exc.status != 404:
+                    self.cleanup_errors.append(f"delete namespace {name}: HTTP {exc.status}")
+                    continue
+            except Exception as exc:  # noqa: BLE001 - cleanup must continue
+                self.cleanup_errors.append(f"delete namespace {name}: {type(exc).__name__}: {exc}")
+                continue
+            try:
+                wait_until(lambda n=name: _namespace_gone(self, n), timeout=timeout, interval=1.0,
+                           what=f"namespace {name} to be deleted")
+            except ProbeTimeout as exc:
+                self.cleanup_errors.append(str(exc))
+        self.namespaces.clear()
+
+
+def _namespace_gone(ctx: ProbeContext, name: str) -> bool:
+    try:
+        ctx.core.read_namespace(name, _request_timeout=ctx.conn.request_timeout)
+        return False
+    except ApiException as exc:
+        return exc.status == 404
+
+
+def _plain(obj: Any) -> Any:
+    """kubernetes client models → plain dicts (camelCase, as kubectl shows them)."""
+    if hasattr(obj, "to_dict") and hasattr(obj, "attribute_map"):
+        return client.ApiClient().sanitize_for_serialization(obj)
+    return obj
+
+
+def wait_until(predicate: Callable[[], T], *, timeout: float, interval: float = 2.0, what: str,
+               missing: Callable[[], str] | None = None) -> T:
+    """Poll predicate until truthy. On timeout, raise ProbeTimeout saying what was still missing."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            detail = f": {missing()}" if missing else ""
+            raise ProbeTimeout(f"timed out after {timeout:g}s waiting for {what}{detail}")
+        time.sleep(min(interval, max(0.05, deadline - time.monotonic())))
+
+
+def load(requirement: str) -> ModuleType:
+    return importlib.import_module(f"aiconform.verifiers.{requirement}")
+
+
+def _raise_interrupted(signum: int, _frame: Any) -> None:
+    raise Interrupted(f"interrupted by signal {signum}")
+
+
+def run_verifier(requirement: str, params: dict[str, Any], *, check_mode: bool = False) -> RequirementResult:
+    """fetch → judge for one requirement, with cleanup always, and never a silent Implemented."""
+    verifier = load(requirement)
+    result = RequirementResult(id=requirement, status=Status.UNKNOWN, test_name=verifier.TEST_NAME,
+                               started_at=now())
+    if check_mode:
+        result.reasons = ["check mode: probes create workloads, so nothing was verified"]
+        result.finished_at = now()
+        return result
+    old_term = signal.signal(signal.SIGTERM, _raise_interrupted)
+    ctx: ProbeContext | None = None
+    facts: dict[str, Any] = {}
+    try:
+        conn = connect(params)
+        ctx = ProbeContext(conn=conn, requirement=requirement, run_id=params.get("run_id") or "manual",
+                           options=dict(params.get("options") or {}))
+        facts = verifier.fetch(ctx)
+        verdict: Verdict = verifier.judge(facts)
+        result.status, result.reasons, result.checks = verdict.status, verdict.reasons, verdict.checks
+    except ClusterError as exc:
+        result.status, result.reasons = Status.ERROR, [str(exc)]
+    except ProbeTimeout as exc:
+        # A timeout inside fetch is a finding, but without the full facts the judge cannot decide.
+        result.status, result.reasons = Status.ERROR, [str(exc)]
+        result.checks.append(Check(name="probe", outcome=Outcome.FAIL, reason=str(exc)))
+    except Interrupted as exc:
+        result.status, result.reasons = Status.ERROR, [str(exc)]
+    except Exception as exc:  # noqa: BLE001 - a verifier bug must not crash the whole run
+        result.status, result.reasons = Status.ERROR, [f"verifier crashed: {type(exc).__name__}: {exc}"]
+    finally:
+        if ctx is not None:
+            ctx.cleanup(timeout=float(ctx.options.get("cleanup_timeout", 60)))
+            result.evidence = ctx.evidence
+            if ctx.cleanup_errors:
+                result.reasons.append("cleanup incomplete: " + "; ".join(ctx.cleanup_errors))
+            ctx.conn.close()
+        signal.signal(signal.SIGTERM, old_term)
+    result.facts = facts
+    result.finished_at = now()
+    return result

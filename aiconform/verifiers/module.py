@@ -1,0 +1,34 @@
+"""The body of every ``verify_<id>`` Ansible module: argspec + run_verifier + facts out."""
+from __future__ import annotations
+
+from typing import Any
+
+from aiconform.kube import CONNECTION_ARGSPEC
+from aiconform.verifiers.base import load, run_verifier
+
+COMMON_ARGSPEC: dict[str, dict[str, Any]] = {
+    **CONNECTION_ARGSPEC,
+    "run_id": {"type": "str", "required": True},
+    "cleanup_timeout": {"type": "int", "default": 120},
+}
+
+
+def argument_spec(requirement: str) -> dict[str, dict[str, Any]]:
+    return {**COMMON_ARGSPEC, **load(requirement).OPTIONS}
+
+
+def run_module(requirement: str) -> None:
+    from ansible.module_utils.basic import AnsibleModule
+
+    verifier = load(requirement)
+    module = AnsibleModule(argument_spec=argument_spec(requirement), supports_check_mode=True)
+    params = dict(module.params)
+    params["options"] = {k: module.params[k] for k in [*verifier.OPTIONS, "cleanup_timeout"]}
+    result = run_verifier(requirement, params, check_mode=module.check_mode)
+    # The verdict is data, not a task failure: the report phase must still run and say why.
+    module.exit_json(
+        changed=False,
+        status=result.status.value,
+        reasons=result.reasons,
+        ansible_facts={f"aiconform_result_{requirement}": result.to_dict()},
+    )
