@@ -28,9 +28,8 @@ def select(requirement_ids: list[str], *, run_tags: list[str], skip_tags: list[s
            only: list[str] | None) -> list[str]:
     """Requirements this run verifies: inventory's list, else the ids named as tags, else all."""
     chosen = [r for r in requirement_ids if not only or r in only]
-    tagged = [r for r in chosen if r in run_tags]
-    if tagged:
-        chosen = tagged
+    if any(r in run_tags for r in requirement_ids):
+        chosen = [r for r in chosen if r in run_tags]
     return [r for r in chosen if r not in skip_tags]
 
 
