@@ -76,7 +76,7 @@ def _data() -> dict[str, Any]:
         return yaml.safe_load(fh)
 
 
-def _key(version: str) -> tuple[int, int]:
+def version_key(version: str) -> tuple[int, int]:
     m = _VERSION_RE.match(version)
     assert m, version
     return int(m.group(1)), int(m.group(2))
@@ -84,7 +84,7 @@ def _key(version: str) -> tuple[int, int]:
 
 def versions() -> list[str]:
     """Known requirement-set versions, oldest first."""
-    return sorted(_data()["versions"], key=_key)
+    return sorted(_data()["versions"], key=version_key)
 
 
 def categories() -> list[Category]:
@@ -113,7 +113,7 @@ def resolve_version(kubernetes_version: str) -> tuple[str, str]:
     known = versions()
     if minor in known:
         return minor, ""
-    if _key(minor) > _key(known[-1]):
+    if version_key(minor) > version_key(known[-1]):
         return known[-1], (
             f"Kubernetes {minor} has no AI Conformance template yet; using the newest requirement set "
             f"{known[-1]} (verification only: a {minor} submission needs the {minor} template)")

@@ -1,0 +1,1 @@
+"""Report renderers (PRODUCT.yaml, README.md, report.html, junit.xml, e2e.log) and the validator."""
