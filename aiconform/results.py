@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from aiconform.redact import redact_text, redact_value
@@ -16,7 +16,7 @@ from aiconform.redact import redact_text, redact_value
 EVIDENCE_LIMIT = 64 * 1024  # characters kept per evidence item; the rest is trimmed with a marker
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     IMPLEMENTED = "Implemented"
     NOT_IMPLEMENTED = "Not Implemented"
     PARTIAL = "Partially Implemented"
@@ -31,7 +31,7 @@ class Status(str, Enum):
         return self not in (Status.UNKNOWN, Status.ERROR)
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     PASS = "pass"
     FAIL = "fail"
     SKIP = "skip"
