@@ -14,6 +14,8 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
+from aiconform import __version__
+
 # Argument spec shared by every aiconform module that talks to a cluster (see doc_fragments/cluster.py).
 CONNECTION_ARGSPEC: dict[str, dict[str, Any]] = {
     "kubeconfig": {"type": "path"},
@@ -46,8 +48,12 @@ class Connection:
         self.api.close()
 
 
-def connect(params: dict[str, Any]) -> Connection:
-    """Build an ApiClient from module params. Raises ClusterError with an actionable message."""
+def connect(params: dict[str, Any], component: str = "cli") -> Connection:
+    """Build an ApiClient from module params. Raises ClusterError with an actionable message.
+
+    The User-Agent names the component (``verify/gang_scheduling``), so the API server's audit log, and
+    ``aiconform rbac``, can tell which verifier made each call.
+    """
     cfg = client.Configuration()
     try:
         if params.get("host"):
@@ -71,7 +77,9 @@ def connect(params: dict[str, Any]) -> Connection:
         cfg.ssl_ca_cert = params["ca_cert"]
     cfg.retries = False
     timeout = int(params.get("request_timeout") or 30)
-    return Connection(api=client.ApiClient(cfg), host=_safe_host(cfg.host), tls_verify=bool(cfg.verify_ssl),
+    api = client.ApiClient(cfg)
+    api.user_agent = f"aiconform/{__version__} ({component})"
+    return Connection(api=api, host=_safe_host(cfg.host), tls_verify=bool(cfg.verify_ssl),
                       request_timeout=timeout)
 
 

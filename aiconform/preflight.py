@@ -42,7 +42,7 @@ def gather(params: dict[str, Any]) -> dict[str, Any]:
         "tls_verify": params.get("validate_certs", True) is not False,
     }
     try:
-        conn = connect(params)
+        conn = connect(params, component="preflight")
     except ClusterError as exc:
         facts["error"] = str(exc)
         return facts

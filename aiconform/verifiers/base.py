@@ -192,7 +192,7 @@ def run_verifier(requirement: str, params: dict[str, Any], *, check_mode: bool =
     ctx: ProbeContext | None = None
     facts: dict[str, Any] = {}
     try:
-        conn = connect(params)
+        conn = connect(params, component=f"verify/{requirement}")
         ctx = ProbeContext(conn=conn, requirement=requirement, run_id=params.get("run_id") or "manual",
                            options=dict(params.get("options") or {}))
         facts = verifier.fetch(ctx)
