@@ -1,0 +1,39 @@
+"""gang_scheduling (KAR-0053): all-or-nothing scheduling, after upstream ``TestGangScheduling``.
+
+PositiveGangScheduling: a Job with parallelism = completions = N runs through the gang scheduler (Kueue by
+default) and completes; every pod was bound. NegativeGangScheduling: a Job far larger than the free capacity
+gets no pod Running and no pod bound during the window. Cleanup: everything the probe used is released.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+REQUIREMENT = "gang_scheduling"
+TEST_NAME = "TestGangScheduling"
+
+# aiconform/data/versions.yml has no probe_images key yet; the pinned default lives here. Upstream uses
+# plain `busybox`; this is the Kubernetes e2e build of it on registry.k8s.io (easy to mirror).
+DEFAULT_IMAGE = "registry.k8s.io/e2e-test-images/busybox:1.36.1-1"
+
+OPTIONS: dict[str, dict[str, Any]] = {
+    "scheduler": {"type": "str", "default": "kueue", "choices": ["kueue", "other"]},
+    "queue_name": {"type": "str"},
+    "queue_namespace": {"type": "str"},
+    "job_labels": {"type": "dict", "default": {}},
+    "scheduler_name": {"type": "str"},
+    "kueue_api_version": {"type": "str", "choices": ["v1beta2", "v1beta1"]},
+    "parallelism": {"type": "int", "default": 2},
+    "negative_parallelism": {"type": "int", "default": 1000},
+    "negative_window": {"type": "int", "default": 30},
+    "positive_timeout": {"type": "int", "default": 120},
+    "queue_ready_timeout": {"type": "int", "default": 60},
+    "release_timeout": {"type": "int", "default": 60},
+    "cpu_request": {"type": "str", "default": "100m"},
+    "memory_request": {"type": "str", "default": "128Mi"},
+    "image": {"type": "str", "default": DEFAULT_IMAGE},
+}
+
+from .fetch import fetch  # noqa: E402
+from .judge import judge  # noqa: E402
+
+__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "fetch", "judge"]

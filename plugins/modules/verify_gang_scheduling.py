@@ -1,0 +1,136 @@
+#!/usr/bin/python
+"""Ansible module: verify gang_scheduling (KAR-0053) like upstream TestGangScheduling."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: verify_gang_scheduling
+short_description: Verify all-or-nothing (gang) scheduling with probe Jobs, like upstream TestGangScheduling
+description:
+  - C(PositiveGangScheduling) creates a Job with I(parallelism) = completions pods through the gang scheduler
+    (Kueue by default, label C(kueue.x-k8s.io/queue-name)); every pod must be bound and the Job Complete within
+    I(positive_timeout) seconds.
+  - C(NegativeGangScheduling) creates a Job larger than the free capacity (at least I(negative_parallelism)
+    pods, more when the cluster's allocatable CPU would fit them); during I(negative_window) seconds no pod may be
+    Running or have a node (suspended or pending is fine).
+  - C(Cleanup) deletes both Jobs and checks their pods and Kueue Workloads are gone and the queue's usage is back
+    to zero.
+  - With Kueue and no I(queue_name), the module creates its own ResourceFlavor, ClusterQueue (quota = the
+    cluster's allocatable CPU and memory, restricted to the probe namespace) and LocalQueue, and deletes them
+    afterwards. The Kueue API version (v1beta2, else v1beta1) is chosen by discovery.
+  - Kueue Workload conditions (C(QuotaReserved), C(Admitted), C(PodsReady)) and events are recorded as evidence.
+  - The verdict is data (C(status), C(reasons)), never a task failure.
+version_added: 0.1.0
+author: aiconform developers
+extends_documentation_fragment:
+  - aiconform.conformance.cluster
+  - aiconform.conformance.cluster.VERIFIER
+options:
+  scheduler:
+    description:
+      - C(kueue) uses a Kueue LocalQueue; C(other) only applies I(job_labels) and I(scheduler_name) (Volcano,
+        KAI Scheduler, coscheduling).
+    type: str
+    choices: [kueue, other]
+    default: kueue
+  queue_name:
+    description: Existing Kueue LocalQueue to submit to. Unset, the module creates its own queue objects.
+    type: str
+  queue_namespace:
+    description:
+      - Namespace of I(queue_name); the probe Jobs run there (upstream C(-gang-scheduler-namespace)).
+      - Unset, they run in the probe namespace C(aiconform-gang-scheduling-<run_id>).
+    type: str
+  job_labels:
+    description: Extra labels for the probe Jobs (upstream C(-gang-job-labels)).
+    type: dict
+    default: {}
+  scheduler_name:
+    description: C(spec.schedulerName) for the probe pods (e.g. C(volcano)); unset keeps the default scheduler.
+    type: str
+  kueue_api_version:
+    description: Kueue API version to use instead of discovery's choice.
+    type: str
+    choices: [v1beta2, v1beta1]
+  parallelism:
+    description: Pods of the positive Job (parallelism = completions).
+    type: int
+    default: 2
+  negative_parallelism:
+    description: Minimum pods of the negative Job (raised to twice what the cluster's allocatable CPU fits).
+    type: int
+    default: 1000
+  negative_window:
+    description: Seconds during which no pod of the negative Job may be Running or bound (upstream default 30).
+    type: int
+    default: 30
+  positive_timeout:
+    description: Seconds for the positive Job to complete (upstream 2m).
+    type: int
+    default: 120
+  queue_ready_timeout:
+    description: Seconds for a ClusterQueue created by the module to become Active.
+    type: int
+    default: 60
+  release_timeout:
+    description: Seconds for the probe Jobs, pods and Workloads to be released after deletion.
+    type: int
+    default: 60
+  cpu_request:
+    description: CPU request (and limit) of every probe pod.
+    type: str
+    default: 100m
+  memory_request:
+    description: Memory request (and limit) of every probe pod.
+    type: str
+    default: 128Mi
+  image:
+    description: Probe image running C(sleep 5); override for a mirror.
+    type: str
+    default: registry.k8s.io/e2e-test-images/busybox:1.36.1-1
+"""
+
+EXAMPLES = r"""
+- name: Verify gang scheduling with Kueue (own queue objects)
+  aiconform.conformance.verify_gang_scheduling:
+    run_id: "{{ aiconform_run.id }}"
+    negative_window: 30
+
+- name: Verify gang scheduling through an existing LocalQueue
+  aiconform.conformance.verify_gang_scheduling:
+    run_id: "{{ aiconform_run.id }}"
+    queue_name: e2e-lq
+    queue_namespace: gang-e2e
+
+- name: Verify gang scheduling with Volcano
+  aiconform.conformance.verify_gang_scheduling:
+    run_id: "{{ aiconform_run.id }}"
+    scheduler: other
+    scheduler_name: volcano
+"""
+
+RETURN = r"""
+status:
+  description: Verdict (C(Implemented), C(Not Implemented), C(unknown), C(error)).
+  returned: always
+  type: str
+  sample: Implemented
+reasons:
+  description: Why, in one line per finding.
+  returned: always
+  type: list
+  elements: str
+ansible_facts:
+  description: C(aiconform_result_gang_scheduling), the full result (checks, evidence, facts).
+  returned: always
+  type: dict
+"""
+
+from aiconform.verifiers.module import run_module  # noqa: E402
+
+
+def main() -> None:
+    run_module("gang_scheduling")
+
+
+if __name__ == "__main__":
+    main()
