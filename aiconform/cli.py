@@ -15,6 +15,7 @@ from aiconform.toolchain import ansible_env
 
 COMMAND_MODULES: list[str] = [
     "aiconform.cli",  # conformance (below)
+    "aiconform.sim.cli",
     "aiconform.report.cli",  # validate, report
     "aiconform.artifacts",
 ]

@@ -1,0 +1,5 @@
+import sys
+
+from aiconform.sim.cli import main
+
+sys.exit(main())
