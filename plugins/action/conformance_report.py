@@ -78,6 +78,9 @@ class ActionModule(ActionBase):
             "ansible_run_tags": var("ansible_run_tags", []),
         }
         model = build_model(view_vars, results)
+        override = var("aiconform_kubernetes_version")
+        if override and not model["cluster"].get("kubernetes_version"):
+            model["cluster"]["kubernetes_version"] = override
         reports_dir = args.get("reports_dir") or var("aiconform_reports_dir") or \
             str(Path(var("playbook_dir", ".")) / "reports")
         try:
@@ -85,7 +88,7 @@ class ActionModule(ActionBase):
         except catalog.UnsupportedVersionError as exc:
             raise AnsibleActionFail(
                 f"no requirement set for this cluster ({exc}); set aiconform_kubernetes_version if the cluster "
-                "could not be reached") from exc
+                "could not be reached") from None
         summary = [{
             "id": row.req.id, "level": row.req.level, "status": row.status, "product_status": row.product_status,
             "duration_s": round(row.result.duration_s, 2), "reason": row.reason,
