@@ -1,0 +1,33 @@
+"""dra_support (KAR-0051; SHOULD v1.33, MUST v1.34-v1.35): the resource.k8s.io DRA API and a working claim.
+
+"Verify that all the resource.k8s.io/v1 DRA API resources are enabled" (HMT), plus what kOps'
+TestDRAWorks and AICR's DRA check show: DeviceClasses, ResourceSlices with allocatable devices on
+Ready nodes, and a ResourceClaimTemplate + pod that gets a device allocated, reserved and visible.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .fetch import fetch
+from .judge import judge
+
+REQUIREMENT = "dra_support"
+# No upstream ai-conformance test exists (kubernetes-sigs/ai-conformance#74: covered by the Kubernetes
+# conformance DRA CRUD tests from v1.35); named after kOps' transcript.
+TEST_NAME = "TestAcceleratorsDRASupport"
+
+# Pinned here because aiconform/data/versions.yml has no probe_images key yet (upstream probe image).
+PROBE_IMAGE = "ubuntu:22.04"
+
+OPTIONS: dict[str, dict[str, Any]] = {
+    "accelerator_type": {"type": "str", "default": "nvidia"},
+    # DeviceClass the functional claim requests; empty = the accelerator type's (gpu.nvidia.com).
+    "device_class": {"type": "str", "default": ""},
+    "probe_image": {"type": "str", "default": PROBE_IMAGE},
+    # AICR DRATestPodTimeout and kOps' `kubectl wait --timeout=5m`.
+    "pod_running_timeout": {"type": "int", "default": 300},
+    # Upstream log polling: every 2 s up to 90 s.
+    "log_timeout": {"type": "int", "default": 90},
+}
+
+__all__ = ["REQUIREMENT", "TEST_NAME", "OPTIONS", "fetch", "judge"]

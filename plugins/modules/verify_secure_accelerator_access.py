@@ -1,0 +1,90 @@
+#!/usr/bin/python
+"""Ansible module: verify secure_accelerator_access (KAR-0049) like upstream TestSecureAcceleratorAccess."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: verify_secure_accelerator_access
+short_description: Verify that accelerator access is isolated and mediated by DRA or the device plugin
+description:
+  - Detects the allocation mechanism like upstream C(-allocation-mode) (C(auto) prefers DRA when the
+    DeviceClass exists and a complete current-generation ResourceSlice pool has allocatable devices on a Ready,
+    schedulable node, else the device plugin's extended resource C(nvidia.com/gpu)).
+  - Runs probe pods that count the device nodes matching C(/dev/nvidia[0-9]*) and print
+    C(RESULT: ACCELERATOR_COUNT=<n>) (plus the device nodes and, when injected, C(nvidia-smi -L)).
+  - C(PositiveAccessTest) a pod granted one accelerator sees exactly one; C(NegativeIsolationTest) a pod without
+    a request, pinned to the accelerator node, sees none; C(MultiContainerIsolationTest) the granted container
+    sees one and its sibling none; C(CrossPodIsolationTest) two pods holding one accelerator each see different
+    devices (skipped, and the verdict C(unknown), when the cluster has fewer than two).
+  - Pods are deleted and their generated ResourceClaims released between subtests, as upstream does.
+  - The verdict is data (C(status), C(reasons)), never a task failure.
+version_added: 0.1.0
+author: aiconform developers
+extends_documentation_fragment:
+  - aiconform.conformance.cluster
+  - aiconform.conformance.cluster.VERIFIER
+options:
+  accelerator_type:
+    description: Accelerator vendor (upstream C(-accelerator-type)); only C(nvidia) is known, others give C(unknown).
+    type: str
+    default: nvidia
+  allocation_mode:
+    description: How probe pods request accelerators (upstream C(-allocation-mode)).
+    type: str
+    choices: [auto, dra, device-plugin]
+    default: auto
+  probe_image:
+    description: Image of the probe containers (upstream C(ubuntu:22.04)); override for a mirror.
+    type: str
+    default: ubuntu:22.04
+  pod_running_timeout:
+    description: Seconds for each probe pod to be Running (upstream 1m).
+    type: int
+    default: 60
+  log_timeout:
+    description: Seconds to poll a probe container's log for its C(RESULT) line (upstream 90s, every 2s).
+    type: int
+    default: 90
+  release_timeout:
+    description: Seconds for a deleted probe pod and its generated ResourceClaims to be released (upstream 2m).
+    type: int
+    default: 120
+"""
+
+EXAMPLES = r"""
+- name: Verify secure accelerator access (auto-detected mechanism)
+  aiconform.conformance.verify_secure_accelerator_access:
+    run_id: "{{ aiconform_run.id }}"
+
+- name: Verify through the device plugin only, with a mirrored probe image
+  aiconform.conformance.verify_secure_accelerator_access:
+    run_id: "{{ aiconform_run.id }}"
+    allocation_mode: device-plugin
+    probe_image: registry.example.com/library/ubuntu:22.04
+"""
+
+RETURN = r"""
+status:
+  description: Verdict (C(Implemented), C(Not Implemented), C(unknown), C(error)).
+  returned: always
+  type: str
+  sample: Implemented
+reasons:
+  description: Why, in one line per finding.
+  returned: always
+  type: list
+  elements: str
+ansible_facts:
+  description: C(aiconform_result_secure_accelerator_access), the full result (checks, evidence, facts).
+  returned: always
+  type: dict
+"""
+
+from aiconform.verifiers.module import run_module  # noqa: E402
+
+
+def main() -> None:
+    run_module("secure_accelerator_access")
+
+
+if __name__ == "__main__":
+    main()
