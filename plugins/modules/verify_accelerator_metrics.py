@@ -1,0 +1,127 @@
+#!/usr/bin/python
+"""Ansible module: verify accelerator_metrics (KAR-0059) like upstream TestAcceleratorPerformanceMetrics."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: verify_accelerator_metrics
+short_description: Verify per-accelerator performance metrics on a Prometheus endpoint, like upstream TestAcceleratorPerformanceMetrics
+description:
+  - Finds the accelerator metrics endpoint, by default the GPU Operator's DCGM exporter Service
+    C(gpu-operator/nvidia-dcgm-exporter:9400) (or a Service labelled C(app=nvidia-dcgm-exporter) or
+    C(app.kubernetes.io/name=dcgm-exporter)), or uses I(metrics_url).
+  - Scrapes it through the API server's service proxy (C(/api/v1/namespaces/<ns>/services/<name>:<port>/proxy/metrics))
+    within I(scrape_timeout) seconds and I(max_bytes) bytes, and parses the Prometheus exposition format with
+    prometheus-client's parser. A malformed exposition gives C(error) with the parser's reason.
+  - C(PerAcceleratorUtilization) and C(PerAcceleratorMemory) (required) need metrics whose names match the upstream
+    patterns (C(util)/C(utilization); C(mem)/C(memory)/C(fb)/C(vram)/C(hbm), memory clocks and temperatures excluded)
+    or are named by I(utilization_metric)/I(memory_metric), with a per-accelerator label (C(gpu), C(UUID), C(uuid),
+    C(device_id), C(dev_id), C(card_id), C(GPU_I_ID), C(minor_number), C(pci_bus_id)); every accelerator must report
+    both. Temperature, power/energy and interconnect bandwidth are reported when present.
+  - C(WorkloadDrivenUtilization) runs when an accelerator is schedulable (device plugin C(nvidia.com/gpu), else DRA
+    C(gpu.nvidia.com)): a compute probe pod (dcgmproftester) holds one accelerator and the utilization of that
+    accelerator must change within I(utilization_timeout) seconds. A probe that never starts gives C(unknown).
+  - The verdict is data (C(status), C(reasons)), never a task failure.
+version_added: 0.1.0
+author: aiconform developers
+extends_documentation_fragment:
+  - aiconform.conformance.cluster
+  - aiconform.conformance.cluster.VERIFIER
+options:
+  metrics_service:
+    description:
+      - Exporter Service as C(<namespace>/<name>:<port>), reached through the API server service proxy.
+      - When it does not exist, Services labelled C(app=nvidia-dcgm-exporter) or C(app.kubernetes.io/name=dcgm-exporter)
+        are used.
+    type: str
+    default: gpu-operator/nvidia-dcgm-exporter:9400
+  metrics_url:
+    description: URL of the metrics endpoint reachable from the controller (upstream C(-metrics-endpoint)); overrides I(metrics_service).
+    type: str
+    default: ""
+  metrics_path:
+    description: Path of the metrics on I(metrics_service).
+    type: str
+    default: /metrics
+  utilization_metric:
+    description: Exact utilization metric name (upstream C(-metrics-utilization-metric)); empty uses the name patterns.
+    type: str
+    default: ""
+  memory_metric:
+    description: Exact memory metric name (upstream C(-metrics-memory-metric)); empty uses the name patterns.
+    type: str
+    default: ""
+  scrape_timeout:
+    description: Seconds allowed for one scrape (upstream 30).
+    type: int
+    default: 30
+  max_bytes:
+    description: Largest exposition read; a larger one gives C(unknown).
+    type: int
+    default: 8388608
+  allocation_mode:
+    description:
+      - How the compute probe gets an accelerator; C(auto) prefers the device plugin, else DRA; C(none) skips the
+        workload-driven case (stated in the report, never counted as a pass).
+    type: str
+    choices: [auto, device-plugin, dra, none]
+    default: auto
+  probe_image:
+    description: Image with C(dcgmproftester12) (the GPU Operator's DCGM image); override for a mirror.
+    type: str
+    default: nvcr.io/nvidia/cloud-native/dcgm:4.6.0-1-ubuntu24.04
+  probe_duration:
+    description: Seconds the compute probe keeps the accelerator busy.
+    type: int
+    default: 240
+  probe_start_timeout:
+    description: Seconds for the compute probe to be Running (includes the image pull).
+    type: int
+    default: 300
+  utilization_timeout:
+    description: Seconds to watch for the utilization change (the exporter collects every 30 s by default).
+    type: int
+    default: 120
+  sample_interval:
+    description: Seconds between scrapes while the compute probe runs.
+    type: int
+    default: 10
+"""
+
+EXAMPLES = r"""
+- name: Verify the DCGM exporter of the GPU Operator
+  aiconform.conformance.verify_accelerator_metrics:
+    run_id: "{{ aiconform_run.id }}"
+
+- name: Verify a standalone exporter, metrics only (no compute probe)
+  aiconform.conformance.verify_accelerator_metrics:
+    run_id: "{{ aiconform_run.id }}"
+    metrics_service: monitoring/dcgm-exporter:9400
+    allocation_mode: none
+"""
+
+RETURN = r"""
+status:
+  description: Verdict (C(Implemented), C(Not Implemented), C(unknown), C(error)).
+  returned: always
+  type: str
+  sample: Implemented
+reasons:
+  description: Why, in one line per finding.
+  returned: always
+  type: list
+  elements: str
+ansible_facts:
+  description: C(aiconform_result_accelerator_metrics), the full result (checks, evidence, facts).
+  returned: always
+  type: dict
+"""
+
+from aiconform.verifiers.module import run_module  # noqa: E402
+
+
+def main() -> None:
+    run_module("accelerator_metrics")
+
+
+if __name__ == "__main__":
+    main()
