@@ -156,7 +156,7 @@ class Cluster:
             meta.pop(k, None)
         if rd.key not in NO_GENERATION:
             meta["generation"] = 1
-        if not seed and rd.key in STATUS_RESET_ON_CREATE:
+        if not seed and (rd.key in STATUS_RESET_ON_CREATE or (rd.crd and "status" in rd.subresources)):
             obj.pop("status", None)
         self._prepare_create(rd, obj, seed)
         if dry_run:

@@ -15,7 +15,18 @@ from collections.abc import Callable
 from typing import Any
 
 from aiconform.sim.api import Cluster
-from aiconform.sim.controllers import daemonset, deployment, dra, job, kubelet, misc, replicaset, scheduler, statefulset
+from aiconform.sim.controllers import (
+    daemonset,
+    deployment,
+    dra,
+    job,
+    kubelet,
+    kueue,
+    misc,
+    replicaset,
+    scheduler,
+    statefulset,
+)
 
 log = logging.getLogger(__name__)
 Sync = Callable[[Cluster, Any], None]
@@ -26,6 +37,7 @@ CONTROLLERS: dict[str, Sync] = {
     "replicaset": replicaset.sync,
     "statefulset": statefulset.sync,
     "daemonset": daemonset.sync,
+    "kueue": kueue.sync,  # before job: stands in for Kueue's mutating webhook (suspends queued Jobs)
     "job": job.sync,
     "dra": dra.sync,
     "scheduler": scheduler.sync,

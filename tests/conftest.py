@@ -1,0 +1,36 @@
+"""Shared pytest fixtures. Keep this small and generic; helpers live in tests/helpers/."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from helpers.sim import SimHandle, run_playbook  # noqa: F401  (re-exported for test modules)
+
+
+@pytest.fixture(scope="module")
+def sim_scenario() -> str:
+    """Scenario of the module-scoped ``sim``; override this fixture in a test module to choose another."""
+    return "empty"
+
+
+@pytest.fixture(scope="module")
+def sim(sim_scenario: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimHandle]:
+    """A Kubernetes API simulator in its own process, shared by the tests of one module."""
+    handle = SimHandle(sim_scenario, workdir=tmp_path_factory.mktemp("sim"))
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def sim_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., SimHandle]]:
+    """Start extra simulators in a test: ``sim_factory("gpu-lab", kubernetes_version="v1.35.2", controllers=False)``."""
+    started: list[SimHandle] = []
+
+    def start(scenario: str = "empty", kubernetes_version: str | None = None, controllers: bool = True) -> SimHandle:
+        h = SimHandle(scenario, kubernetes_version, controllers, workdir=tmp_path_factory.mktemp("sim"))
+        started.append(h)
+        return h
+    yield start
+    for h in started:
+        h.stop()
