@@ -89,10 +89,16 @@ class ProbeContext:
 
     def raw_get(self, path: str, what: str | None = None) -> Any:
         """GET a path (discovery, aggregated APIs, service proxy) and return decoded JSON or text."""
-        data, _status, _headers = self.call(
-            what or f"GET {path}", self.conn.api.call_api, path, "GET", response_type="object",
-            auth_settings=["BearerToken"], _return_http_data_only=False, _preload_content=True)
-        return data
+        return self.call(what or f"GET {path}", self._get_object, path)
+
+    def _get_object(self, path: str, _request_timeout: Any = None) -> Any:
+        # kubernetes>=35 (openapi-generator v7 client): serialize, call, then deserialize (raises ApiException).
+        api = self.conn.api
+        method, url, headers, body, post = api.param_serialize(
+            "GET", path, header_params={"Accept": "application/json, */*"}, auth_settings=["BearerToken"])
+        response = api.call_api(method, url, headers, body, post, _request_timeout=_request_timeout)
+        response.read()
+        return api.response_deserialize(response, {"2XX": "object"}).data
 
     def optional(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
         """Like call(), but a 404 (missing CRD/object) returns None instead of raising."""
