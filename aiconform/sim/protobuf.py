@@ -140,7 +140,24 @@ def _configmap(buf: bytes) -> dict[str, Any]:
     return obj
 
 
-DECODERS = {"Secret": _secret, "ConfigMap": _configmap}
+def _delete_options(buf: bytes) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for n, _, v in fields(buf):
+        if n == 1:
+            obj["gracePeriodSeconds"] = v
+        elif n == 2:
+            pre = {({1: "uid", 2: "resourceVersion"}[pn]): _str(pv) for pn, _, pv in fields(v) if pn in (1, 2)}
+            obj["preconditions"] = pre
+        elif n == 3:
+            obj["orphanDependents"] = bool(v)
+        elif n == 4:
+            obj["propagationPolicy"] = _str(v)
+        elif n == 5:
+            obj.setdefault("dryRun", []).append(_str(v))
+    return obj
+
+
+DECODERS = {"Secret": _secret, "ConfigMap": _configmap, "DeleteOptions": _delete_options}
 
 
 def decode(body: bytes) -> dict[str, Any]:

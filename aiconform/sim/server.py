@@ -19,7 +19,7 @@ from aiohttp import web
 
 from aiconform.sim import protobuf
 from aiconform.sim.api import ApiError, Cluster, now
-from aiconform.sim.controllers import ControllerManager
+from aiconform.sim.controllers import ControllerManager, admission, proxy
 from aiconform.sim.discovery import Registry, ResourceDef
 from aiconform.sim.faults import Faults
 from aiconform.sim.logs import LogProducers
@@ -199,8 +199,15 @@ class SimServer:
             return self.custom_metrics_get(rest, request)
         if group == "external.metrics.k8s.io" and "external.metrics.k8s.io" in reg.aggregated:
             return self.external_metrics_get(rest, request)
+        if proxy.is_proxy_path(group, rest):  # services/pods proxy, answered by simulated workloads
+            return self.proxy(request, rest, await request.read())
         target = self._parse(group, version, rest)
         return await self.dispatch(request, target)
+
+    def proxy(self, request: web.Request, rest: list[str], body: bytes) -> web.Response:
+        r = proxy.serve(self.cluster, request.method, rest, dict(request.query), body, dict(request.headers))
+        return web.Response(body=r.body, status=r.status, content_type=r.content_type.split(";")[0],
+                            charset="utf-8" if "charset" in r.content_type else None)
 
     def _parse(self, group: str, version: str, rest: list[str]) -> Target:
         reg = self.cluster.registry
@@ -277,6 +284,7 @@ class SimServer:
                                "sent on the request")
             if rd.namespaced and t.namespace is None:
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            admission.admit(c, rd, ns, body, "CREATE")  # emulated validating webhooks, when registered
             obj = c.create(rd, ns, body, dry_run)
             return _json(present(obj, rd, t.version), 201)
         if t.name is None:

@@ -18,7 +18,9 @@ from aiconform.sim.api import Cluster
 from aiconform.sim.controllers import (
     daemonset,
     deployment,
+    devicemanager,
     dra,
+    gateway,
     job,
     kubelet,
     kueue,
@@ -42,9 +44,11 @@ CONTROLLERS: dict[str, Sync] = {
     "dra": dra.sync,
     "scheduler": scheduler.sync,
     "kubelet": kubelet.sync,
+    "devicemanager": devicemanager.sync,  # after kubelet: devices of started containers (+ probe log producer)
     "pvc": misc.pvc,
     "loadbalancer": misc.loadbalancer,
     "apiservice": misc.apiservice,
+    "gateway": gateway.sync,  # after loadbalancer: a Gateway is Programmed once its Service has an address
 }
 
 

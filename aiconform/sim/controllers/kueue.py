@@ -17,8 +17,8 @@ Event reasons and messages follow the real Kueue events of the VKS v1.36 evidenc
 (``fixtures/stacks/cncf_k8s-ai-conformance__v1.36_vks_gang_scheduling.md__kueue_events.txt``) and the
 Workload status examples of the Kueue v0.19.2 docs.
 
-Simulator-only fault: annotation ``sim.aiconform.io/kueue-admission: ignore-quota`` on the ConfigMap
-``kueue-system/kueue-manager-config`` admits every Workload regardless of quota (a broken gang scheduler).
+Simulator-only fault: annotation ``sim.aiconform.io/kueue-admission: ignore-quota`` on a ConfigMap in
+``kueue-system`` admits every Workload regardless of quota (a broken gang scheduler).
 """
 from __future__ import annotations
 
@@ -52,8 +52,11 @@ def sync(c: Cluster, mgr: Any) -> None:
 
 
 def _fault(c: Cluster) -> str:
-    cm = c.find("", "configmaps", "kueue-system", "kueue-manager-config") or {}
-    return ((cm.get("metadata") or {}).get("annotations") or {}).get(FAULT, "")
+    for cm in c.objects("", "configmaps", "kueue-system"):
+        fault = ((cm.get("metadata") or {}).get("annotations") or {}).get(FAULT)
+        if fault:
+            return str(fault)
+    return ""
 
 
 def _queue_of(job: Obj) -> str | None:

@@ -1,0 +1,144 @@
+"""Accelerator device visibility: what a container "sees" under /dev, from the simulator's own allocations.
+
+Real semantics emulated (and nothing more):
+- kubelet device manager + NVIDIA device plugin: a container whose limits ask for ``nvidia.com/gpu: n`` is
+  given n free GPUs of its node when it starts; the assignment is kept (checkpointed) until the pod ends.
+- DRA (NVIDIA DRA driver through CDI): a container gets exactly the devices allocated to the claims it
+  lists in ``resources.claims`` (a pod-level claim the container does not reference stays invisible).
+- A container with neither sees no accelerator device node, and the NVIDIA container toolkit injects no
+  ``nvidia-smi`` into it.
+
+The pod-log producer answers for accelerator probe containers (their script prints
+``RESULT: ACCELERATOR_COUNT=<n>`` or ``RESULT: ACCELERATOR_FOUND|MISSING``) with what that probe prints on
+a real node: one ``DEVICE: /dev/nvidia<minor>`` line per visible GPU, the RESULT line, and when GPUs are
+visible the ``nvidia-smi -L`` lines in the real format ``GPU <i>: <productName> (UUID: <uuid>)`` (as in the
+VKS v1.36 transcript, ../shared/fixtures/evidence/cncf-k8s-ai-conformance/v1.36/vks/dra_support.md), with
+the product name and UUID taken from the ResourceSlice device the container holds. The minor number is
+the device's ``minor``/``index`` attribute (AICR's evidence shows DRA device gpu-1 as /dev/nvidia1).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiconform.sim.api import Cluster
+from aiconform.sim.controllers.common import quantity
+from aiconform.sim.logs import register_producer
+
+Obj = dict[str, Any]
+GPU_RESOURCE = "nvidia.com/gpu"
+GPU_DRIVER = "gpu.nvidia.com"
+GROUP = "resource.k8s.io"
+
+# (pod uid, container) -> visible devices; rebuilt by sync(), read by the log producer.
+VISIBLE: dict[tuple[str, str], list[dict[str, Any]]] = {}
+# Device-plugin assignments, kept while the pod lives (kubelet's checkpoint): (pod uid, container) -> (node, [idx]).
+_ASSIGNED: dict[tuple[str, str], tuple[str, list[int]]] = {}
+
+
+def _live(pod: Obj) -> bool:
+    return (pod.get("status") or {}).get("phase") == "Running" and not pod["metadata"].get("deletionTimestamp")
+
+
+def _attr(dev: dict[str, Any], name: str) -> Any:
+    body = dev.get("basic") or dev
+    a = (body.get("attributes") or {}).get(name)
+    return next(iter(a.values())) if isinstance(a, dict) and a else a
+
+
+def _minor(dev: dict[str, Any], fallback: int) -> int:
+    for key in ("minor", "index"):
+        v = _attr(dev, key)
+        if isinstance(v, int) or (isinstance(v, str) and v.isdigit()):
+            return int(v)
+    m = re.search(r"(\d+)$", dev.get("name", ""))
+    return int(m.group(1)) if m else fallback
+
+
+def _node_gpus(c: Cluster, node: str) -> list[dict[str, Any]]:
+    """The node's GPUs: from its gpu.nvidia.com ResourceSlice when one exists, else its nvidia.com/gpu capacity."""
+    out: list[dict[str, Any]] = []
+    for s in c.objects(GROUP, "resourceslices"):
+        spec = s.get("spec") or {}
+        if spec.get("nodeName") == node and spec.get("driver") == GPU_DRIVER:
+            for i, d in enumerate(spec.get("devices") or []):
+                if (_attr(d, "type") or "gpu") in ("gpu", "vgpu"):
+                    out.append(_visible(d, i))
+    if out:
+        return sorted(out, key=lambda g: g["minor"])
+    n = c.find("", "nodes", "", node) or {}
+    count = int(quantity(((n.get("status") or {}).get("capacity") or {}).get(GPU_RESOURCE)))
+    return [{"minor": i, "uuid": None, "product": None} for i in range(count)]
+
+
+def _visible(dev: dict[str, Any], fallback: int) -> dict[str, Any]:
+    return {"minor": _minor(dev, fallback), "uuid": _attr(dev, "uuid"), "product": _attr(dev, "productName")}
+
+
+def _dra_devices(c: Cluster, pod: Obj, container: dict[str, Any]) -> list[dict[str, Any]]:
+    ns = pod["metadata"]["namespace"]
+    statuses = {s["name"]: s.get("resourceClaimName") for s in (pod.get("status") or {}).get("resourceClaimStatuses") or []}
+    pod_claims = {rc["name"]: rc.get("resourceClaimName") or statuses.get(rc["name"])
+                  for rc in (pod.get("spec") or {}).get("resourceClaims") or []}
+    slices = c.objects(GROUP, "resourceslices")
+    out = []
+    for ref in (container.get("resources") or {}).get("claims") or []:
+        claim_name = pod_claims.get(ref.get("name"))
+        claim = c.find(GROUP, "resourceclaims", ns, claim_name or "")
+        alloc = ((claim or {}).get("status") or {}).get("allocation") or {}
+        for r in (alloc.get("devices") or {}).get("results") or []:
+            if ref.get("request") and r.get("request") != ref["request"]:
+                continue
+            for s in slices:
+                spec = s.get("spec") or {}
+                if spec.get("driver") != r.get("driver") or (spec.get("pool") or {}).get("name") != r.get("pool"):
+                    continue
+                for i, d in enumerate(spec.get("devices") or []):
+                    if d.get("name") == r.get("device") and r.get("driver") == GPU_DRIVER:
+                        out.append(_visible(d, i))
+    return out
+
+
+def sync(c: Cluster, mgr: Any) -> None:
+    pods = [p for p in c.objects("", "pods") if _live(p) and (p.get("spec") or {}).get("nodeName")]
+    live_keys = {(p["metadata"]["uid"], ctr["name"]) for p in pods for ctr in (p.get("spec") or {}).get("containers") or []}
+    for key in [k for k in _ASSIGNED if k not in live_keys]:
+        del _ASSIGNED[key]
+    for key in [k for k in VISIBLE if k not in live_keys]:
+        del VISIBLE[key]
+    gpus_by_node: dict[str, list[dict[str, Any]]] = {}
+    for pod in sorted(pods, key=lambda p: (p["metadata"].get("creationTimestamp", ""), p["metadata"]["name"])):
+        node = pod["spec"]["nodeName"]
+        gpus = gpus_by_node.setdefault(node, _node_gpus(c, node))
+        for ctr in pod["spec"].get("containers") or []:
+            key = (pod["metadata"]["uid"], ctr["name"])
+            res = ctr.get("resources") or {}
+            want = int(quantity({**(res.get("requests") or {}), **(res.get("limits") or {})}.get(GPU_RESOURCE)))
+            seen = _dra_devices(c, pod, ctr)
+            if want:
+                if key not in _ASSIGNED:
+                    taken = {i for (n, idx) in _ASSIGNED.values() if n == node for i in idx}
+                    free = [g["minor"] for g in gpus if g["minor"] not in taken]
+                    _ASSIGNED[key] = (node, free[:want])  # fewer when over-subscribed: the scheduler should not allow it
+                idx = set(_ASSIGNED[key][1])
+                seen += [g for g in gpus if g["minor"] in idx]
+            VISIBLE[key] = seen
+
+
+@register_producer
+def probe_log(pod: Obj, container: str) -> str | None:
+    """What an accelerator probe container prints, from the devices the simulator gave it."""
+    spec = next((c for c in (pod.get("spec") or {}).get("containers") or [] if c.get("name") == container), {})
+    script = " ".join(str(x) for x in (spec.get("command") or []) + (spec.get("args") or []))
+    if "ACCELERATOR_COUNT=" not in script and "ACCELERATOR_FOUND" not in script:
+        return None
+    devices = sorted(VISIBLE.get((pod["metadata"].get("uid", ""), container), []), key=lambda g: g["minor"])
+    lines = [f"DEVICE: /dev/nvidia{g['minor']}" for g in devices] if "DEVICE: " in script else []
+    if "ACCELERATOR_COUNT=" in script:
+        lines.append(f"RESULT: ACCELERATOR_COUNT={len(devices)}")
+    else:
+        lines.append("RESULT: ACCELERATOR_FOUND" if devices else "RESULT: ACCELERATOR_MISSING")
+    if "nvidia-smi" in script and devices:  # the toolkit injects nvidia-smi only with a GPU
+        lines += [f"GPU {i}: {g['product'] or 'NVIDIA GPU'} (UUID: {g['uuid']})" for i, g in enumerate(devices)
+                  if g.get("uuid")]
+    return "\n".join(lines) + "\n"
