@@ -17,6 +17,7 @@ from typing import Any
 from aiconform.sim.api import Cluster
 from aiconform.sim.controllers import (
     daemonset,
+    dcgm,  # noqa: F401 - registers the DCGM exporter's /metrics behind the services/pods proxy
     deployment,
     devicemanager,
     dra,

@@ -26,9 +26,10 @@ endpoint's answer follows its image: agnhost ``netexec`` returns its hostname on
 llm-d inference simulator answers ``POST /v1/completions`` with a completion JSON. The resulting RESULT lines
 are the pod's log (served through the log producer registered below).
 
-Broken behaviours for negative tests, set on the GatewayClass as annotation
-``sim.aiconform.io/gateway-behaviour``: ``ignore-weights`` (every backendRef equally likely) or
-``ignore-headers`` (rules with header matches never match: header routing unsupported).
+Broken behaviours for negative tests, as annotation ``sim.aiconform.io/gateway-behaviour`` on the
+GatewayClass, or on a ConfigMap ``gateway-sim-faults`` in any namespace (every served class; the
+``broken-gateway-*`` scenarios): ``ignore-weights`` (every backendRef equally likely) or ``ignore-headers``
+(rules with header matches never match: header routing unsupported).
 """
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ Obj = dict[str, Any]
 GW = "gateway.networking.k8s.io"
 GIE = "inference.networking.k8s.io"
 BEHAVIOUR = "sim.aiconform.io/gateway-behaviour"
+FAULTS_CONFIGMAP = "gateway-sim-faults"
 CLIENT_LABEL = ("aiconform.io/probe", "gateway-client")
 # controllerName → whether the implementation routes to InferencePools (kgateway ≥ 2.2 left GIE to agentgateway)
 SERVED: dict[str, dict[str, bool]] = {
@@ -434,6 +436,16 @@ def _arg(args: str, flag: str) -> str:
     return m.group(1) if m else ""
 
 
+def _behaviour(c: Cluster, gc: Obj) -> str:
+    own = (gc["metadata"].get("annotations") or {}).get(BEHAVIOUR)
+    if own:
+        return own
+    for cm in c.objects("", "configmaps"):
+        if cm["metadata"]["name"] == FAULTS_CONFIGMAP:
+            return (cm["metadata"].get("annotations") or {}).get(BEHAVIOUR, "")
+    return ""
+
+
 def request(c: Cluster, host: str, port: int, method: str, path: str, headers: dict[str, str],
             rng: random.Random, request_id: str = "") -> tuple[str, str, Obj | None]:
     """One HTTP request through a Gateway: (code, body, backend pod or None). Code 000: no connection."""
@@ -445,7 +457,7 @@ def request(c: Cluster, host: str, port: int, method: str, path: str, headers: d
                      for x in (gw.get("status") or {}).get("conditions") or [])
     if gc is None or not programmed:
         return "000", "", None
-    behaviour = (gc["metadata"].get("annotations") or {}).get(BEHAVIOUR, "")
+    behaviour = _behaviour(c, gc)
     lst = next((x for x in (gw.get("spec") or {}).get("listeners") or [] if int(x.get("port", 0)) == port), None)
     if lst is None:
         return "000", "", None
