@@ -143,13 +143,17 @@ def sanitize_cluster(cluster: Mapping[str, Any] | None) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------- model
 
 def normalize_model(model: Mapping[str, Any]) -> dict[str, Any]:
-    """A deep copy with defaults filled in and the cluster sanitized (what results.json holds)."""
-    m = copy.deepcopy(dict(model))
+    """A copy with defaults filled in and the cluster sanitized (what results.json holds)."""
+    return _normalize(model)[0]
+
+
+def _normalize(model: Mapping[str, Any]) -> tuple[dict[str, Any], list[RequirementResult]]:
+    m = {k: v for k, v in dict(model).items() if k not in ("cluster", "platform", "run", "requirements")}
     m["schema"] = m.get("schema", SCHEMA)
-    m["cluster"] = sanitize_cluster(m.get("cluster"))
+    m["cluster"] = sanitize_cluster(copy.deepcopy(dict(model.get("cluster") or {})))
     m["cluster"].setdefault("name", "cluster")
-    m["platform"] = dict(m.get("platform") or {})
-    run = dict(m.get("run") or {})
+    m["platform"] = copy.deepcopy(dict(model.get("platform") or {}))
+    run = copy.deepcopy(dict(model.get("run") or {}))
     run.setdefault("aiconform_version", __version__)
     run.setdefault("started_at", "")
     run.setdefault("finished_at", "")
@@ -157,9 +161,11 @@ def normalize_model(model: Mapping[str, Any]) -> dict[str, Any]:
     run.setdefault("selected", [])
     run.setdefault("id", utc_stamp(run.get("started_at")))
     m["run"] = run
-    m["requirements"] = [RequirementResult.from_dict(r).to_dict() if not isinstance(r, RequirementResult)
-                         else r.to_dict() for r in (m.get("requirements") or [])]
-    return m
+    # from_dict -> to_dict redacts again and drops unknown keys: results.json never carries raw secrets
+    results = [r if isinstance(r, RequirementResult) else RequirementResult.from_dict(r)
+               for r in (model.get("requirements") or [])]
+    m["requirements"] = [r.to_dict() for r in results]
+    return m, results
 
 
 def kubernetes_version(model: Mapping[str, Any]) -> str:
@@ -250,9 +256,9 @@ def build_row(req: catalog.Requirement, res: RequirementResult | None, cluster_n
 
 
 def build_view(model: Mapping[str, Any]) -> RunView:
-    m = normalize_model(model)
+    m, parsed = _normalize(model)
     set_version, warning = catalog.resolve_version(kubernetes_version(m))
-    results = {r["id"]: RequirementResult.from_dict(r) for r in m["requirements"]}
+    results = {r.id: r for r in parsed}
     name = str(m["cluster"].get("name", "cluster"))
     rows = [build_row(req, results.get(req.id), name) for req in catalog.requirement_set(set_version)]
     view = RunView(model=m, set_version=set_version, version_warning=warning, rows=rows, cluster=m["cluster"],

@@ -11,6 +11,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -111,7 +112,8 @@ def render_all(model: Mapping[str, Any]) -> Rendered:
     files["e2e.log"] = gotest.render_e2e_log(tests)
     doc = product_document(view)
     files["PRODUCT.yaml"] = product_yaml(view)
-    files["results.json"] = json.dumps(view.model, indent=2, sort_keys=False, ensure_ascii=False, default=str) + "\n"
+    # no indent: the C encoder is ~5x faster, and results.json is data (README/report.html are for people)
+    files["results.json"] = json.dumps(view.model, ensure_ascii=False, default=str) + "\n"
     validation = validate_document(doc, view.set_version, product_dir=f"reports/{safe_name(view.cluster['name'])}",
                                    files=files, path="PRODUCT.yaml")
     platform_errors = validate_platform(view.platform)
@@ -135,13 +137,23 @@ def _already_reported(line: str, platform_errors: list[str]) -> bool:
 
 # --------------------------------------------------------------------------------------------- disk
 
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=32, thread_name_prefix="aiconform-write")
+
+
+def _write_one(item: tuple[Path, str]) -> None:
+    item[0].write_text(item[1], encoding="utf-8")
+
+
 def _write_files(run_dir: Path, files: Mapping[str, str]) -> None:
     if (run_dir / "evidence").is_dir():
         shutil.rmtree(run_dir / "evidence")  # re-render: evidence names are derived, stale files must go
-    for rel, content in files.items():
-        target = run_dir / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content, encoding="utf-8")
+    targets = [(run_dir / rel, content) for rel, content in files.items()]
+    for parent in sorted({t.parent for t, _ in targets}):
+        parent.mkdir(parents=True, exist_ok=True)
+    # file creation is syscall-bound on slow (virtual/network) disks; threads overlap it
+    list(_pool().map(_write_one, targets))
 
 
 def update_latest(cluster_dir: Path) -> Path | None:

@@ -155,7 +155,13 @@ class _Files:
         return (self.product_dir / rel).read_text(encoding="utf-8", errors="replace")
 
 
-def resolve_evidence(product_dir: Path, link: str) -> tuple[str, str]:
+def own_prefix(product_dir: Path) -> str:
+    """``vX.Y/<dir>/`` of the product directory: links written repo-root style strip it."""
+    resolved = product_dir.resolve()
+    return f"{resolved.parent.name}/{resolved.name}/"
+
+
+def resolve_evidence(product_dir: Path, link: str, own: str | None = None) -> tuple[str, str]:
     """(relative posix path inside the product dir, #fragment). Raises ValueError on escape/other product."""
     raw = link.strip().removeprefix("file://")
     fragment = ""
@@ -164,7 +170,7 @@ def resolve_evidence(product_dir: Path, link: str) -> tuple[str, str]:
     raw = raw.strip().lstrip("/")
     if not raw:
         raise ValueError("empty file path")
-    own = f"{product_dir.resolve().parent.name}/{product_dir.resolve().name}/"
+    own = own if own is not None else own_prefix(product_dir)
     if raw.startswith(own):
         raw = raw[len(own):]
     elif PRODUCT_DIR_PREFIX_RE.match(raw):
@@ -276,6 +282,7 @@ def validate_document(
     hybrid = catalog.version_key(set_version) >= (1, 37)
     auto = catalog.auto_tested(set_version)
     fs = _Files(Path(product_dir), files)
+    own = own_prefix(Path(product_dir))
     parsed: dict[str, gotest.ArtifactReport | None] = {}
     reqs = catalog.requirement_set(set_version) if spec is not None else []
     for req in reqs:
@@ -313,7 +320,7 @@ def validate_document(
                 urls.append((f"Invalid evidence URL for '{req.id}': {link}", link))
                 continue
             try:
-                rel, fragment = resolve_evidence(Path(product_dir), link)
+                rel, fragment = resolve_evidence(Path(product_dir), link, own)
             except ValueError as exc:
                 result.errors.append(f"Invalid evidence file for '{req.id}': {link} ({exc})")
                 continue
