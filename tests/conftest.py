@@ -4,7 +4,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-
 from helpers.sim import SimHandle, run_playbook  # noqa: F401  (re-exported for test modules)
 
 
