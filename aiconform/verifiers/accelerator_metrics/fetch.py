@@ -165,13 +165,17 @@ def workload(ctx: ProbeContext, endpoint: dict[str, Any], families: list[dict[st
         _record_pod(ctx, ns, name)
         return wl
     wl["node"] = status.get("node")
+    # A Service proxy reaches one exporter pod at random; the probe's accelerator is reported by the exporter on
+    # the probe's node, so scrape that pod (through the pods proxy) when the endpoint is a Service.
+    node_endpoint = exporter_on_node(ctx, endpoint, wl["node"]) or endpoint
+    wl["scraped"] = node_endpoint["description"]
     window = float(opts.get("utilization_timeout") or 120)
     interval = float(opts.get("sample_interval") or 10)
     wl["window_s"] = window
     wl["samples"] = []
     deadline = time.monotonic() + window
     while True:
-        res = scrape(ctx, endpoint)
+        res = scrape(ctx, node_endpoint)
         sample: dict[str, Any] = {"t": round(window - (deadline - time.monotonic()), 1)}
         if res["ok"] and not res["truncated"]:
             try:
@@ -188,6 +192,29 @@ def workload(ctx: ProbeContext, endpoint: dict[str, Any], families: list[dict[st
                {"baseline": wl["baseline"], "samples": wl["samples"]}, kind="metrics")
     _record_pod(ctx, ns, name)
     return wl
+
+
+def exporter_on_node(ctx: ProbeContext, endpoint: dict[str, Any], node: str | None) -> dict[str, Any] | None:
+    if endpoint.get("kind") != "service" or not node:
+        return None
+    ns, name, port = parse_service_ref(endpoint["service"])
+    svc = ctx.call(f"get service {ns}/{name}", ctx.core.read_namespaced_service, name, ns)
+    selector = ",".join(f"{k}={v}" for k, v in sorted((svc.spec.selector or {}).items()))
+    if not selector:
+        return None
+    pods = ctx.call(f"list pods -n {ns} -l {selector}", ctx.core.list_namespaced_pod, ns, label_selector=selector,
+                    field_selector=f"spec.nodeName={node}").items
+    pod = next((p for p in pods if p.status.phase == "Running"), None)
+    if pod is None:
+        return None
+    svc_port = next((p for p in svc.spec.ports or [] if str(p.port) == str(port) or p.name == port), None)
+    target = svc_port.target_port if svc_port is not None and svc_port.target_port is not None else port
+    if not str(target).isdigit():  # a named targetPort: the container port of that name
+        target = next((cp.container_port for c in pod.spec.containers for cp in c.ports or [] if cp.name == target),
+                      port)
+    path = "/" + (ctx.options.get("metrics_path") or "/metrics").lstrip("/")
+    return {"found": True, "kind": "pod", "path": f"/api/v1/namespaces/{ns}/pods/{pod.metadata.name}:{target}/proxy{path}",
+            "description": f"exporter pod {ns}/{pod.metadata.name} on node {node}"}
 
 
 def choose_allocation(ctx: ProbeContext, mode: str) -> tuple[str | None, str]:
@@ -220,7 +247,7 @@ def probe_pod(ctx: ProbeContext, ns: str, allocation: str) -> dict[str, Any]:
     container["args"] = [str(a) for a in container["args"]]
     container["args"][-1] = str(int(ctx.options.get("probe_duration") or 240))
     if allocation == "device-plugin":
-        container["resources"]["limits"][GPU_RESOURCE] = 1
+        container["resources"]["limits"][GPU_RESOURCE] = "1"
     else:
         pod["spec"]["resourceClaims"] = [{"name": "accelerator", "resourceClaimTemplateName": "accelerator-load"}]
         container["resources"]["claims"] = [{"name": "accelerator"}]

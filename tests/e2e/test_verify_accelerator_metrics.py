@@ -1,0 +1,90 @@
+"""accelerator_metrics end to end: ansible-playbook conformance.yml --tags verify,accelerator_metrics on the simulator.
+
+The simulator's DCGM exporter (aiconform/sim/controllers/dcgm.py) answers /metrics behind the API server's
+service and pod proxies with the metric set, HELP/TYPE lines and label names of the real dumps in
+../shared/fixtures/stacks (kOps L4 dcgm_metrics.prom; Linode pod-label dump), one series per GPU of the
+exporter's node. Utilization is emulated: it is 100 while a pod holds the GPU, 0 otherwise. Timeouts are
+shortened through inventory variables.
+"""
+from __future__ import annotations
+
+import pytest
+from helpers.scheduling_e2e import probe_namespaces, run_conformance
+from helpers.sim import SimHandle, run_tool
+
+pytestmark = pytest.mark.e2e
+REQ = "accelerator_metrics"
+FAST = {"aiconform_accelerator_metrics_scrape_timeout": 5, "aiconform_accelerator_metrics_probe_start_timeout": 15,
+        "aiconform_accelerator_metrics_utilization_timeout": 6, "aiconform_accelerator_metrics_sample_interval": 1}
+
+
+@pytest.fixture
+def lab(request, sim_factory) -> SimHandle:
+    return sim_factory(request.param)
+
+
+def checks(entry: dict) -> dict[str, str]:
+    return {c["name"]: c["outcome"] for c in entry["checks"]}
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_conformant_dcgm_exporter_is_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    assert entry["test_name"] == "TestAcceleratorPerformanceMetrics"
+    got = checks(entry)
+    assert got["PerAcceleratorUtilization"] == got["PerAcceleratorMemory"] == got["EveryAcceleratorCovered"] == "pass"
+    assert got["WorkloadDrivenUtilization"] == "pass"
+    assert got["OptionalTemperature"] == got["OptionalPower"] == "pass"
+    wl = entry["facts"]["workload"]
+    assert wl["allocation"] == "device-plugin" and wl["scraped"].startswith("exporter pod gpu-operator/")
+    evidence = "\n".join(e["content"] for e in entry["evidence"])
+    assert "DCGM_FI_DEV_GPU_UTIL{" in evidence and "accelerator-load" in evidence
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_without_an_exporter_is_not_implemented(lab, tmp_path):
+    for kind in ("service", "daemonset"):
+        proc = run_tool(lab, "kubectl", "delete", kind, "-n", "gpu-operator", "nvidia-dcgm-exporter")
+        assert proc.returncode == 0, proc.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert "Service gpu-operator/nvidia-dcgm-exporter not found" in entry["reasons"][0]
+
+
+@pytest.mark.parametrize("lab", ["broken-dcgm-labels"], indirect=True)
+def test_metrics_without_per_gpu_labels_fail(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_accelerator_metrics_allocation_mode": "none"})
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert checks(entry)["PerAcceleratorUtilization"] == "fail"
+    assert "carry no per-accelerator label" in " ".join(entry["reasons"])
+
+
+@pytest.mark.parametrize("lab", ["broken-dcgm-exposition"], indirect=True)
+def test_malformed_exposition_is_an_error_with_the_reason(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "error", (entry["reasons"], out[-3000:])
+    assert "did not return valid Prometheus exposition format" in entry["reasons"][0]
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_probe_that_never_runs_is_unknown(lab, tmp_path):
+    """The kubelet is stopped: the compute probe stays Pending, so the workload case is undecided."""
+    lab.controllers(kubelet=False)
+    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_accelerator_metrics_probe_start_timeout": 3})
+    assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
+    assert "timed out after 3s waiting for compute probe" in entry["reasons"][-1]
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+@pytest.mark.parametrize("status", [403, 500])
+def test_api_fault_is_an_error_and_leaves_nothing_behind(lab, tmp_path, status):
+    lab.faults({"path": r"/api/v1/namespaces/aiconform-accelerator-metrics-[^/]+/pods$", "verb": "create",
+                "status": status})
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "error", (entry["reasons"], out[-3000:])
+    assert "create pod" in " ".join(entry["reasons"])
+    assert not probe_namespaces(lab, REQ)
