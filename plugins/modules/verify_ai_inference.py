@@ -130,6 +130,8 @@ ansible_facts:
   type: dict
 """
 
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402,F401  (AnsiballZ bundles basic and hands over the args)
+
 from aiconform.verifiers.module import run_module  # noqa: E402
 
 

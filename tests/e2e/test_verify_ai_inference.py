@@ -1,0 +1,107 @@
+"""ai_inference end to end: ansible-playbook conformance.yml --tags verify,ai_inference on the simulator.
+
+The simulator's gateway controller (aiconform/sim/controllers/gateway.py) writes GatewayClass, Gateway and
+HTTPRoute status as kgateway does (condition shapes of AICR inference-gateway.md and kOps
+TestNetworking_AIInference), and the client pod's log is *derived from the route rules*: each request is
+matched against the attached HTTPRoutes with the Gateway API precedence, the backend is a weighted pick with
+an RNG seeded per request, and the echo pod that answers prints its name. No packet is sent; the traffic
+outcome follows the objects the verifier created. The broken-gateway-* scenarios make that controller
+ignore weights or header matches. Timeouts are shortened through inventory variables.
+"""
+from __future__ import annotations
+
+import pytest
+from helpers.scheduling_e2e import probe_namespaces, run_conformance
+from helpers.sim import SimHandle
+
+pytestmark = pytest.mark.e2e
+REQ = "ai_inference"
+FAST = {"aiconform_ai_inference_gateway_timeout": 4, "aiconform_ai_inference_route_timeout": 4,
+        "aiconform_ai_inference_pod_timeout": 8, "aiconform_ai_inference_client_timeout": 8}
+SUBTESTS = ["GatewayAPIResourcesServed", "GatewayClassAccepted", "GatewayProgrammed", "HTTPRouteAccepted",
+            "WeightedTrafficSplitting", "HeaderBasedRouting"]
+
+
+@pytest.fixture
+def lab(request, sim_factory) -> SimHandle:
+    return sim_factory(request.param)
+
+
+def _checks(entry: dict) -> dict[str, dict]:
+    return {c["name"]: c for c in entry["checks"]}
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_conformant_gateway_is_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    assert entry["test_name"] == "TestAIInference"
+    assert [c["name"] for c in entry["checks"]] == SUBTESTS
+    assert all(c["outcome"] == "pass" for c in entry["checks"])
+    traffic = entry["facts"]["traffic"]["kinds"]
+    assert traffic["split"]["total"] == 200 and traffic["header"]["backends"] == {"echo-b": 20}
+    evidence = "\n".join(e["content"] for e in entry["evidence"])
+    assert "RESULT kind=split n=1 code=200 backend=echo-" in evidence           # trimmed client log
+    assert "reason: Programmed" in evidence and "ResolvedRefs" in evidence     # statuses recorded
+    assert "kgateway.dev/kgateway" in evidence
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["gpu-lab"], indirect=True)
+def test_without_gateway_api_is_not_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert "gateway.networking.k8s.io) is not served" in " ".join(entry["reasons"])
+    checks = _checks(entry)
+    assert checks["GatewayAPIResourcesServed"]["outcome"] == "fail"
+    assert all(checks[n]["outcome"] == "skip" for n in SUBTESTS[1:])
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["broken-gateway-split"], indirect=True)
+def test_gateway_ignoring_weights_fails_the_split(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    checks = _checks(entry)
+    assert checks["HTTPRouteAccepted"]["outcome"] == "pass"  # status looks healthy; only traffic shows the fault
+    assert checks["WeightedTrafficSplitting"]["outcome"] == "fail"
+    assert "outside the tolerance" in checks["WeightedTrafficSplitting"]["reason"]
+    assert checks["HeaderBasedRouting"]["outcome"] == "pass"
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["broken-gateway-headers"], indirect=True)
+def test_gateway_ignoring_headers_fails_header_routing(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    checks = _checks(entry)
+    assert checks["WeightedTrafficSplitting"]["outcome"] == "pass"
+    assert checks["HeaderBasedRouting"]["outcome"] == "fail"
+    assert "must all reach echo-b" in checks["HeaderBasedRouting"]["reason"]
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_gateway_never_programmed_times_out(lab, tmp_path):
+    """No load-balancer controller: the Gateway's Service gets no address, so kgateway keeps
+    Programmed=False/AddressNotAssigned and the wait runs out."""
+    lab.controllers(loadbalancer=False)
+    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_ai_inference_gateway_timeout": 3})
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    prog = _checks(entry)["GatewayProgrammed"]
+    assert prog["outcome"] == "fail"
+    assert "timed out after 3s" in prog["reason"] and "AddressNotAssigned" in prog["reason"]
+    assert _checks(entry)["WeightedTrafficSplitting"]["outcome"] == "skip"
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+@pytest.mark.parametrize("status", [403, 500])
+def test_api_fault_is_an_error_and_leaves_nothing_behind(lab, tmp_path, status):
+    lab.faults({"path": r"/apis/gateway.networking.k8s.io/v1/namespaces/aiconform-ai-inference-[^/]+/httproutes$",
+                "verb": "create", "status": status})
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "error", (entry["reasons"], out[-3000:])
+    reason = " ".join(entry["reasons"])
+    assert "create HTTPRoute" in reason and (("forbidden" in reason) if status == 403 else ("500" in reason))
+    lab.faults()
+    assert not probe_namespaces(lab, REQ)
