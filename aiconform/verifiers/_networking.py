@@ -204,3 +204,102 @@ def binomial_window(n: int, p: float, sigmas: float) -> tuple[float, float, floa
     """Expected count, standard deviation and the accepted ± half-width for n trials at probability p."""
     sd = math.sqrt(n * p * (1.0 - p))
     return n * p, sd, sigmas * sd
+
+
+# -- probe steps shared by ai_inference and advanced_inference_ingress ---------------------------------
+def get_pod(ctx: ProbeContext, ns: str, name: str) -> dict[str, Any]:
+    pod = ctx.call(f"read pod {ns}/{name}", ctx.core.read_namespaced_pod, name, ns)
+    return ctx.conn.api.sanitize_for_serialization(pod)
+
+
+def wait_gateway(ctx: ProbeContext, ns: str, name: str, timeout: float) -> dict[str, Any]:
+    """Wait for Accepted and Programmed; the summary (conditions, addresses, listeners) plus 'timeout' if it ran out."""
+    from aiconform.verifiers.base import ProbeTimeout, wait_until
+    state: dict[str, Any] = {}
+
+    def programmed() -> bool:
+        state["obj"] = ctx.call(f"read Gateway {ns}/{name}", ctx.custom.get_namespaced_custom_object, GATEWAY_GROUP,
+                                GATEWAY_VERSION, ns, "gateways", name)
+        conditions = (state["obj"].get("status") or {}).get("conditions")
+        return is_true(conditions, "Accepted") and is_true(conditions, "Programmed")
+
+    out: dict[str, Any] = {}
+    try:
+        wait_until(programmed, timeout=timeout, interval=1.0, what=f"Gateway {name} to be Accepted and Programmed",
+                   missing=lambda: describe_conditions(((state.get("obj") or {}).get("status") or {}).get("conditions"),
+                                                       ("Accepted", "Programmed")))
+    except ProbeTimeout as exc:
+        out["timeout"] = str(exc)
+    out.update(gateway_summary(state.get("obj")))
+    ctx.record("Gateway status", {"name": name, **out}, command=f"kubectl get gateway {name} -n {ns} -o yaml")
+    return out
+
+
+def wait_parents(ctx: ProbeContext, ns: str, *, group: str, version: str, plural: str, kind: str, name: str,
+                 gateway: str, timeout: float) -> dict[str, Any]:
+    """Wait for status.parents[] of an HTTPRoute or InferencePool to hold Accepted and ResolvedRefs True for the Gateway."""
+    from aiconform.verifiers.base import ProbeTimeout, wait_until
+    state: dict[str, Any] = {}
+
+    def accepted() -> bool:
+        state["obj"] = ctx.call(f"read {kind} {ns}/{name}", ctx.custom.get_namespaced_custom_object, group, version,
+                                ns, plural, name)
+        return route_parent_ok(route_parents(state["obj"]), gateway)
+
+    def missing() -> str:
+        parents = [p for p in route_parents(state.get("obj")) if p["parent"] == gateway]
+        if not parents:
+            return f"no status.parents entry for Gateway {gateway}"
+        return describe_conditions(parents[0]["conditions"], ("Accepted", "ResolvedRefs"))
+
+    out: dict[str, Any] = {}
+    try:
+        wait_until(accepted, timeout=timeout, interval=1.0,
+                   what=f"{kind} {name} to be Accepted with ResolvedRefs for Gateway {gateway}", missing=missing)
+    except ProbeTimeout as exc:
+        out["timeout"] = str(exc)
+    out["parents"] = route_parents(state.get("obj"))
+    ctx.record(f"{kind} status.parents", {"name": name, **out},
+               command=f"kubectl get {plural}.{group} {name} -n {ns} -o jsonpath='{{.status.parents}}'")
+    return out
+
+
+def gateway_host(template: str, ns: str, name: str, gateway: dict[str, Any]) -> tuple[str, str]:
+    """Where an in-cluster client sends requests: the inventory's template, else status.addresses, else the
+    Service most implementations (kgateway, agentgateway) name after the Gateway."""
+    if template:
+        return template.format(gateway=name, namespace=ns), "option gateway_address"
+    for addr in gateway.get("addresses") or []:
+        if addr.get("value"):
+            return str(addr["value"]), f"Gateway status.addresses ({addr.get('type')})"
+    return f"{name}.{ns}.svc.cluster.local", "no status.addresses: assumed Service named after the Gateway"
+
+
+def run_client(ctx: ProbeContext, ns: str, pod: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Create a finite client pod, wait for it to finish, and parse its RESULT lines."""
+    from aiconform.verifiers.base import ProbeTimeout, wait_until
+    name = pod["metadata"]["name"]
+    container = pod["spec"]["containers"][0]["name"]
+    ctx.call(f"create client pod {ns}/{name}", ctx.core.create_namespaced_pod, ns, pod)
+    out: dict[str, Any] = {}
+    state: dict[str, Any] = {}
+
+    def finished() -> bool:
+        state["pod"] = get_pod(ctx, ns, name)
+        return pod_phase(state["pod"]) in ("Succeeded", "Failed")
+
+    try:
+        wait_until(finished, timeout=timeout, interval=1.0, what=f"client pod {name} to finish its requests",
+                   missing=lambda: pod_state(state.get("pod")))
+    except ProbeTimeout as exc:
+        out["timeout"] = str(exc)
+    out["phase"] = pod_phase(state.get("pod"))
+    out["state"] = pod_state(state.get("pod"))
+    text = ""
+    if out["phase"] in ("Running", "Succeeded", "Failed"):
+        text = ctx.call(f"read client pod log {ns}/{name}", ctx.core.read_namespaced_pod_log, name, ns,
+                        container=container)
+    out.update(parse_client_log(text))
+    out["log_excerpt"] = trim_log(text, head=8, tail=3)
+    ctx.record("Client log (one RESULT line per response)", trim_log(text), kind="log", command=f"kubectl logs -n {ns} {name}")
+    return out

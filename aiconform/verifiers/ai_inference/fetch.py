@@ -53,12 +53,13 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
 
     # Backends are plain pods: if they cannot start the cluster (not the gateway) is at fault → unknown.
     facts["backends"] = _wait_backends(ctx, ns, float(o["pod_timeout"]))
-    facts["gateway"] = _wait_gateway(ctx, ns, float(o["gateway_timeout"]))
-    facts["route"] = _wait_route(ctx, ns, float(o["route_timeout"]))
+    facts["gateway"] = net.wait_gateway(ctx, ns, GATEWAY, float(o["gateway_timeout"]))
+    facts["route"] = net.wait_parents(ctx, ns, group=GROUP, version=VERSION, plural="httproutes", kind="HTTPRoute",
+                                      name=ROUTE, gateway=GATEWAY, timeout=float(o["route_timeout"]))
     if facts["backends"].get("timeout") or facts["gateway"].get("timeout") or facts["route"].get("timeout"):
         return facts
 
-    host, source = _gateway_host(o, ns, facts["gateway"])
+    host, source = net.gateway_host(o["gateway_address"], ns, GATEWAY, facts["gateway"])
     facts["traffic"] = _run_client(ctx, ns, o, host, source)
     return facts
 
@@ -96,17 +97,12 @@ def _create_gateway_and_route(ctx: ProbeContext, ns: str, o: dict[str, Any]) -> 
     ctx.record("Probe Gateway and HTTPRoute (as created)", [gw, route], command=f"kubectl apply -n {ns} -f -")
 
 
-def _get_pod(ctx: ProbeContext, ns: str, name: str) -> dict[str, Any]:
-    pod = ctx.call(f"read pod {ns}/{name}", ctx.core.read_namespaced_pod, name, ns)
-    return ctx.conn.api.sanitize_for_serialization(pod)
-
-
 def _wait_backends(ctx: ProbeContext, ns: str, timeout: float) -> dict[str, Any]:
     pods: dict[str, dict[str, Any]] = {}
 
     def ready() -> bool:
         for name in (PRIMARY, SECONDARY):
-            pods[name] = _get_pod(ctx, ns, name)
+            pods[name] = net.get_pod(ctx, ns, name)
         return all(net.pod_ready(p) for p in pods.values())
 
     out: dict[str, Any] = {}
@@ -121,64 +117,6 @@ def _wait_backends(ctx: ProbeContext, ns: str, timeout: float) -> dict[str, Any]
     return out
 
 
-def _wait_gateway(ctx: ProbeContext, ns: str, timeout: float) -> dict[str, Any]:
-    state: dict[str, Any] = {}
-
-    def programmed() -> bool:
-        state["obj"] = ctx.call(f"read Gateway {ns}/{GATEWAY}", ctx.custom.get_namespaced_custom_object, GROUP,
-                                VERSION, ns, "gateways", GATEWAY)
-        conditions = ((state["obj"].get("status") or {}).get("conditions"))
-        return net.is_true(conditions, "Accepted") and net.is_true(conditions, "Programmed")
-
-    out: dict[str, Any] = {}
-    try:
-        wait_until(programmed, timeout=timeout, interval=1.0, what=f"Gateway {GATEWAY} to be Accepted and Programmed",
-                   missing=lambda: net.describe_conditions(((state.get("obj") or {}).get("status") or {}).get("conditions"),
-                                                           ("Accepted", "Programmed")))
-    except ProbeTimeout as exc:
-        out["timeout"] = str(exc)
-    out.update(net.gateway_summary(state.get("obj")))
-    ctx.record("Gateway status", {"name": GATEWAY, **out}, command=f"kubectl get gateway {GATEWAY} -n {ns} -o yaml")
-    return out
-
-
-def _wait_route(ctx: ProbeContext, ns: str, timeout: float) -> dict[str, Any]:
-    state: dict[str, Any] = {}
-
-    def accepted() -> bool:
-        state["obj"] = ctx.call(f"read HTTPRoute {ns}/{ROUTE}", ctx.custom.get_namespaced_custom_object, GROUP,
-                                VERSION, ns, "httproutes", ROUTE)
-        return net.route_parent_ok(net.route_parents(state["obj"]), GATEWAY)
-
-    def missing() -> str:
-        parents = [p for p in net.route_parents(state.get("obj")) if p["parent"] == GATEWAY]
-        if not parents:
-            return f"no status.parents entry for Gateway {GATEWAY}"
-        return net.describe_conditions(parents[0]["conditions"], ("Accepted", "ResolvedRefs"))
-
-    out: dict[str, Any] = {}
-    try:
-        wait_until(accepted, timeout=timeout, interval=1.0,
-                   what=f"HTTPRoute {ROUTE} to be Accepted with ResolvedRefs by Gateway {GATEWAY}", missing=missing)
-    except ProbeTimeout as exc:
-        out["timeout"] = str(exc)
-    out["parents"] = net.route_parents(state.get("obj"))
-    ctx.record("HTTPRoute status.parents", {"name": ROUTE, **out},
-               command=f"kubectl get httproute {ROUTE} -n {ns} -o jsonpath='{{.status.parents}}'")
-    return out
-
-
-def _gateway_host(o: dict[str, Any], ns: str, gateway: dict[str, Any]) -> tuple[str, str]:
-    """Where the client sends requests: the inventory's template, else status.addresses, else the Service
-    most implementations (kgateway, Envoy Gateway in namespace mode) name after the Gateway."""
-    if o.get("gateway_address"):
-        return str(o["gateway_address"]).format(gateway=GATEWAY, namespace=ns), "option gateway_address"
-    for addr in gateway.get("addresses") or []:
-        if addr.get("value"):
-            return str(addr["value"]), f"Gateway status.addresses ({addr.get('type')})"
-    return f"{GATEWAY}.{ns}.svc.cluster.local", "no status.addresses: assumed Service named after the Gateway"
-
-
 def _run_client(ctx: ProbeContext, ns: str, o: dict[str, Any], host: str, source: str) -> dict[str, Any]:
     pod = net.manifest(__file__, "client-pod.yaml")
     pod["metadata"]["name"] = CLIENT
@@ -186,29 +124,7 @@ def _run_client(ctx: ProbeContext, ns: str, o: dict[str, Any], host: str, source
     net.set_env(pod, {"GATEWAY_HOST": host, "SPLIT_REQUESTS": o["split_requests"],
                       "HEADER_REQUESTS": o["header_requests"], "HEADER_NAME": o["header_name"],
                       "HEADER_VALUE": o["header_value"], "WARMUP_ATTEMPTS": o["warmup_attempts"]})
-    ctx.call(f"create client pod {ns}/{CLIENT}", ctx.core.create_namespaced_pod, ns, pod)
     out: dict[str, Any] = {"host": host, "host_source": source}
-    state: dict[str, Any] = {}
-
-    def finished() -> bool:
-        state["pod"] = _get_pod(ctx, ns, CLIENT)
-        return net.pod_phase(state["pod"]) in ("Succeeded", "Failed")
-
-    try:
-        wait_until(finished, timeout=float(o["pod_timeout"]) + float(o["client_timeout"]), interval=1.0,
-                   what=f"client pod {CLIENT} to finish its requests",
-                   missing=lambda: net.pod_state(state.get("pod")))
-    except ProbeTimeout as exc:
-        out["timeout"] = str(exc)
-    out["phase"] = net.pod_phase(state.get("pod"))
-    out["state"] = net.pod_state(state.get("pod"))
-    started = out["phase"] in ("Running", "Succeeded", "Failed")
-    text = ""
-    if started:
-        text = ctx.call(f"read client pod log {ns}/{CLIENT}", ctx.core.read_namespaced_pod_log, CLIENT, ns,
-                        container="client")
-    out.update(net.parse_client_log(text))
-    ctx.record("Client log (one RESULT line per response)", net.trim_log(text), kind="log",
-               command=f"kubectl logs -n {ns} {CLIENT}")
+    out.update(net.run_client(ctx, ns, pod, float(o["pod_timeout"]) + float(o["client_timeout"])))
     ctx.record("Traffic observed through the Gateway", {k: out[k] for k in ("host", "host_source", "kinds")})
     return out
