@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiconform.kube import CONNECTION_ARGSPEC
+from aiconform.runner.slots import verify_slot
 from aiconform.verifiers.base import load, run_verifier
 
 COMMON_ARGSPEC: dict[str, dict[str, Any]] = {
@@ -24,7 +25,9 @@ def run_module(requirement: str) -> None:
     module = AnsibleModule(argument_spec=argument_spec(requirement), supports_check_mode=True)
     params = dict(module.params)
     params["options"] = {k: module.params[k] for k in [*verifier.OPTIONS, "cleanup_timeout"]}
-    result = run_verifier(requirement, params, check_mode=module.check_mode)
+    # At most aiconform_verify_concurrency probes per cluster run (see aiconform/runner/slots.py).
+    with verify_slot():
+        result = run_verifier(requirement, params, check_mode=module.check_mode)
     # The verdict is data, not a task failure: the report phase must still run and say why.
     module.exit_json(
         changed=False,

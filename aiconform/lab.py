@@ -1,0 +1,142 @@
+"""``aiconform conformance`` (``make conformance``): the whole pipeline, by default against a SIMULATED lab.
+
+Without ``-i`` it starts ``aiconform sim --scenario conformant`` in a child process on a free port, writes a
+one-host inventory (``simulated-lab``) in a private temp dir, runs conformance.yml through the same path as
+``aiconform run`` and stops the simulator afterwards (also on Ctrl-C/SIGTERM). Every install component is
+declared "provided by the platform", so the install phase only checks presence. The host carries
+``aiconform_simulated: true``, which preflight puts into every artifact. With ``-i`` it is ``aiconform run``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from aiconform import PROJECT_ROOT
+from aiconform.runner.exitcodes import HELP, Exit
+
+LAB_HOST = "simulated-lab"
+LAB_SCENARIO = "conformant"
+BANNER = ("*** SIMULATED CLUSTER: no inventory was given, so this run targets the aiconform simulator "
+          "(scenario {scenario}), not a real Kubernetes cluster. Its results prove nothing about any platform "
+          "and are not a CNCF submission. Pass -i inventory/<cluster> for a real run. ***")
+_PROVIDED = re.compile(r"^(\w+)_provided_by_platform\s*:", re.MULTILINE)
+
+
+@dataclass
+class Lab:
+    url: str
+    kubeconfig: Path
+    inventory: Path
+    directory: Path
+    proc: subprocess.Popen[str]
+
+
+def provided_by_platform_vars(roles_dir: Path = PROJECT_ROOT / "roles") -> dict[str, bool]:
+    """``<role>_provided_by_platform: true`` for every install role that has the switch."""
+    found: dict[str, bool] = {}
+    for defaults in sorted(roles_dir.glob("*/defaults/main.yml")):
+        for name in _PROVIDED.findall(defaults.read_text(encoding="utf-8")):
+            found[f"{name}_provided_by_platform"] = True
+    return found
+
+
+def write_inventory(path: Path, kubeconfig: Path) -> None:
+    host = {"ansible_connection": "local", "aiconform_kubeconfig": str(kubeconfig), "aiconform_simulated": True,
+            **provided_by_platform_vars()}
+    path.write_text(yaml.safe_dump({"all": {"hosts": {LAB_HOST: host}}}, sort_keys=False), encoding="utf-8")
+    os.chmod(path, 0o600)
+
+
+def _wait_ready(proc: subprocess.Popen[str], log: Path, timeout: float) -> str:
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the simulator exited (rc {proc.returncode}): {log.read_text(errors='replace')[-2000:]}")
+        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+        if ready:
+            line = proc.stdout.readline()
+            if line.startswith("aiconform sim ready on "):
+                return line.split()[-1]
+    raise RuntimeError(f"the simulator was not ready after {timeout:g}s: {log.read_text(errors='replace')[-2000:]}")
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stdout:
+        proc.stdout.close()
+
+
+@contextmanager
+def simulated_lab(scenario: str = LAB_SCENARIO, timeout: float = 30.0) -> Iterator[Lab]:
+    """A simulator in a child process plus its kubeconfig and inventory in a private (0700) temp dir."""
+    directory = Path(tempfile.mkdtemp(prefix="aiconform-lab-"))
+    os.chmod(directory, 0o700)
+    kubeconfig, log = directory / "kubeconfig", directory / "sim.log"
+    proc: subprocess.Popen[str] | None = None
+    try:
+        with open(log, "w", encoding="utf-8") as log_fh:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "aiconform.sim", "--port", "0", "--kubeconfig", str(kubeconfig),
+                 "--scenario", scenario],
+                cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=log_fh, stdin=subprocess.DEVNULL, text=True,
+                start_new_session=True)  # Ctrl-C reaches us, not the simulator; we stop it in order
+        url = _wait_ready(proc, log, timeout)
+        inventory = directory / "inventory.yml"
+        write_inventory(inventory, kubeconfig)
+        yield Lab(url=url, kubeconfig=kubeconfig, inventory=inventory, directory=directory, proc=proc)
+    finally:
+        if proc is not None:
+            stop(proc)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _cmd_conformance(args: argparse.Namespace) -> int:
+    from aiconform.runner.cli import execute
+
+    if args.inventory:
+        return execute(args)
+    print(BANNER.format(scenario=LAB_SCENARIO), flush=True)
+    try:
+        with simulated_lab() as lab:
+            print(f"simulated lab: {lab.url} (host {LAB_HOST}; every component provided by the platform)", flush=True)
+            code = execute(args, inventory=str(lab.inventory))
+    except KeyboardInterrupt:
+        return int(Exit.INTERRUPTED)
+    except RuntimeError as exc:
+        print(f"aiconform conformance: could not start the simulated lab: {exc}", file=sys.stderr)
+        return int(Exit.PLAYBOOK_FAILED)
+    print(BANNER.format(scenario=LAB_SCENARIO), flush=True)
+    return code
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from aiconform.runner.cli import add_run_arguments
+
+    p = subparsers.add_parser(
+        "conformance", help="install, verify and report (default: against a SIMULATED lab; -i for your clusters)",
+        description="The main job: conformance.yml through `aiconform run`. Without -i it starts the aiconform "
+                    "simulator (scenario conformant) as a simulated lab, runs the whole pipeline against it, says "
+                    "so in every output and stops it afterwards.",
+        epilog=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_run_arguments(p, inventory_help="inventory of clusters (default: start the SIMULATED lab)")
+    p.set_defaults(func=_cmd_conformance)
