@@ -19,7 +19,7 @@ from aiohttp import web
 
 from aiconform.sim import protobuf
 from aiconform.sim.api import ApiError, Cluster, now
-from aiconform.sim.controllers import ControllerManager, admission, proxy
+from aiconform.sim.controllers import ControllerManager, admission, hpa, proxy
 from aiconform.sim.discovery import Registry, ResourceDef
 from aiconform.sim.faults import Faults
 from aiconform.sim.logs import LogProducers
@@ -510,7 +510,7 @@ class SimServer:
         resource_, name, metric = rest
         lmatch = parse_label_selector(request.query.get("labelSelector"))
         items = []
-        for m in self.custom_metrics:
+        for m in [*self.custom_metrics, *hpa.custom_metric_items(self.cluster)]:  # + emulated adapter rules
             if m.get("metric") != metric or m.get("resource", "pods") != resource_.split(".")[0]:
                 continue
             if ns is not None and m.get("namespace") != ns:

@@ -22,6 +22,7 @@ from aiconform.sim.controllers import (
     devicemanager,
     dra,
     gateway,
+    hpa,
     job,
     kubelet,
     kueue,
@@ -45,6 +46,7 @@ CONTROLLERS: dict[str, Sync] = {
     "dra": dra.sync,
     "scheduler": scheduler.sync,
     "kubelet": kubelet.sync,
+    "hpa": hpa.sync,  # HorizontalPodAutoscaler on prometheus-adapter custom metrics
     "devicemanager": devicemanager.sync,  # after kubelet: devices of started containers (+ probe log producer)
     "pvc": misc.pvc,
     "loadbalancer": misc.loadbalancer,

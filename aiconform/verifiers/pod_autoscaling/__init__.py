@@ -1,0 +1,35 @@
+"""pod_autoscaling (KAR-0057): an HPA scales accelerator pods on a custom accelerator metric.
+
+Metrics APIs: metrics-server (v1beta1.metrics.k8s.io) and the custom metrics adapter
+(v1beta1.custom.metrics.k8s.io) Available, the metric served. ScaleUp: with load on, the HPA (autoscaling/v2,
+Pods metric, AverageValue target) raises replicas and the new pods run on accelerator nodes. ScaleDown: with
+load off, replicas return to the minimum after the stabilization window.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+REQUIREMENT = "pod_autoscaling"
+# One upstream README variant lists this name; no upstream code is pinned yet (requirements.md §4.2).
+TEST_NAME = "TestAcceleratorHorizontalPodAutoscaling"
+
+# No probe_images key in aiconform/data/versions.yml yet. The AICR evidence's image (nvcc builds the kernel).
+DEFAULT_IMAGE = "nvcr.io/nvidia/cuda:12.9.0-devel-ubuntu24.04"
+
+OPTIONS: dict[str, dict[str, Any]] = {
+    "metric_name": {"type": "str", "default": "workload_gpu_utilization"},
+    "target_average_value": {"type": "str", "default": "50"},
+    "min_replicas": {"type": "int", "default": 1},
+    "max_replicas": {"type": "int", "default": 2},
+    "stabilization_window": {"type": "int", "default": 30},
+    "accelerator_resource": {"type": "str", "default": "nvidia.com/gpu"},
+    "pod_ready_timeout": {"type": "int", "default": 300},
+    "scale_up_timeout": {"type": "int", "default": 300},
+    "scale_down_timeout": {"type": "int", "default": 300},
+    "image": {"type": "str", "default": DEFAULT_IMAGE},
+}
+
+from .fetch import fetch  # noqa: E402
+from .judge import judge  # noqa: E402
+
+__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "fetch", "judge"]

@@ -1,0 +1,130 @@
+"""pod_autoscaling judge, table-driven on facts built from real HPA outputs.
+
+Sources (parsed when ../shared is present, else skipped):
+- Viettel v1.35 pod_autoscaling.md: `kubectl describe hpa` conditions (AbleToScale/SucceededRescale,
+  ScalingActive/ValidMetricFound, ScalingLimited/DesiredWithinRange), SuccessfulRescale events, the custom
+  metrics API answering `dcgm_fi_dev_gpu_util` = 100 for a busy GPU pod.
+- kOps v1.35 PodAutoscaling transcript: `.status.conditions` JSON with ScalingActive=False FailedGetPodsMetric.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aiconform.results import Status
+from aiconform.verifiers.pod_autoscaling import judge
+
+EVIDENCE = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "evidence" / "cncf-k8s-ai-conformance"
+VIETTEL = EVIDENCE / "v1.35/viettel-ai-platform/pod_autoscaling.md"
+KOPS = EVIDENCE / "v1.35/kops/tests/Test_SchedulingOrchestration_PodAutoscaling/output.md"
+_COND = re.compile(r"^\s+(AbleToScale|ScalingActive|ScalingLimited)\s+(True|False)\s+(\w+)\s+(.*)$")
+
+
+def _need(path: Path) -> str:
+    if not path.is_file():
+        pytest.skip(f"{path} absent")
+    return path.read_text()
+
+
+def viettel_conditions() -> list[dict[str, str]]:
+    return [{"type": m[1], "status": m[2], "reason": m[3], "message": m[4].strip()}
+            for m in (_COND.match(ln) for ln in _need(VIETTEL).splitlines()) if m]
+
+
+def viettel_metric_values() -> list[dict[str, str]]:
+    return [{"pod": m[1], "value": m[2]} for m in re.finditer(r"^(gpu-inference-\S+) -> (\d+)$", _need(VIETTEL), re.M)]
+
+
+def kops_failed_conditions() -> list[dict[str, str]]:
+    line = next(ln for ln in _need(KOPS).splitlines() if ln.startswith('[{"lastTransitionTime"'))
+    return [{k: c[k] for k in ("type", "status", "reason", "message")} for c in json.loads(line)]
+
+
+def _apis(**over: Any) -> dict[str, Any]:
+    a = {"metrics": {"name": "v1beta1.metrics.k8s.io", "exists": True, "available": True},
+         "custom_metrics": {"name": "v1beta1.custom.metrics.k8s.io", "exists": True, "available": True}}
+    a.update(over)
+    return a
+
+
+def _base() -> dict[str, Any]:
+    conds = viettel_conditions()
+    return {
+        "options": {"metric_name": "dcgm_fi_dev_gpu_util", "min_replicas": 1, "max_replicas": 4,
+                    "accelerator_resource": "nvidia.com/gpu", "stabilization_window": 30},
+        "apiservices": _apis(), "metric_listed": True, "accelerator_nodes": ["gpu-node-1", "gpu-node-2"],
+        "baseline": {"pods": [{"name": "gpu-inference-5679dcc845-rthh8", "phase": "Running", "node": "gpu-node-1"}]},
+        "scale_up": {"scaled": True, "on_accelerator_nodes": True, "duration_s": 38.0,
+                     "pods": [{"name": p, "phase": "Running", "node": "gpu-node-1"} for p in (
+                         "gpu-inference-5679dcc845-c94dh", "gpu-inference-5679dcc845-rthh8")],
+                     "hpa": {"desiredReplicas": 4, "conditions": conds}, "metric_values": viettel_metric_values()},
+        "scale_down": {"scaled": True, "after_s": 61.0, "target_replicas": 1, "stabilization_window": 30,
+                       "hpa": {"desiredReplicas": 1, "conditions": conds}},
+    }
+
+
+def _set(**changes: Any):
+    def build() -> dict[str, Any]:
+        f = _base()
+        for dotted, v in changes.items():
+            node = f
+            *path, last = dotted.split("__")
+            for p in path:
+                node = node[p]
+            node[last] = v
+        return f
+    return build
+
+
+def _kops_metric_missing() -> dict[str, Any]:
+    f = _base()
+    f["scale_up"] = {"scaled": False, "duration_s": 300.0, "timeout": "timed out after 300s waiting for the HPA to "
+                     "scale vllm-qwen25-500m to >= 2 Running replicas", "hpa": {"conditions": kops_failed_conditions()}}
+    f["scale_down"] = None
+    return f
+
+
+CASES = [
+    ("viettel-scaled-1-to-4-and-back", _base, Status.IMPLEMENTED, "up under load and back to 1",
+     {"ScaleUpOnAcceleratorMetric": "pass", "ScaleDownAfterStabilization": "pass"}),
+    ("kops-metric-not-served", _kops_metric_missing, Status.NOT_IMPLEMENTED, "FailedGetPodsMetric",
+     {"ScaleUpOnAcceleratorMetric": "fail", "ScaleDownAfterStabilization": "skip"}),
+    ("no-custom-metrics-adapter", _set(apiservices=_apis(custom_metrics={
+        "name": "v1beta1.custom.metrics.k8s.io", "exists": False, "available": False})),
+     Status.NOT_IMPLEMENTED, "v1beta1.custom.metrics.k8s.io not registered", {"MetricsAPIsAvailable": "fail"}),
+    ("metrics-server-unavailable", _set(apiservices=_apis(metrics={
+        "name": "v1beta1.metrics.k8s.io", "exists": True, "available": False, "reason": "FailedDiscoveryCheck",
+        "message": "failing or missing response from https://10.96.0.12:443/apis/metrics.k8s.io/v1beta1"})),
+     Status.NOT_IMPLEMENTED, "FailedDiscoveryCheck", {"MetricsAPIsAvailable": "fail"}),
+    ("metric-not-listed", _set(metric_listed=False), Status.NOT_IMPLEMENTED, "does not serve pods/dcgm_fi_dev_gpu_util",
+     {}),
+    ("scaled-onto-cpu-node", _set(scale_up__on_accelerator_nodes=False), Status.NOT_IMPLEMENTED,
+     "not every pod runs on an accelerator node", {"ScaleUpOnAcceleratorMetric": "fail"}),
+    ("never-scaled-down", _set(scale_down={"scaled": False, "after_s": 300.0, "timeout": "timed out after 300s",
+                                           "hpa": {"conditions": []}}),
+     Status.NOT_IMPLEMENTED, "no scale-down", {"ScaleDownAfterStabilization": "fail"}),
+    ("no-accelerator-node", _set(accelerator_nodes=[]), Status.UNKNOWN, "no node advertises allocatable", {}),
+    ("workload-never-ran", _set(baseline={"timeout": "timed out after 300s waiting for 1 GPU workload pod(s) "
+                                                     "Running: 0/4 nodes are available: 4 Insufficient nvidia.com/gpu."}),
+     Status.UNKNOWN, "Insufficient nvidia.com/gpu", {}),
+]
+
+
+@pytest.mark.parametrize(("build", "status", "fragment", "checks"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_judge(build, status, fragment, checks):
+    verdict = judge(build())
+    assert verdict.status is status, verdict.reasons
+    text = " ".join(verdict.reasons) + " " + " ".join(c.reason for c in verdict.checks)
+    assert fragment in text, text
+    got = {c.name: c.outcome.value for c in verdict.checks}
+    for name, outcome in checks.items():
+        assert got[name] == outcome, got
+
+
+def test_busy_gpu_metric_value_is_shown():
+    up = next(c for c in judge(_base()).checks if c.name == "ScaleUpOnAcceleratorMetric")
+    assert "gpu-inference-5679dcc845-rthh8=100" in up.reason
