@@ -1,0 +1,160 @@
+"""Fast tests of the runner's pieces: tags, event ingestion, exit codes, views, concurrency slots, lab inventory."""
+from __future__ import annotations
+
+import io
+import threading
+import time
+from typing import Any
+
+import pytest
+import yaml
+
+from aiconform.lab import provided_by_platform_vars, write_inventory
+from aiconform.runner.engine import RunOutcome, UsageError, decide, print_summary, tags_for
+from aiconform.runner.exitcodes import Exit
+from aiconform.runner.progress import LineView, RunState, TableView
+from aiconform.runner.slots import slot, verify_slot
+
+
+def ev(event: str, host: str = "c1", action: str = "", res: dict[str, Any] | None = None, **data: Any) -> dict:
+    return {"event": event, "event_data": {"host": host, "task_action": action, "res": res or {}, **data}}
+
+
+def preflight(host: str, selected: list[str], reachable: bool = True, error: str = "") -> dict:
+    return ev("runner_on_ok", host, "aiconform.conformance.cluster_facts", {"ansible_facts": {
+        "aiconform_cluster": {"reachable": reachable, "error": error, "server_version": "v1.34.1"},
+        "aiconform_run": {"set_version": "v1.34", "selected": selected,
+                          "requirement_set": [{"id": "dra_support", "level": "MUST"},
+                                              {"id": "gang_scheduling", "level": "MUST"},
+                                              {"id": "gpu_sharing", "level": "SHOULD"}]}}})
+
+
+def result(host: str, req: str, status: str) -> dict:
+    return ev("runner_item_on_ok", host, "ansible.builtin.async_status", {"ansible_facts": {
+        f"aiconform_result_{req}": {"id": req, "status": status, "reasons": [f"{req} said {status}"],
+                                    "duration_s": 1.5}}})
+
+
+def feed(*events: dict) -> RunState:
+    state = RunState()
+    for e in events:
+        state.handle(e)
+    return state
+
+
+def outcome(state: RunState, status: str = "successful") -> RunOutcome:
+    o = RunOutcome(exit=Exit.OK, state=state, status=status, rc=0 if status == "successful" else 2, runner_dir="")
+    decide(o, verify_ran=True, interrupted=False)
+    return o
+
+
+def test_tags_map_phases_and_ids():
+    assert tags_for([], []) == []
+    assert tags_for([], ["dra_support"]) == ["verify", "dra_support"]
+    assert tags_for(["install", "verify"], ["gang_scheduling"]) == ["install", "verify", "gang_scheduling"]
+    with pytest.raises(UsageError):
+        tags_for(["deploy"], [])
+    with pytest.raises(UsageError):
+        tags_for([], ["no_such_requirement"])
+
+
+def test_events_drive_states_and_elapsed():
+    state = feed(preflight("c1", ["dra_support", "gang_scheduling"]),
+                 ev("runner_on_ok", "c1", "aiconform.conformance.verify_dra_support", {"ansible_job_id": "j1"}))
+    reqs = state.clusters["c1"].requirements
+    assert reqs["dra_support"].state == "running" and reqs["gang_scheduling"].state == "pending"
+    assert reqs["dra_support"].level == "MUST"
+    state.handle(result("c1", "dra_support", "Not Implemented"))
+    assert reqs["dra_support"].state == "failed" and reqs["dra_support"].elapsed(time.monotonic()) == 1.5
+    # a verify task skipped (not selected) never shows as running
+    state.handle(ev("runner_on_skipped", "c1", "aiconform.conformance.verify_gpu_sharing"))
+    assert "gpu_sharing" not in reqs
+
+
+@pytest.mark.parametrize(("events", "status", "code"), [
+    ([preflight("c1", ["dra_support"]), result("c1", "dra_support", "Implemented")], "successful", Exit.OK),
+    ([preflight("c1", ["dra_support"]), result("c1", "dra_support", "Partially Implemented")], "successful",
+     Exit.NOT_IMPLEMENTED),
+    ([preflight("c1", ["dra_support"]), result("c1", "dra_support", "error")], "successful", Exit.UNDECIDED),
+    ([preflight("c1", ["dra_support"])], "successful", Exit.UNDECIDED),  # selected MUST never reported
+    ([preflight("c1", ["gpu_sharing"]), result("c1", "gpu_sharing", "Not Implemented")], "successful", Exit.OK),
+    ([preflight("c1", [], reachable=False, error="connection refused"),
+      ev("runner_on_failed", "c1", "ansible.builtin.fail", {"msg": "c1: connection refused"}, task="Fail")],
+     "failed", Exit.UNREACHABLE),
+    ([preflight("c1", ["dra_support"]), result("c1", "dra_support", "Implemented"),
+      ev("runner_on_failed", "c1", "kubernetes.core.helm", {"msg": "boom"}, task="Install Kueue")], "failed",
+     Exit.PLAYBOOK_FAILED),
+    ([], "failed", Exit.PLAYBOOK_FAILED),  # syntax error: no cluster ever ran
+    # a fleet: unreachable beats a finding, a finding beats an undecided requirement
+    ([preflight("a", ["dra_support"]), result("a", "dra_support", "error"),
+      preflight("b", ["dra_support"]), result("b", "dra_support", "Not Implemented")], "successful",
+     Exit.NOT_IMPLEMENTED),
+    ([preflight("a", ["dra_support"]), result("a", "dra_support", "Not Implemented"),
+      preflight("b", [], reachable=False)], "failed", Exit.UNREACHABLE),
+])
+def test_exit_codes(events, status, code):
+    assert outcome(feed(*events), status).exit == code
+
+
+def test_report_rows_take_precedence_and_summary_table():
+    state = feed(preflight("c1", ["dra_support"]), result("c1", "dra_support", "Implemented"),
+                 ev("runner_on_ok", "c1", "aiconform.conformance.conformance_report", {
+                     "run_dir": "/r/c1/20260101T000000Z", "simulated": True, "set_version": "v1.34",
+                     "summary": [{"id": "dra_support", "level": "MUST", "status": "Not Implemented",
+                                  "duration_s": 2, "reason": "no device"},
+                                 {"id": "gang_scheduling", "level": "MUST", "status": "unknown"}]}))
+    o = outcome(state)
+    assert o.exit == Exit.NOT_IMPLEMENTED
+    buf = io.StringIO()
+    print_summary(o, buf)
+    text = buf.getvalue()
+    assert "SIMULATED CLUSTER" in text and "run directory: /r/c1/20260101T000000Z" in text
+    assert "gang_scheduling" not in text  # not selected: not in this run's table
+    assert text.rstrip().endswith("(exit 1)")
+
+
+def test_line_and_table_views():
+    state = RunState()
+    buf = io.StringIO()
+    LineView(state, buf)
+    state.handle(preflight("c1", ["dra_support"]))
+    state.handle(ev("runner_on_ok", "c1", "verify_dra_support", {"ansible_job_id": "j1"}))
+    state.handle(result("c1", "dra_support", "Implemented"))
+    lines = buf.getvalue().splitlines()
+    assert [line.split("] ", 1)[1] for line in lines][1:] == [
+        "c1: dra_support running", "c1: dra_support passed (Implemented) in 1.5s"]
+    table = TableView(state, io.StringIO()).render()
+    assert "dra_support" in table and "passed" in table and "1.5s" in table
+
+
+def test_slots_limit_concurrency(tmp_path):
+    running, peak, lock = [0], [0], threading.Lock()
+
+    def work() -> None:
+        with slot("run/cluster", 2, base=str(tmp_path), poll=0.01):
+            with lock:
+                running[0] += 1
+                peak[0] = max(peak[0], running[0])
+            time.sleep(0.1)
+            with lock:
+                running[0] -= 1
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak[0] == 2
+    with verify_slot({}) as index:  # without the playbook's environment: no limit
+        assert index is None
+
+
+def test_lab_inventory_declares_every_component_provided(tmp_path):
+    switches = provided_by_platform_vars()
+    assert "kueue_provided_by_platform" in switches and all(v is True for v in switches.values())
+    path = tmp_path / "inv.yml"
+    write_inventory(path, tmp_path / "kubeconfig")
+    host = yaml.safe_load(path.read_text())["all"]["hosts"]["simulated-lab"]
+    assert host["aiconform_simulated"] is True and host["ansible_connection"] == "local"
+    assert host["aiconform_kubeconfig"] == str(tmp_path / "kubeconfig")
+    assert host["gpu_operator_provided_by_platform"] is True
