@@ -25,6 +25,7 @@ from aiconform.sim.controllers import (
     hpa,
     job,
     kubelet,
+    kuberay,
     kueue,
     misc,
     replicaset,
@@ -46,6 +47,7 @@ CONTROLLERS: dict[str, Sync] = {
     "dra": dra.sync,
     "scheduler": scheduler.sync,
     "kubelet": kubelet.sync,
+    "kuberay": kuberay.sync,  # RayCluster children and status (its webhook: admission.py registration)
     "hpa": hpa.sync,  # HorizontalPodAutoscaler on prometheus-adapter custom metrics
     "devicemanager": devicemanager.sync,  # after kubelet: devices of started containers (+ probe log producer)
     "pvc": misc.pvc,
