@@ -38,6 +38,7 @@ import hashlib
 import json
 import random
 import re
+import uuid
 from typing import Any
 
 from aiconform.sim.api import Cluster, owner_ref
@@ -424,7 +425,7 @@ def _answer(pod: Obj, method: str, path: str, request_id: str) -> tuple[str, str
         return "200", "NOW: 2026-01-01 00:00:00"
     if "inference-sim" in image or "vllm" in image:
         if method == "POST" and path.startswith(("/v1/completions", "/v1/chat/completions")):
-            return "200", json.dumps({"id": f"cmpl-{request_id}", "object": "text_completion",
+            return "200", json.dumps({"id": f"cmpl-{request_id or uuid.uuid4().hex[:16]}", "object": "text_completion",
                                       "model": _arg(args, "--model") or "model", "served_by": name,
                                       "choices": [{"index": 0, "text": "Hello", "finish_reason": "stop"}]})
         return "404", ""
@@ -502,19 +503,21 @@ def _batches(env: dict[str, str]) -> list[tuple[str, int, str, dict[str, str], s
 
 
 def _body_field(body: str) -> str:
-    """What the client prints as backend: a pod name (echo) or the completion's served_by/id."""
+    """What the client prints as backend: the body (echo: a pod name) or, for JSON, the completion id."""
     try:
         doc = json.loads(body)
     except ValueError:
         return re.sub(r"[^a-zA-Z0-9._-]", "", body[:64])
-    return re.sub(r"[^a-zA-Z0-9._-]", "", str(doc.get("served_by") or doc.get("id") or "")[:64])
+    return re.sub(r"[^a-zA-Z0-9._-]", "", str(doc.get("id") or "")[:64])
 
 
 def client_log(c: Cluster, pod: Obj) -> str:
     env = _env(pod)
     host, port, path = env.get("GATEWAY_HOST", ""), int(env.get("GATEWAY_PORT", "80") or 80), env.get("REQUEST_PATH", "/")
     seed = f"{pod['metadata']['name']}"
-    lines = [f"CLIENT url=http://{host}:{port}{path} split={env.get('SPLIT_REQUESTS', '')} header={env.get('HEADER_REQUESTS', '')}"]
+    counts = " ".join(f"{k}={env[v]}" for k, v in (("split", "SPLIT_REQUESTS"), ("header", "HEADER_REQUESTS"),
+                                                  ("completions", "COMPLETION_REQUESTS")) if env.get(v))
+    lines = [f"CLIENT url=http://{host}:{port}{path} {counts}"]
     batches = _batches(env)
     method = batches[0][2] if batches else "GET"
     code, _, _ = request(c, host, port, method, path, batches[0][3] if batches else {}, random.Random(seed + ":warmup"))

@@ -1,0 +1,117 @@
+#!/usr/bin/python
+"""Ansible module: verify advanced_inference_ingress (Gateway API Inference Extension, by traffic)."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: verify_advanced_inference_ingress
+short_description: Verify advanced_inference_ingress by routing OpenAI completions to an InferencePool through a Gateway
+description:
+  - Checks through discovery that C(inference.networking.k8s.io/v1) InferencePool and the Gateway API are served and
+    that the GatewayClass I(gateway_class) (a Gateway API Inference Extension implementation) is Accepted.
+  - In a probe namespace of its own it deploys a model-server simulator (OpenAI-compatible, no GPU) with an
+    endpoint picker, an InferencePool selecting it, a Gateway and an HTTPRoute whose backendRef is the pool. The
+    Gateway must become Programmed and both the HTTPRoute and the InferencePool must report Accepted and
+    ResolvedRefs for the Gateway.
+  - An in-cluster client then POSTs I(completion_requests) C(/v1/completions) requests through the Gateway; every
+    one must be answered 200.
+  - GIE's own conformance suite (the requirement's automated test) needs Go and the repository and is not run.
+  - Creates a ServiceAccount, Role and RoleBinding for the endpoint picker, so the verifying identity needs to be
+    allowed to grant read access to pods and InferencePools in the probe namespace.
+  - The verdict is returned as data (C(status), C(reasons), fact C(aiconform_result_advanced_inference_ingress)).
+version_added: 0.1.0
+author: aiconform developers
+extends_documentation_fragment:
+  - aiconform.conformance.cluster
+  - aiconform.conformance.cluster.VERIFIER
+options:
+  gateway_class:
+    description: GatewayClass of the GIE implementation (the reference stack installs agentgateway).
+    type: str
+    default: agentgateway
+  model:
+    description: Model name the simulator serves and the requests ask for.
+    type: str
+    default: aiconform/probe-model
+  completion_requests:
+    description: Completions sent through the Gateway; all must be answered 200.
+    type: int
+    default: 5
+  gateway_address:
+    description:
+      - Host the client sends requests to, with C({gateway}) and C({namespace}) placeholders. Empty uses the
+        Gateway's C(status.addresses), else C({gateway}.{namespace}.svc.cluster.local).
+    type: str
+    default: ""
+  gateway_timeout:
+    description: Seconds for the Gateway to become Programmed.
+    type: int
+    default: 300
+  route_timeout:
+    description: Seconds for the HTTPRoute to be Accepted with ResolvedRefs.
+    type: int
+    default: 300
+  pool_timeout:
+    description: Seconds for the InferencePool to be Accepted with ResolvedRefs.
+    type: int
+    default: 300
+  pod_timeout:
+    description: Seconds for a model server and the endpoint picker to become Ready, and for the client to start.
+    type: int
+    default: 300
+  client_timeout:
+    description: Seconds the client may take for its requests once started.
+    type: int
+    default: 300
+  warmup_attempts:
+    description: Attempts, one second apart, the client makes for a first 200 before counting responses.
+    type: int
+    default: 60
+  model_server_image:
+    description: OpenAI-compatible model-server simulator (C(--model), C(--port 8000)).
+    type: str
+    default: ghcr.io/llm-d/llm-d-inference-sim:v0.8.2
+  epp_image:
+    description: Endpoint picker image for the pool.
+    type: str
+    default: registry.k8s.io/gateway-api-inference-extension/epp:v1.5.0
+  client_image:
+    description: Client image providing C(/bin/sh), C(curl) and C(sed).
+    type: str
+    default: docker.io/curlimages/curl:8.11.1
+"""
+
+EXAMPLES = r"""
+- name: Verify advanced_inference_ingress against agentgateway
+  aiconform.conformance.verify_advanced_inference_ingress:
+    run_id: "{{ aiconform_run.id }}"
+    gateway_class: agentgateway
+"""
+
+RETURN = r"""
+status:
+  description: Implemented, Not Implemented, unknown or error.
+  returned: always
+  type: str
+reasons:
+  description: Why, in sentences a reader can act on.
+  returned: always
+  type: list
+  elements: str
+ansible_facts:
+  description: C(aiconform_result_advanced_inference_ingress), the full result (checks InferencePoolAPIServed,
+    GatewayClassAccepted, GatewayProgrammed, HTTPRouteAccepted, InferencePoolAccepted, CompletionsThroughGateway).
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402,F401  (AnsiballZ bundles basic and hands over the args)
+
+from aiconform.verifiers.module import run_module  # noqa: E402
+
+
+def main() -> None:
+    run_module("advanced_inference_ingress")
+
+
+if __name__ == "__main__":
+    main()
