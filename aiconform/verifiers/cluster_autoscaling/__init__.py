@@ -1,0 +1,33 @@
+"""cluster_autoscaling (KAR-0055, conditional MUST), after upstream ``TestAcceleratorClusterAutoscaling``.
+
+For the accelerator node pool selected by ``node_pool_label``: a stable baseline of N nodes with one
+accelerator each, one pod per node, a trigger pod that becomes Unschedulable, a new node on which the trigger
+runs, and after deleting it the pool back at N for the stability window. Without a node pool configured the
+verdict is N/A only when no autoscaler is found (cluster-autoscaler Deployment, cluster-autoscaler-status
+ConfigMap, Karpenter NodePools), else unknown.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+REQUIREMENT = "cluster_autoscaling"
+TEST_NAME = "TestAcceleratorClusterAutoscaling"
+
+# No probe_images key in aiconform/data/versions.yml yet; the pods only hold an accelerator.
+DEFAULT_IMAGE = "registry.k8s.io/pause:3.10"
+
+OPTIONS: dict[str, dict[str, Any]] = {
+    "node_pool_label": {"type": "str"},  # key=value (upstream -autoscaler-node-pool-label)
+    "accelerator_resource": {"type": "str", "default": "nvidia.com/gpu"},
+    "pending_timeout": {"type": "int", "default": 120},
+    "scale_up_timeout": {"type": "int", "default": 1200},
+    "scale_down_timeout": {"type": "int", "default": 1800},
+    "stability_window": {"type": "int", "default": 30},
+    "tolerations": {"type": "list", "elements": "dict", "default": []},
+    "image": {"type": "str", "default": DEFAULT_IMAGE},
+}
+
+from .fetch import fetch  # noqa: E402
+from .judge import judge  # noqa: E402
+
+__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "fetch", "judge"]

@@ -1,0 +1,95 @@
+#!/usr/bin/python
+"""Ansible module: verify cluster_autoscaling (KAR-0055) like upstream TestAcceleratorClusterAutoscaling."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: verify_cluster_autoscaling
+short_description: Verify accelerator node-pool autoscaling like upstream TestAcceleratorClusterAutoscaling
+description:
+  - Detects the platform's autoscaler (a cluster-autoscaler Deployment, the C(cluster-autoscaler-status) ConfigMap,
+    C(karpenter.sh) NodePools) and records its status as evidence.
+  - Without I(node_pool_label) the verdict is C(N/A) only when no autoscaler was found (the note says what was
+    looked for), else C(unknown); never C(Implemented).
+  - With I(node_pool_label) C(key=value), C(StableBaseline) needs N Ready pool nodes with exactly one allocatable
+    I(accelerator_resource) each, unchanged for I(stability_window) seconds, and one baseline pod per node (required
+    hostname anti-affinity, a PodDisruptionBudget). C(TriggerPodUnschedulable): one more pod must be reported
+    Unschedulable for lack of the resource within I(pending_timeout). C(ScaleUpOnNewNode): it must run on a node
+    that was not in the baseline within I(scale_up_timeout). C(ScaleDownToBaseline): after deleting it the pool must
+    return to N nodes within I(scale_down_timeout) and stay there for I(stability_window).
+  - Pod events (C(TriggeredScaleUp), C(NotTriggerScaleUp)) and the autoscaler status are recorded as evidence.
+version_added: 0.1.0
+author: aiconform developers
+extends_documentation_fragment:
+  - aiconform.conformance.cluster
+  - aiconform.conformance.cluster.VERIFIER
+options:
+  node_pool_label:
+    description: Label C(key=value) selecting the accelerator node pool (upstream C(-autoscaler-node-pool-label)).
+    type: str
+  accelerator_resource:
+    description: Extended resource each probe pod requests (one per pool node).
+    type: str
+    default: nvidia.com/gpu
+  pending_timeout:
+    description: Seconds for baseline pods to run and for the trigger pod to be reported Unschedulable (upstream 2m).
+    type: int
+    default: 120
+  scale_up_timeout:
+    description: Seconds for the trigger pod to run on a new node (upstream 20m).
+    type: int
+    default: 1200
+  scale_down_timeout:
+    description: Seconds for the pool to return to its baseline size (upstream 30m).
+    type: int
+    default: 1800
+  stability_window:
+    description: Seconds the pool must stay unchanged before and after (upstream 30s).
+    type: int
+    default: 30
+  tolerations:
+    description: Extra tolerations for the probe pods (e.g. C(kwok-provider) or Karpenter NodePool taints).
+    type: list
+    elements: dict
+    default: []
+  image:
+    description: Image of the probe pods (they only hold the accelerator).
+    type: str
+    default: registry.k8s.io/pause:3.10
+"""
+
+EXAMPLES = r"""
+- name: Verify autoscaling of the GPU node pool
+  aiconform.conformance.verify_cluster_autoscaling:
+    run_id: "{{ aiconform_run.id }}"
+    node_pool_label: kwok-nodegroup=gpu-a
+    tolerations:
+      - {key: kwok-provider, operator: Exists, effect: NoSchedule}
+"""
+
+RETURN = r"""
+status:
+  description: Verdict (C(Implemented), C(Not Implemented), C(N/A), C(unknown), C(error)).
+  returned: always
+  type: str
+reasons:
+  description: Why, one line per finding.
+  returned: always
+  type: list
+  elements: str
+ansible_facts:
+  description: C(aiconform_result_cluster_autoscaling), the full result (checks, evidence, facts).
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402,F401  (AnsiballZ bundles basic and hands over the args)
+
+from aiconform.verifiers.module import run_module  # noqa: E402
+
+
+def main() -> None:
+    run_module("cluster_autoscaling")
+
+
+if __name__ == "__main__":
+    main()
