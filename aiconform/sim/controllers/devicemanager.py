@@ -68,11 +68,29 @@ def _node_gpus(c: Cluster, node: str) -> list[dict[str, Any]]:
         return sorted(out, key=lambda g: g["minor"])
     n = c.find("", "nodes", "", node) or {}
     count = int(quantity(((n.get("status") or {}).get("capacity") or {}).get(GPU_RESOURCE)))
-    return [{"minor": i, "uuid": None, "product": None} for i in range(count)]
+    return [{"minor": i, "uuid": None, "product": None, "driver": None, "cuda": None} for i in range(count)]
 
 
 def _visible(dev: dict[str, Any], fallback: int) -> dict[str, Any]:
-    return {"minor": _minor(dev, fallback), "uuid": _attr(dev, "uuid"), "product": _attr(dev, "productName")}
+    return {"minor": _minor(dev, fallback), "uuid": _attr(dev, "uuid"), "product": _attr(dev, "productName"),
+            "driver": _attr(dev, "driverVersion"), "cuda": _attr(dev, "cudaDriverVersion")}
+
+
+# The driver a node really runs (what nvidia-smi reports inside a container): a scenario can set it apart
+# from what the platform advertises with these node annotations; otherwise GFD's labels, which GFD reads
+# from the installed driver, and last the DRA attributes.
+DRIVER_ANN = "sim.aiconform.io/nvidia-driver-version"
+CUDA_ANN = "sim.aiconform.io/cuda-version"
+
+
+def _node_driver(c: Cluster, node: str, gpus: list[dict[str, Any]]) -> tuple[str, str]:
+    n = c.find("", "nodes", "", node) or {}
+    meta = n.get("metadata") or {}
+    ann, labels = meta.get("annotations") or {}, meta.get("labels") or {}
+    first = gpus[0] if gpus else {}
+    driver = ann.get(DRIVER_ANN) or labels.get("nvidia.com/cuda.driver-version.full") or first.get("driver") or ""
+    cuda = ann.get(CUDA_ANN) or labels.get("nvidia.com/cuda.runtime-version.full") or first.get("cuda") or ""
+    return str(driver), str(cuda)
 
 
 def _dra_devices(c: Cluster, pod: Obj, container: dict[str, Any]) -> list[dict[str, Any]]:
@@ -122,7 +140,8 @@ def sync(c: Cluster, mgr: Any) -> None:
                     _ASSIGNED[key] = (node, free[:want])  # fewer when over-subscribed: the scheduler should not allow it
                 idx = set(_ASSIGNED[key][1])
                 seen += [g for g in gpus if g["minor"] in idx]
-            VISIBLE[key] = seen
+            driver, cuda = _node_driver(c, node, gpus)
+            VISIBLE[key] = [{**g, "node_driver": driver, "node_cuda": cuda} for g in seen]
 
 
 @register_producer
@@ -141,4 +160,11 @@ def probe_log(pod: Obj, container: str) -> str | None:
     if "nvidia-smi" in script and devices:  # the toolkit injects nvidia-smi only with a GPU
         lines += [f"GPU {i}: {g['product'] or 'NVIDIA GPU'} (UUID: {g['uuid']})" for i, g in enumerate(devices)
                   if g.get("uuid")]
+    if "RESULT: DRIVER_FUNCTIONAL=" in script:  # upstream nvidiaDriverProbeScript: needs injected nvidia-smi
+        ok = bool(devices)
+        driver = devices[0].get("node_driver", "") if ok else ""
+        lines += [f"RESULT: RUNTIME_CONFIG_OK={'true' if ok else 'false'}",
+                  f"RESULT: DRIVER_FUNCTIONAL={'true' if ok and driver else 'false'}",
+                  f"RESULT: ACTUAL_DRIVER_VERSION={driver}",
+                  f"RESULT: ACTUAL_RUNTIME_VERSION={devices[0].get('node_cuda', '') if ok else ''}"]
     return "\n".join(lines) + "\n"

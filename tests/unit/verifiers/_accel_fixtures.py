@@ -118,3 +118,12 @@ def aicr_isolation_log() -> str:
     devices = re.findall(r"(/dev/nvidia\d+)\s*$", raw, re.M)
     smi = [line for line in raw.splitlines() if re.match(r"GPU \d+: .*\(UUID: ", line)]
     return "\n".join([*(f"DEVICE: {d}" for d in devices), f"{acc.RESULT_PREFIX}{len(devices)}", *smi]) + "\n"
+
+
+def kops_driver_check() -> dict[str, str]:
+    """kOps' driver-check Job log (L4): driver and CUDA versions nvidia-smi printed inside the container."""
+    text = KOPS_DRIVER.read_text(encoding="utf-8")
+    driver = re.search(r"DRIVER version\s*:\s*(\S+)", text)
+    cuda = re.search(r"CUDA Version\s*:\s*(\S+)", text)
+    assert driver and cuda
+    return {"driver": driver.group(1), "cuda": cuda.group(1)}

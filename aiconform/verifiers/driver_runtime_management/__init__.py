@@ -1,0 +1,32 @@
+"""driver_runtime_management (KAR-0001, SHOULD from v1.35): upstream ``TestAcceleratorDriverRuntimeManagement``.
+
+``VerifiableMechanismExposed``: what the platform advertises for the accelerator node (DRA ResourceSlice
+attributes ``driverVersion``/``cudaDriverVersion`` first, GPU Feature Discovery labels otherwise, plus
+``containerRuntimeVersion``). ``DriverAndRuntimeCompatibility``: a vanilla-image pod granted one
+accelerator must get the device, injected tools (RUNTIME_CONFIG_OK), a working driver (DRIVER_FUNCTIONAL)
+and versions equal to the advertised ones at their shared precision. An unknown accelerator is unknown.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .fetch import fetch
+from .judge import judge
+
+REQUIREMENT = "driver_runtime_management"
+TEST_NAME = "TestAcceleratorDriverRuntimeManagement"
+
+# Upstream -driver-runtime-image default (a vanilla image: the runtime must inject the driver tools);
+# pinned here because aiconform/data/versions.yml has no probe_images key yet.
+PROBE_IMAGE = "ubuntu:22.04"
+
+OPTIONS: dict[str, dict[str, Any]] = {
+    "accelerator_type": {"type": "str", "default": "nvidia"},
+    "allocation_mode": {"type": "str", "default": "auto", "choices": ["auto", "dra", "device-plugin"]},
+    "probe_image": {"type": "str", "default": PROBE_IMAGE},
+    "pod_running_timeout": {"type": "int", "default": 60},  # upstream runTestPod: 1m
+    "log_timeout": {"type": "int", "default": 90},  # upstream driverRuntimeLogPollTimeout
+    "release_timeout": {"type": "int", "default": 120},  # upstream deleteAndAwaitRelease: 2m
+}
+
+__all__ = ["REQUIREMENT", "TEST_NAME", "OPTIONS", "fetch", "judge"]

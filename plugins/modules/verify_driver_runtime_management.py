@@ -1,0 +1,84 @@
+#!/usr/bin/python
+"""Ansible module: verify driver_runtime_management (KAR-0001) like upstream TestAcceleratorDriverRuntimeManagement."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: verify_driver_runtime_management
+short_description: Verify that accelerator drivers and runtime configuration are installed, advertised and working
+description:
+  - C(VerifiableMechanismExposed) reads what the platform advertises for the accelerator node, DRA ResourceSlice
+    attributes C(driverVersion) and C(cudaDriverVersion) first, GPU Feature Discovery labels
+    C(nvidia.com/cuda.driver-version.full) and C(nvidia.com/cuda.runtime-version.full) otherwise, plus
+    C(status.nodeInfo.containerRuntimeVersion) and an C(nvidia) RuntimeClass. Missing versions are warnings.
+  - C(DriverAndRuntimeCompatibility) runs upstream's probe in a vanilla image granted one accelerator; it needs one
+    device, injected C(nvidia-smi) (C(RUNTIME_CONFIG_OK)), a working driver (C(DRIVER_FUNCTIONAL)) and versions equal
+    to the advertised ones at their shared precision.
+  - An accelerator type the upstream test does not know gives C(unknown) (C(RESULT: STATUS=UNKNOWN)).
+  - The verdict is data (C(status), C(reasons)), never a task failure.
+version_added: 0.1.0
+author: aiconform developers
+extends_documentation_fragment:
+  - aiconform.conformance.cluster
+  - aiconform.conformance.cluster.VERIFIER
+options:
+  accelerator_type:
+    description: Accelerator vendor (upstream C(-accelerator-type)); only C(nvidia) is known.
+    type: str
+    default: nvidia
+  allocation_mode:
+    description: How the probe pod requests its accelerator (upstream C(-allocation-mode)).
+    type: str
+    choices: [auto, dra, device-plugin]
+    default: auto
+  probe_image:
+    description: Vanilla image without driver tools (upstream C(-driver-runtime-image)); override for a mirror.
+    type: str
+    default: ubuntu:22.04
+  pod_running_timeout:
+    description: Seconds for the probe pod to be Running (upstream 1m).
+    type: int
+    default: 60
+  log_timeout:
+    description: Seconds to poll the probe log for all its C(RESULT) lines (upstream 90s).
+    type: int
+    default: 90
+  release_timeout:
+    description: Seconds for the probe pod and its claims to be released (upstream 2m).
+    type: int
+    default: 120
+"""
+
+EXAMPLES = r"""
+- name: Verify driver and runtime management
+  aiconform.conformance.verify_driver_runtime_management:
+    run_id: "{{ aiconform_run.id }}"
+"""
+
+RETURN = r"""
+status:
+  description: Verdict (C(Implemented), C(Not Implemented), C(unknown), C(error)).
+  returned: always
+  type: str
+  sample: Implemented
+reasons:
+  description: Why, in one line per finding.
+  returned: always
+  type: list
+  elements: str
+ansible_facts:
+  description: C(aiconform_result_driver_runtime_management), the full result (checks, evidence, facts).
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402,F401  (AnsiballZ bundles basic and hands over the args)
+
+from aiconform.verifiers.module import run_module  # noqa: E402
+
+
+def main() -> None:
+    run_module("driver_runtime_management")
+
+
+if __name__ == "__main__":
+    main()
