@@ -30,7 +30,8 @@ REQUIRED_KINDS: dict[str, tuple[str, ...]] = {
     "GRPCRoute": ("v1",),
     "ReferenceGrant": ("v1", "v1beta1"),
 }
-RESULT_LINE = re.compile(r"^RESULT kind=(?P<kind>\S+) n=(?P<n>\d+) code=(?P<code>\d{3}) backend=(?P<backend>\S*)\s*$")
+RESULT_LINE = re.compile(r"^RESULT kind=(?P<kind>\S+) n=(?P<n>\d+) code=(?P<code>\d{3}) backend=(?P<backend>\S*)"
+                         r"(?: id=(?P<id>\S+))?\s*$")
 
 
 @cache
@@ -185,6 +186,8 @@ def parse_client_log(text: str) -> dict[str, Any]:
             continue
         out["lines"] += 1
         kind = out["kinds"].setdefault(m["kind"], {"total": 0, "ok": 0, "backends": {}, "codes": {}})
+        if m["id"] and m["code"].startswith("2"):
+            kind.setdefault("ids", []).append(m["id"])
         kind["total"] += 1
         kind["codes"][m["code"]] = kind["codes"].get(m["code"], 0) + 1
         if m["code"].startswith("2"):

@@ -22,7 +22,8 @@ client manifests). When it starts, each of its requests is routed from the *curr
 Gateway (status address, Service DNS name or ClusterIP), port → listener, attached routes' rules matched
 with the spec's precedence (path, method, header count, query count, route age, rule order), a weighted
 backend pick with an RNG seeded per request, and a Ready endpoint of the Service/InferencePool. The
-endpoint's answer follows its image: agnhost ``netexec`` returns its hostname on ``/hostname``; the
+endpoint's answer follows its image (and for llm-d decode pods, a prefill pod of the namespace also logs the
+request id, as the P/D sidecar forwards the prompt there first): agnhost ``netexec`` returns its hostname on ``/hostname``; the
 llm-d inference simulator answers ``POST /v1/completions`` with a completion JSON. The resulting RESULT lines
 are the pod's log (served through the log producer registered below).
 
@@ -52,6 +53,7 @@ GIE = "inference.networking.k8s.io"
 BEHAVIOUR = "sim.aiconform.io/gateway-behaviour"
 FAULTS_CONFIGMAP = "gateway-sim-faults"
 CLIENT_LABEL = ("aiconform.io/probe", "gateway-client")
+ROLE_LABEL = "llm-d.ai/role"  # llm-d's prefill/decode role label
 # controllerName → whether the implementation routes to InferencePools (kgateway ≥ 2.2 left GIE to agentgateway)
 SERVED: dict[str, dict[str, bool]] = {
     "kgateway.dev/kgateway": {"inference": False},
@@ -481,6 +483,13 @@ def request(c: Cluster, host: str, port: int, method: str, path: str, headers: d
     code, body = _answer(pod, method, path, request_id)
     if code.startswith("2") and request_id:
         _BACKEND_REQUESTS.setdefault(pod["metadata"]["uid"], []).append(request_id)
+        if (pod["metadata"].get("labels") or {}).get(ROLE_LABEL) == "decode":
+            # llm-d's P/D sidecar on the decode pod sends the prompt to a prefill pod first (same request id)
+            prefill = sorted((p for p in c.objects("", "pods", pod["metadata"]["namespace"])
+                              if pod_ready(p) and (p["metadata"].get("labels") or {}).get(ROLE_LABEL) == "prefill"),
+                             key=lambda p: p["metadata"]["name"])
+            if prefill:
+                _BACKEND_REQUESTS.setdefault(prefill[rng.randrange(len(prefill))]["metadata"]["uid"], []).append(request_id)
     return code, body, pod
 
 
@@ -555,5 +564,7 @@ def _produce(pod: Obj, container: str) -> str | None:
     if uid in _CLIENT_LOGS:
         return _CLIENT_LOGS[uid]
     if uid in _BACKEND_REQUESTS:
-        return "".join(f"request_id={rid} handled by {pod['metadata']['name']}\n" for rid in _BACKEND_REQUESTS[uid])
+        # vLLM's request logger line (the engine uses the X-Request-Id header as the request id)
+        return "".join(f"INFO 01-01 00:00:00 [logger.py:43] Received request {rid}: prompt: 'aiconform "
+                       f"disaggregation probe', params: SamplingParams(n=1, max_tokens=8)\n" for rid in _BACKEND_REQUESTS[uid])
     return None

@@ -1,0 +1,34 @@
+"""disaggregated_inference end to end on the simulator (v1.36). In the disaggregated-llm-d scenario the
+simulated llm-d decode pods answer completions routed through agentgateway and an InferencePool, and the
+request id reaches a decode and a prefill pod's log (the P/D sidecar's forwarding, derived by
+controllers/gateway.py, not run)."""
+from __future__ import annotations
+
+import pytest
+from helpers.scheduling_e2e import probe_namespaces, run_conformance
+from helpers.sim import SimHandle
+
+pytestmark = pytest.mark.e2e
+REQ = "disaggregated_inference"
+FAST = {"aiconform_disaggregated_inference_pod_timeout": 4, "aiconform_disaggregated_inference_client_timeout": 4}
+
+
+@pytest.fixture
+def lab(request, sim_factory) -> SimHandle:
+    return sim_factory(request.param, kubernetes_version="v1.36.1")
+
+
+@pytest.mark.parametrize("lab", ["disaggregated-llm-d"], indirect=True)
+def test_llm_d_prefill_decode_is_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    assert all(c["outcome"] == "pass" for c in entry["checks"])
+    assert "Received request aiconform-" in "\n".join(e["content"] for e in entry["evidence"])
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_without_a_disaggregated_stack_is_unknown(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
+    assert "no disaggregated inference deployment found" in " ".join(entry["reasons"])
