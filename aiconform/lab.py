@@ -86,24 +86,36 @@ def stop(proc: subprocess.Popen[str]) -> None:
         proc.stdout.close()
 
 
+def start_sim(directory: Path, scenario: str = LAB_SCENARIO, kubernetes_version: str | None = None,
+              timeout: float = 30.0) -> tuple[subprocess.Popen[str], str]:
+    """``aiconform sim`` in a child process writing ``directory/kubeconfig``; returns (process, URL)."""
+    cmd = [sys.executable, "-m", "aiconform.sim", "--port", "0", "--kubeconfig", str(directory / "kubeconfig"),
+           "--scenario", scenario]
+    if kubernetes_version:
+        cmd += ["--kubernetes-version", kubernetes_version]
+    log = directory / "sim.log"
+    with open(log, "w", encoding="utf-8") as log_fh:
+        # its own session: Ctrl-C reaches us, not the simulator; we stop it after ansible has finished
+        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=log_fh,
+                                stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        return proc, _wait_ready(proc, log, timeout)
+    except BaseException:
+        stop(proc)
+        raise
+
+
 @contextmanager
 def simulated_lab(scenario: str = LAB_SCENARIO, timeout: float = 30.0) -> Iterator[Lab]:
     """A simulator in a child process plus its kubeconfig and inventory in a private (0700) temp dir."""
     directory = Path(tempfile.mkdtemp(prefix="aiconform-lab-"))
     os.chmod(directory, 0o700)
-    kubeconfig, log = directory / "kubeconfig", directory / "sim.log"
     proc: subprocess.Popen[str] | None = None
     try:
-        with open(log, "w", encoding="utf-8") as log_fh:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "aiconform.sim", "--port", "0", "--kubeconfig", str(kubeconfig),
-                 "--scenario", scenario],
-                cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=log_fh, stdin=subprocess.DEVNULL, text=True,
-                start_new_session=True)  # Ctrl-C reaches us, not the simulator; we stop it in order
-        url = _wait_ready(proc, log, timeout)
+        proc, url = start_sim(directory, scenario, timeout=timeout)
         inventory = directory / "inventory.yml"
-        write_inventory(inventory, kubeconfig)
-        yield Lab(url=url, kubeconfig=kubeconfig, inventory=inventory, directory=directory, proc=proc)
+        write_inventory(inventory, directory / "kubeconfig")
+        yield Lab(url=url, kubeconfig=directory / "kubeconfig", inventory=inventory, directory=directory, proc=proc)
     finally:
         if proc is not None:
             stop(proc)

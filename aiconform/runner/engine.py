@@ -60,6 +60,7 @@ class RunOutcome:
     runner_dir: str
     fleet_files: list[str] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)  # cluster -> why its exit code
+    runner_dir_kept: bool = False
     error_tail: str = ""  # ansible-playbook's output when it failed before reaching any cluster
 
 
@@ -181,10 +182,9 @@ def run(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
     decide(outcome, verify_ran=(not tags or "verify" in tags), interrupted=interrupted)
     if opts.fleet and not interrupted:
         outcome.fleet_files = write_fleets(state)
+    outcome.runner_dir_kept = bool(opts.keep_runner_dir or opts.runner_dir)
     print_summary(outcome, out)
-    if opts.keep_runner_dir or opts.runner_dir:
-        out.write(f"ansible-runner private data dir (events, stdout): {private}\n")
-    else:
+    if not outcome.runner_dir_kept:
         shutil.rmtree(private, ignore_errors=True)
     return outcome
 
@@ -290,6 +290,8 @@ def print_summary(outcome: RunOutcome, out: TextIO) -> None:
                Exit.UNREACHABLE: "a cluster could not be reached",
                Exit.PLAYBOOK_FAILED: "the playbook failed",
                Exit.INTERRUPTED: "interrupted"}[outcome.exit]
+    if outcome.runner_dir_kept:
+        out.write(f"ansible-runner private data dir (events, stdout): {outcome.runner_dir}\n")
     for name, why in sorted(outcome.reasons.items()):
         out.write(f"  {name}: {why}\n")
     sim = " (SIMULATED)" if any(c.simulated for c in state.clusters.values()) else ""
