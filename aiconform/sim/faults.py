@@ -2,7 +2,9 @@
 
 A rule matches on a regular expression over the request path and/or on a verb (the Kubernetes verb such
 as ``get``/``list``/``watch``/``create``/``update``/``patch``/``delete``, or the HTTP method). It answers
-with an HTTP status (429, 500, 503, 403, ...) as a ``Status`` body, adds a delay, or drops the connection.
+with an HTTP status (429, 500, 503, 403, ...) as a ``Status`` body, adds a delay, or drops the connection;
+``raw`` answers that text instead (status default 200, ``content_type`` default application/json): an API
+server answering garbage.
 ``times`` limits how often it fires (``null`` = always).
 """
 from __future__ import annotations
@@ -25,19 +27,23 @@ class FaultRule:
     times: int | None = None
     message: str | None = None
     retry_after: int | None = None
+    raw: str | None = None
+    content_type: str = "application/json"
     hits: int = 0
     _re: re.Pattern[str] | None = field(default=None, repr=False)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FaultRule:
-        known = {k: d[k] for k in ("path", "verb", "status", "delay", "drop", "times", "message", "retry_after") if k in d}
+        known = {k: d[k] for k in ("path", "verb", "status", "delay", "drop", "times", "message", "retry_after",
+                                     "raw", "content_type") if k in d}
         rule = cls(**known)
         rule._re = re.compile(rule.path) if rule.path else None
         return rule
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "verb": self.verb, "status": self.status, "delay": self.delay, "drop": self.drop,
-                "times": self.times, "message": self.message, "retry_after": self.retry_after, "hits": self.hits}
+                "times": self.times, "message": self.message, "retry_after": self.retry_after, "raw": self.raw,
+                "content_type": self.content_type, "hits": self.hits}
 
     def matches(self, verb: str, method: str, path: str) -> bool:
         if self.times is not None and self.hits >= self.times:

@@ -23,6 +23,7 @@ from aiconform.sim.controllers import ControllerManager, admission, hpa, proxy
 from aiconform.sim.discovery import Registry, ResourceDef
 from aiconform.sim.faults import Faults
 from aiconform.sim.logs import LogProducers
+from aiconform.sim.rbac import Authorizer
 from aiconform.sim.scenario import Scenario, load_scenario, seed_cluster
 from aiconform.sim.selectors import SelectorError, parse_field_selector, parse_label_selector
 from aiconform.sim.store import Event, Watcher, labels_of
@@ -75,6 +76,7 @@ class SimServer:
             self.git_version = "v" + self.git_version
         self.controllers_on = controllers
         self.faults = Faults()
+        self.rbac = Authorizer()  # tokens from /_sim/tokens are RBAC-authorized; request log
         self.requests: Counter[str] = Counter()
         self.by_verb: Counter[str] = Counter()
         self.total_requests = 0
@@ -100,11 +102,15 @@ class SimServer:
         app = web.Application(client_max_size=MAX_BODY)
         app.router.add_route("*", "/{tail:.*}", self.handle)
         app.on_startup.append(self._on_startup)
+        app.on_shutdown.append(self._on_shutdown)
         app.on_cleanup.append(self._on_cleanup)
         return app
 
     async def _on_startup(self, app: web.Application) -> None:
         self.manager.start()
+
+    async def _on_shutdown(self, app: web.Application) -> None:
+        self.cluster.store.close_watchers()
 
     async def _on_cleanup(self, app: web.Application) -> None:
         await self.manager.stop()
@@ -117,6 +123,9 @@ class SimServer:
         self.total_requests += 1
         self.by_verb[verb] += 1
         self.requests[f"{verb} {path}"] += 1
+        denied = self.rbac.admit(request.method, path, request.query, request.headers)
+        if denied is not None:
+            return _json(denied, 403)
         rule = self.faults.match(verb, request.method, path)
         if rule:
             if rule.delay:
@@ -125,6 +134,8 @@ class SimServer:
                 if request.transport:
                     request.transport.abort()
                 raise ConnectionResetError("simulated dropped connection")
+            if rule.raw is not None:  # garbage answers (non-JSON, wrong content type)
+                return web.Response(body=rule.raw.encode(), status=rule.status or 200, content_type=rule.content_type)
             if rule.status:
                 resp = _json(rule.body(), rule.status)
                 if rule.status == 429:
@@ -443,6 +454,13 @@ class SimServer:
             def line(etype: str, obj: dict[str, Any]) -> bytes:
                 o = obj if etype in ("ERROR", "BOOKMARK") else present(obj, t.rd, t.version)
                 return json.dumps({"type": etype, "object": o}, separators=(",", ":")).encode() + b"\n"
+            av = t.rd.api_version(t.version)
+
+            def event_line(ev: Event) -> bytes:
+                cached = ev.lines.get((ev.type, av))
+                if cached is None:
+                    cached = ev.lines[(ev.type, av)] = line(ev.type, ev.obj)
+                return cached
             await resp.write(b"".join(line(e, o) for e, o in initial) if initial else b"")
             if any(e == "ERROR" for e, _ in initial):
                 return resp
@@ -464,12 +482,12 @@ class SimServer:
                     continue
                 if ev is None:
                     break
-                chunk = [line(ev.type, ev.obj)]
+                chunk = [event_line(ev)]
                 while not w.queue.empty():  # drain bursts into one write
                     nxt = w.queue.get_nowait()
                     if nxt is None:
                         break
-                    chunk.append(line(nxt.type, nxt.obj))
+                    chunk.append(event_line(nxt))
                 await resp.write(b"".join(chunk))
             return resp
         except ConnectionResetError:  # the client went away (aiohttp's ClientConnectionResetError included)
@@ -551,6 +569,9 @@ class SimServer:
     async def admin(self, request: web.Request) -> web.Response:
         path, m = request.path, request.method
         body = await request.json() if m == "POST" and request.can_read_body else None
+        handled = self.rbac.admin(m, path, request.query, body)  # /_sim/tokens, /_sim/requests?log=1
+        if handled is not None:
+            return _json(handled)
         if path == "/_sim/faults":
             if m == "POST":
                 rules = body if isinstance(body, list) else (body or {}).get("rules", [body] if body else [])
@@ -572,6 +593,7 @@ class SimServer:
             if body and body.get("scenario"):
                 self.scenario = load_scenario(body["scenario"])
             await self.manager.stop()
+            self.cluster.store.close_watchers()
             self._build()
             self.manager.start()
             return _json({"status": "reset", "scenario": self.scenario.name})

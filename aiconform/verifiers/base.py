@@ -185,6 +185,24 @@ def _raise_interrupted(signum: int, _frame: Any) -> None:
     raise Interrupted(f"interrupted by signal {signum}")
 
 
+def judge_facts(judge: Callable[[dict[str, Any]], Verdict], facts: Any) -> Verdict:
+    """Call a judge; facts of an unexpected shape (a hostile or broken cluster) give ``error`` with the reason.
+
+    Judges are written against the facts their fetch produces; cluster data of another shape (a list
+    where an object was expected, a missing field) must not crash the run nor be judged by accident.
+    """
+    try:
+        verdict = judge(facts)
+    except Exception as exc:  # noqa: BLE001 - any judge failure is reported, never raised
+        return Verdict(Status.ERROR, [f"the facts could not be judged (unexpected data from the cluster?): "
+                                      f"{type(exc).__name__}: {str(exc)[:300]}"])
+    if not isinstance(verdict, Verdict):
+        return Verdict(Status.ERROR, [f"judge returned {type(verdict).__name__}, not a Verdict"])
+    if verdict.status == Status.ERROR and not verdict.reasons:
+        verdict.reasons = ["the judge gave no reason"]
+    return verdict
+
+
 def run_verifier(requirement: str, params: dict[str, Any], *, check_mode: bool = False) -> RequirementResult:
     """fetch → judge for one requirement, with cleanup always, and never a silent Implemented."""
     verifier = load(requirement)
@@ -202,7 +220,7 @@ def run_verifier(requirement: str, params: dict[str, Any], *, check_mode: bool =
         ctx = ProbeContext(conn=conn, requirement=requirement, run_id=params.get("run_id") or "manual",
                            options=dict(params.get("options") or {}))
         facts = verifier.fetch(ctx)
-        verdict: Verdict = verifier.judge(facts)
+        verdict = judge_facts(verifier.judge, facts)
         result.status, result.reasons, result.checks = verdict.status, verdict.reasons, verdict.checks
     except ClusterError as exc:
         result.status, result.reasons = Status.ERROR, [str(exc)]
