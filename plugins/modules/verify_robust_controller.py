@@ -1,0 +1,98 @@
+#!/usr/bin/python
+"""Ansible module: verify robust_controller (KAR-0063) like upstream TestRobustCRDControllerOperation."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: verify_robust_controller
+short_description: Verify an AI operator's pods, CRDs, webhook and reconciliation, like upstream TestRobustCRDControllerOperation
+description:
+  - C(OperatorPodsRunning) waits up to I(operator_ready_timeout) seconds for the operator pods (I(operator_selector) in
+    I(operator_namespace), else in any namespace) to be Running and Ready, and records the operator Deployment's conditions.
+  - C(CRDRegistered) needs the operator's CRDs C(Established) (KubeRay C(rayclusters.ray.io), C(rayjobs.ray.io),
+    C(rayservices.ray.io); Kubeflow Trainer C(trainjobs.trainer.kubeflow.org)).
+  - C(WebhookOperational) needs a ValidatingWebhookConfiguration whose rules cover the CRD (CREATE) with a non-empty
+    C(caBundle). The KubeRay Helm chart ships none, so a default Helm install is C(Not Implemented).
+  - C(WebhookRejectsInvalidCR) sends an invalid custom resource with server-side dry run (KubeRay two worker groups named
+    C(group1); Trainer C(runtimeRef.name does-not-exist-runtime)); the error must say C(denied the request) or
+    C(admission webhook).
+  - C(ControllerReconcilesCR) creates a small valid resource (a RayCluster with a head and one worker; a TrainJob on
+    I(operator_runtime_name)) that must reach C(status.state ready) with its head pod and head Service (RayCluster) or
+    C(Complete=True) (TrainJob) within I(operator_reconcile_timeout) seconds. Children created but never ready gives
+    C(unknown).
+  - The verdict is data (C(status), C(reasons)), never a task failure.
+version_added: 0.1.0
+author: aiconform developers
+extends_documentation_fragment:
+  - aiconform.conformance.cluster
+  - aiconform.conformance.cluster.VERIFIER
+options:
+  operator:
+    description: The operator to verify (upstream C(-operator); upstream accepts only C(kubeflow-trainer)).
+    type: str
+    choices: [kuberay, kubeflow-trainer]
+    default: kuberay
+  operator_namespace:
+    description: Namespace of the operator pods; empty means C(kuberay-system) or C(kubeflow-system).
+    type: str
+    default: ""
+  operator_selector:
+    description: Label selector of the operator pods; empty means C(app.kubernetes.io/name=kuberay-operator) or C(app.kubernetes.io/name=kubeflow-trainer).
+    type: str
+    default: ""
+  operator_runtime_name:
+    description: ClusterTrainingRuntime of the valid TrainJob (upstream C(-operator-runtime-name)).
+    type: str
+    default: torch-distributed
+  operator_ready_timeout:
+    description: Seconds for the operator pods to be Running and Ready (upstream 5m).
+    type: int
+    default: 300
+  operator_reconcile_timeout:
+    description: Seconds for the valid resource to be reconciled (upstream 3m; a RayCluster pulling a large Ray image may need more).
+    type: int
+    default: 180
+  ray_image:
+    description: Ray image of the probe RayCluster; override for a mirror.
+    type: str
+    default: rayproject/ray:2.41.0
+"""
+
+EXAMPLES = r"""
+- name: Verify KubeRay (operator, CRDs, webhook, RayCluster reconcile)
+  aiconform.conformance.verify_robust_controller:
+    run_id: "{{ aiconform_run.id }}"
+
+- name: Verify Kubeflow Trainer as the upstream test does
+  aiconform.conformance.verify_robust_controller:
+    run_id: "{{ aiconform_run.id }}"
+    operator: kubeflow-trainer
+"""
+
+RETURN = r"""
+status:
+  description: Verdict (C(Implemented), C(Not Implemented), C(unknown), C(error)).
+  returned: always
+  type: str
+  sample: Implemented
+reasons:
+  description: Why, in one line per finding.
+  returned: always
+  type: list
+  elements: str
+ansible_facts:
+  description: C(aiconform_result_robust_controller), the full result (checks, evidence, facts).
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402,F401  (AnsiballZ bundles basic and hands over the args)
+
+from aiconform.verifiers.module import run_module  # noqa: E402
+
+
+def main() -> None:
+    run_module("robust_controller")
+
+
+if __name__ == "__main__":
+    main()
