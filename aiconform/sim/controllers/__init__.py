@@ -28,6 +28,7 @@ from aiconform.sim.controllers import (
     kuberay,
     kueue,
     misc,
+    prometheus,  # noqa: F401 - registers Prometheus (/api/v1/query, targets) and the ai-metrics stub behind the proxy
     replicaset,
     scheduler,
     statefulset,
