@@ -16,6 +16,7 @@ from typing import Any
 
 from aiconform.sim.api import Cluster
 from aiconform.sim.controllers import (
+    autoscaler,
     daemonset,
     dcgm,  # noqa: F401 - registers the DCGM exporter's /metrics behind the services/pods proxy
     deployment,
@@ -50,6 +51,7 @@ CONTROLLERS: dict[str, Sync] = {
     "kubelet": kubelet.sync,
     "kuberay": kuberay.sync,  # RayCluster children and status (its webhook: admission.py registration)
     "hpa": hpa.sync,  # HorizontalPodAutoscaler on prometheus-adapter custom metrics
+    "autoscaler": autoscaler.sync,  # after scheduler: cluster-autoscaler (kwok provider) on Unschedulable pods
     "devicemanager": devicemanager.sync,  # after kubelet: devices of started containers (+ probe log producer)
     "pvc": misc.pvc,
     "loadbalancer": misc.loadbalancer,

@@ -1,0 +1,230 @@
+"""Cluster Autoscaler with the kwok cloud provider (CA 1.36 semantics, as stacks.md §14 describes them).
+
+Node groups come from the ConfigMap ``kwok-provider-templates`` (key ``templates``: a v1 List of Node objects)
+in the namespace of the ``cluster-autoscaler`` Deployment: the group is the template's ``kwok-nodegroup`` label,
+sizes its ``cluster-autoscaler.kwok.nodegroup/{min-count,max-count}`` annotations. What clients observe:
+
+- min size enforced; created nodes named ``kwok-fake-<group>-<suffix>`` with annotation
+  ``kwok.x-k8s.io/node=fake``, ``cluster-autoscaler.kwok.nodegroup/name`` and providerID ``kwok:<node>``;
+- a pending pod (``PodScheduled=False/Unschedulable``) that a group's template would fit (nodeSelector,
+  taints, requests) gets ``TriggeredScaleUp`` ("pod triggered scale-up: [{<group> 1->2 (max: 3)}]") and the
+  status ConfigMap a ``ScaledUpGroup`` event; the Node registers after a short delay; when the group is at
+  max size the pod gets ``NotTriggerScaleUp`` ("pod didn't trigger scale-up: 1 max node group size reached");
+- a node above min size with no running non-DaemonSet pods for ``--scale-down-unneeded-time`` (and
+  ``--scale-down-delay-after-add`` after the last scale-up) gets a ``ScaleDown`` event and is removed;
+- ``cluster-autoscaler-status`` (``data.status``, the YAML format of CA >= 1.30, as in the AICR GKE sample).
+
+Flags are read from the Deployment's container args (``--scan-interval``, ``--scale-down-unneeded-time``,
+``--scale-down-delay-after-add``). Simulator-only fault: annotation
+``sim.aiconform.io/cluster-autoscaler: max-size-reached`` on a ConfigMap in that namespace: the autoscaler never
+adds a node (every pending pod gets NotTriggerScaleUp), as when a group cannot grow.
+"""
+from __future__ import annotations
+
+import copy
+import re
+import time
+from typing import Any
+
+import yaml
+
+from aiconform.sim.api import ANNOTATION_PREFIX, ApiError, Cluster, now, rand_suffix
+from aiconform.sim.controllers.common import quantity
+from aiconform.sim.controllers.scheduler import pod_requests, untolerated_taint
+from aiconform.sim.scenario import node_objects
+
+Obj = dict[str, Any]
+GROUP_LABEL = "kwok-nodegroup"
+ANN = "cluster-autoscaler.kwok.nodegroup/"
+FAULT = ANNOTATION_PREFIX + "cluster-autoscaler"
+PROVISION_SECONDS = 1.0  # kwok: a requested node registers almost at once
+_STATE: dict[str, Any] = {"last": 0.0, "handled": set(), "pending": {}, "last_add": 0.0, "unneeded": {},
+                          "status": ""}
+_DUR = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+
+
+def _duration(text: str, default: float) -> float:
+    parts = _DUR.findall(text or "")
+    if not parts:
+        return default
+    scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    return sum(float(v) * scale[u] for v, u in parts)
+
+
+def _autoscaler(c: Cluster) -> tuple[Obj | None, dict[str, str]]:
+    for dep in c.objects("apps", "deployments"):
+        if dep["metadata"]["name"] == "cluster-autoscaler" and not dep["metadata"].get("deletionTimestamp"):
+            args: dict[str, str] = {}
+            for ctr in (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []:
+                for a in [*(ctr.get("command") or []), *(ctr.get("args") or [])]:
+                    if str(a).startswith("--") and "=" in str(a):
+                        k, _, v = str(a)[2:].partition("=")
+                        args[k] = v
+            return dep, args
+    return None, {}
+
+
+def _groups(c: Cluster, ns: str) -> list[dict[str, Any]]:
+    cm = c.find("", "configmaps", ns, "kwok-provider-templates")
+    try:
+        doc = yaml.safe_load(((cm or {}).get("data") or {}).get("templates", "")) or {}
+    except yaml.YAMLError:
+        return []
+    out = []
+    for node in doc.get("items") or []:
+        meta = node.get("metadata") or {}
+        name = (meta.get("labels") or {}).get(GROUP_LABEL)
+        if not name:
+            continue
+        ann = meta.get("annotations") or {}
+        out.append({"name": name, "template": node, "min": int(ann.get(ANN + "min-count", 0)),
+                    "max": int(ann.get(ANN + "max-count", 200))})
+    return out
+
+
+def _members(c: Cluster, group: str) -> list[Obj]:
+    return [n for n in c.objects("", "nodes") if (n["metadata"].get("labels") or {}).get(GROUP_LABEL) == group
+            and not n["metadata"].get("deletionTimestamp")]
+
+
+def _fits(pod: Obj, tmpl: Obj) -> bool:
+    spec = pod.get("spec") or {}
+    labels = (tmpl.get("metadata") or {}).get("labels") or {}
+    if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()):
+        return False
+    if untolerated_taint(tmpl, spec.get("tolerations") or []):
+        return False
+    alloc = ((tmpl.get("status") or {}).get("allocatable") or (tmpl.get("status") or {}).get("capacity") or {})
+    return all(amount <= quantity(alloc.get(res, 0)) + 1e-9 for res, amount in pod_requests(spec).items() if amount > 0)
+
+
+def _add_node(c: Cluster, g: dict[str, Any], mgr: Any) -> None:
+    tmpl = g["template"]
+    name = f"kwok-fake-{g['name']}-{rand_suffix()}"
+    st = tmpl.get("status") or {}
+    pool = {"name": name, "numbered": False, "count": 1, "labels": (tmpl.get("metadata") or {}).get("labels") or {},
+            "taints": (tmpl.get("spec") or {}).get("taints") or [], "capacity": st.get("capacity") or {},
+            "allocatable": st.get("allocatable") or {}}
+    node = node_objects(pool, f"v1.{getattr(mgr, 'minor', 33)}.0")[0]
+    node["metadata"]["annotations"].update({"kwok.x-k8s.io/node": "fake", ANN + "name": g["name"]})
+    node["spec"]["providerID"] = f"kwok:{name}"
+    node["metadata"].pop("uid", None)
+    try:
+        c.create(c.rd("", "nodes"), "", node)
+    except ApiError:
+        pass
+
+
+def sync(c: Cluster, mgr: Any) -> None:
+    dep, args = _autoscaler(c)
+    if dep is None:
+        return
+    t = time.monotonic()
+    if t - _STATE["last"] < _duration(args.get("scan-interval", ""), 10.0):
+        return
+    _STATE["last"] = t
+    ns = dep["metadata"]["namespace"]
+    fault = next((str(v) for cm in c.objects("", "configmaps", ns)
+                  for k, v in ((cm["metadata"].get("annotations") or {}).items()) if k == FAULT), "")
+    groups = _groups(c, ns)
+    status_cm = _status_obj(c, ns)
+    for g in groups:
+        pending = _STATE["pending"].setdefault(g["name"], [])
+        for due in [d for d in pending if d <= t]:
+            pending.remove(due)
+            _add_node(c, g, mgr)
+        size = len(_members(c, g["name"])) + len(pending)
+        for _ in range(max(0, g["min"] - size)):
+            pending.append(t)
+    # scale-up for unschedulable pods
+    for pod in c.objects("", "pods"):
+        uid = pod["metadata"]["uid"]
+        spec, st = pod.get("spec") or {}, pod.get("status") or {}
+        if uid in _STATE["handled"] or spec.get("nodeName") or pod["metadata"].get("deletionTimestamp"):
+            continue
+        if not any(x.get("type") == "PodScheduled" and x.get("reason") == "Unschedulable"
+                   for x in st.get("conditions") or []):
+            continue
+        g = next((g for g in groups if _fits(pod, g["template"])), None)
+        if g is None:
+            continue
+        _STATE["handled"].add(uid)
+        pending = _STATE["pending"].setdefault(g["name"], [])
+        cur = len(_members(c, g["name"])) + len(pending)
+        if fault == "max-size-reached" or cur >= g["max"]:
+            c.record_event(pod, "Normal", "NotTriggerScaleUp",
+                           "pod didn't trigger scale-up: 1 max node group size reached", "cluster-autoscaler")
+            continue
+        pending.append(t + PROVISION_SECONDS)
+        _STATE["last_add"] = t
+        c.record_event(pod, "Normal", "TriggeredScaleUp",
+                       f"pod triggered scale-up: [{{{g['name']} {cur}->{cur + 1} (max: {g['max']})}}]",
+                       "cluster-autoscaler")
+        if status_cm is not None:
+            c.record_event(status_cm, "Normal", "ScaledUpGroup", f"Scale-up: setting group {g['name']} size to "
+                           f"{cur + 1} instead of {cur} (max: {g['max']})", "cluster-autoscaler")
+    _scale_down(c, groups, args, t)
+    _write_status(c, ns, groups)
+
+
+def _scale_down(c: Cluster, groups: list[dict[str, Any]], args: dict[str, str], t: float) -> None:
+    unneeded_time = _duration(args.get("scale-down-unneeded-time", ""), 600.0)
+    delay_after_add = _duration(args.get("scale-down-delay-after-add", ""), 600.0)
+    busy = {(p.get("spec") or {}).get("nodeName") for p in c.objects("", "pods")
+            if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+            and not any(r.get("kind") == "DaemonSet" for r in p["metadata"].get("ownerReferences") or [])}
+    for g in groups:
+        members = sorted(_members(c, g["name"]), key=lambda n: n["metadata"]["creationTimestamp"], reverse=True)
+        removable = len(members) - g["min"]
+        for node in members:
+            name = node["metadata"]["name"]
+            if name in busy:
+                _STATE["unneeded"].pop(name, None)
+                continue
+            since = _STATE["unneeded"].setdefault(name, t)
+            if removable > 0 and t - since >= unneeded_time and t - _STATE["last_add"] >= delay_after_add:
+                c.record_event(node, "Normal", "ScaleDown", "marked the node as toBeDeleted/unschedulable",
+                               "cluster-autoscaler")
+                try:
+                    c.delete(c.rd("", "nodes"), "", name)
+                except ApiError:
+                    continue
+                _STATE["unneeded"].pop(name, None)
+                removable -= 1
+
+
+def _status_obj(c: Cluster, ns: str) -> Obj | None:
+    cm = c.find("", "configmaps", ns, "cluster-autoscaler-status")
+    if cm is None:
+        try:
+            cm = c.create(c.rd("", "configmaps"), ns, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+                "name": "cluster-autoscaler-status", "namespace": ns,
+                "annotations": {"cluster-autoscaler.kubernetes.io/last-updated": now()}}, "data": {"status": ""}})
+        except ApiError:
+            return None
+    return cm
+
+
+def _write_status(c: Cluster, ns: str, groups: list[dict[str, Any]]) -> None:
+    nodes = c.objects("", "nodes")
+    ready = sum(1 for n in nodes if any(x.get("type") == "Ready" and x.get("status") == "True"
+                                        for x in (n.get("status") or {}).get("conditions") or []))
+    scaling_up = any(_STATE["pending"].get(g["name"]) for g in groups)
+    doc = {"autoscalerStatus": "Running", "clusterWide": {
+        "health": {"nodeCounts": {"registered": {"ready": ready, "total": len(nodes)}}, "status": "Healthy"},
+        "scaleDown": {"status": "CandidatesPresent" if _STATE["unneeded"] else "NoCandidates"},
+        "scaleUp": {"status": "InProgress" if scaling_up else "NoActivity"}},
+        "nodeGroups": [{"health": {"cloudProviderTarget": len(_members(c, g["name"])) + len(
+            _STATE["pending"].get(g["name"], [])), "maxSize": g["max"], "minSize": g["min"], "status": "Healthy"},
+            "name": g["name"]} for g in groups]}
+    text = yaml.safe_dump(doc, sort_keys=False)
+    if text == _STATE["status"]:
+        return
+    _STATE["status"] = text
+    cm = _status_obj(c, ns)
+    if cm is None:
+        return
+    new = copy.deepcopy(cm)
+    new["data"] = {"status": text}
+    new["metadata"].setdefault("annotations", {})["cluster-autoscaler.kubernetes.io/last-updated"] = now()
+    c.write(c.rd("", "configmaps"), new)
