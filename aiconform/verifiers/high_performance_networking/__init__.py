@@ -1,0 +1,29 @@
+"""high_performance_networking (SHOULD from v1.36, KAR-0010): secondary network interfaces, discoverable and
+attachable, preferably through DRA (e.g. DRANET).
+
+HMT/AT: (1) a pod has secondary interfaces; (2) the published characteristics can be queried; (3) workloads
+land only on nodes that have the interface; (4) two pods transfer data over it. aiconform finds the mechanism
+(network DRA ResourceSlices, Multus NetworkAttachmentDefinitions, the SR-IOV operator API), then attaches a
+probe pod to it and checks its interfaces and placement. (4) is not tested yet, so the best verdict is
+unknown with the passing checks named, never Implemented.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+REQUIREMENT = "high_performance_networking"
+TEST_NAME = "TestHighPerformanceNetworking"
+PROBE_IMAGE = "registry.k8s.io/e2e-test-images/busybox:1.36.1-1"  # versions.yml has no probe_images key
+
+OPTIONS: dict[str, dict[str, Any]] = {
+    "device_class": {"type": "str", "default": ""},
+    "network_attachment": {"type": "str", "default": ""},
+    "network_drivers": {"type": "list", "elements": "str", "default": ["dra.net", "sriovnetwork.k8snetworkplumbingwg.io"]},
+    "pod_timeout": {"type": "int", "default": 180},
+    "image": {"type": "str", "default": PROBE_IMAGE},
+}
+
+from .fetch import fetch  # noqa: E402
+from .judge import judge  # noqa: E402
+
+__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "fetch", "judge"]
