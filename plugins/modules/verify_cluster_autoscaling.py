@@ -12,9 +12,9 @@ description:
     looked for), else C(unknown); never C(Implemented).
   - With I(node_pool_label) C(key=value), C(StableBaseline) needs N Ready pool nodes with exactly one allocatable
     I(accelerator_resource) each, unchanged for I(stability_window) seconds, and one baseline pod per node (required
-    hostname anti-affinity, a PodDisruptionBudget). C(TriggerPodUnschedulable): one more pod must be reported
-    Unschedulable for lack of the resource within I(pending_timeout). C(ScaleUpOnNewNode): it must run on a node
-    that was not in the baseline within I(scale_up_timeout). C(ScaleDownToBaseline): after deleting it the pool must
+    hostname anti-affinity, a PodDisruptionBudget). In C(TriggerPodUnschedulable) one more pod must be reported
+    Unschedulable for lack of the resource within I(pending_timeout). In C(ScaleUpOnNewNode) it must run on a node
+    that was not in the baseline within I(scale_up_timeout). In C(ScaleDownToBaseline), after deleting it, the pool must
     return to N nodes within I(scale_down_timeout) and stay there for I(stability_window).
   - Pod events (C(TriggeredScaleUp), C(NotTriggerScaleUp)) and the autoscaler status are recorded as evidence.
 version_added: 0.1.0
