@@ -1,0 +1,35 @@
+"""ai_service_metrics: a monitoring system that discovers and collects workload metrics (KAR-0061).
+
+Upstream test: ``TestAIServiceMetrics`` (requirements.md §4.2): a stub service exposing request count, a latency
+histogram and queue depth labelled with the run id, a ServiceMonitor, exactly N requests through the API
+server service proxy, then Prometheus is queried until the counter equals N (collection timeout 5 m).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+REQUIREMENT = "ai_service_metrics"
+TEST_NAME = "TestAIServiceMetrics"
+
+# versions.yml has no probe_images key yet; the upstream test's stub image, pinned here.
+DEFAULT_STUB_IMAGE = "python:3.13-alpine"
+
+OPTIONS: dict[str, dict[str, Any]] = {
+    # upstream -service-metrics-prometheus-service <ns>/<name>:<port>, reached through the service proxy
+    "prometheus_service": {"type": "str", "default": "monitoring/kube-prometheus-stack-prometheus:9090"},
+    # upstream -service-metrics-query-url / -service-metrics-query-bearer-token-file
+    "query_url": {"type": "str", "default": ""},
+    "query_bearer_token_file": {"type": "path", "default": ""},
+    # upstream -service-metrics-scrape-labels, e.g. release=kube-prometheus-stack
+    "scrape_labels": {"type": "str", "default": ""},
+    "collection_timeout": {"type": "int", "default": 300},  # upstream 5m
+    "request_count": {"type": "int", "default": 10},  # upstream sends exactly 10
+    "stub_ready_timeout": {"type": "int", "default": 120},
+    "query_interval": {"type": "int", "default": 10},
+    "stub_image": {"type": "str", "default": DEFAULT_STUB_IMAGE},
+}
+
+from .fetch import fetch  # noqa: E402
+from .judge import judge  # noqa: E402
+
+__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "fetch", "judge"]

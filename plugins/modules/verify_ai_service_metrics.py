@@ -1,0 +1,104 @@
+#!/usr/bin/python
+"""Ansible module: verify ai_service_metrics (KAR-0061) like upstream TestAIServiceMetrics."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: verify_ai_service_metrics
+short_description: Verify that a monitoring system discovers and collects a workload's metrics, like upstream TestAIServiceMetrics
+description:
+  - C(MonitoringSystemPresent) needs the Prometheus Operator (ServiceMonitor CRD) and at least one Prometheus object.
+  - Deploys the stub Pod C(ai-metrics-stub) (a stdlib Python HTTP server from a ConfigMap, image I(stub_image), restricted
+    Pod Security Standard) exposing C(ai_conformance_inference_requests_total),
+    C(ai_conformance_inference_request_duration_seconds) (histogram) and C(ai_conformance_inference_queue_depth) labelled
+    C(conformance_run=<run_id>), its Service and a ServiceMonitor labelled with I(scrape_labels).
+  - C(StubServesRequests) sends exactly I(request_count) requests to C(/v1/infer) through the API server service proxy.
+  - C(MetricsCollected), C(LatencyHistogram), C(QueueDepth) query Prometheus (C(/api/v1/query) through the service proxy
+    to I(prometheus_service), or I(query_url)) every I(query_interval) seconds until the counter equals I(request_count),
+    for at most I(collection_timeout) seconds. When nothing is collected, the Prometheus objects' ServiceMonitor selectors
+    are used to say why (for example a C(release) label the stub's ServiceMonitor lacks).
+  - The verdict is data (C(status), C(reasons)), never a task failure.
+version_added: 0.1.0
+author: aiconform developers
+extends_documentation_fragment:
+  - aiconform.conformance.cluster
+  - aiconform.conformance.cluster.VERIFIER
+options:
+  prometheus_service:
+    description:
+      - Prometheus Service as C(<namespace>/<name>:<port>) (upstream C(-service-metrics-prometheus-service)); when it does
+        not exist, C(prometheus-operated:9090) in the namespace of each Prometheus object is tried.
+    type: str
+    default: monitoring/kube-prometheus-stack-prometheus:9090
+  query_url:
+    description: Prometheus base URL reachable from the controller instead (upstream C(-service-metrics-query-url)).
+    type: str
+    default: ""
+  query_bearer_token_file:
+    description: File holding a bearer token for I(query_url) (upstream C(-service-metrics-query-bearer-token-file)).
+    type: path
+    default: ""
+  scrape_labels:
+    description: Labels C(k=v,k2=v2) for the stub's ServiceMonitor (upstream C(-service-metrics-scrape-labels)), e.g. C(release=kube-prometheus-stack).
+    type: str
+    default: ""
+  collection_timeout:
+    description: Seconds to wait for the counter to equal I(request_count) (upstream 5m).
+    type: int
+    default: 300
+  request_count:
+    description: Requests sent to the stub (upstream exactly 10).
+    type: int
+    default: 10
+  stub_ready_timeout:
+    description: Seconds for the stub pod to be Ready (includes the image pull).
+    type: int
+    default: 120
+  query_interval:
+    description: Seconds between Prometheus queries.
+    type: int
+    default: 10
+  stub_image:
+    description: Python image running the stub (the upstream test's); override for a mirror.
+    type: str
+    default: python:3.13-alpine
+"""
+
+EXAMPLES = r"""
+- name: Verify workload metrics collection by kube-prometheus-stack
+  aiconform.conformance.verify_ai_service_metrics:
+    run_id: "{{ aiconform_run.id }}"
+
+- name: A kube-prometheus-stack that only selects monitors of its release
+  aiconform.conformance.verify_ai_service_metrics:
+    run_id: "{{ aiconform_run.id }}"
+    scrape_labels: release=kube-prometheus-stack
+"""
+
+RETURN = r"""
+status:
+  description: Verdict (C(Implemented), C(Not Implemented), C(unknown), C(error)).
+  returned: always
+  type: str
+  sample: Implemented
+reasons:
+  description: Why, in one line per finding.
+  returned: always
+  type: list
+  elements: str
+ansible_facts:
+  description: C(aiconform_result_ai_service_metrics), the full result (checks, evidence, facts).
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402,F401  (AnsiballZ bundles basic and hands over the args)
+
+from aiconform.verifiers.module import run_module  # noqa: E402
+
+
+def main() -> None:
+    run_module("ai_service_metrics")
+
+
+if __name__ == "__main__":
+    main()
