@@ -16,7 +16,7 @@ from typing import Any
 from aiconform.sim import patch as patchlib
 from aiconform.sim.discovery import Registry, ResourceDef, crd_to_def
 from aiconform.sim.selectors import parse_field_selector, parse_label_selector
-from aiconform.sim.store import Obj, Store, labels_of
+from aiconform.sim.store import Obj, Store
 
 ANNOTATION_PREFIX = "sim.aiconform.io/"
 # Kinds whose objects carry no metadata.generation upstream.
@@ -105,10 +105,13 @@ class Cluster:
 
     def list(self, rd: ResourceDef, ns: str | None, label_selector: str | None = None,
              field_selector: str | None = None) -> list[Obj]:
-        lmatch = parse_label_selector(label_selector)
-        fmatch = parse_field_selector(field_selector)
-        items = [o for o in self.store.items(rd.key, ns if rd.namespaced else None)
-                 if lmatch(labels_of(o)) and fmatch(o)]
+        items = list(self.store.items(rd.key, ns if rd.namespaced else None))
+        if label_selector:
+            lmatch = parse_label_selector(label_selector)
+            items = [o for o in items if lmatch(o["metadata"].get("labels") or {})]
+        if field_selector:
+            fmatch = parse_field_selector(field_selector)
+            items = [o for o in items if fmatch(o)]
         items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
         return items
 

@@ -34,7 +34,7 @@ async def _serve(args: argparse.Namespace) -> int:
     from aiconform.sim.server import SimServer
 
     sim = SimServer(load_scenario(args.scenario), args.kubernetes_version, controllers=not args.no_controllers)
-    runner = web.AppRunner(sim.app(), access_log=None, handle_signals=False)
+    runner = web.AppRunner(sim.app(), access_log=None, handle_signals=False, shutdown_timeout=2.0)
     await runner.setup()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -58,6 +58,8 @@ def parse_label_selector(expr: str | None) -> Callable[[dict[str, str]], bool]:
             checks.append(lambda lb, k=key, v=val: lb.get(k) != v)
         else:
             checks.append(lambda lb, k=key: k in lb)
+    if len(checks) == 1:
+        return checks[0]
     return lambda labels: all(c(labels) for c in checks)
 
 

@@ -22,6 +22,8 @@ class Event:
     type: str  # ADDED | MODIFIED | DELETED
     obj: Obj
     old: Obj | None = None
+    # serialised watch lines by (type, apiVersion), shared by every watcher that sees this event
+    lines: dict[tuple[str, str], bytes] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(eq=False)
@@ -39,7 +41,7 @@ def labels_of(obj: Obj) -> dict[str, str]:
 class Store:
     def __init__(self, history: int = 50000) -> None:
         self.rv = 1
-        self._objects: dict[Key, dict[tuple[str, str], Obj]] = {}
+        self._objects: dict[Key, dict[str, dict[str, Obj]]] = {}  # key -> namespace -> name -> object
         self.history: deque[Event] = deque(maxlen=history)
         self._watchers: dict[Key, set[Watcher]] = {}
         self.listeners: list[Callable[[Event], None]] = []
@@ -50,36 +52,37 @@ class Store:
 
     # ---- reads ----
     def get(self, key: Key, ns: str, name: str) -> Obj | None:
-        return self._objects.get(key, {}).get((ns, name))
+        return self._objects.get(key, {}).get(ns, {}).get(name)
 
     def items(self, key: Key, ns: str | None = None) -> Iterator[Obj]:
         bucket = self._objects.get(key, {})
         if ns is None:
-            yield from list(bucket.values())
-        else:
-            yield from [o for (n, _), o in list(bucket.items()) if n == ns]
+            out: list[Obj] = []
+            for objs in list(bucket.values()):
+                out.extend(objs.values())
+            return iter(out)
+        return iter(list(bucket.get(ns, {}).values()))
 
     def keys(self) -> list[Key]:
         return list(self._objects)
 
     def count(self) -> int:
-        return sum(len(b) for b in self._objects.values())
+        return sum(len(objs) for b in self._objects.values() for objs in b.values())
 
     # ---- writes (the caller has already set metadata.resourceVersion to a fresh next_rv()) ----
     def put(self, key: Key, obj: Obj) -> Event:
         meta = obj["metadata"]
-        k = (meta.get("namespace") or "", meta["name"])
-        bucket = self._objects.setdefault(key, {})
-        old = bucket.get(k)
-        bucket[k] = obj
+        bucket = self._objects.setdefault(key, {}).setdefault(meta.get("namespace") or "", {})
+        old = bucket.get(meta["name"])
+        bucket[meta["name"]] = obj
         ev = Event(int(meta["resourceVersion"]), key, "MODIFIED" if old else "ADDED", obj, old)
         self._emit(ev)
         return ev
 
     def remove(self, key: Key, obj: Obj) -> Event | None:
         meta = obj["metadata"]
-        bucket = self._objects.get(key, {})
-        old = bucket.pop((meta.get("namespace") or "", meta["name"]), None)
+        bucket = self._objects.get(key, {}).get(meta.get("namespace") or "", {})
+        old = bucket.pop(meta["name"], None)
         if old is None:
             return None
         final = {**old, "metadata": {**old["metadata"], "resourceVersion": str(self.next_rv())}}
@@ -109,6 +112,12 @@ class Store:
     def watcher_count(self) -> int:
         return sum(len(s) for s in self._watchers.values())
 
+    def close_watchers(self) -> None:
+        """End every open watch stream (server shutdown)."""
+        for ws in self._watchers.values():
+            for w in ws:
+                w.queue.put_nowait(None)
+
     def replay(self, w: Watcher, since: int) -> list[Event] | None:
         """Events after ``since`` for this watcher, or None when the history no longer reaches back that far."""
         if self.history and self.history[0].rv > since + 1 and len(self.history) == self.history.maxlen:
@@ -136,7 +145,7 @@ def translate(ev: Event, w: Watcher) -> Event | None:
     if new_ok and old_ok:
         return ev
     if new_ok:
-        return Event(ev.rv, ev.key, "ADDED", ev.obj, ev.old)
+        return Event(ev.rv, ev.key, "ADDED", ev.obj, ev.old, ev.lines)
     if old_ok:
-        return Event(ev.rv, ev.key, "DELETED", ev.obj, ev.old)
+        return Event(ev.rv, ev.key, "DELETED", ev.obj, ev.old, ev.lines)
     return None

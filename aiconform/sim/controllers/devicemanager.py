@@ -15,6 +15,13 @@ visible the ``nvidia-smi -L`` lines in the real format ``GPU <i>: <productName> 
 VKS v1.36 transcript, ../shared/fixtures/evidence/cncf-k8s-ai-conformance/v1.36/vks/dra_support.md), with
 the product name and UUID taken from the ResourceSlice device the container holds. The minor number is
 the device's ``minor``/``index`` attribute (AICR's evidence shows DRA device gpu-1 as /dev/nvidia1).
+
+GPU sharing by the device plugin (time-slicing/MPS, node labels ``nvidia.com/gpu.sharing-strategy`` and
+``nvidia.com/gpu.replicas`` as GFD sets them, see controllers/gpusharing.py): each physical GPU is advertised
+``replicas`` times; a container holding a replica sees the physical GPU's device node and UUID. Replicas are
+handed out spread over the GPUs (all first replicas before any second one), as the plugin balances them.
+A probe that runs the gpu_sharing health check (``RESULT: HEALTH_CHECK=``) gets nvidia-smi's CSV query line
+per visible GPU and PASS, or FAIL when no GPU (hence no nvidia-smi) was injected.
 """
 from __future__ import annotations
 
@@ -67,8 +74,20 @@ def _node_gpus(c: Cluster, node: str) -> list[dict[str, Any]]:
     if out:
         return sorted(out, key=lambda g: g["minor"])
     n = c.find("", "nodes", "", node) or {}
-    count = int(quantity(((n.get("status") or {}).get("capacity") or {}).get(GPU_RESOURCE)))
+    # capacity counts replicas under time-slicing; the physical GPUs are capacity / replicas
+    count = int(quantity(((n.get("status") or {}).get("capacity") or {}).get(GPU_RESOURCE))) // _replicas(c, node)
     return [{"minor": i, "uuid": None, "product": None, "driver": None, "cuda": None} for i in range(count)]
+
+
+def _replicas(c: Cluster, node: str) -> int:
+    """How many times the device plugin advertises each physical GPU (GFD labels of the node)."""
+    labels = ((c.find("", "nodes", "", node) or {}).get("metadata") or {}).get("labels") or {}
+    if labels.get("nvidia.com/gpu.sharing-strategy") not in ("time-slicing", "mps"):
+        return 1
+    try:
+        return max(1, int(labels.get("nvidia.com/gpu.replicas", "1")))
+    except ValueError:
+        return 1
 
 
 def _visible(dev: dict[str, Any], fallback: int) -> dict[str, Any]:
@@ -125,9 +144,12 @@ def sync(c: Cluster, mgr: Any) -> None:
     for key in [k for k in VISIBLE if k not in live_keys]:
         del VISIBLE[key]
     gpus_by_node: dict[str, list[dict[str, Any]]] = {}
+    slots_by_node: dict[str, list[dict[str, Any]]] = {}
     for pod in sorted(pods, key=lambda p: (p["metadata"].get("creationTimestamp", ""), p["metadata"]["name"])):
         node = pod["spec"]["nodeName"]
         gpus = gpus_by_node.setdefault(node, _node_gpus(c, node))
+        # device-plugin units: one per GPU, or `replicas` per GPU under time-slicing (round-robin over GPUs)
+        slots = slots_by_node.setdefault(node, [g for _ in range(_replicas(c, node)) for g in gpus])
         for ctr in pod["spec"].get("containers") or []:
             key = (pod["metadata"]["uid"], ctr["name"])
             res = ctr.get("resources") or {}
@@ -136,10 +158,9 @@ def sync(c: Cluster, mgr: Any) -> None:
             if want:
                 if key not in _ASSIGNED:
                     taken = {i for (n, idx) in _ASSIGNED.values() if n == node for i in idx}
-                    free = [g["minor"] for g in gpus if g["minor"] not in taken]
+                    free = [i for i in range(len(slots)) if i not in taken]
                     _ASSIGNED[key] = (node, free[:want])  # fewer when over-subscribed: the scheduler should not allow it
-                idx = set(_ASSIGNED[key][1])
-                seen += [g for g in gpus if g["minor"] in idx]
+                seen += [slots[i] for i in _ASSIGNED[key][1] if i < len(slots)]
             driver, cuda = _node_driver(c, node, gpus)
             VISIBLE[key] = [{**g, "node_driver": driver, "node_cuda": cuda} for g in seen]
 
@@ -160,6 +181,9 @@ def probe_log(pod: Obj, container: str) -> str | None:
     if "nvidia-smi" in script and devices:  # the toolkit injects nvidia-smi only with a GPU
         lines += [f"GPU {i}: {g['product'] or 'NVIDIA GPU'} (UUID: {g['uuid']})" for i, g in enumerate(devices)
                   if g.get("uuid")]
+    if "RESULT: HEALTH_CHECK=" in script:  # gpu_sharing: nvidia-smi's CSV query, only where a GPU was injected
+        lines += [f"{g['uuid']}, {g['product'] or 'NVIDIA GPU'}, 0 MiB, 10240 MiB" for g in devices if g.get("uuid")]
+        lines.append("RESULT: HEALTH_CHECK=PASS" if devices else "RESULT: HEALTH_CHECK=FAIL nvidia-smi was not injected")
     if "RESULT: DRIVER_FUNCTIONAL=" in script:  # upstream nvidiaDriverProbeScript: needs injected nvidia-smi
         ok = bool(devices)
         driver = devices[0].get("node_driver", "") if ok else ""
