@@ -23,6 +23,7 @@ from aiconform.sim.controllers import (
     devicemanager,
     dra,
     gateway,
+    gpusharing,
     hpa,
     job,
     kubelet,
@@ -46,6 +47,7 @@ CONTROLLERS: dict[str, Sync] = {
     "daemonset": daemonset.sync,
     "kueue": kueue.sync,  # before job: stands in for Kueue's mutating webhook (suspends queued Jobs)
     "job": job.sync,
+    "gpusharing": gpusharing.sync,  # before scheduler: device-plugin time-slicing config -> node labels/capacity
     "dra": dra.sync,
     "scheduler": scheduler.sync,
     "kubelet": kubelet.sync,
