@@ -148,49 +148,56 @@ def run(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
         if data.get("status") == "running":
             _scrub_command_file(runner_config.artifact_dir, envvars)
 
-    view.start()
-    thread, runner = ansible_runner.run_async(
-        private_data_dir=str(private), project_dir=str(PROJECT_ROOT), playbook="conformance.yml",
-        inventory=inventory, extravars=extravars or None, envvars=envvars,
-        tags=",".join(tags) if tags else None, limit=opts.limit, forks=opts.forks,
-        cmdline=" ".join(opts.ansible_args) if opts.ansible_args else None,
-        ident=IDENT, quiet=True, suppress_env_files=True, rotate_artifacts=1,
-        event_handler=on_event, status_handler=on_status, cancel_callback=cancelled.is_set,
-    )
-    interrupted = False
-    old_term = signal.getsignal(signal.SIGTERM)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        while thread.is_alive():
-            thread.join(0.2)
-    except KeyboardInterrupt:
-        interrupted = True
+    kept = bool(opts.keep_runner_dir or opts.runner_dir)
+    thread: threading.Thread | None = None
+    runner: Any = None
+
+    def on_signal(_signum: int, _frame: Any) -> None:
+        # First Ctrl-C/SIGTERM: cancel (ansible-runner polls cancel_callback and kills ansible-playbook's
+        # process group), then finish normally: summary, exit 130, private dir removed. Second: give up.
+        if cancelled.is_set():
+            raise KeyboardInterrupt
         cancelled.set()
         out.write("\naiconform run: interrupted, stopping ansible-playbook...\n")
-        thread.join(60)
+        out.flush()
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    old_handlers = {}
+    if main_thread:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old_handlers[sig] = signal.signal(sig, on_signal)
+    try:
+        view.start()
+        try:
+            thread, runner = ansible_runner.run_async(
+                private_data_dir=str(private), project_dir=str(PROJECT_ROOT), playbook="conformance.yml",
+                inventory=inventory, extravars=extravars or None, envvars=envvars,
+                tags=",".join(tags) if tags else None, limit=opts.limit, forks=opts.forks,
+                cmdline=" ".join(opts.ansible_args) if opts.ansible_args else None,
+                ident=IDENT, quiet=True, suppress_env_files=True, rotate_artifacts=1,
+                event_handler=on_event, status_handler=on_status, cancel_callback=cancelled.is_set,
+            )
+            while thread.is_alive():
+                thread.join(0.2)
+        finally:
+            view.stop()
+        interrupted = cancelled.is_set()
+        status = str(runner.status) if runner is not None else "canceled"
+        outcome = RunOutcome(exit=Exit.OK, state=state, status=status, rc=getattr(runner, "rc", None),
+                             runner_dir=str(private), runner_dir_kept=kept)
+        if not state.clusters and status != "successful":
+            # Nothing ran (syntax error, bad inventory): show ansible-playbook's own words for it.
+            outcome.error_tail = _tail(private / "artifacts" / IDENT / "stdout", 25)
+        decide(outcome, verify_ran=(not tags or "verify" in tags), interrupted=interrupted)
+        if opts.fleet and not interrupted:
+            outcome.fleet_files = write_fleets(state)
+        print_summary(outcome, out)
+        return outcome
     finally:
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, old_term)
-        view.stop()
-
-    outcome = RunOutcome(exit=Exit.OK, state=state, status=str(runner.status), rc=runner.rc,
-                         runner_dir=str(private))
-    if not state.clusters and runner.status != "successful":
-        # Nothing ran (syntax error, bad inventory): show ansible-playbook's own words for it.
-        outcome.error_tail = _tail(private / "artifacts" / IDENT / "stdout", 25)
-    decide(outcome, verify_ran=(not tags or "verify" in tags), interrupted=interrupted)
-    if opts.fleet and not interrupted:
-        outcome.fleet_files = write_fleets(state)
-    outcome.runner_dir_kept = bool(opts.keep_runner_dir or opts.runner_dir)
-    print_summary(outcome, out)
-    if not outcome.runner_dir_kept:
-        shutil.rmtree(private, ignore_errors=True)
-    return outcome
-
-
-def _raise_interrupt(_signum: int, _frame: Any) -> None:
-    raise KeyboardInterrupt  # SIGTERM from CI: stop like Ctrl-C (cancel ansible-runner, clean up)
+        for sig, handler in old_handlers.items():
+            signal.signal(sig, handler)
+        if not kept:
+            shutil.rmtree(private, ignore_errors=True)
 
 
 MUST_FAIL = {"Not Implemented", "Partially Implemented"}

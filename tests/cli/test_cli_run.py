@@ -137,3 +137,27 @@ def test_conformance_without_inventory_runs_the_simulated_lab(tmp_path):
     with socket.socket() as s:  # the simulator was stopped, its temp dir (kubeconfig) removed
         assert s.connect_ex(("127.0.0.1", port)) != 0
     assert not list(tmp_path.glob("aiconform-lab-*"))
+
+
+def test_ctrl_c_stops_the_run_and_the_simulated_lab(tmp_path):
+    import select
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "aiconform.cli", "conformance", "--only", REQ, "--reports-dir",
+                             str(tmp_path / "reports")], cwd=PROJECT_ROOT, env={**os.environ, "TMPDIR": str(tmp_path)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    url, deadline = "", time.monotonic() + 120
+    while not url and time.monotonic() < deadline:
+        if select.select([proc.stdout], [], [], 1)[0]:
+            line = proc.stdout.readline()
+            url = line.split()[2] if line.startswith("simulated lab: ") else ""
+    assert url, "the simulated lab never started"
+    time.sleep(3)  # ansible-playbook is running now
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out + err
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", int(url.rsplit(":", 1)[1]))) != 0, "the simulator is still serving"
+    assert not list(tmp_path.glob("aiconform-lab-*")) and not list(tmp_path.glob("aiconform-run-*"))
