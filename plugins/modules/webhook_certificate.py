@@ -94,7 +94,7 @@ def generate(dns_names: list[str], validity_days: int) -> dict[str, str]:
     now = _now() - datetime.timedelta(minutes=5)  # tolerate clock skew with the API server
     until = now + datetime.timedelta(days=validity_days)
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"aiconform webhook CA ({dns_names[0]})")])
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "aiconform webhook CA")])
     ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
           .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(until)
           .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)

@@ -1,0 +1,84 @@
+"""Every values key an install role sets exists in the pinned chart's upstream defaults.
+
+A key the chart does not know is silently ignored by Helm, so a typo (or an upstream rename) would
+install a default the role meant to change. The upstream defaults are the fixtures under
+/work/shared/fixtures/charts/<chart>/<version>/values.yaml (developer reference material, not in the
+repository): the test skips when they are absent.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from aiconform import PROJECT_ROOT, versions
+
+FIXTURES = Path(os.environ.get("AICONFORM_CHART_FIXTURES", "/work/shared/fixtures/charts"))
+ROLES = PROJECT_ROOT / "roles"
+
+# (role, variable in vars/main.yml holding the values the role sets, versions.yml key of the chart)
+CASES: list[tuple[str, str, str]] = [
+    ("kube_prometheus_stack", "kube_prometheus_stack_managed_values", "kube_prometheus_stack.chart"),
+    ("gpu_operator", "gpu_operator_managed_values", "gpu_operator.chart"),
+    ("nvidia_dra_driver", "nvidia_dra_driver_managed_values", "nvidia_dra_driver.chart"),
+    ("metrics_server", "metrics_server_managed_values", "metrics_server.chart"),
+    ("prometheus_adapter", "prometheus_adapter_managed_values", "prometheus_adapter.chart"),
+    ("kueue", "kueue_managed_values", "kueue.chart"),
+    ("kgateway", "kgateway_managed_values", "kgateway.chart"),
+    ("inference_extension", "inference_extension_managed_values", "inference_extension.chart"),
+    ("kuberay", "kuberay_managed_values", "kuberay.chart"),
+    ("cluster_autoscaler", "cluster_autoscaler_managed_values", "cluster_autoscaler.chart"),
+    ("cluster_autoscaler", "cluster_autoscaler_kwok_values", "kwok.chart"),
+]
+
+
+def key_paths(values: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Leaf key paths of the role's values; a templated string counts as a leaf."""
+    out: list[tuple[str, ...]] = []
+    for k, v in values.items():
+        if isinstance(v, dict) and v:
+            out += key_paths(v, (*prefix, k))
+        else:
+            out.append((*prefix, k))
+    return out
+
+
+def missing_in(defaults: dict[str, Any], path: tuple[str, ...]) -> str | None:
+    node: Any = defaults
+    for i, key in enumerate(path):
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+            continue
+        if node in ({}, None) and i > 0:
+            return None  # free-form map in the chart (e.g. featureGates: {}), any key is accepted
+        return ".".join(path[: i + 1])
+    return None
+
+
+def test_key_paths_and_lookup() -> None:
+    defaults = {"a": {"b": 1, "free": {}}, "n": None}
+    assert key_paths({"a": {"b": 2, "free": {"x": 1}}}) == [("a", "b"), ("a", "free", "x")]
+    assert missing_in(defaults, ("a", "b")) is None
+    assert missing_in(defaults, ("a", "free", "x")) is None
+    assert missing_in(defaults, ("a", "c")) == "a.c"
+    assert missing_in(defaults, ("z",)) == "z"
+
+
+@pytest.mark.parametrize(("role", "var", "chart_key"), CASES, ids=[f"{c[0]}:{c[2]}" for c in CASES])
+def test_role_values_keys_exist_in_pinned_chart_defaults(role: str, var: str, chart_key: str) -> None:
+    if not FIXTURES.is_dir():
+        pytest.skip(f"{FIXTURES} is absent (developer reference fixtures not mounted)")
+    chart = versions.get(chart_key)
+    fixture = FIXTURES / chart["name"] / str(chart["version"]) / "values.yaml"
+    if not fixture.is_file():
+        # kgateway v2.4.3: its values.yaml could not be obtained (stacks.md §5.2); keys follow the 2.4.x Helm reference.
+        pytest.skip(f"no values fixture for {chart['name']} {chart['version']} ({fixture} missing)")
+    defaults = yaml.load(fixture.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+    role_vars = yaml.safe_load((ROLES / role / "vars" / "main.yml").read_text())
+    values = role_vars[var]
+    assert isinstance(values, dict) and values, f"{role}: {var} must be a literal mapping of chart values"
+    missing = [m for p in key_paths(values) if (m := missing_in(defaults, p))]
+    assert not missing, f"{role} sets keys unknown to {chart['name']} {chart['version']}: {missing}"
