@@ -1,0 +1,79 @@
+"""ai_service_metrics end to end: ansible-playbook conformance.yml --tags verify,ai_service_metrics on the simulator.
+
+The simulator's Prometheus (aiconform/sim/controllers/prometheus.py) selects ServiceMonitors as the Prometheus
+Operator does and answers /api/v1/query through the service proxy in the real Prometheus API JSON (the shapes of
+the kOps and AICR query outputs in ../shared/fixtures/evidence); the stub pod answers /v1/infer and /metrics as
+the verifier's stub.py does. Timeouts are shortened through inventory variables.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers.scheduling_e2e import probe_namespaces, run_conformance
+from helpers.sim import SimHandle, run_tool
+
+pytestmark = pytest.mark.e2e
+REQ = "ai_service_metrics"
+FAST = {"aiconform_ai_service_metrics_collection_timeout": 4, "aiconform_ai_service_metrics_stub_ready_timeout": 15,
+        "aiconform_ai_service_metrics_query_interval": 1}
+
+
+@pytest.fixture
+def lab(request, sim_factory) -> SimHandle:
+    return sim_factory(request.param)
+
+
+def checks(entry: dict) -> dict[str, str]:
+    return {c["name"]: c["outcome"] for c in entry["checks"]}
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_conformant_prometheus_collects_exactly_n(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    assert entry["test_name"] == "TestAIServiceMetrics"
+    assert set(checks(entry).values()) == {"pass"}
+    col = entry["facts"]["collection"]
+    assert col["counter"] == 10 and col["histogram_count"] == 10
+    labels = col["series_labels"][0]
+    assert labels["job"] == "ai-metrics-stub" and labels["endpoint"] == "http"
+    assert labels["conformance_run"] == entry["facts"]["run_label"]
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_monitor_not_selected_is_not_implemented_until_labelled(lab, tmp_path):
+    """kube-prometheus-stack's chart default: only ServiceMonitors labelled release=kube-prometheus-stack."""
+    patch = {"spec": {"serviceMonitorSelector": {"matchLabels": {"release": "kube-prometheus-stack"}}}}
+    proc = run_tool(lab, "kubectl", "patch", "prometheus", "-n", "monitoring", "kube-prometheus-stack-prometheus",
+                    "--type", "merge", "-p", json.dumps(patch))
+    assert proc.returncode == 0, proc.stderr
+    (tmp_path / "unlabelled").mkdir()
+    (tmp_path / "labelled").mkdir()
+    entry, out = run_conformance(lab, tmp_path / "unlabelled", REQ, FAST)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert checks(entry)["MetricsCollected"] == "fail"
+    assert "selects only ServiceMonitors labelled release=kube-prometheus-stack" in entry["reasons"][0]
+    entry, out = run_conformance(lab, tmp_path / "labelled", REQ,
+                                 {**FAST, "aiconform_ai_service_metrics_scrape_labels": "release=kube-prometheus-stack"})
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["gpu-lab"], indirect=True)
+def test_without_prometheus_operator_is_not_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert "no monitoring system that discovers workloads" in entry["reasons"][0]
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+@pytest.mark.parametrize("status", [403, 500])
+def test_api_fault_is_an_error_and_leaves_nothing_behind(lab, tmp_path, status):
+    lab.faults({"path": r"/apis/monitoring.coreos.com/v1/namespaces/aiconform-ai-service-metrics-[^/]+/servicemonitors$",
+                "verb": "create", "status": status})
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "error", (entry["reasons"], out[-3000:])
+    assert "create servicemonitor" in " ".join(entry["reasons"])
+    assert not probe_namespaces(lab, REQ)
