@@ -127,3 +127,23 @@ def kops_driver_check() -> dict[str, str]:
     cuda = re.search(r"CUDA Version\s*:\s*(\S+)", text)
     assert driver and cuda
     return {"driver": driver.group(1), "cuda": cuda.group(1)}
+
+
+VKS135_DRA_MD = EVID / "cncf-k8s-ai-conformance" / "v1.35" / "vks" / "dra_support.md"
+
+
+def gfd_label_sets(path: Path) -> list[dict[str, str]]:
+    """The GPU Feature Discovery label maps a VKS transcript printed as JSON (one per GPU node)."""
+    import json
+    text = path.read_text(encoding="utf-8")
+    return [json.loads(m.group(0)) for m in re.finditer(r"^\{\n.*?^\}$", text, re.S | re.M)
+            if '"nvidia.com/gpu.count"' in m.group(0)]
+
+
+def gpu_node(name: str, labels: dict[str, str], allocatable: dict[str, str] | None = None) -> dict[str, Any]:
+    """A node summary as acc.node_summary makes it, carrying the given labels; allocatable defaults to one
+    nvidia.com/gpu per GFD-counted GPU (a device plugin without sharing)."""
+    alloc = allocatable if allocatable is not None else {"nvidia.com/gpu": labels.get("nvidia.com/gpu.count", "0")}
+    return {"name": name, "ready": True, "unschedulable": False, "labels": labels, "all_labels": labels,
+            "taints": [], "allocatable": alloc, "capacity": alloc, "container_runtime_version": "containerd://1.7.27",
+            "kernel_version": "5.15.0-139-generic"}

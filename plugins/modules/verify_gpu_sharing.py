@@ -1,0 +1,86 @@
+#!/usr/bin/python
+"""Ansible module: verify gpu_sharing (KAR-0003): one physical GPU exposed as several allocatable GPUs."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: verify_gpu_sharing
+short_description: Verify that GPUs are shared (time-slicing, MPS or MIG) and that pods really share one GPU
+description:
+  - C(SharedResourcesAllocatable) reads how each Ready GPU node shares its GPUs, from the GPU Feature Discovery labels
+    C(nvidia.com/gpu.sharing-strategy), C(nvidia.com/gpu.replicas), C(nvidia.com/mig.strategy) and C(nvidia.com/gpu.count)
+    (physical GPUs), the allocatable C(nvidia.com/gpu), C(nvidia.com/gpu.shared) and C(nvidia.com/mig-<profile>)
+    resources, and MIG devices in DRA ResourceSlices. Sharing counts only when a node allocates more units than it has
+    physical GPUs. The GPU Operator ClusterPolicy C(devicePlugin.config) and its ConfigMap are recorded as evidence.
+  - On the sharing node with the fewest physical GPUs, physical + 1 pods each request one unit (pinned by node selector so
+    the scheduler counts the shared resource). C(SharedPodsRunning) needs every pod Running with one device,
+    C(SamePhysicalGPU) needs two pods to report the same physical GPU UUID, C(HealthCheck) needs C(nvidia-smi) to query
+    the GPU in every pod.
+  - No sharing configured gives C(Not Implemented) with what the nodes advertise; an accelerator type aiconform does not
+    know gives C(unknown). The verdict is data (C(status), C(reasons)), never a task failure.
+version_added: 0.1.0
+author: aiconform developers
+extends_documentation_fragment:
+  - aiconform.conformance.cluster
+  - aiconform.conformance.cluster.VERIFIER
+options:
+  accelerator_type:
+    description: Accelerator vendor; only C(nvidia) is known.
+    type: str
+    default: nvidia
+  probe_image:
+    description: Vanilla probe image (the runtime injects C(nvidia-smi)); override for a mirror.
+    type: str
+    default: ubuntu:22.04
+  max_probe_pods:
+    description: Upper bound of probe pods (physical GPUs of the node + 1 are needed to force two onto one GPU).
+    type: int
+    default: 9
+  pod_running_timeout:
+    description: Seconds for all probe pods to be Running.
+    type: int
+    default: 120
+  log_timeout:
+    description: Seconds to poll each probe log for its health-check line.
+    type: int
+    default: 90
+  release_timeout:
+    description: Seconds for each deleted probe pod (and its claims) to go.
+    type: int
+    default: 120
+"""
+
+EXAMPLES = r"""
+- name: Verify GPU sharing
+  aiconform.conformance.verify_gpu_sharing:
+    run_id: "{{ aiconform_run.id }}"
+    max_probe_pods: 5
+"""
+
+RETURN = r"""
+status:
+  description: Verdict (C(Implemented), C(Not Implemented), C(unknown), C(error)).
+  returned: always
+  type: str
+  sample: Implemented
+reasons:
+  description: Why, in one line per finding.
+  returned: always
+  type: list
+  elements: str
+ansible_facts:
+  description: C(aiconform_result_gpu_sharing), the full result (checks, evidence, facts).
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402,F401  (AnsiballZ bundles basic and hands over the args)
+
+from aiconform.verifiers.module import run_module  # noqa: E402
+
+
+def main() -> None:
+    run_module("gpu_sharing")
+
+
+if __name__ == "__main__":
+    main()
