@@ -20,6 +20,7 @@ import yaml
 
 UA_RE = re.compile(r"aiconform/\S+ \((?P<component>[^)]+)\)")
 _CORE = re.compile(r"^/api/v1(?P<rest>/.*)?$")
+METRICS_GROUPS = ("custom.metrics.k8s.io", "external.metrics.k8s.io")
 _GROUP = re.compile(r"^/apis/(?P<group>[^/]+)/(?P<version>[^/]+)(?P<rest>/.*)?$")
 
 
@@ -33,7 +34,8 @@ class Access:
 def classify(method: str, path: str, query: str = "") -> Access:
     """One HTTP request → the RBAC verb and resource it needs (as the kube-apiserver authorizes it)."""
     method = method.upper()
-    path = path.split("?", 1)[0].rstrip("/") or "/"
+    raw_path = path.split("?", 1)[0] or "/"
+    path = raw_path.rstrip("/") or "/"
     match = _CORE.match(path)
     group = ""
     if not match:
@@ -42,7 +44,8 @@ def classify(method: str, path: str, query: str = "") -> Access:
     rest = (match.group("rest") or "") if match else None
     if match is None or not rest:
         # /version, discovery (/api, /apis/<g>/<v>), OpenAPI: non-resource URLs
-        return Access(verb=method.lower(), group=None, resource=_generalize(path))
+        # RBAC matches non-resource URLs literally: /version/ (the kubernetes client's) is not /version
+        return Access(verb=method.lower(), group=None, resource=_generalize(raw_path))
     parts = [p for p in rest.split("/") if p]
     namespace = None
     if parts[0] == "namespaces" and len(parts) >= 3:
@@ -66,6 +69,9 @@ def classify(method: str, path: str, query: str = "") -> Access:
         verb = "delete" if name else "deletecollection"
     else:
         verb = method.lower()
+    if group in METRICS_GROUPS:
+        # <resource>/<metric name> is authorized per metric; metric names are inventory options, so all
+        resource = "*"
     if sub == "proxy":
         verb = "get" if method == "GET" else "create"  # service/pod proxy is authorized as get/create
     return Access(verb=verb, group=group, resource=resource)
@@ -84,7 +90,10 @@ def _generalize(url: str) -> str:
 
 def component_of(user_agent: str) -> str:
     m = UA_RE.search(user_agent or "")
-    return m.group("component") if m else "unknown"
+    if m:
+        return m.group("component")
+    # kubernetes.core modules (the verify phase's always-cleanup) keep the Python client's default agent
+    return "kubernetes.core" if (user_agent or "").startswith("OpenAPI-Generator/") else "unknown"
 
 
 def build_rules(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

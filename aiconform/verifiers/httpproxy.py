@@ -7,6 +7,7 @@ the proxy is a finding for the judge; authorization failures raise ClusterError 
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -107,6 +108,19 @@ def _drain(raw: urllib3.HTTPResponse, start: float, timeout: float, max_bytes: i
     chunks: list[bytes] = []
     size = 0
     truncated = timed_out = False
+    # A body that trickles in forever never trips the socket read timeout, and stream() returns only
+    # after a whole chunk: a watchdog shuts the connection at the deadline so the read returns.
+    expired = threading.Event()
+
+    def _expire() -> None:
+        expired.set()
+        try:
+            raw.shutdown()
+        except Exception:  # noqa: BLE001 - the read may have finished in between
+            pass
+    watchdog = threading.Timer(max(0.0, timeout - (time.monotonic() - start)), _expire)
+    watchdog.daemon = True
+    watchdog.start()
     try:
         for chunk in raw.stream(64 * 1024, decode_content=True):
             chunks.append(chunk)
@@ -118,10 +132,14 @@ def _drain(raw: urllib3.HTTPResponse, start: float, timeout: float, max_bytes: i
                 timed_out = True
                 break
     except Exception as exc:  # noqa: BLE001 - a read timeout mid-body is a timeout, anything else too
-        timed_out = _is_timeout(exc) or timed_out
+        timed_out = _is_timeout(exc) or timed_out or expired.is_set()
         if not timed_out:
             raise
     finally:
+        watchdog.cancel()
+        timed_out = timed_out or expired.is_set()
+        if truncated or timed_out:
+            raw.close()  # the rest of the body is unread: never hand this connection back for reuse
         raw.release_conn()
     body = b"".join(chunks)[:max_bytes]
     return HttpResult(status=raw.status, body=body, truncated=truncated, elapsed_s=time.monotonic() - start,
