@@ -46,7 +46,7 @@ class SimHandle:
                                      env={**os.environ, **self.env})
         self.url = self._wait_ready()
 
-    def _wait_ready(self, timeout: float = 20.0) -> str:
+    def _wait_ready(self, timeout: float = 90.0) -> str:  # generous: CI machines may be heavily loaded
         assert self.proc.stdout is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

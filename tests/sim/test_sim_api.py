@@ -253,11 +253,13 @@ def test_watch_replay_timeout_and_watchlist_bookmark(sim, core):
         timeout_seconds=1)]
     assert events == [("ADDED", "w-1"), ("MODIFIED", "w-1"), ("DELETED", "w-1")]
     assert time.monotonic() - t0 < 5  # timeoutSeconds honoured
+    for n in range(2):
+        core.create_namespaced_config_map("default", cm(f"wl-{n}", wl="yes"))
     url = (sim.url + "/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true"
-           "&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1&labelSelector=sel")
+           "&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1&labelSelector=wl")
     with urllib.request.urlopen(url, timeout=10) as r:
         lines = [json.loads(line) for line in r.read().splitlines()]
-    assert [e["type"] for e in lines[:-1]] == ["ADDED"] * (len(lines) - 1) and len(lines) > 1
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in lines[:-1]] == [("ADDED", "wl-0"), ("ADDED", "wl-1")]
     assert lines[-1]["type"] == "BOOKMARK"
     assert lines[-1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
 
