@@ -32,6 +32,7 @@ from aiconform.sim.controllers import (
     misc,
     prometheus,  # noqa: F401 - registers Prometheus (/api/v1/query, targets) and the ai-metrics stub behind the proxy
     replicaset,
+    sandbox,
     scheduler,
     statefulset,
 )
@@ -54,6 +55,7 @@ CONTROLLERS: dict[str, Sync] = {
     "kuberay": kuberay.sync,  # RayCluster children and status (its webhook: admission.py registration)
     "hpa": hpa.sync,  # HorizontalPodAutoscaler on prometheus-adapter custom metrics
     "autoscaler": autoscaler.sync,  # after scheduler: cluster-autoscaler (kwok provider) on Unschedulable pods
+    "sandbox": sandbox.sync,  # after kubelet: RuntimeClass handler of running pods (+ isolation probe log producer)
     "devicemanager": devicemanager.sync,  # after kubelet: devices of started containers (+ probe log producer)
     "pvc": misc.pvc,
     "loadbalancer": misc.loadbalancer,
