@@ -42,7 +42,7 @@ FACTS = st.dictionaries(KEYS, JSON, max_size=8)
 
 # -- judges and the exposition parser -------------------------------------------------------------
 @pytest.mark.parametrize("requirement", JUDGES)
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(facts=FACTS)
 def test_judges_never_crash_on_malformed_facts(requirement: str, facts: dict[str, Any]) -> None:
     judge = importlib.import_module(f"aiconform.verifiers.{requirement}.judge").judge
