@@ -58,13 +58,15 @@ def connect(params: dict[str, Any], component: str = "cli") -> Connection:
     try:
         if params.get("host"):
             cfg.host = params["host"]
-            if params.get("api_key"):
-                cfg.api_key = {"authorization": f"Bearer {params['api_key']}"}
         else:
             config.load_kube_config(config_file=params.get("kubeconfig"), context=params.get("context"),
                                     client_configuration=cfg, persist_config=False)
-            if params.get("api_key"):
-                cfg.api_key = {"authorization": f"Bearer {params['api_key']}"}
+        if params.get("api_key"):
+            # kubernetes>=35 reads "BearerToken" first (the kubeconfig's token lands there): replace both,
+            # or a kubeconfig identity (often cluster-admin) would silently win over the given token.
+            bearer = f"Bearer {params['api_key']}"
+            cfg.api_key = {"authorization": bearer, "BearerToken": bearer}
+            cfg.refresh_api_key_hook = None
     except (ConfigException, OSError, TypeError, ValueError) as exc:
         where = params.get("kubeconfig") or "the default kubeconfig (~/.kube/config or $KUBECONFIG)"
         ctx = f" context {params['context']!r}" if params.get("context") else ""

@@ -29,6 +29,8 @@ _TEXT_PATTERNS = [
      r"\1" + REDACTED),
     (re.compile(r'(?i)("(?:token|password|client-key-data|client-certificate-data|auth)"\s*:\s*)"[^"]*"'),
      r'\1"' + REDACTED + '"'),
+    # credentials in URLs (https://user:password@host), e.g. a metrics or Prometheus URL from inventory
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), r"\1" + REDACTED + "@"),
     # PEM private keys
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
      "-----BEGIN PRIVATE KEY-----" + REDACTED + "-----END PRIVATE KEY-----"),
@@ -60,6 +62,9 @@ def redact_value(value: Any) -> Any:
                 if key in value and isinstance(value[key], dict):
                     out[key] = {k: REDACTED for k in value[key]}
             return out
+        if isinstance(value.get("name"), str) and is_sensitive_key(value["name"]) and value.get("value"):
+            # name/value pairs (container env, Helm --set lists): REGISTRY_PASSWORD=... is a credential
+            return {**{k: redact_value(v) for k, v in value.items()}, "value": REDACTED}
         return {k: (REDACTED if isinstance(k, str) and is_sensitive_key(k) and v not in (None, "", [], {})
                     else redact_value(v)) for k, v in value.items()}
     if isinstance(value, list):

@@ -102,8 +102,9 @@ class RequirementResult:
         return {
             "id": self.id,
             "status": self.status.value,
-            "reasons": list(self.reasons),
-            "checks": [c.to_dict() for c in self.checks],
+            # reasons quote error messages, which may carry a URL from inventory with its credentials
+            "reasons": [redact_text(r) for r in self.reasons],
+            "checks": [{**c.to_dict(), "reason": redact_text(c.reason)} for c in self.checks],
             "evidence": [e.to_dict() for e in self.evidence],
             "test_name": self.test_name,
             "notes": self.notes,

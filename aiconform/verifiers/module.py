@@ -29,9 +29,10 @@ def run_module(requirement: str) -> None:
     with verify_slot():
         result = run_verifier(requirement, params, check_mode=module.check_mode)
     # The verdict is data, not a task failure: the report phase must still run and say why.
+    data = result.to_dict()  # redacted
     module.exit_json(
         changed=False,
         status=result.status.value,
-        reasons=result.reasons,
-        ansible_facts={f"aiconform_result_{requirement}": result.to_dict()},
+        reasons=data["reasons"],
+        ansible_facts={f"aiconform_result_{requirement}": data},
     )

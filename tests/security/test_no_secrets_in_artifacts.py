@@ -13,7 +13,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import yaml
 from _runs import finish, start_conformance
 from helpers.sim import SimHandle
 
@@ -77,12 +76,3 @@ def test_planted_secrets_never_reach_reports_or_logs(tmp_path: Path) -> None:
     for name in ("README.md", "report.html"):
         assert "TLS verification off" in (run_dir / name).read_text(), name
 
-
-def test_tls_verification_is_on_by_default() -> None:
-    from aiconform.kube import CONNECTION_ARGSPEC, connect
-    assert CONNECTION_ARGSPEC["validate_certs"]["default"] is True
-    spec = yaml.safe_load((Path(__file__).parents[2] / "roles/aiconform_preflight/meta/argument_specs.yml").read_text())
-    assert spec["argument_specs"]["main"]["options"]["aiconform_validate_certs"]["default"] is True
-    conn = connect({"host": "https://api.example:6443", "api_key": "x"})
-    assert conn.tls_verify is True
-    assert connect({"host": "https://api.example:6443", "validate_certs": False}).tls_verify is False
