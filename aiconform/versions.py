@@ -115,3 +115,29 @@ def artifacts(data: dict[str, Any] | None = None, registry_mirror: str | None = 
                         tag = image.get("tag")
                         yield Artifact(component, "image", name, image_ref(image, registry_mirror),
                                        None if tag is None else str(tag), image.get("digest"))
+
+
+def with_registry(ref: str, registry: str | None) -> str:
+    """``ref`` pulled from ``registry`` instead (air-gapped mirrors); unchanged when registry is empty.
+
+    The first path segment is a registry when it has a '.' or ':' or is 'localhost' (as the container
+    runtimes parse references); otherwise the reference is a Docker Hub name.
+    """
+    if not registry:
+        return ref
+    first, _, rest = ref.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        path = rest
+    else:
+        path = ref if "/" in ref else f"library/{ref}"
+    return f"{registry.rstrip('/')}/{path}"
+
+
+def probe_image(name: str, data: dict[str, Any] | None = None) -> str:
+    """Default image of a verifier probe, e.g. ``probe_image("busybox")``."""
+    return image_ref(get(f"verifier_probes.images.{name}", data))
+
+
+def component_image(dotted: str, data: dict[str, Any] | None = None) -> str:
+    """A component's pinned image used by a probe too (e.g. ``gpu_operator.images.dcgm``)."""
+    return image_ref(get(dotted, data))

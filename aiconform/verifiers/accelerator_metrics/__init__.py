@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiconform.versions import component_image
+
 REQUIREMENT = "accelerator_metrics"
 TEST_NAME = "TestAcceleratorPerformanceMetrics"
 
-# versions.yml has no probe_images key yet; this is the GPU Operator's own DCGM pin
+# The GPU Operator's own DCGM pin
 # (gpu_operator.images.dcgm), which ships dcgmproftester. A unit test keeps the two equal.
-DEFAULT_PROBE_IMAGE = "nvcr.io/nvidia/cloud-native/dcgm:4.6.0-1-ubuntu24.04"
+DEFAULT_PROBE_IMAGE = component_image("gpu_operator.images.dcgm")
 
 OPTIONS: dict[str, dict[str, Any]] = {
     # Where the metrics are: a Service reached through the API server's service proxy, or a URL.
@@ -32,6 +34,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "utilization_timeout": {"type": "int", "default": 120},
     "sample_interval": {"type": "int", "default": 10},
 }
+
 
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402

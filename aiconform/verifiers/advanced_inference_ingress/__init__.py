@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiconform.versions import probe_image
+
 REQUIREMENT = "advanced_inference_ingress"
 TEST_NAME = "TestAdvancedInferenceIngress"
 
-# Probe images (versions.yml has no probe_images key): the GIE v1.5.0 sample's model-server simulator and EPP.
-MODEL_SERVER_IMAGE = "ghcr.io/llm-d/llm-d-inference-sim:v0.8.2"
-EPP_IMAGE = "registry.k8s.io/gateway-api-inference-extension/epp:v1.5.0"
-CLIENT_IMAGE = "docker.io/curlimages/curl:8.11.1"
+# Probe images (pinned in versions.yml verifier_probes): the GIE v1.5.0 sample's model-server simulator and EPP.
+MODEL_SERVER_IMAGE = probe_image("inference_sim")
+EPP_IMAGE = probe_image("gie_epp")
+CLIENT_IMAGE = probe_image("curl")
 
 OPTIONS: dict[str, dict[str, Any]] = {
     "gateway_class": {"type": "str", "default": "agentgateway"},
@@ -33,6 +35,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "epp_image": {"type": "str", "default": EPP_IMAGE},
     "client_image": {"type": "str", "default": CLIENT_IMAGE},
 }
+
 
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiconform.versions import probe_image
+
 REQUIREMENT = "ai_inference"
 TEST_NAME = "TestAIInference"
 
-# Probe images. versions.yml has no probe_images key yet, so the pins live here (overridable for mirrors).
+# Probe images (pinned in versions.yml verifier_probes, overridable for mirrors).
 # agnhost netexec answers GET /hostname with the pod name; curlimages/curl is a ~10 MB curl + busybox sh.
-BACKEND_IMAGE = "registry.k8s.io/e2e-test-images/agnhost:2.53"
-CLIENT_IMAGE = "docker.io/curlimages/curl:8.11.1"
+BACKEND_IMAGE = probe_image("agnhost")
+CLIENT_IMAGE = probe_image("curl")
 
 OPTIONS: dict[str, dict[str, Any]] = {
     "gateway_class": {"type": "str", "default": "kgateway"},
@@ -36,6 +38,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "backend_image": {"type": "str", "default": BACKEND_IMAGE},
     "client_image": {"type": "str", "default": CLIENT_IMAGE},
 }
+
 
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402

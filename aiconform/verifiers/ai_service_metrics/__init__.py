@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiconform.versions import probe_image
+
 REQUIREMENT = "ai_service_metrics"
 TEST_NAME = "TestAIServiceMetrics"
 
-# versions.yml has no probe_images key yet; the upstream test's stub image, pinned here.
-DEFAULT_STUB_IMAGE = "python:3.13-alpine"
+# The upstream test's stub image (pinned in versions.yml verifier_probes).
+DEFAULT_STUB_IMAGE = probe_image("python")
 
 OPTIONS: dict[str, dict[str, Any]] = {
     # upstream -service-metrics-prometheus-service <ns>/<name>:<port>, reached through the service proxy
@@ -28,6 +30,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "query_interval": {"type": "int", "default": 10},
     "stub_image": {"type": "str", "default": DEFAULT_STUB_IMAGE},
 }
+
 
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402

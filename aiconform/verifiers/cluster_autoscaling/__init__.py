@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiconform.versions import probe_image
+
 REQUIREMENT = "cluster_autoscaling"
 TEST_NAME = "TestAcceleratorClusterAutoscaling"
 
-# No probe_images key in aiconform/data/versions.yml yet; the pods only hold an accelerator.
-DEFAULT_IMAGE = "registry.k8s.io/pause:3.10"
+# The pods only hold an accelerator (image pinned in versions.yml verifier_probes).
+DEFAULT_IMAGE = probe_image("pause")
 
 OPTIONS: dict[str, dict[str, Any]] = {
     "node_pool_label": {"type": "str"},  # key=value (upstream -autoscaler-node-pool-label)
@@ -26,6 +28,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "tolerations": {"type": "list", "elements": "dict", "default": []},
     "image": {"type": "str", "default": DEFAULT_IMAGE},
 }
+
 
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiconform.versions import probe_image
+
 REQUIREMENT = "disaggregated_inference"
 TEST_NAME = "TestDisaggregatedInference"
-CLIENT_IMAGE = "docker.io/curlimages/curl:8.11.1"  # versions.yml has no probe_images key
+CLIENT_IMAGE = probe_image("curl")
 
 OPTIONS: dict[str, dict[str, Any]] = {
     "prefill_selector": {"type": "str", "default": "llm-d.ai/role=prefill"},
@@ -26,6 +28,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "client_timeout": {"type": "int", "default": 600},
     "client_image": {"type": "str", "default": CLIENT_IMAGE},
 }
+
 
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402

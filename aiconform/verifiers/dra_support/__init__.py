@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiconform.versions import probe_image
+
 from .fetch import fetch
 from .judge import judge
 
@@ -16,8 +18,8 @@ REQUIREMENT = "dra_support"
 # conformance DRA CRUD tests from v1.35); named after kOps' transcript.
 TEST_NAME = "TestAcceleratorsDRASupport"
 
-# Pinned here because aiconform/data/versions.yml has no probe_images key yet (upstream probe image).
-PROBE_IMAGE = "ubuntu:22.04"
+# The upstream probe image (pinned in versions.yml verifier_probes).
+PROBE_IMAGE = probe_image("ubuntu")
 
 OPTIONS: dict[str, dict[str, Any]] = {
     "accelerator_type": {"type": "str", "default": "nvidia"},

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiconform.versions import probe_image
+
 from .fetch import fetch
 from .judge import judge
 
 REQUIREMENT = "driver_runtime_management"
 TEST_NAME = "TestAcceleratorDriverRuntimeManagement"
 
-# Upstream -driver-runtime-image default (a vanilla image: the runtime must inject the driver tools);
-# pinned here because aiconform/data/versions.yml has no probe_images key yet.
-PROBE_IMAGE = "ubuntu:22.04"
+# Upstream -driver-runtime-image default (a vanilla image: the runtime must inject the driver tools).
+PROBE_IMAGE = probe_image("ubuntu")
 
 OPTIONS: dict[str, dict[str, Any]] = {
     "accelerator_type": {"type": "str", "default": "nvidia"},

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiconform.versions import probe_image
+
 REQUIREMENT = "gang_scheduling"
 TEST_NAME = "TestGangScheduling"
 
-# aiconform/data/versions.yml has no probe_images key yet; the pinned default lives here. Upstream uses
+# Pinned in versions.yml verifier_probes. Upstream uses
 # plain `busybox`; this is the Kubernetes e2e build of it on registry.k8s.io (easy to mirror).
-DEFAULT_IMAGE = "registry.k8s.io/e2e-test-images/busybox:1.36.1-1"
+DEFAULT_IMAGE = probe_image("busybox")
 
 OPTIONS: dict[str, dict[str, Any]] = {
     "scheduler": {"type": "str", "default": "kueue", "choices": ["kueue", "other"]},
@@ -32,6 +34,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "memory_request": {"type": "str", "default": "128Mi"},
     "image": {"type": "str", "default": DEFAULT_IMAGE},
 }
+
 
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402

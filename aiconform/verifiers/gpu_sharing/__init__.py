@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiconform.versions import probe_image
+
 from .fetch import fetch
 from .judge import judge
 
@@ -19,7 +21,7 @@ REQUIREMENT = "gpu_sharing"
 TEST_NAME = "TestGPUSharing"  # no upstream test; named in the upstream style for junit.xml
 
 # Same vanilla image as the other accelerator probes (the runtime injects nvidia-smi).
-PROBE_IMAGE = "ubuntu:22.04"
+PROBE_IMAGE = probe_image("ubuntu")
 
 OPTIONS: dict[str, dict[str, Any]] = {
     "accelerator_type": {"type": "str", "default": "nvidia"},

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiconform.versions import probe_image
+
 REQUIREMENT = "high_performance_networking"
 TEST_NAME = "TestHighPerformanceNetworking"
-PROBE_IMAGE = "registry.k8s.io/e2e-test-images/busybox:1.36.1-1"  # versions.yml has no probe_images key
+PROBE_IMAGE = probe_image("busybox")
 
 OPTIONS: dict[str, dict[str, Any]] = {
     "device_class": {"type": "str", "default": ""},
@@ -22,6 +24,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "pod_timeout": {"type": "int", "default": 180},
     "image": {"type": "str", "default": PROBE_IMAGE},
 }
+
 
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiconform.versions import probe_image
+
 REQUIREMENT = "pod_autoscaling"
 # One upstream README variant lists this name; no upstream code is pinned yet (requirements.md §4.2).
 TEST_NAME = "TestAcceleratorHorizontalPodAutoscaling"
 
-# No probe_images key in aiconform/data/versions.yml yet. The AICR evidence's image (nvcc builds the kernel).
-DEFAULT_IMAGE = "nvcr.io/nvidia/cuda:12.9.0-devel-ubuntu24.04"
+# The AICR evidence's image (nvcc builds the kernel); pinned in versions.yml verifier_probes.
+DEFAULT_IMAGE = probe_image("cuda_devel")
 
 OPTIONS: dict[str, dict[str, Any]] = {
     "metric_name": {"type": "str", "default": "workload_gpu_utilization"},
@@ -28,6 +30,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "scale_down_timeout": {"type": "int", "default": 300},
     "image": {"type": "str", "default": DEFAULT_IMAGE},
 }
+
 
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402

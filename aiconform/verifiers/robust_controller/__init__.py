@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiconform.versions import probe_image
+
 REQUIREMENT = "robust_controller"
 TEST_NAME = "TestRobustCRDControllerOperation"
 
-# versions.yml has no probe_images key yet; the Ray image of the probe RayCluster is pinned here.
-DEFAULT_RAY_IMAGE = "rayproject/ray:2.41.0"
+# The Ray image of the probe RayCluster (pinned in versions.yml verifier_probes).
+DEFAULT_RAY_IMAGE = probe_image("ray")
 
 OPTIONS: dict[str, dict[str, Any]] = {
     "operator": {"type": "str", "default": "kuberay", "choices": ["kuberay", "kubeflow-trainer"]},
@@ -23,6 +25,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "operator_reconcile_timeout": {"type": "int", "default": 180},  # upstream -operator-reconcile-timeout 3m
     "ray_image": {"type": "str", "default": DEFAULT_RAY_IMAGE},
 }
+
 
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402

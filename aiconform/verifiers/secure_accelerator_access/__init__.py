@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiconform.versions import probe_image
+
 from .fetch import fetch
 from .judge import judge
 
 REQUIREMENT = "secure_accelerator_access"
 TEST_NAME = "TestSecureAcceleratorAccess"
 
-# No top-level probe_images key exists in aiconform/data/versions.yml yet, so the probe image is pinned
-# here: upstream's acceleratorProbingContainer uses ubuntu:22.04 (override for air-gapped mirrors).
-PROBE_IMAGE = "ubuntu:22.04"
+# Pinned in versions.yml verifier_probes: upstream's acceleratorProbingContainer uses ubuntu:22.04 (override for air-gapped mirrors).
+PROBE_IMAGE = probe_image("ubuntu")
 
 OPTIONS: dict[str, dict[str, Any]] = {
     "accelerator_type": {"type": "str", "default": "nvidia"},

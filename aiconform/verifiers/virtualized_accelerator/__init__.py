@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiconform.versions import probe_image
+
 from .fetch import fetch
 from .judge import judge
 
 REQUIREMENT = "virtualized_accelerator"
 TEST_NAME = "TestVirtualizedAccelerator"  # no upstream test; named in the upstream style for junit.xml
 
-PROBE_IMAGE = "ubuntu:22.04"  # vanilla: the runtime injects nvidia-smi, as for the other accelerator probes
+PROBE_IMAGE = probe_image("ubuntu")  # vanilla: the runtime injects nvidia-smi, as for the other accelerator probes
 
 OPTIONS: dict[str, dict[str, Any]] = {
     "accelerator_type": {"type": "str", "default": "nvidia"},

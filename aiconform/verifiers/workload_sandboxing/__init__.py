@@ -13,14 +13,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiconform.versions import probe_image
+
 from .fetch import fetch
 from .judge import judge
 
 REQUIREMENT = "workload_sandboxing"
 TEST_NAME = "TestWorkloadSandboxing"
 
-# Upstream -sandbox-image is "busybox"; pinned here (no probe_images key in aiconform/data/versions.yml yet).
-PROBE_IMAGE = "busybox:1.36.1"
+# Upstream -sandbox-image is "busybox" (pinned in versions.yml verifier_probes).
+PROBE_IMAGE = probe_image("busybox")
 
 OPTIONS: dict[str, dict[str, Any]] = {
     "sandbox_type": {"type": "str", "default": "auto", "choices": ["auto", "runtimeclass", "agent-sandbox"]},

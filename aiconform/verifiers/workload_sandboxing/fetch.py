@@ -11,6 +11,7 @@ import yaml
 from aiconform.kube import ClusterError
 from aiconform.verifiers import _accelerator as acc
 from aiconform.verifiers.base import ProbeContext, ProbeTimeout, wait_until
+from aiconform.versions import probe_image
 
 from . import probe
 
@@ -97,7 +98,7 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
     sol = found["solution"]
     ns = ctx.probe_namespace()
     timeout = float(opts.get("timeout", 180))
-    image = opts.get("probe_image") or "busybox:1.36.1"
+    image = opts.get("probe_image") or probe_image("busybox")
     facts["sandboxed"] = sandboxed = {"pod": "", "node": "", "timeout": ""}
     facts["control"] = control = {"pod": CONTROL, "node": "", "timeout": ""}
     try:

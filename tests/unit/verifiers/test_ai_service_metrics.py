@@ -169,5 +169,5 @@ def test_scrape_labels_parsing() -> None:
 def test_upstream_defaults() -> None:
     assert asm.OPTIONS["collection_timeout"]["default"] == 300
     assert asm.OPTIONS["request_count"]["default"] == 10
-    assert asm.OPTIONS["stub_image"]["default"] == "python:3.13-alpine"
+    assert asm.OPTIONS["stub_image"]["default"] == "docker.io/library/python:3.13-alpine"  # upstream python:3.13-alpine
     assert asm.TEST_NAME == "TestAIServiceMetrics"
