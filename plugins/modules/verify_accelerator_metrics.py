@@ -17,9 +17,7 @@ description:
     or are named by I(utilization_metric)/I(memory_metric), with a per-accelerator label (C(gpu), C(UUID), C(uuid),
     C(device_id), C(dev_id), C(card_id), C(GPU_I_ID), C(minor_number), C(pci_bus_id)); every accelerator must report
     both. Temperature, power/energy and interconnect bandwidth are reported when present.
-  - C(WorkloadDrivenUtilization) runs when an accelerator is schedulable (device plugin C(nvidia.com/gpu), else DRA
-    C(gpu.nvidia.com)): a compute probe pod (dcgmproftester) holds one accelerator and the utilization of that
-    accelerator must change within I(utilization_timeout) seconds. A probe that never starts gives C(unknown).
+  - "C(WorkloadDrivenUtilization) runs when an accelerator is schedulable (device plugin C(nvidia.com/gpu), else DRA C(gpu.nvidia.com)): a compute probe pod (dcgmproftester) holds one accelerator and the utilization of that accelerator must change within I(utilization_timeout) seconds. A probe that never starts gives C(unknown)."
   - The verdict is data (C(status), C(reasons)), never a task failure.
 version_added: 0.1.0
 author: aiconform developers

@@ -60,7 +60,7 @@ options:
   stub_image:
     description: Python image running the stub (the upstream test's); override for a mirror.
     type: str
-    default: python:3.13-alpine
+    default: docker.io/library/python:3.13-alpine
 """
 
 EXAMPLES = r"""

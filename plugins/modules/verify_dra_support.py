@@ -32,7 +32,7 @@ options:
   probe_image:
     description: Image of the probe container (upstream C(ubuntu:22.04)); override for a mirror.
     type: str
-    default: ubuntu:22.04
+    default: docker.io/library/ubuntu:22.04
   pod_running_timeout:
     description: Seconds for the probe pod to be Running (AICR C(DRATestPodTimeout), kOps 5m).
     type: int

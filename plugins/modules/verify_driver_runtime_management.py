@@ -33,7 +33,7 @@ options:
   probe_image:
     description: Vanilla image without driver tools (upstream C(-driver-runtime-image)); override for a mirror.
     type: str
-    default: ubuntu:22.04
+    default: docker.io/library/ubuntu:22.04
   pod_running_timeout:
     description: Seconds for the probe pod to be Running (upstream 1m).
     type: int

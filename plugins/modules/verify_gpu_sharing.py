@@ -30,7 +30,7 @@ options:
   probe_image:
     description: Vanilla probe image (the runtime injects C(nvidia-smi)); override for a mirror.
     type: str
-    default: ubuntu:22.04
+    default: docker.io/library/ubuntu:22.04
   max_probe_pods:
     description: Upper bound of probe pods (physical GPUs of the node + 1 are needed to force two onto one GPU).
     type: int

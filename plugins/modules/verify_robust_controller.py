@@ -54,7 +54,7 @@ options:
   ray_image:
     description: Ray image of the probe RayCluster; override for a mirror.
     type: str
-    default: rayproject/ray:2.41.0
+    default: docker.io/rayproject/ray:2.41.0
 """
 
 EXAMPLES = r"""

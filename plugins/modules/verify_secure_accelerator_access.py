@@ -9,8 +9,7 @@ description:
   - Detects the allocation mechanism like upstream C(-allocation-mode) (C(auto) prefers DRA when the
     DeviceClass exists and a complete current-generation ResourceSlice pool has allocatable devices on a Ready,
     schedulable node, else the device plugin's extended resource C(nvidia.com/gpu)).
-  - Runs probe pods that count the device nodes matching C(/dev/nvidia[0-9]*) and print
-    C(RESULT: ACCELERATOR_COUNT=<n>) (plus the device nodes and, when injected, C(nvidia-smi -L)).
+  - "Runs probe pods that count the device nodes matching C(/dev/nvidia[0-9]*) and print C(RESULT: ACCELERATOR_COUNT=<n>) (plus the device nodes and, when injected, C(nvidia-smi -L))."
   - C(PositiveAccessTest) a pod granted one accelerator sees exactly one; C(NegativeIsolationTest) a pod without
     a request, pinned to the accelerator node, sees none; C(MultiContainerIsolationTest) the granted container
     sees one and its sibling none; C(CrossPodIsolationTest) two pods holding one accelerator each see different
@@ -35,7 +34,7 @@ options:
   probe_image:
     description: Image of the probe containers (upstream C(ubuntu:22.04)); override for a mirror.
     type: str
-    default: ubuntu:22.04
+    default: docker.io/library/ubuntu:22.04
   pod_running_timeout:
     description: Seconds for each probe pod to be Running (upstream 1m).
     type: int

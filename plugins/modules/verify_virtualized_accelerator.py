@@ -32,7 +32,7 @@ options:
   probe_image:
     description: Vanilla probe image (the runtime injects C(nvidia-smi)); override for a mirror.
     type: str
-    default: ubuntu:22.04
+    default: docker.io/library/ubuntu:22.04
   pod_running_timeout:
     description: Seconds for the probe pod to be Running (upstream 1m).
     type: int

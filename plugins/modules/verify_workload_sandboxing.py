@@ -33,7 +33,7 @@ options:
   probe_image:
     description: Image of the isolation probe (upstream C(-sandbox-image) busybox); override for a mirror.
     type: str
-    default: busybox:1.36.1
+    default: registry.k8s.io/e2e-test-images/busybox:1.36.1-1
   timeout:
     description: Seconds for each step, a pod reaching Running and its probe completing (upstream 3m).
     type: int
