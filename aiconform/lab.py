@@ -1,10 +1,15 @@
 """``aiconform conformance`` (``make conformance``): the whole pipeline, by default against a SIMULATED lab.
 
-Without ``-i`` it starts ``aiconform sim --scenario conformant`` in a child process on a free port, writes a
-one-host inventory (``simulated-lab``) in a private temp dir, runs conformance.yml through the same path as
-``aiconform run`` and stops the simulator afterwards (also on Ctrl-C/SIGTERM). Every install component is
-declared "provided by the platform", so the install phase only checks presence. The host carries
-``aiconform_simulated: true``, which preflight puts into every artifact. With ``-i`` it is ``aiconform run``.
+Without ``-i`` it starts ``aiconform sim --scenario conformant-autoscaling`` (``conformant`` plus the
+cluster-autoscaler with the kwok provider and its GPU node group ``gpu-a``, so the MUST ``cluster_autoscaling``
+runs its real flow) in a child process on a free port, writes a one-host inventory (``simulated-lab``) in a
+private temp dir, runs conformance.yml through the same path as ``aiconform run`` and stops the simulator
+afterwards (also on Ctrl-C/SIGTERM). Every install component is declared "provided by the platform", so the
+install phase only checks presence. The host carries ``aiconform_simulated: true``, which preflight puts into
+every artifact. With ``-i`` it is ``aiconform run``.
+
+Platform metadata is deliberately left unset: PRODUCT.yaml shows the template's ``[placeholders]`` and
+``aiconform validate`` rejects exactly those fields, so a simulated run can never pass for a submission.
 """
 from __future__ import annotations
 
@@ -28,7 +33,22 @@ from aiconform import PROJECT_ROOT
 from aiconform.runner.exitcodes import HELP, Exit
 
 LAB_HOST = "simulated-lab"
-LAB_SCENARIO = "conformant"
+LAB_SCENARIO = "conformant-autoscaling"
+# Verifier settings for the lab (inventory variables, see inventory/sample/group_vars/all/verify_*.yml):
+# the autoscaler's node pool and the kwok taint its nodes carry, and timeouts cut from upstream's minutes to
+# seconds because the simulator's autoscaler adds a node within ~1 s and removes it ~2 s after it is idle.
+LAB_VARS: dict[str, object] = {
+    "aiconform_cluster_autoscaling_node_pool_label": "kwok-nodegroup=gpu-a",
+    "aiconform_cluster_autoscaling_tolerations": [{"key": "kwok-provider", "operator": "Exists",
+                                                    "effect": "NoSchedule"}],
+    "aiconform_cluster_autoscaling_pending_timeout": 30,
+    "aiconform_cluster_autoscaling_scale_up_timeout": 60,
+    "aiconform_cluster_autoscaling_scale_down_timeout": 60,
+    "aiconform_cluster_autoscaling_stability_window": 5,
+    # One probe at a time: the lab's two GPUs are shared by the device plugin and the DRA driver, so a GPU
+    # held by pod_autoscaling's load would be accelerator_metrics' "idle" baseline (an honest Not Implemented).
+    "aiconform_verify_concurrency": 1,
+}
 BANNER = ("*** SIMULATED CLUSTER: no inventory was given, so this run targets the aiconform simulator "
           "(scenario {scenario}), not a real Kubernetes cluster. Its results prove nothing about any platform "
           "and are not a CNCF submission. Pass -i inventory/<cluster> for a real run. ***")
@@ -55,7 +75,7 @@ def provided_by_platform_vars(roles_dir: Path = PROJECT_ROOT / "roles") -> dict[
 
 def write_inventory(path: Path, kubeconfig: Path) -> None:
     host = {"ansible_connection": "local", "aiconform_kubeconfig": str(kubeconfig), "aiconform_simulated": True,
-            **provided_by_platform_vars()}
+            **provided_by_platform_vars(), **LAB_VARS}
     path.write_text(yaml.safe_dump({"all": {"hosts": {LAB_HOST: host}}}, sort_keys=False), encoding="utf-8")
     os.chmod(path, 0o600)
 
@@ -130,7 +150,8 @@ def _cmd_conformance(args: argparse.Namespace) -> int:
     print(BANNER.format(scenario=LAB_SCENARIO), flush=True)
     try:
         with simulated_lab() as lab:
-            print(f"simulated lab: {lab.url} (host {LAB_HOST}; every component provided by the platform)", flush=True)
+            print(f"simulated lab: {lab.url} (host {LAB_HOST}, scenario {LAB_SCENARIO}; every component provided by the "
+                  "platform; short verifier timeouts, see aiconform/lab.py)", flush=True)
             code = execute(args, inventory=str(lab.inventory))
     except KeyboardInterrupt:
         return int(Exit.INTERRUPTED)
@@ -147,7 +168,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "conformance", help="install, verify and report (default: against a SIMULATED lab; -i for your clusters)",
         description="The main job: conformance.yml through `aiconform run`. Without -i it starts the aiconform "
-                    "simulator (scenario conformant) as a simulated lab, runs the whole pipeline against it, says "
+                    "simulator (scenario conformant-autoscaling) as a simulated lab, runs the whole pipeline against it, says "
                     "so in every output and stops it afterwards.",
         epilog=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_run_arguments(p, inventory_help="inventory of clusters (default: start the SIMULATED lab)")

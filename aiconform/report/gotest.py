@@ -52,10 +52,13 @@ def subtest_name(text: str) -> str:
 
 # --------------------------------------------------------------------------------------------- render
 
-def render_e2e_log(tests: Iterable[GoTest], *, package: str = PACKAGE) -> str:
-    """``go test -v`` output. Results print after the RUN lines; subtest results indented by 4 spaces."""
+def render_e2e_log(tests: Iterable[GoTest], *, package: str = PACKAGE, header: str = "") -> str:
+    """``go test -v`` output. Results print after the RUN lines; subtest results indented by 4 spaces.
+
+    ``header`` lines come first, as a test binary's own output would (parsers read only the result lines).
+    """
     tests = list(tests)
-    lines: list[str] = []
+    lines: list[str] = header.splitlines()
     total = 0.0
     for t in tests:
         total += t.duration_s

@@ -109,7 +109,10 @@ def render_all(model: Mapping[str, Any]) -> Rendered:
         "aiconform.version": str(view.run.get("aiconform_version", "")),
         "cluster": str(view.cluster.get("name", "")), "kubernetes.version": view.set_version,
         "simulated": str(bool(view.cluster.get("simulated"))).lower()})
-    files["e2e.log"] = gotest.render_e2e_log(tests)
+    # a log read on its own must still say the cluster was simulated
+    header = (f"aiconform: SIMULATED cluster {view.cluster.get('name', '')}: these results describe the aiconform "
+              "simulator, not a real cluster" if view.cluster.get("simulated") else "")
+    files["e2e.log"] = gotest.render_e2e_log(tests, header=header)
     doc = product_document(view)
     files["PRODUCT.yaml"] = product_yaml(view)
     # no indent: the C encoder is ~5x faster, and results.json is data (README/report.html are for people)

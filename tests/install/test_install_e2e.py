@@ -3,7 +3,10 @@
 Stand-in charts (tests/charts/<chart>, same names and versions as pinned) are installed through the
 roles' local-chart variables, which is also the air-gap path; images are redirected to a mirror through
 aiconform_image_registry. The tests share one simulator and run in file order: check mode, install,
-idempotent re-run, teardown, then a component that never becomes ready.
+idempotent re-run, teardown, then a component that never becomes ready. The operator status the roles wait on
+(ClusterPolicy ``status.state``, the Prometheus CR's ``Available``) comes from the simulator's operator
+controllers (aiconform/sim/controllers/operators.py), switched off through ``/_sim/controllers`` for the
+never-ready case.
 """
 from __future__ import annotations
 
@@ -14,7 +17,6 @@ from typing import Any
 
 import pytest
 from cluster_objects import object_set
-from fake_operators import FakeOperators
 from helpers.sim import SimHandle, run_playbook, run_tool
 from kubernetes import client, config
 
@@ -80,26 +82,23 @@ def helm_values(sim: SimHandle, release: str, namespace: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SimHandle, FakeOperators, set[Any]]]:
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SimHandle, set[Any]]]:
     sim = SimHandle("gpu-lab", "v1.35.2", workdir=tmp_path_factory.mktemp("install-sim"))
-    fake = FakeOperators(sim.kubeconfig)
-    fake.start()
     initial = object_set(sim.kubeconfig)
-    yield sim, fake, initial
-    fake.stop()
+    yield sim, initial
     sim.stop()
 
 
-def test_check_mode_creates_nothing(lab: tuple[SimHandle, FakeOperators, set[Any]]) -> None:
-    sim, _, initial = lab
+def test_check_mode_creates_nothing(lab: tuple[SimHandle, set[Any]]) -> None:
+    sim, initial = lab
     rc, out = run_playbook(INSTALL, sim, lab_vars(sim), check=True)
     assert rc == 0, out[-4000:]
     assert recap(out)["changed"] > 0  # it reports what it would do ...
     assert object_set(sim.kubeconfig) == initial  # ... and does none of it
 
 
-def test_install_in_order_with_air_gap_overrides(lab: tuple[SimHandle, FakeOperators, set[Any]]) -> None:
-    sim, _, _ = lab
+def test_install_in_order_with_air_gap_overrides(lab: tuple[SimHandle, set[Any]]) -> None:
+    sim, _ = lab
     rc, out = run_playbook(INSTALL, sim, lab_vars(sim))
     assert rc == 0, out[-4000:]
 
@@ -141,29 +140,29 @@ def test_install_in_order_with_air_gap_overrides(lab: tuple[SimHandle, FakeOpera
     assert any(e.name == "ENABLE_WEBHOOKS" and e.value == "true" for e in op.containers[0].env)
 
 
-def test_second_install_changes_nothing(lab: tuple[SimHandle, FakeOperators, set[Any]]) -> None:
-    sim, _, _ = lab
+def test_second_install_changes_nothing(lab: tuple[SimHandle, set[Any]]) -> None:
+    sim, _ = lab
     rc, out = run_playbook(INSTALL, sim, lab_vars(sim))
     assert rc == 0, out[-4000:]
     changed = [line for line in out.splitlines() if line.startswith("changed:")]
     assert recap(out)["changed"] == 0, changed
 
 
-def test_teardown_leaves_the_cluster_as_found(lab: tuple[SimHandle, FakeOperators, set[Any]]) -> None:
-    sim, _, initial = lab
+def test_teardown_leaves_the_cluster_as_found(lab: tuple[SimHandle, set[Any]]) -> None:
+    sim, initial = lab
     rc, out = run_playbook(TEARDOWN, sim, lab_vars(sim))
     assert rc == 0, out[-4000:]
     after = object_set(sim.kubeconfig)
     assert after == initial, {"left": sorted(after - initial), "removed": sorted(initial - after)}
 
 
-def test_component_that_never_becomes_ready_fails_naming_it(lab: tuple[SimHandle, FakeOperators, set[Any]]) -> None:
-    sim, fake, _ = lab
-    fake.off.add("gpu_operator")  # nobody sets ClusterPolicy status.state
+def test_component_that_never_becomes_ready_fails_naming_it(lab: tuple[SimHandle, set[Any]]) -> None:
+    sim, _ = lab
+    sim.controllers(gpuoperator=False)  # the operator never reconciles: nobody sets ClusterPolicy status.state
     try:
         rc, out = run_playbook(INSTALL, sim, lab_vars(sim, gpu_operator_wait_timeout=3), tags="gpu_operator")
     finally:
-        fake.off.discard("gpu_operator")
+        sim.controllers(gpuoperator=True)
     assert rc != 0
     assert "gpu_operator: not ready after 3s: ClusterPolicy cluster-policy (status.state unset, want ready)" in out, out[-3000:]
     rc, out = run_playbook(TEARDOWN, sim, lab_vars(sim), tags="gpu_operator")

@@ -30,6 +30,7 @@ from aiconform.sim.controllers import (
     kuberay,
     kueue,
     misc,
+    operators,
     prometheus,  # noqa: F401 - registers Prometheus (/api/v1/query, targets) and the ai-metrics stub behind the proxy
     replicaset,
     sandbox,
@@ -52,6 +53,9 @@ CONTROLLERS: dict[str, Sync] = {
     "dra": dra.sync,
     "scheduler": scheduler.sync,
     "kubelet": kubelet.sync,
+    # after kubelet: GPU Operator ClusterPolicy and Prometheus CR status from their operands' readiness
+    "gpuoperator": operators.gpu_operator,
+    "prometheusoperator": operators.prometheus_operator,
     "kuberay": kuberay.sync,  # RayCluster children and status (its webhook: admission.py registration)
     "hpa": hpa.sync,  # HorizontalPodAutoscaler on prometheus-adapter custom metrics
     "autoscaler": autoscaler.sync,  # after scheduler: cluster-autoscaler (kwok provider) on Unschedulable pods
