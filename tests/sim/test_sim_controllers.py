@@ -1,5 +1,5 @@
 """Simulated controllers: scheduler (resources, taints, selectors, affinity, FailedScheduling), kubelet, Jobs,
-DaemonSets, StatefulSets, DRA allocation, and scenario data (gpu-lab / conformant)."""
+DaemonSets, StatefulSets, DRA allocation, GPU/Prometheus operator status, and scenario data (gpu-lab / conformant)."""
 from __future__ import annotations
 
 import time
@@ -188,3 +188,54 @@ def test_kubernetes_version_flag_selects_dra_versions(sim_factory, version, dra)
     assert client.VersionApi(api).get_code().git_version == version
     groups = {g.name: g for g in client.ApisApi(api).get_api_versions().groups}
     assert [v.version for v in groups["resource.k8s.io"].versions] == dra
+
+
+def _cluster_policy(api) -> dict:
+    return client.CustomObjectsApi(api).get_cluster_custom_object("nvidia.com", "v1", "clusterpolicies",
+                                                                  "cluster-policy")
+
+
+def test_gpu_operator_reports_ready_once_its_operand_daemonsets_are(api):
+    """GPU Operator semantics: operands of the enabled components, then ClusterPolicy state ready."""
+    st = until(lambda: (_cluster_policy(api).get("status") or {}).get("state") == "ready" and _cluster_policy(api))
+    assert st, _cluster_policy(api).get("status")
+    conds = {c["type"]: (c["status"], c["reason"]) for c in st["status"]["conditions"]}
+    assert conds == {"Ready": ("True", "Reconciled"), "Error": ("False", "Ready")}
+    apps = client.AppsV1Api(api)
+    for name in ("nvidia-driver-daemonset", "nvidia-container-toolkit-daemonset", "nvidia-device-plugin-daemonset",
+                 "nvidia-dcgm-exporter"):
+        ds = apps.read_namespaced_daemon_set(name, "gpu-operator")
+        assert ds.status.number_ready == ds.status.desired_number_scheduled == 2, name
+
+
+def test_gpu_operator_not_ready_while_an_operand_is_not(sim_factory):
+    lab = sim_factory("conformant")
+    api = config.new_client_from_config(config_file=str(lab.kubeconfig))
+    until(lambda: (_cluster_policy(api).get("status") or {}).get("state") == "ready")
+    lab.controllers(kubelet=False)  # new driver pods never start
+    core = client.CoreV1Api(api)
+    for p in core.list_namespaced_pod("gpu-operator", label_selector="app=nvidia-driver-daemonset").items:
+        core.delete_namespaced_pod(p.metadata.name, "gpu-operator")
+    st = until(lambda: (_cluster_policy(api).get("status") or {}).get("state") == "notReady" and _cluster_policy(api))
+    assert st, _cluster_policy(api).get("status")
+    ready = next(c for c in st["status"]["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "False" and ready["reason"] == "OperandNotReady" and "state-driver" in ready["message"]
+    lab.controllers(gpuoperator=False, kubelet=True)  # the operator is down: the status stays as last written
+    time.sleep(1)
+    assert _cluster_policy(api)["status"]["state"] == "notReady"
+
+
+def test_prometheus_operator_creates_the_statefulset_and_reports_available(api):
+    mon = client.CustomObjectsApi(api)
+    body = {"apiVersion": "monitoring.coreos.com/v1", "kind": "Prometheus", "metadata": {"name": "extra"},
+            "spec": {"version": "v3.14.0", "replicas": 1}}
+    mon.create_namespaced_custom_object("monitoring.coreos.com", "v1", "monitoring", "prometheuses", body)
+
+    def available() -> dict | None:
+        obj = mon.get_namespaced_custom_object("monitoring.coreos.com", "v1", "monitoring", "prometheuses", "extra")
+        conds = {c["type"]: c["status"] for c in (obj.get("status") or {}).get("conditions") or []}
+        return obj if conds == {"Available": "True", "Reconciled": "True"} else None
+    obj = until(available)
+    assert obj and obj["status"]["availableReplicas"] == 1, obj
+    sts = client.AppsV1Api(api).read_namespaced_stateful_set("prometheus-extra", "monitoring")
+    assert sts.metadata.owner_references[0].kind == "Prometheus" and sts.status.ready_replicas == 1
