@@ -48,8 +48,10 @@ def lab_run(tmp_path_factory: pytest.TempPathFactory) -> LabRun:
 
 
 def _requirements(run: LabRun) -> list[dict[str, Any]]:
-    reqs = run.results["requirements"]
-    return list(reqs.values()) if isinstance(reqs, dict) else reqs
+    """results.json entries with their level (MUST/SHOULD) from PRODUCT.yaml, which copies the cncf template's."""
+    spec = yaml.safe_load((run.run_dir / "PRODUCT.yaml").read_text())["spec"]
+    levels = {item["id"]: item["level"] for items in spec.values() for item in items}
+    return [{**r, "level": levels[r["id"]]} for r in run.results["requirements"]]
 
 
 def test_exit_0_and_every_must_implemented(lab_run: LabRun) -> None:
