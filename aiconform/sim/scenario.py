@@ -9,7 +9,8 @@ Keys (all optional)::
     aggregated_apis: [metrics.k8s.io, custom.metrics.k8s.io, external.metrics.k8s.io]
     node_pools: [{name, count, role, labels, taints, capacity, allocatable, instance_type}]
     resource_slices: [{node_labels, driver, devices_per_node | devices_from_label, attributes, capacity}]
-    objects: [<any Kubernetes object>]    # created in order (status kept as written)
+    objects: [<any Kubernetes object>]    # created in order (status kept as written); an object with the
+                                          # kind/namespace/name of an included one replaces it in place
     logs: [<log rule, see aiconform.sim.logs>]
     custom_metrics / external_metrics: [{metric, namespace, name, resource, value, labels}]
     faults: [<fault rule, see aiconform.sim.faults>]
@@ -76,8 +77,25 @@ def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _dedupe_objects(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A scenario overrides an included object by declaring one with the same kind, namespace and name."""
+    index: dict[tuple[str, str, str], int] = {}
+    out: list[dict[str, Any]] = []
+    for obj in objects:
+        meta = obj.get("metadata") or {}
+        key = (str(obj.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+        if meta.get("name") and key in index:
+            out[index[key]] = obj
+        else:
+            index[key] = len(out)
+            out.append(obj)
+    return out
+
+
 def load_scenario(name: str) -> Scenario:
     data = _raw(name)
+    if isinstance(data.get("objects"), list):
+        data["objects"] = _dedupe_objects(data["objects"])
     known = set(Scenario.__dataclass_fields__) - {"name"}
     unknown = set(data) - known
     if unknown:

@@ -53,6 +53,17 @@ def test_builtin_scenarios_compose():
         load_scenario("no-such-scenario")
 
 
+def test_an_including_scenario_overrides_an_object_in_place(tmp_path):
+    base = tmp_path / "base.yaml"
+    base.write_text("objects:\n  - {apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: x}, data: {v: '1'}}\n"
+                    "  - {apiVersion: v1, kind: ConfigMap, metadata: {name: b, namespace: x}}\n")
+    top = tmp_path / "top.yaml"
+    top.write_text(f"includes: [{base}]\nobjects:\n"
+                   "  - {apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: x}, data: {v: '2'}}\n")
+    objects = load_scenario(str(top)).objects
+    assert [(o["metadata"]["name"], o.get("data")) for o in objects] == [("a", {"v": "2"}), ("b", None)]
+
+
 def test_scenario_file_drives_metrics_logs_faults_and_switches(sim_factory, tmp_path):
     path = tmp_path / "custom.yaml"
     path.write_text(SCENARIO)
