@@ -8,10 +8,15 @@ short_description: Verify high_performance_networking by attaching a probe pod t
 description:
   - Finds the secondary-network mechanism, network DRA ResourceSlices (DRANET or another network driver, with
     their attributes), Multus NetworkAttachmentDefinitions or the SR-IOV operator API; none gives C(unknown).
-  - Attaches a probe pod (DRA ResourceClaim from I(device_class), else the Multus network
-    I(network_attachment)), lists its interfaces and checks that it landed on a node publishing a network device.
-  - Two pods transferring data over the secondary interface (the HMT's fourth step) is not tested yet, so the
-    verdict is C(unknown) naming the passing checks, or C(Not Implemented) when a check fails.
+  - Attaches a listener pod (DRA ResourceClaim from I(device_class), else the Multus network
+    I(network_attachment)), lists its interfaces and addresses and checks that it landed on a node publishing a
+    network device.
+  - Data transfer (the HMT's fourth step) - a sender pod with the same attachment, on another capable node
+    unless the cluster has only one, sends I(transfer_bytes) bytes with the run's marker with busybox C(nc) from
+    its secondary address to the listener's secondary address; the listener must report the marker and byte
+    count arriving on that interface and address (not eth0's).
+  - C(Implemented) when all four checks pass; C(Not Implemented) when one fails; C(unknown) when no mechanism is
+    found or, for Multus, because placement on capable nodes cannot be checked.
 version_added: 0.1.0
 author: aiconform developers
 extends_documentation_fragment:
@@ -32,11 +37,23 @@ options:
     elements: str
     default: [dra.net, sriovnetwork.k8snetworkplumbingwg.io]
   pod_timeout:
-    description: Seconds for the probe pod to run and list its interfaces.
+    description: Seconds for each probe pod (listener, sender) to run and list its interfaces.
     type: int
     default: 180
+  transfer_bytes:
+    description: Bytes the sender sends (a first line with the run's marker, then padding).
+    type: int
+    default: 65536
+  transfer_port:
+    description: TCP port the listener binds on its secondary address.
+    type: int
+    default: 5201
+  transfer_timeout:
+    description: Seconds for the payload to arrive once the sender runs.
+    type: int
+    default: 120
   image:
-    description: Probe image providing C(/bin/sh) and C(ip).
+    description: Probe image providing C(/bin/sh), C(ip), C(nc), C(timeout) and C(md5sum).
     type: str
     default: registry.k8s.io/e2e-test-images/busybox:1.36.1-1
 """
@@ -50,7 +67,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 status:
-  description: unknown, Not Implemented or error (never Implemented until data transfer is tested).
+  description: Implemented, Not Implemented, unknown or error.
   returned: always
   type: str
 reasons:

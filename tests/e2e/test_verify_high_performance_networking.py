@@ -1,7 +1,8 @@
 """high_performance_networking end to end on the simulator (v1.36). The dranet scenario publishes DRANET-style
-ResourceSlices for a secondary NIC per GPU node; the simulated scheduler allocates the probe's claim and the
-probe pod's `ip -o link` output is derived from the allocated device's ifName attribute
-(controllers/gateway.py), not from a real network namespace."""
+ResourceSlices for a secondary NIC per GPU node; the simulated scheduler allocates the probes' claims, and the
+DRANET emulation (controllers/dranet.py) derives each pod's `ip -o link`/`ip -o addr` output from the allocated
+device (ifName, a secondary-subnet address) and delivers the sender's payload only to a running listener's
+allocated secondary address, not from a real network namespace."""
 from __future__ import annotations
 
 import pytest
@@ -10,7 +11,8 @@ from helpers.sim import SimHandle
 
 pytestmark = pytest.mark.e2e
 REQ = "high_performance_networking"
-FAST = {"aiconform_high_performance_networking_pod_timeout": 6}
+FAST = {"aiconform_high_performance_networking_pod_timeout": 6,
+        "aiconform_high_performance_networking_transfer_timeout": 6}
 
 
 @pytest.fixture
@@ -19,12 +21,26 @@ def lab(request, sim_factory) -> SimHandle:
 
 
 @pytest.mark.parametrize("lab", ["dranet"], indirect=True)
-def test_dranet_interface_attached_on_capable_node(lab, tmp_path):
+def test_dranet_transfer_over_secondary_interface_is_implemented(lab, tmp_path):
     entry, out = run_conformance(lab, tmp_path, REQ, FAST)
-    checks = {c["name"]: c["outcome"] for c in entry["checks"]}
-    assert checks == {"NetworkResourcesDiscoverable": "pass", "SecondaryInterfaceAttached": "pass",
-                      "PlacementOnCapableNodes": "pass", "DataTransferOverSecondaryInterface": "skip"}, out[-3000:]
-    assert entry["status"] == "unknown"  # never Implemented while a subtest is skipped
+    checks = {c["name"]: c for c in entry["checks"]}
+    assert {n: c["outcome"] for n, c in checks.items()} == {
+        "NetworkResourcesDiscoverable": "pass", "SecondaryInterfaceAttached": "pass",
+        "PlacementOnCapableNodes": "pass", "DataTransferOverSecondaryInterface": "pass"}, out[-3000:]
+    assert entry["status"] == "Implemented", entry["reasons"]
+    reason = checks["DataTransferOverSecondaryInterface"]["reason"]
+    assert "arrived on eth1 172.16." in reason and "across nodes" in reason, reason
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["dranet-drop"], indirect=True)
+def test_secondary_network_dropping_traffic_is_not_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    checks = {c["name"]: c for c in entry["checks"]}
+    assert checks["SecondaryInterfaceAttached"]["outcome"] == "pass", out[-3000:]
+    assert checks["DataTransferOverSecondaryInterface"]["outcome"] == "fail", out[-3000:]
+    assert entry["status"] == "Not Implemented", entry["reasons"]
+    assert "received nothing" in " ".join(entry["reasons"]) and "timed out" in " ".join(entry["reasons"])
     assert not probe_namespaces(lab, REQ)
 
 

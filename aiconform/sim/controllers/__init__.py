@@ -22,6 +22,7 @@ from aiconform.sim.controllers import (
     deployment,
     devicemanager,
     dra,
+    dranet,
     gateway,
     gpusharing,
     hpa,
@@ -65,6 +66,7 @@ CONTROLLERS: dict[str, Sync] = {
     "loadbalancer": misc.loadbalancer,
     "apiservice": misc.apiservice,
     "gateway": gateway.sync,  # after loadbalancer: a Gateway is Programmed once its Service has an address
+    "dranet": dranet.sync,  # after kubelet and dra: allocated network devices inside pods (+ probe log producer)
 }
 
 

@@ -106,7 +106,6 @@ def sync(c: Cluster, mgr: Any) -> None:
         for pool in c.objects(GIE, "inferencepools"):
             _sync_pool(c, pool, classes)
     _serve_clients(c, classes)
-    _serve_interface_probes(c)
 
 
 def _sync_classes(c: Cluster) -> None:
@@ -557,41 +556,6 @@ def _serve_clients(c: Cluster, classes: dict[str, Obj]) -> None:
         if not (pod.get("status") or {}).get("startTime"):
             continue  # the requests are made once the container runs
         _CLIENT_LOGS[pod["metadata"]["uid"]] = client_log(c, pod)
-
-
-def _serve_interface_probes(c: Cluster) -> None:
-    """high_performance_networking's probe pod (label aiconform.io/probe=secondary-interface) prints `ip -o link`:
-    lo, eth0, plus one interface per network device allocated to its ResourceClaims, named by the device's
-    ifName attribute (as DRANET moves the host interface into the pod)."""
-    for pod in c.objects("", "pods"):
-        labels = pod["metadata"].get("labels") or {}
-        if labels.get("aiconform.io/probe") != "secondary-interface" or pod["metadata"]["uid"] in _CLIENT_LOGS:
-            continue
-        if not (pod.get("status") or {}).get("startTime"):
-            continue
-        lines = ["1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN",
-                 "2: eth0@if12: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP"]
-        n = 3
-        for st in (pod.get("status") or {}).get("resourceClaimStatuses") or []:
-            claim = c.find("resource.k8s.io", "resourceclaims", pod["metadata"]["namespace"], st.get("resourceClaimName") or "")
-            for r in ((((claim or {}).get("status") or {}).get("allocation") or {}).get("devices") or {}).get("results") or []:
-                attrs = _device_attributes(c, r.get("driver", ""), r.get("pool", ""), r.get("device", ""))
-                ifname = next((str(next(iter(v.values()))) for k, v in attrs.items() if k.lower().endswith("ifname")), "")
-                if ifname:
-                    lines.append(f"{n}: {ifname}: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 9000 qdisc mq state UP")
-                    n += 1
-        _CLIENT_LOGS[pod["metadata"]["uid"]] = "\n".join([*lines, "DONE"]) + "\n"
-
-
-def _device_attributes(c: Cluster, driver: str, pool: str, device: str) -> dict[str, Any]:
-    for s in c.objects("resource.k8s.io", "resourceslices"):
-        spec = s.get("spec") or {}
-        if spec.get("driver") != driver or (spec.get("pool") or {}).get("name") != pool:
-            continue
-        for d in spec.get("devices") or []:
-            if d.get("name") == device:
-                return (d.get("basic") or d).get("attributes") or {}
-    return {}
 
 
 @register_producer

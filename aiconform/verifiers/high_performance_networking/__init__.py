@@ -3,9 +3,10 @@ attachable, preferably through DRA (e.g. DRANET).
 
 HMT/AT: (1) a pod has secondary interfaces; (2) the published characteristics can be queried; (3) workloads
 land only on nodes that have the interface; (4) two pods transfer data over it. aiconform finds the mechanism
-(network DRA ResourceSlices, Multus NetworkAttachmentDefinitions, the SR-IOV operator API), then attaches a
-probe pod to it and checks its interfaces and placement. (4) is not tested yet, so the best verdict is
-unknown with the passing checks named, never Implemented.
+(network DRA ResourceSlices, Multus NetworkAttachmentDefinitions, the SR-IOV operator API), attaches a
+listener pod to it and checks its interfaces and placement, then a sender pod (on another capable node
+unless there is only one) sends ``transfer_bytes`` bytes with the run's marker to the listener's secondary
+address, and the listener reports what arrived on which interface/address.
 """
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "network_attachment": {"type": "str", "default": ""},
     "network_drivers": {"type": "list", "elements": "str", "default": ["dra.net", "sriovnetwork.k8snetworkplumbingwg.io"]},
     "pod_timeout": {"type": "int", "default": 180},
+    "transfer_bytes": {"type": "int", "default": 65536},
+    "transfer_port": {"type": "int", "default": 5201},
+    "transfer_timeout": {"type": "int", "default": 120},
     "image": {"type": "str", "default": PROBE_IMAGE},
 }
 
