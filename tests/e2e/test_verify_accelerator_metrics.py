@@ -9,7 +9,7 @@ shortened through inventory variables.
 from __future__ import annotations
 
 import pytest
-from helpers.scheduling_e2e import probe_namespaces, run_conformance
+from helpers.conformance_e2e import probe_namespaces, run_conformance
 from helpers.sim import SimHandle, run_tool
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,7 @@ derived from the route and pool, not sent over a network).
 from __future__ import annotations
 
 import pytest
-from helpers.scheduling_e2e import probe_namespaces, run_conformance
+from helpers.conformance_e2e import probe_namespaces, run_conformance
 from helpers.sim import SimHandle
 
 pytestmark = pytest.mark.e2e

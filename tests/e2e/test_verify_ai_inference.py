@@ -11,7 +11,7 @@ ignore weights or header matches. Timeouts are shortened through inventory varia
 from __future__ import annotations
 
 import pytest
-from helpers.scheduling_e2e import probe_namespaces, run_conformance
+from helpers.conformance_e2e import probe_namespaces, run_conformance
 from helpers.sim import SimHandle
 
 pytestmark = pytest.mark.e2e

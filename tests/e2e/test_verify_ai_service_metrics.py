@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers.scheduling_e2e import probe_namespaces, run_conformance
+from helpers.conformance_e2e import probe_namespaces, run_conformance
 from helpers.sim import SimHandle, run_tool
 
 pytestmark = pytest.mark.e2e

@@ -5,7 +5,7 @@ controllers/gateway.py, not run)."""
 from __future__ import annotations
 
 import pytest
-from helpers.scheduling_e2e import probe_namespaces, run_conformance
+from helpers.conformance_e2e import probe_namespaces, run_conformance
 from helpers.sim import SimHandle
 
 pytestmark = pytest.mark.e2e

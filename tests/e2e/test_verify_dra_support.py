@@ -8,7 +8,7 @@ printing `nvidia-smi -L` in the real format of the VKS transcript.
 from __future__ import annotations
 
 import pytest
-from helpers.scheduling_e2e import probe_namespaces, run_conformance
+from helpers.conformance_e2e import probe_namespaces, run_conformance
 
 pytestmark = pytest.mark.e2e
 REQ = "dra_support"

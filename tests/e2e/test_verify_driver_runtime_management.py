@@ -8,7 +8,7 @@ node annotation sim.aiconform.io/nvidia-driver-version when a test makes the nod
 from __future__ import annotations
 
 import pytest
-from helpers.scheduling_e2e import probe_namespaces, run_conformance
+from helpers.conformance_e2e import probe_namespaces, run_conformance
 from helpers.sim import run_tool
 
 pytestmark = pytest.mark.e2e

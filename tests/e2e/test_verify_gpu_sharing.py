@@ -8,7 +8,7 @@ replicas 1 / sharing-strategy none on its vGPU nodes (as the VKS nodes of the ev
 from __future__ import annotations
 
 import pytest
-from helpers.scheduling_e2e import probe_namespaces, run_conformance
+from helpers.conformance_e2e import probe_namespaces, run_conformance
 
 pytestmark = pytest.mark.e2e
 REQ = "gpu_sharing"

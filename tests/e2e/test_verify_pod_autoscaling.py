@@ -9,7 +9,7 @@ back to "0"; the emulated DCGM value of such a pod is 100 under load and 0 idle,
 from __future__ import annotations
 
 import pytest
-from helpers.scheduling_e2e import probe_namespaces, run_conformance
+from helpers.conformance_e2e import probe_namespaces, run_conformance
 from helpers.sim import SimHandle
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,7 @@ real VKS v1.36 transcript (../shared/fixtures/stacks/..._vks_robust_controller.m
 from __future__ import annotations
 
 import pytest
-from helpers.scheduling_e2e import probe_namespaces, run_conformance
+from helpers.conformance_e2e import probe_namespaces, run_conformance
 from helpers.sim import SimHandle, run_tool
 
 pytestmark = pytest.mark.e2e

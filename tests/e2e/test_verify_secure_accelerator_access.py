@@ -10,7 +10,7 @@ Timeouts are shortened through inventory variables.
 from __future__ import annotations
 
 import pytest
-from helpers.scheduling_e2e import probe_namespaces, run_conformance
+from helpers.conformance_e2e import probe_namespaces, run_conformance
 from helpers.sim import SimHandle
 
 pytestmark = pytest.mark.e2e

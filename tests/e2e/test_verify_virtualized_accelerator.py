@@ -7,7 +7,7 @@ as AICR's slices): N/A.
 from __future__ import annotations
 
 import pytest
-from helpers.scheduling_e2e import probe_namespaces, run_conformance
+from helpers.conformance_e2e import probe_namespaces, run_conformance
 
 pytestmark = pytest.mark.e2e
 REQ = "virtualized_accelerator"

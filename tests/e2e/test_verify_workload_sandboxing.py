@@ -6,7 +6,7 @@ gVisor's view (kernel 4.4.0, its own boot id) and any other pod the node's kerne
 from __future__ import annotations
 
 import pytest
-from helpers.scheduling_e2e import probe_namespaces, run_conformance
+from helpers.conformance_e2e import probe_namespaces, run_conformance
 from helpers.sim import run_tool
 
 pytestmark = pytest.mark.e2e

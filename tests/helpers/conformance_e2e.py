@@ -1,4 +1,4 @@
-"""Shared by the scheduling-family e2e tests: run conformance.yml against the simulator, read results.json."""
+"""Shared by the verifier e2e tests: run conformance.yml against the simulator, read results.json."""
 from __future__ import annotations
 
 import json
