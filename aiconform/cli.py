@@ -17,7 +17,7 @@ COMMAND_MODULES: list[str] = [
     "aiconform.sim.cli",
     "aiconform.report.cli",  # validate, report
     "aiconform.artifacts",
-    "aiconform.rbac_cli",  # rbac generate
+    "aiconform.rbac_cli",  # rbac generate, rbac regenerate
 ]
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -96,15 +97,53 @@ def component_of(user_agent: str) -> str:
     return "kubernetes.core" if (user_agent or "").startswith("OpenAPI-Generator/") else "unknown"
 
 
-def build_rules(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Aggregate records into ClusterRole rules: one rule per (apiGroup, resource) with its verbs."""
+VERIFIERS_DIR = Path(__file__).parent / "verifiers"
+
+
+def delegated_accesses(component: str, verifiers_dir: Path = VERIFIERS_DIR) -> list[Access]:
+    """What the Roles a verifier creates grant (from its ``manifests/*.yaml``).
+
+    kube-apiserver's escalation check (not an authorizer decision, so invisible in a request log and not
+    emulated by the simulator) lets an identity create a Role or bind it only when it holds every permission
+    in it, unless it has ``escalate``/``bind``, which would let it grant itself anything in any namespace.
+    Holding the Role's (read-only) permissions is the least-privilege way.
+    """
+    if not component.startswith("verify/"):
+        return []
+    out: list[Access] = []
+    for manifest in sorted((verifiers_dir / component.split("/", 1)[1] / "manifests").glob("*.yaml")):
+        for doc in yaml.safe_load_all(manifest.read_text(encoding="utf-8")):
+            for obj in doc if isinstance(doc, list) else [doc]:
+                if not isinstance(obj, dict) or obj.get("kind") not in ("Role", "ClusterRole"):
+                    continue
+                for rule in obj.get("rules") or []:
+                    out += [Access(verb, group, res) for group in rule.get("apiGroups") or []
+                            for res in rule.get("resources") or [] for verb in rule.get("verbs") or []]
+    return out
+
+
+def build_rules(records: list[dict[str, Any]], verifiers_dir: Path = VERIFIERS_DIR) -> list[dict[str, Any]]:
+    """Aggregate records into ClusterRole rules: one rule per (apiGroup, resource) with its verbs.
+
+    A component that created Roles also gets what those Roles grant (see delegated_accesses).
+    """
     verbs: dict[tuple[str | None, str], set[str]] = defaultdict(set)
     users: dict[tuple[str | None, str], set[str]] = defaultdict(set)
+    role_creators: set[str] = set()
     for rec in records:
         access = classify(rec.get("method", "GET"), rec.get("path", "/"), rec.get("query", ""))
         key = (access.group, access.resource)
         verbs[key].add(access.verb)
-        users[key].add(component_of(rec.get("user_agent", "")))
+        component = component_of(rec.get("user_agent", ""))
+        users[key].add(component)
+        if access.group == "rbac.authorization.k8s.io" and access.resource in ("roles", "clusterroles") \
+                and access.verb == "create":
+            role_creators.add(component)
+    for component in sorted(role_creators):
+        for access in delegated_accesses(component, verifiers_dir):
+            key = (access.group, access.resource)
+            verbs[key].add(access.verb)
+            users[key].add(f"{component} (held to create its Role)")
     rules = []
     for (group, res), vs in sorted(verbs.items(), key=lambda kv: (kv[0][0] is None, kv[0][0] or "", kv[0][1])):
         rule: dict[str, Any]
@@ -148,6 +187,29 @@ def cluster_role_yaml(rules: list[dict[str, Any]], *, name: str = "aiconform-ver
         "subjects": [{"kind": "ServiceAccount", "name": service_account, "namespace": namespace}],
     }, sort_keys=False))
     return "".join(out)
+
+
+def grants(rules: list[dict[str, Any]]) -> set[tuple[str | None, str, str]]:
+    """Every (apiGroup or None for a non-resource URL, resource or URL, verb) a list of rules names."""
+    out: set[tuple[str | None, str, str]] = set()
+    for rule in rules:
+        if "nonResourceURLs" in rule:
+            out.update((None, url, verb) for url in rule["nonResourceURLs"] for verb in rule.get("verbs") or [])
+            continue
+        out.update((group, res, verb) for group in rule.get("apiGroups") or [] for res in rule.get("resources") or []
+                   for verb in rule.get("verbs") or [])
+    return out
+
+
+def missing_grants(granted: list[dict[str, Any]], needed: list[dict[str, Any]]) -> list[str]:
+    """What ``needed`` asks for and ``granted`` lacks, as readable lines (empty when granted ⊇ needed).
+
+    Both sides come from build_rules (one literal group/resource per rule), so set containment is the
+    RBAC answer; no wildcard matching is needed.
+    """
+    lacking = grants(needed) - grants(granted)
+    return [f"{verb} {res}" if group is None else f"{verb} {res}.{group or 'core'}"
+            for group, res, verb in sorted(lacking, key=lambda g: (g[0] is None, g[0] or "", g[1], g[2]))]
 
 
 def load_rules(bundle_text: str) -> list[dict[str, Any]]:

@@ -1,0 +1,196 @@
+"""``aiconform rbac regenerate``: rbac/verify.yaml from the verify runs that together exercise every verifier.
+
+One run cannot do it: the requirement set follows the Kubernetes version (``dra_support`` only up to v1.35, the
+SHOULDs from v1.35/v1.36/v1.37), and several verifiers only take their functional path on a scenario that has
+what they test (an autoscaler node pool, DRANET NICs, time-sliced GPUs, an llm-d deployment); elsewhere they stop
+at detection and make fewer calls. ``COVERAGE_RUNS`` is that list, the one place to extend when a verifier gains
+a path. Each run gets its own simulator, ``ansible-playbook conformance.yml --tags verify,<ids>`` as the admin,
+and the union of the request logs becomes the bundle. A run whose verifiers do not reach ``Implemented`` did
+not exercise its path, so nothing is written then (``--force`` overrides, e.g. to look at a partial diff).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aiconform import PROJECT_ROOT
+from aiconform.lab import LAB_VARS, start_sim, stop
+from aiconform.toolchain import ansible_env
+
+BUNDLE = PROJECT_ROOT / "rbac" / "verify.yaml"
+COVERAGE_SCENARIOS = PROJECT_ROOT / "rbac" / "scenarios"  # scenarios only the coverage runs need
+# Per-run client state (discovery caches, ansible temp) must not leak between simulators: same set as the tests'.
+_ISOLATED_DIRS = ("TMPDIR", "ANSIBLE_HOME", "ANSIBLE_LOCAL_TEMP", "KUBECACHEDIR", "HELM_CACHE_HOME",
+                  "HELM_CONFIG_HOME", "HELM_DATA_HOME")
+
+
+@dataclass(frozen=True)
+class CoverageRun:
+    """One verify run: a scenario at an emulated server version, the requirement set and the ids it is for."""
+
+    name: str
+    scenario: str
+    server_version: str  # aiconform sim --kubernetes-version
+    set_version: str  # aiconform_kubernetes_version: which requirement set preflight selects
+    requirements: tuple[str, ...]  # --tags verify,<ids>; () = the whole set
+    implemented: tuple[str, ...]  # must come out Implemented, or their functional path was not exercised
+    host_vars: dict[str, Any] = field(default_factory=dict)
+    why: str = ""
+
+    @property
+    def tags(self) -> str:
+        return ",".join(("verify", *self.requirements))
+
+
+_V137_ALL = ("accelerator_metrics", "ai_inference", "ai_service_metrics", "cluster_autoscaling", "gang_scheduling",
+             "pod_autoscaling", "robust_controller", "secure_accelerator_access", "driver_runtime_management",
+             "virtualized_accelerator", "advanced_inference_ingress", "workload_sandboxing")
+
+COVERAGE_RUNS: tuple[CoverageRun, ...] = (
+    CoverageRun(
+        "lab-v1.37", "conformant-autoscaling", "v1.36.1", "v1.37", (), _V137_ALL, dict(LAB_VARS),
+        why="the simulated lab (aiconform/lab.py): every v1.37 verifier, cluster_autoscaling's scale-up/down flow "
+            "on node pool gpu-a; gpu_sharing, high_performance_networking and disaggregated_inference only detect "
+            "(Not Implemented) here"),
+    CoverageRun("dra-v1.35", "conformant", "v1.35.2", "v1.35", ("dra_support",), ("dra_support",),
+                why="dra_support is in the sets up to v1.35 only"),
+    CoverageRun("dranet", str(COVERAGE_SCENARIOS / "dranet-multus.yaml"), "v1.36.1", "v1.37",
+                ("high_performance_networking",), ("high_performance_networking",),
+                why="DRANET NICs: claims, secondary interface, transfer between two pods; with a Multus NAD so "
+                    "discovery lists NetworkAttachmentDefinitions too"),
+    CoverageRun("gpu-sharing", "gpu-sharing", "v1.35.2", "v1.37", ("gpu_sharing",), ("gpu_sharing",),
+                why="time-sliced GPUs (GPU Operator ClusterPolicy): pods oversubscribing one GPU"),
+    CoverageRun("llm-d", "disaggregated-llm-d", "v1.36.1", "v1.37", ("disaggregated_inference",),
+                ("disaggregated_inference",),
+                why="llm-d prefill/decode behind agentgateway and an InferencePool"),
+)
+
+
+@dataclass
+class RunResult:
+    run: CoverageRun
+    statuses: dict[str, str]
+    log: list[dict[str, Any]]
+    seconds: float
+    returncode: int
+    output_tail: str
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"{self.run.name}: {rid} is {self.statuses.get(rid, 'missing')}, not Implemented"
+                for rid in self.run.implemented if self.statuses.get(rid) != "Implemented"]
+
+
+def run_one(run: CoverageRun, workdir: Path, timeout: float = 1500) -> RunResult:
+    """Start a simulator, run the verify phase as the admin, return verdicts and the simulator's request log."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = ansible_env()
+    for var in _ISOLATED_DIRS:
+        (workdir / var.lower()).mkdir(exist_ok=True)
+        env[var] = str(workdir / var.lower())
+    kubeconfig = workdir / "kubeconfig"
+    env.update(KUBECONFIG=str(kubeconfig), K8S_AUTH_KUBECONFIG=str(kubeconfig), ANSIBLE_NOCOLOR="1",
+               NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+    start = time.monotonic()
+    proc, url = start_sim(workdir, run.scenario, kubernetes_version=run.server_version, timeout=90)
+    try:
+        host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                "aiconform_kubeconfig": str(kubeconfig), "aiconform_reports_dir": str(workdir / "reports"),
+                "aiconform_kubernetes_version": run.set_version, "aiconform_verify_timeout": int(timeout),
+                **run.host_vars}
+        inventory = workdir / "inventory.yml"
+        inventory.write_text(yaml.safe_dump({"all": {"hosts": {"sim": host}}}))
+        play = subprocess.run(["ansible-playbook", "conformance.yml", "-i", str(inventory), "--tags", run.tags],
+                              cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout + 300)
+        with urllib.request.urlopen(f"{url}/_sim/requests?log=1", timeout=60) as resp:
+            log = json.loads(resp.read())["log"]
+    finally:
+        stop(proc)
+    results = workdir / "reports" / "sim" / "latest" / "results.json"
+    statuses = ({r["id"]: r["status"] for r in json.loads(results.read_text())["requirements"]}
+                if results.is_file() else {})
+    return RunResult(run, statuses, log, time.monotonic() - start, play.returncode,
+                     (play.stdout + play.stderr)[-3000:])
+
+
+def regenerate(runs: tuple[CoverageRun, ...] = COVERAGE_RUNS, jobs: int = 2,
+               workdir: Path | None = None) -> list[RunResult]:
+    """Every coverage run (``jobs`` at a time, longest first: the lab run dominates the wall time)."""
+    base = workdir or Path(tempfile.mkdtemp(prefix="aiconform-rbac-"))
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(run_one, run, base / run.name) for run in runs]
+        return [f.result() for f in futures]
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    from aiconform.rbac_cli import generate
+
+    selected = tuple(r for r in COVERAGE_RUNS if not args.run or r.name in args.run)
+    unknown = set(args.run or []) - {r.name for r in COVERAGE_RUNS}
+    if unknown:
+        print(f"aiconform rbac regenerate: unknown run(s) {sorted(unknown)}; known: "
+              f"{', '.join(r.name for r in COVERAGE_RUNS)}", file=sys.stderr)
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="aiconform-rbac-"))
+    start = time.monotonic()
+    results = regenerate(selected, jobs=args.jobs, workdir=workdir)
+    problems: list[str] = []
+    for res in results:
+        print(f"{res.run.name}: {res.run.scenario} at {res.run.server_version} (set {res.run.set_version}, "
+              f"--tags {res.run.tags}): {len(res.log)} requests, {res.seconds:.0f}s, rc {res.returncode}")
+        for rid, status in sorted(res.statuses.items()):
+            print(f"    {rid}: {status}")
+        problems += res.problems
+        if not res.log:
+            problems.append(f"{res.run.name}: no requests recorded")
+    if args.save_logs:
+        Path(args.save_logs).mkdir(parents=True, exist_ok=True)
+        for res in results:
+            (Path(args.save_logs) / f"{res.run.name}.json").write_text(json.dumps({"log": res.log}))
+    print(f"coverage runs: {time.monotonic() - start:.0f}s wall")
+    if problems:
+        print("aiconform rbac regenerate: some verifiers did not take their functional path:\n  "
+              + "\n  ".join(problems), file=sys.stderr)
+        for res in results:
+            if res.problems:
+                print(f"--- {res.run.name} (ansible-playbook output, tail) ---\n{res.output_tail}", file=sys.stderr)
+        if not args.force:
+            print(f"nothing written (--force writes anyway); run directories: {workdir}", file=sys.stderr)
+            return 1
+    text = generate([rec for res in results for rec in res.log])
+    out = Path(args.output)
+    out.write_text(text)
+    print(f"wrote {out} from {len(results)} run(s)")
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "regenerate", help="run the coverage verify runs on simulators and write the bundle from their logs",
+        description="Start a simulator per coverage run (aiconform/rbac_coverage.py: COVERAGE_RUNS), run "
+                    "conformance.yml --tags verify,<ids> against it as the admin and write the union of the request "
+                    "logs as the RBAC bundle. Needs ansible-playbook (make bootstrap); takes several minutes.")
+    p.add_argument("-o", "--output", default=str(BUNDLE), help="bundle path (default rbac/verify.yaml)")
+    p.add_argument("--run", action="append", metavar="NAME",
+                   help="only this coverage run (repeatable; a partial bundle, for trying out a change)")
+    p.add_argument("--jobs", type=int, default=int(os.environ.get("AICONFORM_RBAC_JOBS", "2")),
+                   help="coverage runs at a time (default 2)")
+    p.add_argument("--force", action="store_true", help="write even when a run's verifiers were not Implemented")
+    p.add_argument("--keep", action="store_true", help="keep the run directories (reports, inventories, sim logs)")
+    p.add_argument("--save-logs", metavar="DIR", help="also write each run's request log to DIR/<run>.json")
+    p.set_defaults(func=_cmd)
