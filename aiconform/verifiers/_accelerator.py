@@ -436,6 +436,16 @@ def list_dra(ctx: ProbeContext, version: str, plural: str) -> list[dict[str, Any
     return list((data or {}).get("items") or [])
 
 
+def dra_inventory(ctx: ProbeContext) -> tuple[dict[str, Any], str | None, list[dict[str, Any]], list[dict[str, Any]]]:
+    """DRA discovery, the version this client speaks, DeviceClass and ResourceSlice summaries (empty without DRA)."""
+    disc = dra_discovery(ctx)
+    version = client_version(disc)
+    if not version:
+        return disc, None, [], []
+    return (disc, version, [device_class_summary(o) for o in list_dra(ctx, version, "deviceclasses")],
+            [slice_summary(o) for o in list_dra(ctx, version, "resourceslices")])
+
+
 def list_nodes(ctx: ProbeContext) -> list[dict[str, Any]]:
     nodes = ctx.call("list nodes", ctx.core.list_node)
     return [node_summary(n) for n in nodes.items]

@@ -42,10 +42,7 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
     if cfg is None:
         facts["unknown_accelerator"] = True
         return facts
-    disc = acc.dra_discovery(ctx)
-    version = acc.client_version(disc)
-    classes = [acc.device_class_summary(o) for o in acc.list_dra(ctx, version, "deviceclasses")] if version else []
-    slices = [acc.slice_summary(o) for o in acc.list_dra(ctx, version, "resourceslices")] if version else []
+    _disc, version, classes, slices = acc.dra_inventory(ctx)
     nodes = acc.list_nodes(ctx)
     env = acc.detect_allocation_mode(opts.get("allocation_mode", "auto"), cfg, classes, slices, nodes)
     facts.update(dra_version=version, environment=env)

@@ -20,10 +20,7 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
         return facts
     facts["accelerator"] = acc.as_dict(cfg)
 
-    disc = acc.dra_discovery(ctx)
-    version = acc.client_version(disc)
-    classes = [acc.device_class_summary(o) for o in acc.list_dra(ctx, version, "deviceclasses")] if version else []
-    slices = [acc.slice_summary(o) for o in acc.list_dra(ctx, version, "resourceslices")] if version else []
+    disc, version, classes, slices = acc.dra_inventory(ctx)
     nodes = acc.list_nodes(ctx)
     env = acc.detect_allocation_mode(facts["allocation_mode_requested"], cfg, classes, slices, nodes)
     facts.update(dra=disc, dra_version=version, device_classes=classes, resource_slices=slices,

@@ -22,10 +22,7 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
     if cfg is None:
         facts["unknown_accelerator"] = True
         return facts
-    disc = acc.dra_discovery(ctx)
-    version = acc.client_version(disc)
-    classes = [acc.device_class_summary(o) for o in acc.list_dra(ctx, version, "deviceclasses")] if version else []
-    slices = [acc.slice_summary(o) for o in acc.list_dra(ctx, version, "resourceslices")] if version else []
+    _disc, version, classes, slices = acc.dra_inventory(ctx)
     nodes = acc.usable_nodes(acc.list_nodes(ctx))
     gpu_nodes = [n for n in nodes if sharing.is_gpu_node(n) or probe.node_devices(slices, n["name"])]
     facts["nodes"] = [probe.classify_node(n, probe.node_devices(slices, n["name"])) for n in gpu_nodes]
