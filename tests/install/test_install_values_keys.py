@@ -2,8 +2,8 @@
 
 A key the chart does not know is silently ignored by Helm, so a typo (or an upstream rename) would
 install a default the role meant to change. The upstream defaults are the fixtures under
-/work/shared/fixtures/charts/<chart>/<version>/values.yaml (developer reference material, not in the
-repository): the test skips when they are absent.
+../shared/fixtures/charts/<chart>/<version>/values.yaml beside the repository (developer reference
+material, not in the repository): the test skips when they are absent.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import yaml
 
 from aiconform import PROJECT_ROOT, versions
 
-FIXTURES = Path(os.environ.get("AICONFORM_CHART_FIXTURES", "/work/shared/fixtures/charts"))
+FIXTURES = Path(os.environ.get("AICONFORM_CHART_FIXTURES", PROJECT_ROOT.parent / "shared" / "fixtures" / "charts"))
 ROLES = PROJECT_ROOT / "roles"
 
 # (role, variable in vars/main.yml holding the values the role sets, versions.yml key of the chart)
