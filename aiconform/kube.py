@@ -85,6 +85,20 @@ def connect(params: dict[str, Any], component: str = "cli") -> Connection:
                       request_timeout=timeout)
 
 
+def get_json(api: client.ApiClient, path: str, request_timeout: Any = None) -> Any:
+    """GET a path and return decoded JSON (or text), without the typed models.
+
+    The typed APIs import and validate hundreds of pydantic models (about half a CPU-second per process for
+    CoreV1Api); a fact-gathering call that needs a few fields reads plain JSON instead.
+    Raises ApiException on an HTTP error, like the typed calls.
+    """
+    method, url, headers, body, post = api.param_serialize(
+        "GET", path, header_params={"Accept": "application/json, */*"}, auth_settings=["BearerToken"])
+    response = api.call_api(method, url, headers, body, post, _request_timeout=request_timeout)
+    response.read()
+    return api.response_deserialize(response, {"2XX": "object"}).data
+
+
 def _safe_host(host: str) -> str:
     # Strip any userinfo (user:password@) from the URL before it can reach a report.
     if "@" in host:

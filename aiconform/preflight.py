@@ -5,9 +5,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from kubernetes import client
-
-from aiconform.kube import ClusterError, connect, describe_error
+from aiconform.kube import ClusterError, connect, describe_error, get_json
 
 _MINOR = re.compile(r"^v?(\d+)\.(\d+)")
 
@@ -50,13 +48,13 @@ def gather(params: dict[str, Any]) -> dict[str, Any]:
     facts["tls_verify"] = conn.tls_verify
     try:
         try:
-            info = client.VersionApi(conn.api).get_code(_request_timeout=conn.request_timeout)
+            info = get_json(conn.api, "/version", conn.request_timeout)
+            facts["server_version"] = str(info["gitVersion"])
         except Exception as exc:  # noqa: BLE001
             raise describe_error(exc, "read the server version (GET /version)", conn.host) from exc
-        facts["server_version"] = info.git_version
-        facts["platform"] = info.platform
+        facts["platform"] = str(info.get("platform") or "")
         try:
-            nodes = client.CoreV1Api(conn.api).list_node(_request_timeout=conn.request_timeout).items
+            nodes = get_json(conn.api, "/api/v1/nodes", conn.request_timeout).get("items") or []
             facts["nodes"] = _node_summary(nodes)
         except Exception as exc:  # noqa: BLE001 - a verify-only identity may not list nodes
             facts["nodes"] = {"error": str(describe_error(exc, "list nodes", conn.host))}
@@ -68,19 +66,23 @@ def gather(params: dict[str, Any]) -> dict[str, Any]:
     return facts
 
 
-def _node_summary(nodes: list[Any]) -> dict[str, Any]:
-    def ready(node: Any) -> bool:
-        return any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or []))
+def _node_summary(nodes: list[dict[str, Any]]) -> dict[str, Any]:
+    def ready(node: dict[str, Any]) -> bool:
+        return any(c.get("type") == "Ready" and c.get("status") == "True"
+                   for c in (node.get("status") or {}).get("conditions") or [])
 
-    gpu_nodes = [n for n in nodes if int((n.status.allocatable or {}).get("nvidia.com/gpu", "0") or 0) > 0]
+    def gpus(node: dict[str, Any]) -> int:
+        return int(((node.get("status") or {}).get("allocatable") or {}).get("nvidia.com/gpu", "0") or 0)
+
+    infos = [(n.get("status") or {}).get("nodeInfo") or {} for n in nodes]
+    gpu_nodes = [n for n in nodes if gpus(n) > 0]
     return {
         "total": len(nodes),
         "ready": sum(1 for n in nodes if ready(n)),
         "accelerator_nodes": len(gpu_nodes),
-        "accelerators": sum(int(n.status.allocatable.get("nvidia.com/gpu", 0)) for n in gpu_nodes),
-        "kubelet_versions": sorted({n.status.node_info.kubelet_version for n in nodes if n.status.node_info}),
-        "container_runtimes": sorted({n.status.node_info.container_runtime_version for n in nodes
-                                      if n.status.node_info}),
+        "accelerators": sum(gpus(n) for n in gpu_nodes),
+        "kubelet_versions": sorted({i["kubeletVersion"] for i in infos if i.get("kubeletVersion")}),
+        "container_runtimes": sorted({i["containerRuntimeVersion"] for i in infos if i.get("containerRuntimeVersion")}),
     }
 
 

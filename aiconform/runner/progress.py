@@ -69,7 +69,6 @@ class RunState:
         self.clusters: dict[str, Cluster] = {}
         self.started = time.monotonic()
         self.phase = "preflight"
-        self.jobs: dict[tuple[str, str], str] = {}  # (host, async job id) -> requirement id
         self.listeners: list[Callable[[str, Cluster, Requirement | None], None]] = []
         self.stats: dict[str, Any] = {}
 
@@ -118,10 +117,11 @@ class RunState:
     def _on_ok(self, host: str, action: str, res: Mapping[str, Any]) -> None:
         if action == "cluster_facts":
             self._preflight(host, res.get("ansible_facts") or {})
-        elif action.startswith("verify_") and res.get("ansible_job_id"):
-            req_id = action.removeprefix("verify_")
-            self.jobs[(host, str(res["ansible_job_id"]))] = req_id
-            self._verify_started(host, req_id)
+        elif action == "verify" and res.get("ansible_job_id"):  # one job runs the cluster's planned verifiers
+            for req_id in res.get("requirements") or []:
+                self._verify_started(host, str(req_id))
+        elif action.startswith("verify_") and action != "verify_status" and res.get("ansible_job_id"):
+            self._verify_started(host, action.removeprefix("verify_"))  # a verify_<id> task of the user's own
         elif action == "conformance_report":
             c = self.cluster(host)
             c.run_dir = str(res.get("run_dir") or "")
@@ -156,7 +156,7 @@ class RunState:
             self._emit("running", c, req)
 
     def _collect_facts(self, host: str, res: Mapping[str, Any]) -> None:
-        """Verifier results arrive as facts of the async_status items (or of a synchronous verifier task)."""
+        """Verifier results arrive as facts of the verify_status items (or of a synchronous verifier task)."""
         facts = res.get("ansible_facts") or {}
         for name, value in facts.items():
             if not str(name).startswith(RESULT_PREFIX) or not isinstance(value, Mapping):

@@ -518,7 +518,9 @@ def poll_probe_log(ctx: ProbeContext, namespace: str, name: str, container: str,
         if time.monotonic() >= deadline:
             return {**parsed, "log": trim(text),
                     "timeout": f"timed out after {timeout:g}s waiting for a RESULT line in the log of {name}/{container}"}
-        time.sleep(min(interval, max(0.05, deadline - time.monotonic())))
+        from aiconform.verifiers.base import pause
+
+        pause(min(interval, max(0.05, deadline - time.monotonic())))
 
 
 def claims_of_pod(ctx: ProbeContext, namespace: str, pod: dict[str, Any], version: str) -> list[dict[str, Any]]:

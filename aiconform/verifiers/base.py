@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import re
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from typing import Any, TypeVar
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from aiconform.kube import ClusterError, Connection, connect, describe_error
+from aiconform.kube import ClusterError, Connection, connect, describe_error, get_json
 from aiconform.results import Check, Evidence, Outcome, RequirementResult, Status, Verdict, now
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "aiconform"}
@@ -41,6 +42,20 @@ class ProbeTimeout(Exception):
 
 class Interrupted(Exception):
     """SIGTERM/SIGINT during a probe: raised so cleanup still runs."""
+
+
+# Set by a SIGTERM: every probe of the process (several run as threads, see verifiers/orchestrate.py) stops at
+# its next wait or API call and cleans up. Signal handlers run only in the main thread, hence an Event.
+CANCEL = threading.Event()
+
+
+def pause(seconds: float, *, interruptible: bool = True) -> None:
+    """time.sleep for probes: returns early and raises Interrupted once the run is cancelled."""
+    if interruptible:
+        if CANCEL.wait(max(0.0, seconds)):
+            raise Interrupted("interrupted: the verify run was cancelled (SIGTERM)")
+    else:
+        time.sleep(max(0.0, seconds))
 
 
 def dns_label(text: str) -> str:
@@ -81,6 +96,8 @@ class ProbeContext:
 
     def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Make one API call; failures become ClusterError naming the call."""
+        if CANCEL.is_set():
+            raise Interrupted(f"interrupted before {what}: the verify run was cancelled (SIGTERM)")
         kwargs.setdefault("_request_timeout", self.conn.request_timeout)
         try:
             return fn(*args, **kwargs)
@@ -92,13 +109,7 @@ class ProbeContext:
         return self.call(what or f"GET {path}", self._get_object, path)
 
     def _get_object(self, path: str, _request_timeout: Any = None) -> Any:
-        # kubernetes>=35 (openapi-generator v7 client): serialize, call, then deserialize (raises ApiException).
-        api = self.conn.api
-        method, url, headers, body, post = api.param_serialize(
-            "GET", path, header_params={"Accept": "application/json, */*"}, auth_settings=["BearerToken"])
-        response = api.call_api(method, url, headers, body, post, _request_timeout=_request_timeout)
-        response.read()
-        return api.response_deserialize(response, {"2XX": "object"}).data
+        return get_json(self.conn.api, path, _request_timeout)
 
     def optional(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
         """Like call(), but a 404 (missing CRD/object) returns None instead of raising."""
@@ -142,7 +153,7 @@ class ProbeContext:
                 continue
             try:
                 wait_until(lambda n=name: _namespace_gone(self, n), timeout=timeout, interval=1.0,
-                           what=f"namespace {name} to be deleted")
+                           what=f"namespace {name} to be deleted", interruptible=False)
             except ProbeTimeout as exc:
                 self.cleanup_errors.append(str(exc))
         self.namespaces.clear()
@@ -164,8 +175,11 @@ def _plain(obj: Any) -> Any:
 
 
 def wait_until(predicate: Callable[[], T], *, timeout: float, interval: float = 2.0, what: str,
-               missing: Callable[[], str] | None = None) -> T:
-    """Poll predicate until truthy. On timeout, raise ProbeTimeout saying what was still missing."""
+               missing: Callable[[], str] | None = None, interruptible: bool = True) -> T:
+    """Poll predicate until truthy. On timeout, raise ProbeTimeout saying what was still missing.
+
+    Cleanup waits pass ``interruptible=False``: a cancelled run must still finish removing its probes.
+    """
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -174,7 +188,7 @@ def wait_until(predicate: Callable[[], T], *, timeout: float, interval: float = 
         if time.monotonic() >= deadline:
             detail = f": {missing()}" if missing else ""
             raise ProbeTimeout(f"timed out after {timeout:g}s waiting for {what}{detail}")
-        time.sleep(min(interval, max(0.05, deadline - time.monotonic())))
+        pause(min(interval, max(0.05, deadline - time.monotonic())), interruptible=interruptible)
 
 
 def load(requirement: str) -> ModuleType:
@@ -182,6 +196,7 @@ def load(requirement: str) -> ModuleType:
 
 
 def _raise_interrupted(signum: int, _frame: Any) -> None:
+    CANCEL.set()
     raise Interrupted(f"interrupted by signal {signum}")
 
 
@@ -212,7 +227,9 @@ def run_verifier(requirement: str, params: dict[str, Any], *, check_mode: bool =
         result.reasons = ["check mode: probes create workloads, so nothing was verified"]
         result.finished_at = now()
         return result
-    old_term = signal.signal(signal.SIGTERM, _raise_interrupted)
+    # In the main thread a SIGTERM interrupts at once; probe threads stop through CANCEL (see pause()).
+    main = threading.current_thread() is threading.main_thread()
+    old_term = signal.signal(signal.SIGTERM, _raise_interrupted) if main else None
     ctx: ProbeContext | None = None
     facts: dict[str, Any] = {}
     try:
@@ -239,7 +256,8 @@ def run_verifier(requirement: str, params: dict[str, Any], *, check_mode: bool =
             if ctx.cleanup_errors:
                 result.reasons.append("cleanup incomplete: " + "; ".join(ctx.cleanup_errors))
             ctx.conn.close()
-        signal.signal(signal.SIGTERM, old_term)
+        if main:
+            signal.signal(signal.SIGTERM, old_term)
     result.facts = facts
     result.finished_at = now()
     return result

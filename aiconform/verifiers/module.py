@@ -1,47 +1,46 @@
-"""The body of every ``verify_<id>`` Ansible module: argspec + run_verifier + facts out."""
+"""Bodies of the Ansible modules: ``verify_<id>`` (one verifier) and ``verify`` (several, concurrently)."""
 from __future__ import annotations
 
 import os
 from typing import Any
 
 from aiconform.kube import CONNECTION_ARGSPEC
-from aiconform.runner.slots import verify_slot
 from aiconform.verifiers.base import load, run_verifier
-from aiconform.versions import with_registry
+from aiconform.verifiers.orchestrate import COMMON_OPTIONS, mirrored_options, run_all, validate_plans
 
 COMMON_ARGSPEC: dict[str, dict[str, Any]] = {
     **CONNECTION_ARGSPEC,
     "run_id": {"type": "str", "required": True},
-    "cleanup_timeout": {"type": "int", "default": 120},
+    **COMMON_OPTIONS,
 }
+
+VERIFY_ARGSPEC: dict[str, dict[str, Any]] = {
+    **CONNECTION_ARGSPEC,
+    "run_id": {"type": "str", "required": True},
+    "requirements": {"type": "dict", "required": True},
+    "concurrency": {"type": "int", "default": 8},
+    "progress_dir": {"type": "path"},
+    **COMMON_OPTIONS,
+}
+
+# playbooks/verify.yml exports aiconform_image_registry as AICONFORM_IMAGE_REGISTRY.
+REGISTRY_ENV = "AICONFORM_IMAGE_REGISTRY"
 
 
 def argument_spec(requirement: str) -> dict[str, dict[str, Any]]:
     return {**COMMON_ARGSPEC, **load(requirement).OPTIONS}
 
 
-def mirrored_options(options: dict[str, Any], spec: dict[str, dict[str, Any]], registry: str) -> dict[str, Any]:
-    """Pinned default probe images pulled from the air-gap mirror; images the user set stay as given."""
-    out = dict(options)
-    for name, value in options.items():
-        if name.endswith("image") and isinstance(value, str) and value == spec.get(name, {}).get("default"):
-            out[name] = with_registry(value, registry)
-    return out
-
-
 def run_module(requirement: str) -> None:
+    """``verify_<id>``: one requirement, synchronously or as an async job of its own."""
     from ansible.module_utils.basic import AnsibleModule
 
     verifier = load(requirement)
     module = AnsibleModule(argument_spec=argument_spec(requirement), supports_check_mode=True)
     params = dict(module.params)
-    params["options"] = {k: module.params[k] for k in [*verifier.OPTIONS, "cleanup_timeout"]}
-    # playbooks/verify.yml exports aiconform_image_registry as AICONFORM_IMAGE_REGISTRY.
-    params["options"] = mirrored_options(params["options"], verifier.OPTIONS,
-                                         os.environ.get("AICONFORM_IMAGE_REGISTRY", ""))
-    # At most aiconform_verify_concurrency probes per cluster run (see aiconform/runner/slots.py).
-    with verify_slot():
-        result = run_verifier(requirement, params, check_mode=module.check_mode)
+    options = {k: module.params[k] for k in [*verifier.OPTIONS, *COMMON_OPTIONS]}
+    params["options"] = mirrored_options(options, verifier.OPTIONS, os.environ.get(REGISTRY_ENV, ""))
+    result = run_verifier(requirement, params, check_mode=module.check_mode)
     # The verdict is data, not a task failure: the report phase must still run and say why.
     data = result.to_dict()  # redacted
     module.exit_json(
@@ -49,4 +48,27 @@ def run_module(requirement: str) -> None:
         status=result.status.value,
         reasons=data["reasons"],
         ansible_facts={f"aiconform_result_{requirement}": data},
+    )
+
+
+def run_verify_module() -> None:
+    """``verify``: every planned requirement of one cluster, concurrently, in this one process."""
+    from ansible.module_utils.basic import AnsibleModule
+
+    module = AnsibleModule(argument_spec=VERIFY_ARGSPEC, supports_check_mode=True)
+    p = module.params
+    if p["concurrency"] < 1:
+        module.fail_json(msg=f"concurrency must be at least 1 (aiconform_verify_concurrency), got {p['concurrency']}")
+    plans, errors = validate_plans(p["requirements"], {"cleanup_timeout": p["cleanup_timeout"]})
+    if errors:
+        module.fail_json(msg="invalid verifier options: " + "; ".join(errors), errors=errors)
+    connection = {k: p[k] for k in CONNECTION_ARGSPEC}
+    results = run_all(plans, connection, run_id=p["run_id"], concurrency=p["concurrency"],
+                      registry=os.environ.get(REGISTRY_ENV, ""), progress_dir=p["progress_dir"],
+                      check_mode=module.check_mode)
+    # Verdicts are data, not task failures (the report phase must still run and say why).
+    module.exit_json(
+        changed=False,
+        statuses={rid: data["status"] for rid, data in sorted(results.items())},
+        ansible_facts={f"aiconform_result_{rid}": data for rid, data in results.items()},
     )

@@ -1,4 +1,4 @@
-"""Fast tests of the runner's pieces: tags, event ingestion, exit codes, views, concurrency slots, lab inventory."""
+"""Fast tests of the runner's pieces: tags, event ingestion, exit codes, views, verify concurrency, lab inventory."""
 from __future__ import annotations
 
 import io
@@ -13,7 +13,7 @@ from aiconform.lab import provided_by_platform_vars, write_inventory
 from aiconform.runner.engine import RunOutcome, UsageError, decide, print_summary, tags_for
 from aiconform.runner.exitcodes import Exit
 from aiconform.runner.progress import LineView, RunState, TableView
-from aiconform.runner.slots import slot, verify_slot
+from aiconform.verifiers import base, orchestrate
 
 
 def ev(event: str, host: str = "c1", action: str = "", res: dict[str, Any] | None = None, **data: Any) -> dict:
@@ -30,7 +30,7 @@ def preflight(host: str, selected: list[str], reachable: bool = True, error: str
 
 
 def result(host: str, req: str, status: str) -> dict:
-    return ev("runner_item_on_ok", host, "ansible.builtin.async_status", {"ansible_facts": {
+    return ev("runner_item_on_ok", host, "aiconform.conformance.verify_status", {"ansible_facts": {
         f"aiconform_result_{req}": {"id": req, "status": status, "reasons": [f"{req} said {status}"],
                                     "duration_s": 1.5}}})
 
@@ -127,26 +127,87 @@ def test_line_and_table_views():
     assert "dra_support" in table and "passed" in table and "1.5s" in table
 
 
-def test_slots_limit_concurrency(tmp_path):
-    running, peak, lock = [0], [0], threading.Lock()
+def test_one_verify_job_marks_its_requirements_running_then_each_result_arrives():
+    state = feed(preflight("c1", ["dra_support", "gang_scheduling"]),
+                 ev("runner_on_ok", "c1", "aiconform.conformance.verify",
+                    {"ansible_job_id": "j1", "requirements": ["dra_support", "gang_scheduling"]}))
+    reqs = state.clusters["c1"].requirements
+    assert reqs["dra_support"].state == reqs["gang_scheduling"].state == "running"
+    item = result("c1", "gang_scheduling", "Implemented")
+    item["event"], item["event_data"]["task_action"] = "runner_item_on_ok", "aiconform.conformance.verify_status"
+    state.handle(item)
+    assert reqs["gang_scheduling"].state == "passed" and reqs["dra_support"].state == "running"
 
-    def work() -> None:
-        with slot("run/cluster", 2, base=str(tmp_path), poll=0.01):
-            with lock:
-                running[0] += 1
-                peak[0] = max(peak[0], running[0])
-            time.sleep(0.1)
+
+def _fake_verifier(running: list[int], peak: list[int], lock: threading.Lock, seconds: float = 0.1):
+    def run_verifier(requirement: str, params: dict, *, check_mode: bool = False):
+        from aiconform.results import RequirementResult, Status
+
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            base.pause(seconds)
+            status, reasons = Status.IMPLEMENTED, []
+        except base.Interrupted as exc:
+            status, reasons = Status.ERROR, [str(exc)]
+        finally:
             with lock:
                 running[0] -= 1
+        return RequirementResult(id=requirement, status=status, reasons=reasons, started_at=1.0, finished_at=2.0)
+    return run_verifier
 
-    threads = [threading.Thread(target=work) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert peak[0] == 2
-    with verify_slot({}) as index:  # without the playbook's environment: no limit
-        assert index is None
+
+IDS6 = ["dra_support", "gang_scheduling", "gpu_sharing", "pod_autoscaling", "ai_inference", "robust_controller"]
+
+
+def test_verify_runs_plans_concurrently_within_the_limit_and_writes_progress(tmp_path, monkeypatch):
+    running, peak, lock = [0], [0], threading.Lock()
+    monkeypatch.setattr(base, "run_verifier", _fake_verifier(running, peak, lock))
+    seen: list[str] = []
+    results = orchestrate.run_all({rid: {} for rid in IDS6}, {}, run_id="r1", concurrency=2,
+                                  progress_dir=str(tmp_path), on_result=lambda rid, _d: seen.append(rid))
+    assert peak[0] == 2 and sorted(seen) == sorted(IDS6)
+    assert {r["status"] for r in results.values()} == {"Implemented"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{rid}.json" for rid in IDS6)
+    assert (tmp_path / "dra_support.json").stat().st_mode & 0o077 == 0
+
+
+def test_a_cancelled_verify_run_interrupts_every_probe(monkeypatch):
+    running, peak, lock = [0], [0], threading.Lock()
+    monkeypatch.setattr(base, "run_verifier", _fake_verifier(running, peak, lock, seconds=30))
+    timer = threading.Timer(0.3, base.CANCEL.set)
+    timer.start()
+    t0 = time.monotonic()
+    try:
+        results = orchestrate.run_all({rid: {} for rid in IDS6[:3]}, {}, run_id="r1", concurrency=8)
+    finally:
+        base.CANCEL.clear()
+    assert time.monotonic() - t0 < 10
+    assert {r["status"] for r in results.values()} == {"error"}
+    assert all("cancelled" in r["reasons"][0] for r in results.values())
+
+
+@pytest.mark.parametrize(("plans", "expected"), [
+    ({"gang_scheduling": {"negative_window": "soon"}}, "gang_scheduling: "),
+    ({"gang_scheduling": {"no_such_option": 1}}, "no_such_option"),
+    ({"no_such_requirement": {}}, "unknown requirement 'no_such_requirement'"),
+    ({"gang_scheduling": ["not", "a", "mapping"]}, "options must be a mapping"),
+])
+def test_invalid_verifier_options_are_refused_before_anything_runs(plans, expected):
+    validated, errors = orchestrate.validate_plans(plans)
+    assert not validated and len(errors) == 1 and expected in errors[0], errors
+
+
+def test_plans_take_defaults_and_the_run_wide_cleanup_timeout():
+    validated, errors = orchestrate.validate_plans(
+        {"gang_scheduling": {"negative_window": 3, "parallelism": None}, "dra_support": {"cleanup_timeout": 5}},
+        {"cleanup_timeout": 20})
+    assert not errors
+    assert validated["gang_scheduling"]["negative_window"] == 3
+    assert validated["gang_scheduling"]["parallelism"] == 2  # None = not set: the upstream default
+    assert validated["gang_scheduling"]["cleanup_timeout"] == 20
+    assert validated["dra_support"]["cleanup_timeout"] == 5  # the requirement's own value wins
 
 
 def test_lab_inventory_declares_every_component_provided(tmp_path):

@@ -10,6 +10,7 @@ import yaml
 
 from aiconform import PROJECT_ROOT, catalog
 from aiconform.toolchain import ansible_env
+from aiconform.verifiers.base import load
 
 COMPONENT_TAGS = ["gpu_operator", "nvidia_dra_driver", "kueue", "gateway_api", "kgateway", "metrics_server",
                   "kube_prometheus_stack", "prometheus_adapter", "kuberay", "cluster_autoscaler"]
@@ -43,11 +44,18 @@ def test_every_requirement_has_module_verifier_and_task(requirement):
     package = PROJECT_ROOT / "aiconform" / "verifiers" / requirement
     assert module.is_file(), f"missing {module.relative_to(PROJECT_ROOT)}"
     assert (package / "judge.py").is_file() and (package / "fetch.py").is_file()
+    # its plan task: the options of this requirement, from aiconform_<id>_<option> inventory variables
     tasks = [t for f in (PROJECT_ROOT / "playbooks" / "verify").glob("*.yml")
-             for t in (yaml.safe_load(f.read_text()) or [])
-             if f"aiconform.conformance.verify_{requirement}" in t]
-    assert len(tasks) == 1, f"expected one task starting verify_{requirement}, found {len(tasks)}"
-    assert requirement in tasks[0].get("tags", []) and tasks[0].get("poll") == 0
+             for t in (yaml.safe_load(f.read_text()) or []) if t.get("name") == f"Plan the {requirement} verifier"]
+    assert len(tasks) == 1, f"expected one task planning {requirement}, found {len(tasks)}"
+    plan = tasks[0]
+    assert requirement in plan.get("tags", []) and plan["when"] == f"'{requirement}' in aiconform_run.selected"
+    assert f"combine({{'{requirement}': aiconform_options}})" in plan["ansible.builtin.set_fact"]["aiconform_verify_plan"]
+    options = plan["vars"]["aiconform_options"] or {}
+    spec = load(requirement).OPTIONS
+    assert set(options) <= set(spec), f"unknown options planned: {sorted(set(options) - set(spec))}"
+    missing = [o for o in spec if o not in options]
+    assert not missing, f"options with no inventory variable: {missing}"
     runtime = yaml.safe_load((PROJECT_ROOT / "meta" / "runtime.yml").read_text())
     assert f"verify_{requirement}" in runtime["action_groups"]["cluster"]
 

@@ -37,3 +37,15 @@ def test_verifier_options_match_the_argument_spec(docs, requirement):
         if "default" in opt and opt["default"] not in (None, ""):
             assert documented[name].get("default") == opt["default"], f"{name}: doc default differs"
     assert docs[f"verify_{requirement}"]["doc"]["attributes"]["check_mode"]["support"] == "full"
+
+
+def test_verify_module_options_match_its_argument_spec(docs):
+    from aiconform.verifiers.module import VERIFY_ARGSPEC
+
+    documented = docs["verify"]["doc"]["options"]
+    assert set(documented) == set(VERIFY_ARGSPEC), (sorted(set(documented) ^ set(VERIFY_ARGSPEC)))
+    for name, opt in VERIFY_ARGSPEC.items():
+        assert documented[name].get("type", "str") == opt.get("type", "str"), name
+        if "default" in opt:
+            assert documented[name].get("default") == opt["default"], name
+    assert docs["verify"]["doc"]["attributes"]["async"]["support"] == "full"

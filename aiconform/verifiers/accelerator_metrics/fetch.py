@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from aiconform.verifiers.base import ProbeContext, ProbeTimeout, wait_until
+from aiconform.verifiers.base import ProbeContext, ProbeTimeout, pause, wait_until
 from aiconform.verifiers.exposition import ExpositionError, parse
 from aiconform.verifiers.httpproxy import (
     api_request,
@@ -187,7 +187,7 @@ def workload(ctx: ProbeContext, endpoint: dict[str, Any], families: list[dict[st
         wl["samples"].append(sample)
         if utilization_change(wl) or time.monotonic() + interval > deadline:
             break
-        time.sleep(interval)
+        pause(interval)
     ctx.record(f"{metric} per accelerator before and while the compute probe ran",
                {"baseline": wl["baseline"], "samples": wl["samples"]}, kind="metrics")
     _record_pod(ctx, ns, name)

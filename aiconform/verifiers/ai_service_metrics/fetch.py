@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from kubernetes import client
 
-from aiconform.verifiers.base import ProbeContext, ProbeTimeout, wait_until
+from aiconform.verifiers.base import ProbeContext, ProbeTimeout, pause, wait_until
 from aiconform.verifiers.httpproxy import api_request, parse_service_ref, service_proxy_path, status_reason, url_request
 
 MANIFESTS = Path(__file__).parent / "manifests"
@@ -188,7 +188,7 @@ def collect(ctx: ProbeContext, endpoint: dict[str, Any], run: str, n: int) -> di
         counter = _value(last[COUNTER].get("result") or [])
         if counter is not None and counter >= n or time.monotonic() + interval > deadline:
             break
-        time.sleep(interval)
+        pause(interval)
     out = {"attempts": attempts, "timeout_s": timeout,
            "counter": _value(last[COUNTER].get("result") or []),
            "histogram_count": _value(last[HISTOGRAM_COUNT].get("result") or []),

@@ -7,7 +7,7 @@ from typing import Any
 from kubernetes import client
 
 from aiconform.verifiers import _scheduling as s
-from aiconform.verifiers.base import ProbeContext, ProbeTimeout, wait_until
+from aiconform.verifiers.base import ProbeContext, ProbeTimeout, pause, wait_until
 
 STATUS_CM = "cluster-autoscaler-status"
 KARPENTER = "karpenter.sh"
@@ -125,7 +125,7 @@ def _baseline(ctx: ProbeContext, selector: str, res: str) -> dict[str, Any]:
         return {"ok": False, "nodes": names, "problem": "; ".join(bad)}
     started = time.monotonic()
     while time.monotonic() - started < window:
-        time.sleep(min(POLL, max(0.05, window - (time.monotonic() - started))))
+        pause(min(POLL, max(0.05, window - (time.monotonic() - started))))
         now = [n["name"] for n in _pool(ctx, selector, res)]
         if now != names:
             return {"ok": False, "nodes": names, "problem": f"the pool changed from {names} to {now} during the "
@@ -244,7 +244,7 @@ def _scale_down(ctx: ProbeContext, ns: str, selector: str, n: int) -> dict[str, 
             out.update(returned=True, stable=False, problem=f"the pool went to {count} nodes during the "
                        f"{window:g}s stability window")
             return out
-        time.sleep(min(POLL, max(0.05, window - (time.monotonic() - t0))))
+        pause(min(POLL, max(0.05, window - (time.monotonic() - t0))))
     out.update(returned=True, stable=True, duration_s=round(time.monotonic() - started, 3))
     ctx.record(f"Node pool {selector} (after scale-down)", _pool(ctx, selector, res), kind="object")
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiconform.verifiers import _accelerator as acc
-from aiconform.verifiers.base import ProbeContext, ProbeTimeout
+from aiconform.verifiers.base import ProbeContext, ProbeTimeout, pause
 
 from . import probe
 
@@ -85,7 +85,7 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
         parsed = probe.parse(text)
         if parsed["complete"] or time.monotonic() >= deadline:
             break
-        time.sleep(2)
+        pause(2)
     result.update(parsed, log=acc.trim(text))
     if not parsed["complete"]:
         result["timeout"] = (f"timed out after {float(opts.get('log_timeout', 90)):g}s waiting for complete "

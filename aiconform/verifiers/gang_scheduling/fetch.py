@@ -9,7 +9,7 @@ from kubernetes import client
 
 from aiconform.kube import ClusterError
 from aiconform.verifiers import _scheduling as s
-from aiconform.verifiers.base import MANAGED_BY, RUN_LABEL, ProbeContext, ProbeTimeout, dns_label, wait_until
+from aiconform.verifiers.base import MANAGED_BY, RUN_LABEL, ProbeContext, ProbeTimeout, dns_label, pause, wait_until
 
 KUEUE = "kueue.x-k8s.io"
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
@@ -300,7 +300,7 @@ def _negative(ctx: ProbeContext, ns: str, name: str, labels: dict[str, str], cou
         elapsed = time.monotonic() - started
         if elapsed >= window:
             break
-        time.sleep(min(POLL, max(0.05, window - elapsed)))
+        pause(min(POLL, max(0.05, window - elapsed)))
     out: dict[str, Any] = {"job": name, "parallelism": count, "window_s": window,
                            "observed_s": round(time.monotonic() - started, 3), "polls": polls,
                            "pods_seen": len(pods_seen), "violations": sorted(violations.values(),

@@ -7,7 +7,7 @@ from typing import Any
 import yaml
 
 from aiconform.verifiers import _accelerator as acc
-from aiconform.verifiers.base import ProbeContext, ProbeTimeout
+from aiconform.verifiers.base import ProbeContext, ProbeTimeout, pause
 
 from . import probe
 
@@ -96,7 +96,7 @@ def _poll(ctx: ProbeContext, ns: str, name: str, timeout: float) -> dict[str, An
             missing = "" if parsed["health"] is not None else \
                 f"timed out after {timeout:g}s waiting for the RESULT: HEALTH_CHECK line in the log of {name}"
             return {**parsed, "log": acc.trim(text), "log_timeout": missing}
-        time.sleep(min(2.0, max(0.05, deadline - time.monotonic())))
+        pause(min(2.0, max(0.05, deadline - time.monotonic())))
 
 
 def _run(ctx: ProbeContext, cfg: acc.AcceleratorConfig, target: dict[str, Any], n: int, version: str | None,

@@ -5,7 +5,7 @@ import time
 from typing import Any
 
 from aiconform.verifiers import _accelerator as acc
-from aiconform.verifiers.base import ProbeContext, ProbeTimeout
+from aiconform.verifiers.base import ProbeContext, ProbeTimeout, pause
 from aiconform.verifiers.gpu_sharing import probe as sharing
 
 from . import probe
@@ -72,7 +72,7 @@ def _probe(ctx: ProbeContext, cfg: acc.AcceleratorConfig, env: dict[str, Any], v
             parsed = sharing.parse(text)
             if parsed["health"] is not None or time.monotonic() >= deadline:
                 break
-            time.sleep(min(2.0, max(0.05, deadline - time.monotonic())))
+            pause(min(2.0, max(0.05, deadline - time.monotonic())))
         out.update(parsed, log=acc.trim(text))
         if parsed["health"] is None:
             out["timeout"] = f"timed out after {timeout:g}s waiting for the RESULT: HEALTH_CHECK line in the log of {POD}"

@@ -10,7 +10,7 @@ import yaml
 
 from aiconform.kube import ClusterError
 from aiconform.verifiers import _accelerator as acc
-from aiconform.verifiers.base import ProbeContext, ProbeTimeout, wait_until
+from aiconform.verifiers.base import ProbeContext, ProbeTimeout, pause, wait_until
 from aiconform.versions import probe_image
 
 from . import probe
@@ -167,7 +167,7 @@ def _probe(ctx: ProbeContext, ns: str, out: dict[str, Any], timeout: float) -> N
         text = acc.read_log(ctx, ns, out["pod"], "prober")
         if probe.COMPLETED in text or time.monotonic() >= deadline:
             break
-        time.sleep(min(2.0, max(0.05, deadline - time.monotonic())))
+        pause(min(2.0, max(0.05, deadline - time.monotonic())))
     out.update(probe.parse(text), log=acc.trim(text))
     ctx.record(f"Probe log of {out['pod']}", text or "(empty)", kind="log", command=f"kubectl logs -n {ns} {out['pod']}")
     if not out["completed"]:
