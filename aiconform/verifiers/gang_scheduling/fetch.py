@@ -377,6 +377,6 @@ def _delete_cluster_scoped(ctx: ProbeContext, version: str | None, objs: list[tu
             wait_until(lambda p=plural, n=name: ctx.optional(f"get {p} {n}", ctx.custom.get_cluster_custom_object,
                                                              KUEUE, version, p, n) is None,
                        timeout=float(ctx.options.get("release_timeout", 60)), interval=1.0,
-                       what=f"{plural}.{KUEUE} {name} to be deleted")
+                       what=f"{plural}.{KUEUE} {name} to be deleted", interruptible=False)
         except (ClusterError, ProbeTimeout) as exc:
             ctx.cleanup_errors.append(str(exc))
