@@ -15,7 +15,7 @@ conformance: setup
 
 ## The whole test suite: lint, then unit and end-to-end tests.
 test: setup lint
-	@$(VENV)/python -m pytest -n 2 $(ARGS)
+	@$(VENV)/python -m pytest -n 2 --dist loadfile $(ARGS)
 
 lint: setup
 	@$(VENV)/ruff check aiconform plugins tests

@@ -22,6 +22,7 @@ from kubernetes import client, config
 
 from aiconform import PROJECT_ROOT
 
+# they share one simulator and run in file order: make test distributes whole files (--dist loadfile)
 pytestmark = pytest.mark.e2e
 
 CHARTS = PROJECT_ROOT / "tests" / "charts"
