@@ -70,5 +70,6 @@ def run_verify_module() -> None:
     module.exit_json(
         changed=False,
         statuses={rid: data["status"] for rid, data in sorted(results.items())},
+        completed=list(results),  # in the order the verifiers finished (verify_status index mode)
         ansible_facts={f"aiconform_result_{rid}": data for rid, data in results.items()},
     )

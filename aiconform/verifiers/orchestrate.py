@@ -5,9 +5,9 @@ syncs, node joins), while starting a Python process that imports Ansible and the
 about a CPU-second. One process per cluster pays that once, and its probes share the wait. Each probe keeps
 its own connection (its User-Agent names the verifier), namespace and cleanup; see base.run_verifier.
 
-As each verifier finishes, its redacted result is also written to ``progress_dir/<id>.json`` (when given),
-so the playbook's wait task (action plugin ``verify_status``) can report requirements one by one while the
-others still run. The process's own result stays the authority.
+As each verifier finishes, its redacted result is also written to ``progress_dir/<NNNN>-<id>.json`` (when
+given; NNNN counts finished verifiers from 0), so the playbook's wait loop (action plugin ``verify_status``)
+can report each verdict as it comes while the others still run. The process's own result stays the authority.
 """
 from __future__ import annotations
 
@@ -78,18 +78,25 @@ def mirrored_options(options: dict[str, Any], spec: Mapping[str, Mapping[str, An
     return out
 
 
-def _write_progress(progress_dir: str, requirement: str, data: dict[str, Any]) -> None:
+def progress_file(progress_dir: str | Path, seq: int, requirement: str) -> Path:
+    return Path(progress_dir) / f"{seq:04d}-{requirement}.json"
+
+
+def _write_progress(progress_dir: str, seq: int, requirement: str, data: dict[str, Any]) -> None:
     # Atomic (rename) so a reader never sees half a file; 0600 like everything in a run directory.
     fd, tmp = tempfile.mkstemp(dir=progress_dir, prefix=f".{requirement}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh)
-    os.replace(tmp, Path(progress_dir) / f"{requirement}.json")
+    os.replace(tmp, progress_file(progress_dir, seq, requirement))
 
 
 def run_all(plans: Mapping[str, dict[str, Any]], connection: Mapping[str, Any], *, run_id: str,
             concurrency: int = 8, registry: str = "", progress_dir: str | None = None, check_mode: bool = False,
             on_result: Callable[[str, dict[str, Any]], None] | None = None) -> dict[str, dict[str, Any]]:
-    """Run the validated plans (id -> options), at most ``concurrency`` at a time; id -> redacted result dict."""
+    """Run the validated plans (id -> options), at most ``concurrency`` at a time.
+
+    Returns id -> redacted result dict, in the order the verifiers finished.
+    """
     for requirement in plans:  # import every verifier before the threads start (no import races)
         base.load(requirement)
     results: dict[str, dict[str, Any]] = {}
@@ -110,7 +117,7 @@ def run_all(plans: Mapping[str, dict[str, Any]], connection: Mapping[str, Any], 
                 data = future.result()  # run_verifier turns every failure into an error result
                 results[requirement] = data
                 if progress_dir:
-                    _write_progress(progress_dir, requirement, data)
+                    _write_progress(progress_dir, len(results) - 1, requirement, data)
                 if on_result:
                     on_result(requirement, data)
     finally:

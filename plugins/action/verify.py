@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +33,7 @@ class ActionModule(ActionBase):
         if progress_dir:
             args["progress_dir"] = progress_dir
         wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
+        started_at = time.time()
         try:
             result = merge_hash(result, self._execute_module(module_args=args, task_vars=task_vars,
                                                              wrap_async=wrap_async))
@@ -49,4 +51,5 @@ class ActionModule(ActionBase):
             progress_dir = None
         result["requirements"] = [str(r) for r in plans]
         result["progress_dir"] = progress_dir
+        result["started_at"] = started_at  # verify_status measures its timeout from here, not per loop item
         return result

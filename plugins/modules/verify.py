@@ -12,7 +12,7 @@ description:
   - Each requirement's options are checked against that verifier's argument spec before any probe starts;
     an invalid or unknown option fails the task and nothing is created.
   - Meant to be started with C(async) and C(poll=0) and awaited with M(aiconform.conformance.verify_status),
-    which reports each requirement as soon as its verifier finishes (see C(playbooks/verify.yml)).
+    which reports each verdict as soon as its verifier finishes (see C(playbooks/verify.yml)).
   - On SIGTERM every probe stops at its next wait and removes its namespace.
   - Verdicts are data (C(statuses), facts), never a task failure.
   - Runs through an action plugin of the same name, which gives the module a private I(progress_dir) when the
@@ -75,11 +75,11 @@ EXAMPLES = r"""
   poll: 0
   register: verify_job
 
-- name: Report each requirement as it finishes
+- name: Report each requirement as soon as its verifier finishes
   aiconform.conformance.verify_status:
     job: "{{ verify_job }}"
-    requirement: "{{ item }}"
-  loop: "{{ verify_job.requirements }}"
+    index: "{{ item }}"
+  loop: "{{ range(verify_job.requirements | length) | list }}"
 
 - name: Or simply wait for all of them in one task
   aiconform.conformance.verify:
@@ -88,6 +88,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+completed:
+  description: The requirement ids in the order their verifiers finished.
+  returned: success
+  type: list
+  elements: str
+started_at:
+  description: When the job was started (epoch seconds; added by the action plugin).
+  returned: always
+  type: float
 statuses:
   description: Requirement id to its verdict (C(Implemented), C(Not Implemented), C(unknown), C(error), ...).
   returned: success

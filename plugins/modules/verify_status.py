@@ -4,13 +4,15 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: verify_status
-short_description: Wait for one requirement's verdict from an async aiconform.conformance.verify job
+short_description: Collect the verdicts of an async aiconform.conformance.verify job as they come
 description:
-  - Returns C(aiconform_result_<requirement>) as soon as that verifier of the job has finished, while the
-    job's other verifiers may still run; used in a loop over the job's C(requirements).
+  - With I(index=i), returns the i-th verdict of the job to come (0-based); a loop over
+    C(range(job.requirements | length)) therefore reports each requirement as soon as its verifier finishes, in
+    finish order. With I(requirement), waits for that requirement's verdict.
+  - Sets the fact C(aiconform_result_<id>) and returns C(requirement), C(status), C(reasons).
   - Runs on the controller (action plugin) and, for a local connection, reads the job's progress and result
     files directly instead of starting an C(async_status) process per poll. Other connections poll
-    C(async_status), and results arrive when the whole job ends.
+    C(async_status), and verdicts arrive when the whole job ends.
   - A verifier that ends without a result (the job was killed, timed out or crashed) gives an C(error)
     result with the reason, so the report still says what happened. Invalid verifier options fail the task.
 version_added: 0.2.0
@@ -20,12 +22,16 @@ options:
     description: The registered result of the C(async)/C(poll=0) M(aiconform.conformance.verify) task.
     type: dict
     required: true
+  index:
+    description: The n-th verdict to come (0-based). Exactly one of I(index) and I(requirement).
+    type: int
   requirement:
-    description: The requirement id to wait for.
+    description: The requirement id to wait for. Exactly one of I(index) and I(requirement).
     type: str
-    required: true
   timeout:
-    description: Seconds to wait before giving an C(error) result (C(aiconform_verify_timeout)).
+    description:
+      - Seconds from the job's start after which a missing verdict is reported as an C(error)
+        (C(aiconform_verify_timeout)); counted from the start so a whole loop never waits longer.
     type: int
     default: 5400
   poll_interval:
@@ -43,14 +49,24 @@ attributes:
 """
 
 EXAMPLES = r"""
-- name: Wait for each requirement's verdict
+- name: Collect the verdicts as they come
   aiconform.conformance.verify_status:
     job: "{{ aiconform_verify_job }}"
-    requirement: "{{ item }}"
-  loop: "{{ aiconform_verify_job.requirements }}"
+    index: "{{ item }}"
+  loop: "{{ range(aiconform_verify_job.requirements | length) | list }}"
+
+- name: Wait for one requirement
+  aiconform.conformance.verify_status:
+    job: "{{ aiconform_verify_job }}"
+    requirement: gang_scheduling
 """
 
 RETURN = r"""
+requirement:
+  description: The requirement whose verdict this is.
+  returned: success
+  type: str
+  sample: gang_scheduling
 status:
   description: The requirement's verdict.
   returned: success

@@ -161,3 +161,26 @@ def test_ctrl_c_stops_the_run_and_the_simulated_lab(tmp_path):
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", int(url.rsplit(":", 1)[1]))) != 0, "the simulator is still serving"
     assert not list(tmp_path.glob("aiconform-lab-*")) and not list(tmp_path.glob("aiconform-run-*"))
+
+
+def test_verdicts_are_reported_as_their_probes_finish(sim_factory, tmp_path):
+    """dra_support is planned before gang_scheduling but made slow (a 15 s delay on its first create, a fault
+    of the simulator): gang_scheduling's verdict must show first, while dra_support is still running."""
+    lab: SimHandle = sim_factory("conformant", kubernetes_version="v1.35.2")
+    lab.faults({"path": r"/resourceclaimtemplates$", "verb": "create", "delay": 15})
+    inv = tmp_path / "inv.yml"
+    gang = {"aiconform_gang_scheduling_negative_window": 3, "aiconform_gang_scheduling_positive_timeout": 20,
+            "aiconform_gang_scheduling_release_timeout": 15, "aiconform_gang_scheduling_queue_ready_timeout": 10,
+            "aiconform_gang_scheduling_cpu_request": "2", "aiconform_gang_scheduling_negative_parallelism": 10}
+    inv.write_text(yaml.safe_dump({"all": {"hosts": {"lab": {
+        "ansible_connection": "local", "aiconform_kubeconfig": str(lab.kubeconfig), **FAST, **gang}}}}))
+    proc = aiconform("run", "-i", str(inv), "--only", "dra_support,gang_scheduling", "--reports-dir",
+                     str(tmp_path / "reports"), env=lab.subprocess_env())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+
+    def at(text: str) -> int:
+        return next(i for i, line in enumerate(lines) if text in line)
+
+    assert at("lab: dra_support running") < at("lab: gang_scheduling passed")
+    assert at("lab: gang_scheduling passed") < at("lab: dra_support passed"), proc.stdout

@@ -134,7 +134,7 @@ def test_one_verify_job_marks_its_requirements_running_then_each_result_arrives(
     reqs = state.clusters["c1"].requirements
     assert reqs["dra_support"].state == reqs["gang_scheduling"].state == "running"
     item = result("c1", "gang_scheduling", "Implemented")
-    item["event"], item["event_data"]["task_action"] = "runner_item_on_ok", "aiconform.conformance.verify_status"
+    item["event_data"]["task_action"] = "aiconform.conformance.verify_status"
     state.handle(item)
     assert reqs["gang_scheduling"].state == "passed" and reqs["dra_support"].state == "running"
 
@@ -169,8 +169,10 @@ def test_verify_runs_plans_concurrently_within_the_limit_and_writes_progress(tmp
                                   progress_dir=str(tmp_path), on_result=lambda rid, _d: seen.append(rid))
     assert peak[0] == 2 and sorted(seen) == sorted(IDS6)
     assert {r["status"] for r in results.values()} == {"Implemented"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{rid}.json" for rid in IDS6)
-    assert (tmp_path / "dra_support.json").stat().st_mode & 0o077 == 0
+    # one file per verdict, numbered in finish order (what verify_status's index mode reads)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{i:04d}-{rid}.json" for i, rid in enumerate(results)]
+    assert list(results) == seen
+    assert all(p.stat().st_mode & 0o077 == 0 for p in tmp_path.iterdir())
 
 
 def test_a_cancelled_verify_run_interrupts_every_probe(monkeypatch):

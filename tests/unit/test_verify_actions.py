@@ -36,14 +36,33 @@ def result_of(rid: str, status: str) -> dict[str, Any]:
 def test_a_finished_requirement_is_read_from_the_progress_dir_while_the_job_runs(tmp_path):
     progress = tmp_path / "progress"
     progress.mkdir()
-    (progress / "dra_support.json").write_text(json.dumps(result_of("dra_support", "Implemented")))
+    (progress / "0000-dra_support.json").write_text(json.dumps(result_of("dra_support", "Implemented")))
     job_file = tmp_path / "job"
     job_file.write_text(json.dumps({"started": 1, "finished": 0, "ansible_job_id": "j1"}))
-    job = {"ansible_job_id": "j1", "results_file": str(job_file), "progress_dir": str(progress)}
+    job = {"ansible_job_id": "j1", "results_file": str(job_file), "progress_dir": str(progress),
+           "requirements": ["gang_scheduling", "dra_support"]}
     res = action({"job": job, "requirement": "dra_support", "timeout": 5}).run(task_vars={})
-    assert res["status"] == "Implemented"
+    assert res["status"] == "Implemented" and res["requirement"] == "dra_support"
     assert res["ansible_facts"]["aiconform_result_dra_support"]["reasons"] == ["dra_support is Implemented"]
+    # index mode: the first verdict to come is dra_support's, although gang_scheduling was planned first
+    res = action({"job": job, "index": 0, "timeout": 5}).run(task_vars={})
+    assert res["requirement"] == "dra_support"
     assert progress.is_dir()  # the job still runs: its other requirements still report here
+
+
+def test_index_mode_reports_in_finish_order_and_unfinished_ones_last(tmp_path):
+    job_file = tmp_path / "job"
+    job_file.write_text(json.dumps({"failed": True, "msg": "Timeout exceeded", "completed": ["c", "a"],
+                                    "ansible_facts": {"aiconform_result_c": result_of("c", "Implemented"),
+                                                      "aiconform_result_a": result_of("a", "N/A")}}))
+    job = {"ansible_job_id": "j1", "results_file": str(job_file), "requirements": ["a", "b", "c"]}
+    got = [action({"job": job, "index": i, "timeout": 5}).run(task_vars={}) for i in range(3)]
+    assert [(r["requirement"], r["status"]) for r in got] == [("c", "Implemented"), ("a", "N/A"), ("b", "error")]
+    assert "Timeout exceeded" in got[2]["reasons"][0]
+    with pytest.raises(verify_status.AnsibleActionFail, match="out of range"):
+        action({"job": job, "index": 3, "timeout": 5}).run(task_vars={})
+    with pytest.raises(verify_status.AnsibleActionFail, match="exactly one of"):
+        action({"job": job, "index": 0, "requirement": "a"}).run(task_vars={})
 
 
 def test_after_the_job_ends_results_come_from_its_file_and_the_progress_dir_goes(tmp_path):
@@ -81,11 +100,21 @@ def test_invalid_options_fail_the_wait(tmp_path):
 
 
 def test_no_result_within_the_timeout_is_an_error_not_a_hang(tmp_path):
+    import time
+
+    progress = tmp_path / "progress"
+    progress.mkdir()
+    (progress / "0000-a.json").write_text(json.dumps(result_of("a", "Implemented")))
     job_file = tmp_path / "job"
     job_file.write_text(json.dumps({"started": 1, "finished": 0}))
-    job = {"ansible_job_id": "j1", "results_file": str(job_file)}
-    res = action({"job": job, "requirement": "dra_support", "timeout": 0.2, "poll_interval": 0.05}).run(task_vars={})
-    assert res["status"] == "error" and "after 0.2s" in res["reasons"][0]
+    # the timeout counts from the job's start: a loop's later items do not wait again
+    job = {"ansible_job_id": "j1", "results_file": str(job_file), "progress_dir": str(progress),
+           "requirements": ["a", "b", "c"], "started_at": time.time() - 10}
+    t0 = time.monotonic()
+    got = [action({"job": job, "index": i, "timeout": 5, "poll_interval": 0.05}).run(task_vars={}) for i in range(3)]
+    assert time.monotonic() - t0 < 2
+    assert [(r["requirement"], r["status"]) for r in got] == [("a", "Implemented"), ("b", "error"), ("c", "error")]
+    assert "within 5s of the verify job's start" in got[1]["reasons"][0]
 
 
 def test_other_connections_poll_async_status(monkeypatch):
@@ -116,6 +145,6 @@ def test_the_action_refuses_a_job_that_is_not_a_verify_start():
 def test_progress_files_are_private_and_atomic(tmp_path):
     from aiconform.verifiers.orchestrate import _write_progress
 
-    _write_progress(str(tmp_path), "dra_support", result_of("dra_support", "Implemented"))
+    _write_progress(str(tmp_path), 3, "dra_support", result_of("dra_support", "Implemented"))
     files = list(Path(tmp_path).iterdir())
-    assert [f.name for f in files] == ["dra_support.json"] and files[0].stat().st_mode & 0o077 == 0
+    assert [f.name for f in files] == ["0003-dra_support.json"] and files[0].stat().st_mode & 0o077 == 0
