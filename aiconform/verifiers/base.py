@@ -45,7 +45,8 @@ class Interrupted(Exception):
 
 
 # Set by a SIGTERM: every probe of the process (several run as threads, see verifiers/orchestrate.py) stops at
-# its next wait and cleans up (API calls are not refused: cleanup code in finally blocks still needs them). Signal handlers run only in the main thread, hence an Event.
+# its next wait and cleans up. An Event because signal handlers run only in the main thread; API calls are not
+# refused once it is set, since cleanup code in finally blocks still needs them.
 CANCEL = threading.Event()
 
 

@@ -78,16 +78,13 @@ def mirrored_options(options: dict[str, Any], spec: Mapping[str, Mapping[str, An
     return out
 
 
-def progress_file(progress_dir: str | Path, seq: int, requirement: str) -> Path:
-    return Path(progress_dir) / f"{seq:04d}-{requirement}.json"
-
-
 def _write_progress(progress_dir: str, seq: int, requirement: str, data: dict[str, Any]) -> None:
-    # Atomic (rename) so a reader never sees half a file; 0600 like everything in a run directory.
+    # Atomic (rename) so a reader never sees half a file; 0600 like everything in a run directory. The name
+    # <finish order>-<id>.json is what plugins/action/verify_status.py looks for.
     fd, tmp = tempfile.mkstemp(dir=progress_dir, prefix=f".{requirement}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh)
-    os.replace(tmp, progress_file(progress_dir, seq, requirement))
+    os.replace(tmp, Path(progress_dir) / f"{seq:04d}-{requirement}.json")
 
 
 def run_all(plans: Mapping[str, dict[str, Any]], connection: Mapping[str, Any], *, run_id: str,

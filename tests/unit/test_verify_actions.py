@@ -142,9 +142,13 @@ def test_the_action_refuses_a_job_that_is_not_a_verify_start():
         action({"job": {"changed": False}, "requirement": "dra_support"}).run(task_vars={})
 
 
-def test_progress_files_are_private_and_atomic(tmp_path):
+def test_progress_files_are_private_and_read_back_by_the_action(tmp_path):
     from aiconform.verifiers.orchestrate import _write_progress
 
     _write_progress(str(tmp_path), 3, "dra_support", result_of("dra_support", "Implemented"))
     files = list(Path(tmp_path).iterdir())
     assert [f.name for f in files] == ["0003-dra_support.json"] and files[0].stat().st_mode & 0o077 == 0
+    # what the orchestrator writes is what the action reads, by id and by finish order
+    assert verify_status.from_progress(str(tmp_path), "dra_support", None)["status"] == "Implemented"
+    assert verify_status.from_progress(str(tmp_path), None, 3)["id"] == "dra_support"
+    assert verify_status.from_progress(str(tmp_path), None, 2) is None
