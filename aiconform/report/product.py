@@ -100,7 +100,8 @@ def product_yaml(view: RunView) -> str:
         "# to this directory. Regenerate with `aiconform report <run dir>`; check with `aiconform validate`.",
     ]
     if view.cluster.get("simulated"):
-        header.insert(0, "# SIMULATED CLUSTER - NOT A CONFORMANCE SUBMISSION")
+        header.insert(0, f"# {str(view.cluster.get('engine_label') or 'SIMULATED cluster').upper()} - NOT A "
+                         "CONFORMANCE SUBMISSION")
     if view.version_warning:
         header.append(f"# WARNING: {view.version_warning}")
     body = yaml.dump(product_document(view), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120,

@@ -270,7 +270,7 @@ def print_summary(outcome: RunOutcome, out: TextIO) -> None:
     for c in sorted(state.clusters.values(), key=lambda c: c.name):
         title = f"{c.name}: AI conformance {c.set_version or '(requirement set unknown)'}"
         if c.simulated:
-            title += "  [SIMULATED CLUSTER: results describe the aiconform simulator, not a real cluster]"
+            title += f"  [{c.engine_label.upper()}: results describe an aiconform test cluster, not a real platform]"
         out.write(title + "\n")
         if c.reachable is False:
             out.write(f"  UNREACHABLE: {c.error}\n\n")
@@ -301,7 +301,8 @@ def print_summary(outcome: RunOutcome, out: TextIO) -> None:
         out.write(f"ansible-runner private data dir (events, stdout): {outcome.runner_dir}\n")
     for name, why in sorted(outcome.reasons.items()):
         out.write(f"  {name}: {why}\n")
-    sim = " (SIMULATED)" if any(c.simulated for c in state.clusters.values()) else ""
+    sim = " (LAB)" if any(c.simulated and c.engine_label.startswith("LAB") for c in state.clusters.values()) else \
+        (" (SIMULATED)" if any(c.simulated for c in state.clusters.values()) else "")
     out.write(f"aiconform run{sim}: {verdict} (exit {int(outcome.exit)})\n")
     out.flush()
 

@@ -309,6 +309,19 @@ def test_simulated_cluster_is_loud_everywhere() -> None:
     assert any("SIMULATED" in m for m in rendered.messages)
 
 
+def test_lab_cluster_says_lab_with_kwok_nodes_and_no_accelerators_everywhere() -> None:
+    m = model("v1.35", simulated=True)
+    m["cluster"]["engine"] = "lab"
+    rendered = render.render_all(m)
+    said = "lab (kwok nodes, no real accelerators)"
+    for name in ("README.md", "report.html", "PRODUCT.yaml", "e2e.log", "junit.xml"):
+        text = rendered.files[name]
+        assert said in text or said.upper() in text or 'name="engine" value="lab"' in text, name
+        assert "API simulator" not in text, name
+    assert rendered.files["PRODUCT.yaml"].startswith("# LAB CLUSTER")
+    assert any(said in msg for msg in rendered.messages)
+
+
 # ------------------------------------------------------------------------------------------ metadata
 
 @pytest.mark.parametrize(("field", "value", "message"), [
