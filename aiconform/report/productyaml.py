@@ -37,7 +37,8 @@ tree itself, following what yaml.v3 does for those Go types:
 aiconform's own bounds, kept on purpose (no real submission comes near them; the largest accepted one is
 18 KB, 5 levels deep, ~900 nodes), so that a hostile file is refused within a second and a few MB of memory:
 ``MAX_BYTES`` (256 KiB), ``MAX_DEPTH`` (nesting, 64 levels; yaml.v3 allows 10000) and ``MAX_NODES``
-(100 000 decoded nodes, aliases expanded).
+(20 000 values in the file, and 20 000 decoded values once aliases are expanded). Parsing uses libyaml's
+parser (the C one PyYAML ships; the pure-Python one when it is missing) and PyYAML's composer.
 
 Every refusal raises ``ProductLoadError`` with one line naming the problem and, when known, its line.
 """
@@ -60,9 +61,14 @@ from yaml.reader import Reader, ReaderError
 from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
+try:
+    from yaml._yaml import CParser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    CParser = None
+
 MAX_BYTES = 256 * 1024
 MAX_DEPTH = 64
-MAX_NODES = 100_000
+MAX_NODES = 20_000
 
 PLAIN = "!aiconform/plain"  # tag given to untagged plain scalars: resolved below, as yaml.v3 does
 _Y = "tag:yaml.org,2002:"
@@ -103,27 +109,51 @@ class _Resolver(BaseResolver):
         return super().resolve(kind, value, implicit)
 
 
-class _Loader(Reader, Scanner, Parser, Composer, _Resolver):
-    def __init__(self, stream: str) -> None:
-        Reader.__init__(self, stream)
-        Scanner.__init__(self)
-        Parser.__init__(self)
-        Composer.__init__(self)
-        _Resolver.__init__(self)
-        self._depth = 0
+class _Composer(Composer):
+    """PyYAML's composer with bounds: nesting depth, node count, and anchors that may be defined again."""
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # bounded nesting: the composer recurses
+    def _init_bounds(self) -> None:
+        self._depth = 0
+        self._nodes = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # the composer recurses: bound the depth
         self._depth += 1
+        self._nodes += 1
         try:
             if self._depth > MAX_DEPTH:
                 mark = self.peek_event().start_mark
                 raise ProductLoadError(f"line {mark.line + 1}: nested more than {MAX_DEPTH} levels deep")
+            if self._nodes > MAX_NODES:
+                raise ProductLoadError(f"more than {MAX_NODES} values in the document")
             event = self.peek_event()
             if getattr(event, "anchor", None) is not None and not isinstance(event, AliasEvent):
                 self.anchors.pop(event.anchor, None)  # yaml.v3: an anchor defined again replaces the first
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+
+class _PyLoader(Reader, Scanner, Parser, _Composer, _Resolver):
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        _Composer.__init__(self)
+        _Resolver.__init__(self)
+        self._init_bounds()
+
+
+if CParser is not None:
+    class _CLoader(_Composer, CParser, _Resolver):  # libyaml's parser (~10x faster), PyYAML's composer
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            _Composer.__init__(self)
+            _Resolver.__init__(self)
+            self._init_bounds()
+
+    _Loader: Any = _CLoader
+else:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = _PyLoader
 
 
 def decode_text(data: bytes) -> str:
@@ -148,7 +178,7 @@ def compose_first(text: str) -> Node | None:
     loader = None
     try:
         loader = _Loader(text)
-        return loader.get_node() if loader.check_node() else None
+        return _Composer.get_node(loader) if _Composer.check_node(loader) else None
     except ReaderError as exc:
         line = text[: exc.position].count("\n") + 1
         raise ProductLoadError(f"line {line}: control character #x{exc.character:04x} is not allowed in YAML") from None

@@ -425,3 +425,37 @@ def test_cli_exit_codes_and_one_line_load_errors(tmp_path: Path, capsys: pytest.
     assert err.count("\n") == 1 and err.startswith(f"aiconform validate: {bad}: line ")
     assert main(["validate", str(tmp_path / "nope" / "PRODUCT.yaml")]) == 2
     assert "cannot read the file" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------ parser bounds
+
+@pytest.mark.parametrize("loader", ["libyaml", "pure-python"])
+@pytest.mark.parametrize("name", ["valid", "small aliases", "multi-document: the first counts", "not UTF-8",
+                                  "control character", "duplicate metadata key", "billion laughs in metadata",
+                                  "alias inside its own anchor", "syntax error", "evidence the string N/A"])
+def test_both_parsers_give_the_same_verdict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loader: str,
+                                            name: str) -> None:
+    from aiconform.report import productyaml
+
+    if loader == "pure-python":
+        monkeypatch.setattr(productyaml, "_Loader", productyaml._PyLoader)
+    case = CASES[name]
+    res = run_case(tmp_path, case)
+    got = "load" if res.load_error else ("accept" if res.ok else "reject")
+    assert got == (case.ours or case.cncf), res.load_error or res.lines()
+    assert case.message in (res.load_error if got == "load" else " ".join(res.warnings + res.errors))
+
+
+@pytest.mark.parametrize(("what", "text"), [
+    ("a list of 100 000 values", "metadata:\n  x: [" + ",".join(["1"] * 100_000) + "]\n"),
+    ("50 000 keys", "metadata: {" + ",".join(f"k{i}: 1" for i in range(25_000)) + "}\n"),
+    ("10 000 anchors", "metadata:\n" + "".join(f"  k{i}: &a{i} x\n" for i in range(10_000))),
+    ("deep flow nesting", "[" * 200_000),
+    ("deep block nesting", "".join(" " * i + "a:\n" for i in range(500))),
+])
+def test_large_or_deep_files_are_refused_within_a_second(tmp_path: Path, what: str, text: str) -> None:
+    assert len(text.encode()) <= MAX_BYTES, what
+    start = time.perf_counter()
+    res = v.validate_file(write_product(tmp_path, text))
+    assert time.perf_counter() - start < 1.0, what
+    assert "more than" in res.load_error or "nest" in res.load_error, res.load_error
