@@ -47,6 +47,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -78,9 +79,10 @@ _FLOAT_SPECIAL = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-
                   ".nan", ".NaN", ".NAN"}
 _INT_RE = re.compile(r"^[-+]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$")
 _FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")  # yaml.v3 yamlStyleFloat
+_DOT_FLOAT_RE = re.compile(r"^\.[0-9]+([eE][-+]?[0-9]+)?$")
 # yaml.v3 parseTimestamp layouts: 2006-1-2T15:4:5.999999999Z07:00 (T or t), 2006-1-2 15:4:5.999999999, 2006-1-2
 _TIMESTAMP_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:(?:[Tt](\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.\d+)?"
-                           r"(?:Z|[+-]\d{2}:\d{2}))|(?: (\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.\d+)?))?$")
+                           r"(?:Z|[+-]\d{2}:\d{2}))|(?: +(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.\d+)?))?$")
 REQUIREMENT_STRING_FIELDS = ("id", "description", "level", "status", "notes")
 
 
@@ -207,6 +209,12 @@ def resolve(node: ScalarNode) -> tuple[str, Any]:
             return "bool", text.lower() == "true"
         if text in _FLOAT_SPECIAL:
             return "float", float(text.replace(".", "", 1))
+        if not text or text[0] not in "+-.0123456789":  # yaml.v3 tries numbers only after such a first character
+            return "str", text
+        if text[0] == ".":  # yaml.v3: strconv.ParseFloat of the text as it is (no "_" removed)
+            if _DOT_FLOAT_RE.match(text) and math.isfinite(float(text)):
+                return "float", float(text)
+            return "str", text
         if _is_timestamp(text):
             return "timestamp", Timestamp(text)  # yaml.v3 v3.0.1 gives interface{} a time.Time: not a string
         plain = text.replace("_", "")
@@ -214,7 +222,7 @@ def resolve(node: ScalarNode) -> tuple[str, Any]:
             value = _go_int(plain)
             if value is not None:
                 return "int", value
-        if _FLOAT_RE.match(plain):
+        if _FLOAT_RE.match(plain) and math.isfinite(float(plain)):  # Go's ParseFloat fails on overflow
             return "float", float(plain)
         return "str", text
     if tag == _Y + "null":
@@ -243,6 +251,9 @@ def _is_timestamp(text: str) -> bool:
         return False
     g = m.groups()
     clock = [int(x) for x in (g[3:6] if g[3] is not None else g[6:9]) if x is not None] or [0, 0, 0]
+    zone = re.search(r"([+-])(\d{2}):(\d{2})$", text) if g[3] is not None else None
+    if zone and (int(zone.group(2)) > 24 or int(zone.group(3)) > 60):  # Go's time.Parse offset range
+        return False
     try:
         datetime(int(g[0]), int(g[1]), int(g[2]), *clock)
     except ValueError:

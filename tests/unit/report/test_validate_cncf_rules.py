@@ -459,3 +459,25 @@ def test_large_or_deep_files_are_refused_within_a_second(tmp_path: Path, what: s
     res = v.validate_file(write_product(tmp_path, text))
     assert time.perf_counter() - start < 1.0, what
     assert "more than" in res.load_error or "nest" in res.load_error, res.load_error
+
+
+# ------------------------------------------------------------------------------------------ scalar typing
+
+# a metadata value is accepted only when gopkg.in/yaml.v3 decodes it to a Go string (checked against yaml.v3 v3.0.1)
+STRING_SCALARS = ["yes", "No", "on", "tRue", "nUll", "_1", "._5", "1e400", "0x", "0b2", "0x10000000000000000",
+                  "2024-13-01", "2024-02-30", "2024-01-01T10:00:00+25:00", "12:30", "v1.35", "1.2.3", "'1.0'", '"true"',
+                  "!!str 1", "!foo bar", "!!binary aGk="]
+NON_STRING_SCALARS = ["true", "TRUE", "~", "null", "1", "-0", "08", "0o17", "0x1F", "0b101", "1_000", "1_", "1.",
+                      ".5", "+.5e3", ".inf", "-.INF", ".NaN", "18446744073709551616", "2024-1-2", "2024-02-29",
+                      "2024-01-01T10:00:00Z", "2024-01-01t1:2:3+01:00", "2024-01-01  10:00:00", "!!int '12'"]
+
+
+@pytest.mark.parametrize(("scalar", "is_string"), [(s, True) for s in STRING_SCALARS]
+                         + [(s, False) for s in NON_STRING_SCALARS])
+def test_metadata_scalars_typed_as_yaml_v3(tmp_path: Path, scalar: str, is_string: bool) -> None:
+    res = v.validate_file(write_product(tmp_path, product_text({"platformName": scalar})))
+    if is_string:
+        assert res.ok, res.lines()
+    else:
+        assert res.errors == ["Metadata field platformName is not a string"] or \
+            res.errors == ["Missing metadata field: platformName (or platform_name)"], res.errors
