@@ -92,6 +92,14 @@ def _symlink_out(root: Path) -> str:
     return product_text(overrides={"gang_scheduling": {"evidence": "[link.md]"}})
 
 
+def _symlink_in(root: Path) -> str:
+    pdir = root / "v1.35" / "example"
+    (pdir / "docs").mkdir(parents=True, exist_ok=True)
+    (pdir / "docs" / "gang.md").write_text("# gang\n")
+    os.symlink("docs/gang.md", pdir / "gang-link.md")
+    return product_text(overrides={"gang_scheduling": {"evidence": "[gang-link.md]"}})
+
+
 GANG = "gang_scheduling"
 LAUGHS = "\n".join(["lol: &l0 [a, a, a, a, a, a, a, a, a, a]"]
                    + [f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 9)])
@@ -118,6 +126,7 @@ CASES: dict[str, Case] = {
     "duplicate id: the last one counts": Case(product_text().replace(
         f"  - id: {GANG}\n", f"  - id: {GANG}\n    status: Not Implemented\n  - id: {GANG}\n", 1), "accept",
         strict="'gang_scheduling' appears 2 times"),
+    "evidence symlink inside the product dir": Case(_symlink_in, "accept"),
     "directory as evidence": Case(product_text(overrides={GANG: {"evidence": "[evidence]"}}), "accept"),
     "file:// evidence with own vX.Y/dir prefix": Case(product_text(overrides={GANG: {
         "evidence": "[file://v1.35/example/evidence/gang_scheduling.md]"}}), "accept"),
