@@ -1,5 +1,8 @@
 """``aiconform validate`` against the cncf validator's rules, case by case, and against hostile files.
 
+Time bounds are CPU seconds of the test process (``time.process_time``): other jobs on a busy machine do not
+make them flaky, and a loop that burns time still fails them.
+
 Each case is a small PRODUCT.yaml written here from the rules (never a copied submission) with the cncf
 validator's verdict beside it: ``accept``, ``reject`` (a validation error) or ``load`` (yaml.v3 fails:
 "Error loading product"; aiconform: one line, exit code 2). Where aiconform decides otherwise on purpose,
@@ -225,9 +228,9 @@ def run_case(tmp_path: Path, case: Case, **kw: object) -> v.ValidationResult:
 @pytest.mark.parametrize("name", list(CASES))
 def test_verdict_as_the_cncf_validator(tmp_path: Path, name: str) -> None:
     case = CASES[name]
-    start = time.perf_counter()
+    start = time.process_time()
     res = run_case(tmp_path, case)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     expected = case.ours or case.cncf
     got = "load" if res.load_error else ("accept" if res.ok else "reject")
     assert got == expected, res.load_error or res.lines()
@@ -260,13 +263,13 @@ def test_alias_bombs_are_refused_fast_and_small(tmp_path: Path, name: str) -> No
     assert isinstance(text, str) and len(text) < 20_000  # 10**9 "a" once expanded
     path = write_product(tmp_path, text)
     tracemalloc.start()
-    start = time.perf_counter()
+    start = time.process_time()
     try:
         res = v.validate_file(path)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert CASES[name].message in res.load_error and time.perf_counter() - start < 1.0
+    assert CASES[name].message in res.load_error and time.process_time() - start < 1.0
     assert peak < 100 * 1024 * 1024, peak
 
 
@@ -282,7 +285,7 @@ def test_cli_process_on_an_alias_bomb_stays_under_100_mb(tmp_path: Path) -> None
     assert proc.returncode == 2, err
     assert err.count("\n") == 1 and str(path) in err and "aliasing" in err and "Traceback" not in err
     assert usage.ru_maxrss < 100 * 1024, usage.ru_maxrss  # KiB on Linux
-    assert elapsed < 10  # interpreter start included; the validation itself is timed above
+    assert usage.ru_utime + usage.ru_stime < 5 and elapsed < 60  # CPU: interpreter start included
 
 
 def test_oversized_file_is_refused_before_parsing(tmp_path: Path) -> None:
@@ -292,12 +295,19 @@ def test_oversized_file_is_refused_before_parsing(tmp_path: Path) -> None:
 
 
 def test_a_fifo_named_e2e_log_does_not_hang(tmp_path: Path) -> None:
+    import threading
+
     path = write_product(tmp_path, product_text(overrides={GANG: {"evidence": "[e2e.log]"}}))
     os.mkfifo(path.parent / "e2e.log")
-    start = time.perf_counter()
-    res = v.validate_file(path)
-    assert time.perf_counter() - start < 1.0
-    assert any("e2e.log (not a regular file)" in e for e in res.errors), res.errors
+    box: list[v.ValidationResult] = []
+    worker = threading.Thread(target=lambda: box.append(v.validate_file(path)), daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    if worker.is_alive():  # unblock the reader so the test process can end, then fail
+        with open(path.parent / "e2e.log", "w"):
+            pass
+        pytest.fail("validate_file blocked on a FIFO")
+    assert any("e2e.log (not a regular file)" in e for e in box[0].errors), box[0].errors
 
 
 def test_nul_byte_in_evidence_is_a_clear_error(tmp_path: Path) -> None:
@@ -320,9 +330,9 @@ def test_generated_documents_never_crash_or_hang(tmp_path: Path, bits: list[str]
     at = data.draw(st.integers(0, len(base)))
     text = base[:at] + "".join(bits) + base[at:]
     path = write_product(tmp_path, text.encode("utf-8", "surrogatepass"))
-    start = time.perf_counter()
+    start = time.process_time()
     res = v.validate_file(path)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     assert res.load_error or isinstance(res.ok, bool)
     assert "\n" not in res.load_error
 
@@ -337,9 +347,9 @@ _tree = st.recursive(_scalar, lambda kids: st.one_of(st.lists(kids, max_size=4),
 @given(meta=_tree, spec=_tree)
 def test_generated_shapes_never_crash(tmp_path: Path, meta: object, spec: object) -> None:
     text = json.dumps({"metadata": meta, "spec": spec})  # JSON is YAML
-    start = time.perf_counter()
+    start = time.process_time()
     res = v.validate_file(write_product(tmp_path, text))
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     assert res.load_error or res.errors  # never a valid submission
 
 
@@ -464,9 +474,9 @@ def test_both_parsers_give_the_same_verdict(tmp_path: Path, monkeypatch: pytest.
 ])
 def test_large_or_deep_files_are_refused_within_a_second(tmp_path: Path, what: str, text: str) -> None:
     assert len(text.encode()) <= MAX_BYTES, what
-    start = time.perf_counter()
+    start = time.process_time()
     res = v.validate_file(write_product(tmp_path, text))
-    assert time.perf_counter() - start < 1.0, what
+    assert time.process_time() - start < 1.0, what
     assert "more than" in res.load_error or "nest" in res.load_error, res.load_error
 
 
