@@ -489,8 +489,8 @@ def load_product(data: bytes | str) -> dict[str, Any]:
     """``{"metadata": dict | None, "spec": {category: [requirement dict]} | None}``, or ProductLoadError."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if len(raw) > MAX_BYTES:
-        raise ProductLoadError(f"the file is {len(raw)} bytes; a PRODUCT.yaml larger than {MAX_BYTES // 1024} KiB "
-                               "is refused")
+        raise ProductLoadError(f"the file is larger than {MAX_BYTES // 1024} KiB (the largest accepted submission is "
+                               "18 KB); refusing to parse it")
     text = decode_text(raw)
     node = compose_first(text)
     try:

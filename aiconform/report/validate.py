@@ -68,7 +68,7 @@ import yaml
 
 from aiconform import catalog
 from aiconform.report import gotest
-from aiconform.report.productyaml import ProductLoadError, load_product
+from aiconform.report.productyaml import MAX_BYTES, ProductLoadError, load_product
 
 USER_AGENT = "CNCF-K8s-AI-Conformance-Validator/1.0 (+https://github.com/cncf/k8s-ai-conformance)"
 URL_TIMEOUT_S = 30.0
@@ -76,6 +76,7 @@ LANDSCAPE_URL = "https://raw.githubusercontent.com/cncf/landscape/master/landsca
 LANDSCAPE_TIMEOUT_S = 60.0
 MAX_LANDSCAPE_BYTES = 64 * 1024 * 1024
 MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
+MAX_READ = MAX_BYTES + 1  # enough for productyaml to see that a file is too large
 MEMBER_SUFFIXES = (" (member)", " (supporter)")
 VALID_STATUSES = ("Implemented", "Not Implemented", "Partially Implemented", "N/A")
 PATH_VERSION_RE = re.compile(r"(?:^|/)(v\d+\.\d+)/")
@@ -612,5 +613,3 @@ def validate_file(path: str | os.PathLike[str], *, version: str | None = None, o
     return validate_document(doc, detected, product_dir=p.parent, online=online, url_checker=url_checker,
                              cncf_members=cncf_members, strict=strict, path=str(p))
 
-
-MAX_READ = 1024 * 1024 * 16  # read at most this much; productyaml refuses anything above its own MAX_BYTES
