@@ -306,7 +306,7 @@ def print_summary(outcome: RunOutcome, out: TextIO) -> None:
         out.write("\n")
     for path in outcome.fleet_files:
         out.write(f"fleet summary: {path}\n")
-    verdict = {Exit.OK: "every selected MUST requirement is Implemented",
+    verdict = {Exit.OK: "every selected MUST requirement is Implemented (or justified N/A where the validator allows it)",
                Exit.NOT_IMPLEMENTED: "a MUST requirement is not implemented",
                Exit.UNDECIDED: "a MUST requirement could not be decided",
                Exit.UNREACHABLE: "a cluster could not be reached",
