@@ -212,7 +212,7 @@ def _go_env() -> dict[str, str]:
 
 def build_one(target: Target, go: str, *, force: bool, update_sums: bool, out: TextIO) -> float:
     """Build ``target`` unless its binary exists; returns seconds spent."""
-    stamp = target.binary.with_suffix(".stamp")
+    stamp = target.binary.with_name(target.binary.name + ".stamp")
     want = hashlib.sha256((target.go_mod + "\n".join(target.ldflags)
                            + (GO_DIR / target.program / "main.go").read_text(encoding="utf-8")).encode()).hexdigest()
     if not force and target.binary.exists() and stamp.exists() and stamp.read_text().strip() == want:
@@ -224,7 +224,7 @@ def build_one(target: Target, go: str, *, force: bool, update_sums: bool, out: T
     print(f"  {target.name}: compiling (a cold build of Kubernetes takes many minutes on 2 cores; "
           "Go's build cache makes the next one seconds) ...", file=out, flush=True)
     target.binary.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.binary.with_suffix(".tmp")
+    tmp = target.binary.with_name(target.binary.name + ".tmp")
     cmd = [go, "build", "-trimpath", "-ldflags", " ".join(("-s", "-w", *target.ldflags)), "-o", str(tmp), "."]
     res = _run(cmd, cwd=target.src, env=_go_env(), timeout=5400)
     if res.returncode != 0:

@@ -41,7 +41,7 @@ def _detach(args: argparse.Namespace) -> int:
     """Run ``lab up`` (foreground) in its own session, logging to ``<kubeconfig>.lab.log``; return when ready."""
     kubeconfig = Path(args.kubeconfig).expanduser().resolve()
     log = kubeconfig.with_name(kubeconfig.name + ".lab.log")
-    cmd = [sys.executable, "-m", "aiconform", "lab", "up", "--kubeconfig", str(kubeconfig), "--gpus", str(args.gpus),
+    cmd = [sys.executable, "-m", "aiconform.cli", "lab", "up", "--kubeconfig", str(kubeconfig), "--gpus", str(args.gpus),
            "--port", str(args.port), "--stack", args.stack, "--timeout", str(args.timeout)]
     if args.kubernetes_version:
         cmd += ["--kubernetes-version", args.kubernetes_version]

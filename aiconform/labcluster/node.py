@@ -172,9 +172,9 @@ class Supervisor:
     def run(self) -> int:
         a = self.args
         topo = topology.Topology.build(a.kubernetes_version, gpus=a.gpus)
-        setup_network([topo.host_ip, *[n.ip for n in topo.nodes]])
+        setup_network(list(dict.fromkeys([topo.host_ip, *[n.ip for n in topo.nodes]])))
         pki = generate(self.state / "pki", apiserver_ips=(topo.host_ip, topo.kubernetes_service_ip),
-                       node_ips=tuple(n.ip for n in topo.nodes) + (topo.host_ip,))
+                       node_ips=tuple(dict.fromkeys([topo.host_ip, *(n.ip for n in topo.nodes)])))
         kube, kwok = a.kube, a.kwok
         api_url = f"https://{topo.host_ip}:{topology.APISERVER_PORT}"
 

@@ -16,16 +16,18 @@ import (
 
 	"go.etcd.io/etcd/server/v3/embed"
 	"k8s.io/component-base/cli"
+	"k8s.io/component-base/version"
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	kcm "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
-	"k8s.io/component-base/version"
 )
 
 func main() {
 	name := filepath.Base(os.Args[0])
 	args := os.Args[1:]
-	if name == "kube" || name == "aiconform-kube" {
+	switch name {
+	case "kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd":
+	default: // called by its own name (kube-<version>): the first argument picks the program
 		if len(args) == 0 {
 			fmt.Fprintln(os.Stderr, "usage: kube {kube-apiserver|kube-controller-manager|kube-scheduler|etcd|version} [flags]")
 			os.Exit(2)
