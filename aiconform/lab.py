@@ -158,7 +158,7 @@ def component_switches(value: bool, roles_dir: Path = PROJECT_ROOT / "roles") ->
     found: dict[str, bool] = {}
     for defaults in sorted(roles_dir.glob("*/defaults/main.yml")):
         role = defaults.parent.parent.name
-        if f"{role}_enabled" in _ENABLED.findall(defaults.read_text(encoding="utf-8")):
+        if role in _ENABLED.findall(defaults.read_text(encoding="utf-8")):
             found[f"{role}_enabled"] = value
     return found
 
