@@ -12,6 +12,8 @@ from aiconform.versions import probe_image
 
 REQUIREMENT = "gang_scheduling"
 TEST_NAME = "TestGangScheduling"
+# What the probe holds while it runs (verifiers/holdings.py): a gang larger than the cluster stays pending, which an autoscaler may act on.
+HOLDS: dict[str, str] = {"node_capacity": "shared", "autoscaler_pool": "shared"}
 
 # Pinned in versions.yml verifier_probes. Upstream uses
 # plain `busybox`; this is the Kubernetes e2e build of it on registry.k8s.io (easy to mirror).
@@ -39,4 +41,4 @@ OPTIONS: dict[str, dict[str, Any]] = {
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402
 
-__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "fetch", "judge"]
+__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "HOLDS", "fetch", "judge"]
