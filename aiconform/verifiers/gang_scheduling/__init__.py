@@ -1,8 +1,13 @@
 """gang_scheduling (KAR-0053): all-or-nothing scheduling, after upstream ``TestGangScheduling``.
 
-PositiveGangScheduling: a Job with parallelism = completions = N runs through the gang scheduler (Kueue by
-default) and completes; every pod was bound. NegativeGangScheduling: a Job far larger than the free capacity
-gets no pod Running and no pod bound during the window. Cleanup: everything the probe used is released.
+PositiveGangScheduling: a Job with parallelism = completions = N runs through the gang scheduler and completes;
+every pod was bound. NegativeGangScheduling: a Job far larger than the free capacity gets no pod Running and no
+pod bound during the window. Cleanup: everything the probe used is released.
+
+Mechanisms (``MECHANISMS``), detected by their API groups unless ``scheduler`` names one: Kueue (a queue of
+aiconform's own, an existing LocalQueue, or a LocalQueue on an existing ClusterQueue), Volcano, KAI Scheduler
+and scheduler-plugins coscheduling (a PodGroup with ``minMember`` = the Job's pods, the pods handed to that
+scheduler and tied to the PodGroup its way). ``other``: a plain Job with the inventory's labels/schedulerName.
 """
 from __future__ import annotations
 
@@ -20,9 +25,12 @@ HOLDS: dict[str, str] = {"node_capacity": "shared", "autoscaler_pool": "shared"}
 DEFAULT_IMAGE = probe_image("busybox")
 
 OPTIONS: dict[str, dict[str, Any]] = {
-    "scheduler": {"type": "str", "default": "kueue", "choices": ["kueue", "other"]},
+    "scheduler": {"type": "str", "default": "auto",
+                  "choices": ["auto", "kueue", "volcano", "kai", "coscheduling", "other"]},
     "queue_name": {"type": "str"},
     "queue_namespace": {"type": "str"},
+    "cluster_queue": {"type": "str"},
+    "kai_queue": {"type": "str", "default": "default-queue"},
     "job_labels": {"type": "dict", "default": {}},
     "scheduler_name": {"type": "str"},
     "kueue_api_version": {"type": "str", "choices": ["v1beta2", "v1beta1"]},
