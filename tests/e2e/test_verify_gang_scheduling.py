@@ -102,6 +102,8 @@ def test_kueue_and_volcano_together_need_the_inventory_to_choose(lab, tmp_path):
     crd_file.write_text(yaml.safe_dump_all(kueue_crds))
     applied = run_tool(lab, "kubectl", "apply", "-f", str(crd_file))
     assert applied.returncode == 0, applied.stderr
+    (tmp_path / "auto").mkdir()
+    (tmp_path / "chosen").mkdir()
     entry, out = run_conformance(lab, tmp_path / "auto", REQ, FAST)
     assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
     assert "several gang schedulers are installed: Kueue (kueue.x-k8s.io), Volcano (scheduling.volcano.sh)" in \
@@ -145,3 +147,34 @@ def test_api_fault_is_an_error_and_leaves_nothing_behind(lab, tmp_path, status):
     assert not probe_namespaces(lab, REQ)
     left = run_tool(lab, "kubectl", "get", "clusterqueues,resourceflavors", "-o", "name")
     assert left.stdout.strip() == "", left.stdout
+
+
+EXISTING_CQ = [
+    {"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ResourceFlavor", "metadata": {"name": "default-flavor"}, "spec": {}},
+    {"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": "team-a"},
+     "spec": {"namespaceSelector": {}, "resourceGroups": [{"coveredResources": ["cpu", "memory"], "flavors": [
+         {"name": "default-flavor", "resources": [{"name": "cpu", "nominalQuota": "40"},
+                                                  {"name": "memory", "nominalQuota": "160Gi"}]}]}]}},
+]
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_kueue_through_an_existing_cluster_queue(lab, tmp_path):
+    (tmp_path / "missing").mkdir()
+    (tmp_path / "given").mkdir()
+    entry, out = run_conformance(lab, tmp_path / "missing", REQ,
+                                 {**FAST, "aiconform_gang_scheduling_cluster_queue": "team-a"})
+    assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
+    assert "ClusterQueue team-a (from the inventory" in entry["reasons"][0]
+    objs = tmp_path / "cq.yaml"
+    objs.write_text(yaml.safe_dump_all(EXISTING_CQ))
+    applied = run_tool(lab, "kubectl", "apply", "-f", str(objs))
+    assert applied.returncode == 0, applied.stderr
+    entry, out = run_conformance(lab, tmp_path / "given", REQ,
+                                 {**FAST, "aiconform_gang_scheduling_cluster_queue": "team-a"})
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    assert any(r.startswith("mechanism: Kueue, LocalQueue aiconform-gang-scheduling-") and "on ClusterQueue team-a" in r
+               for r in entry["reasons"]), entry["reasons"]
+    # the platform's own ClusterQueue is left in place
+    left = run_tool(lab, "kubectl", "get", "clusterqueues", "-o", "name")
+    assert left.stdout.strip() == "clusterqueue.kueue.x-k8s.io/team-a", left.stdout

@@ -384,6 +384,7 @@ def _negative(ctx: ProbeContext, ns: str, name: str, labels: dict[str, str], cou
     pods_seen: set[str] = set()
     polls = 0
     suspended_always = True
+    pending_reason: dict[str, str] = {}  # the scheduler's word on a pending pod (PodScheduled=False)
     # Watch the whole window: any pod Running or bound to a node at any poll breaks all-or-nothing.
     while True:
         polls += 1
@@ -393,6 +394,8 @@ def _negative(ctx: ProbeContext, ns: str, name: str, labels: dict[str, str], cou
             pods_seen.add(p["name"])
             if (p["phase"] == "Running" or p["node"]) and p["name"] not in violations:
                 violations[p["name"]] = {**p, "seen_after_s": round(time.monotonic() - started, 1)}
+            elif p.get("unschedulable") and not p["node"]:
+                pending_reason = p["unschedulable"]
         elapsed = time.monotonic() - started
         if elapsed >= window:
             break
@@ -402,6 +405,11 @@ def _negative(ctx: ProbeContext, ns: str, name: str, labels: dict[str, str], cou
                            "pods_seen": len(pods_seen), "violations": sorted(violations.values(),
                                                                               key=lambda p: p["name"])[:20],
                            "violation_count": len(violations), "suspended_throughout": suspended_always}
+    if pending_reason:
+        out["pending_reason"] = {k: str(v)[:500] for k, v in pending_reason.items()}
+        ctx.record("NegativeGangScheduling: why a pod of the gang stays Pending (PodScheduled=False)",
+                   f"{pending_reason.get('reason', '')}: {pending_reason.get('message', '')}", kind="text",
+                   command=f"kubectl get pods -n {ns} -o jsonpath='{{.items[0].status.conditions}}'")
     wl = _workload(ctx, ns, uid, version)
     pg = _podgroup_state(ctx, ns, name, gang)
     out["events"] = _record_outcome(ctx, "NegativeGangScheduling", ns, current, wl,

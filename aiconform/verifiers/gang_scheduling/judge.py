@@ -133,7 +133,7 @@ def _negative(nf: dict[str, Any] | None) -> Check:
     how = "the Job stayed suspended" if nf.get("suspended_throughout") else f"{nf.get('pods_seen', 0)} pod(s) pending"
     return Check(NEGATIVE, Outcome.PASS, f"no pod of Job {nf['job']} (parallelism {nf['parallelism']}) Running or "
                  f"bound during {nf['window_s']:g}s ({how}){_wl_state(nf.get('workload'))}"
-                 f"{_pg_state(nf.get('podgroup'))}", dur)
+                 f"{_pg_state(nf.get('podgroup'))}{_pending(nf.get('pending_reason'))}", dur)
 
 
 def _cleanup(c: dict[str, Any] | None) -> Check:
@@ -154,6 +154,12 @@ def _wl_state(wl: dict[str, Any] | None) -> str:
                                                       if c.get("status") != "True" and c.get("message") else "")
                       for c in wl.get("conditions") or [])
     return f"; Workload {wl['name']}: {conds or 'no conditions'}"
+
+
+def _pending(reason: dict[str, Any] | None) -> str:
+    if not reason or not reason.get("message"):
+        return ""
+    return f"; pending: {reason.get('reason', '')}: {str(reason['message'])[:200]}"
 
 
 def _pg_state(pg: dict[str, Any] | None) -> str:

@@ -235,6 +235,14 @@ def test_podgroup_state_is_shown_for_the_negative_job():
     assert "PodGroup aiconform-gang-neg minMember 1000, phase Pending" in neg.reason and "NotEnoughResources" in neg.reason
 
 
+def test_the_schedulers_pending_reason_is_shown_for_the_negative_job():
+    facts = _podgroup("coscheduling", "v1alpha1", "scheduler-plugins-scheduler")()
+    facts["negative"]["pending_reason"] = {"reason": "Unschedulable", "message": "PodGroup ns/pg gets rejected due "
+                                           "to Pod p is unschedulable even after PostFilter"}
+    neg = next(c for c in judge(facts).checks if c.name == "NegativeGangScheduling")
+    assert neg.outcome is Outcome.PASS and "pending: Unschedulable: PodGroup ns/pg gets rejected" in neg.reason
+
+
 @pytest.mark.parametrize(("requested", "groups", "name", "source"), [
     ("auto", {"kueue.x-k8s.io", "apps"}, "kueue", "detected"),
     ("auto", {"scheduling.volcano.sh", "batch.volcano.sh"}, "volcano", "detected"),
