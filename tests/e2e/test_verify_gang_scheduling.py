@@ -149,6 +149,8 @@ def test_api_fault_is_an_error_and_leaves_nothing_behind(lab, tmp_path, status):
     assert left.stdout.strip() == "", left.stdout
 
 
+
+
 EXISTING_CQ = [
     {"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ResourceFlavor", "metadata": {"name": "default-flavor"}, "spec": {}},
     {"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": "team-a"},
@@ -156,6 +158,28 @@ EXISTING_CQ = [
          {"name": "default-flavor", "resources": [{"name": "cpu", "nominalQuota": "40"},
                                                   {"name": "memory", "nominalQuota": "160Gi"}]}]}]}},
 ]
+
+
+@pytest.mark.parametrize("lab", ["conformant-kai"], indirect=True)
+def test_a_kai_queue_that_does_not_exist_is_unknown_not_a_verdict(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_gang_scheduling_kai_queue": "team-x"})
+    assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
+    assert "queue 'team-x' does not exist (queues: default-parent-queue, default-queue)" in entry["reasons"][0]
+    assert "aiconform_gang_scheduling_kai_queue" in entry["reasons"][0]
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["broken-kueue"], indirect=True)
+def test_broken_kueue_through_an_existing_cluster_queue_is_not_implemented(lab, tmp_path):
+    objs = tmp_path / "cq.yaml"
+    objs.write_text(yaml.safe_dump_all(EXISTING_CQ))
+    applied = run_tool(lab, "kubectl", "apply", "-f", str(objs))
+    assert applied.returncode == 0, applied.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_gang_scheduling_cluster_queue": "team-a"})
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    neg = next(c for c in entry["checks"] if c["name"] == "NegativeGangScheduling")
+    assert neg["outcome"] == "fail" and "partial scheduling" in neg["reason"]
+    assert any("on ClusterQueue team-a" in r for r in entry["reasons"])
 
 
 @pytest.mark.parametrize("lab", ["conformant"], indirect=True)

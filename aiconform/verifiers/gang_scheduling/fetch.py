@@ -51,6 +51,13 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
             return facts
         gang = {"mechanism": m, "version": pg_version, "scheduler_name": o.get("scheduler_name") or m.scheduler_name}
         facts["podgroup"]["scheduler_name"] = gang["scheduler_name"]
+        if m.extra.get("queue_label"):  # KAI: a PodGroup in a queue that does not exist is never scheduled
+            queues = _kai_queues(ctx, m.group)
+            facts["podgroup"]["queue"] = o["kai_queue"]
+            if queues is not None and o["kai_queue"] not in queues:
+                facts["podgroup"]["queue_missing"] = True
+                facts["podgroup"]["queues"] = queues[:20]
+                return facts
 
     cluster_scoped: list[tuple[str, str]] = []  # (plural, name) of Kueue objects this run created
     try:
@@ -77,6 +84,16 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
     finally:
         _delete_cluster_scoped(ctx, api_version, cluster_scoped)
     return facts
+
+
+def _kai_queues(ctx: ProbeContext, group: str) -> list[str] | None:
+    """Names of KAI's Queues (scheduling.run.ai/v2, cluster-scoped); None when that API is not served."""
+    if "v2" not in s.api_group_versions(ctx, group):
+        return None
+    got = ctx.optional("list KAI Queues", ctx.custom.list_cluster_custom_object, group, "v2", "queues")
+    if got is None:
+        return None
+    return sorted(q["metadata"]["name"] for q in got.get("items") or [])
 
 
 # -- setup -----------------------------------------------------------------------------------------------

@@ -69,6 +69,11 @@ def _preconditions(facts: dict[str, Any]) -> Verdict | None:
             return Verdict(Status.UNKNOWN, [
                 f"{m.label} is installed but {m.group} serves {', '.join(pg.get('served_versions') or []) or 'no version'}"
                 f", not the PodGroup version aiconform writes ({', '.join(m.versions)})"], skip)
+        if pg.get("queue_missing"):
+            return Verdict(Status.UNKNOWN, [
+                f"{m.label} queue {pg.get('queue')!r} does not exist (queues: "
+                f"{', '.join(pg.get('queues') or []) or 'none'}); set aiconform_gang_scheduling_kai_queue to a queue "
+                "the probe may use"], skip)
     return None
 
 

@@ -159,6 +159,14 @@ def _with_podgroup_version():
     return build
 
 
+def _with_kai_queue_missing():
+    def build() -> dict[str, Any]:
+        facts = _podgroup("kai", "v2alpha2", "kai-scheduler")()
+        facts["podgroup"].update(queue="team-x", queue_missing=True, queues=["default-parent-queue", "default-queue"])
+        return facts
+    return build
+
+
 CASES = [
     # id, facts builder, status, reason fragment, {check: outcome}
     ("conformant", _base, Status.IMPLEMENTED, "co-scheduled and completed",
@@ -198,6 +206,9 @@ CASES = [
     ("kai", _podgroup("kai", "v2alpha2", "kai-scheduler"), Status.IMPLEMENTED, "mechanism: KAI Scheduler", {}),
     ("coscheduling", _podgroup("coscheduling", "v1alpha1", "scheduler-plugins-scheduler"), Status.IMPLEMENTED,
      "mechanism: scheduler-plugins coscheduling", {}),
+    ("kai-queue-missing", _with_kai_queue_missing(), Status.UNKNOWN,
+     "KAI Scheduler queue 'team-x' does not exist (queues: default-parent-queue, default-queue); set "
+     "aiconform_gang_scheduling_kai_queue", {"PositiveGangScheduling": "skip"}),
     ("podgroup-version-unknown", _with_podgroup_version(), Status.UNKNOWN, "not the PodGroup version aiconform "
      "writes (v1beta1)", {}),
     ("inventory-queue-missing", _with(queue={"usable": False, "error": "LocalQueue gang/e2e-lq (from the "
