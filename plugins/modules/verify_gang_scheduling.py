@@ -30,6 +30,7 @@ options:
       - The gang-scheduling mechanism to test. C(auto) detects it by API group (C(kueue.x-k8s.io),
         C(scheduling.volcano.sh), C(scheduling.run.ai), C(scheduling.x-k8s.io)) and uses the only one installed;
         with several the verdict is C(unknown) listing them, with none C(Not Implemented) naming what was looked for.
+        I(queue_name) or I(cluster_queue) set chooses Kueue.
       - C(kueue) uses a Kueue LocalQueue (own queue objects, I(queue_name), or a LocalQueue on I(cluster_queue)).
       - C(volcano), C(kai), C(coscheduling) create a PodGroup with C(minMember) = the Job's pods before each Job
         and hand the pods to that scheduler (annotation C(scheduling.k8s.io/group-name), annotation

@@ -22,7 +22,8 @@ POLL = 2.0
 def fetch(ctx: ProbeContext) -> dict[str, Any]:
     o = ctx.options
     groups = s.served_groups(ctx)
-    mech = choose(o["scheduler"], groups)
+    queue_var = next((f"aiconform_gang_scheduling_{k}" for k in ("queue_name", "cluster_queue") if o.get(k)), "")
+    mech = choose(o["scheduler"], groups, queue_var)
     facts: dict[str, Any] = {"scheduler": mech["name"], "mechanism": mech, "options": {
         k: o.get(k) for k in ("parallelism", "negative_parallelism", "negative_window", "positive_timeout",
                               "queue_name", "queue_namespace", "cluster_queue", "cpu_request", "memory_request")}}

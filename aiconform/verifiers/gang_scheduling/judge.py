@@ -46,8 +46,9 @@ def _preconditions(facts: dict[str, Any]) -> Verdict | None:
             + f". Another scheduler: set {VARIABLE}: other with its job labels / scheduler name"], skip)
     m = MECHANISMS.get(name)
     if m is not None and m.name not in found and mech.get("source") == "inventory":
+        chose = mech.get("variable") or VARIABLE
         return Verdict(Status.UNKNOWN, [
-            f"{VARIABLE}: {name} was set, but {m.group} is not served"
+            f"{chose} chose {name} ({chose} is set), but {m.group} is not served"
             + (f"; installed: {', '.join(describe(f) for f in found)}" if found else "; no gang scheduler API found")
             + f"; set {VARIABLE} to the installed one"], skip)
     if name == "kueue":
@@ -83,7 +84,7 @@ def mechanism_note(facts: dict[str, Any]) -> list[str]:
     name = mech.get("name")
     if not name:
         return []
-    why = (f"chosen by {VARIABLE}" if mech.get("source") == "inventory"
+    why = (f"chosen by {mech.get('variable') or VARIABLE}" if mech.get("source") == "inventory"
            else "detected: the only gang scheduler installed")
     m = MECHANISMS.get(name)
     if m is None:

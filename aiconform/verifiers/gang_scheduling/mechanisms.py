@@ -43,17 +43,20 @@ MECHANISMS: dict[str, Mechanism] = {m.name: m for m in (
 VARIABLE = "aiconform_gang_scheduling_scheduler"
 
 
-def choose(requested: str, served_groups: set[str]) -> dict[str, Any]:
+def choose(requested: str, served_groups: set[str], kueue_queue: str = "") -> dict[str, Any]:
     """Which mechanism to test: the inventory's, else the only one installed (pure).
 
-    Returns {"name": chosen or None, "source": "inventory" | "detected" | None, "found": [names installed],
-    "looked_for": {name: group}}.
+    ``kueue_queue``: the inventory variable naming a Kueue queue, if one is set; it chooses Kueue in ``auto``.
+    Returns {"name": chosen or None, "source": "inventory" | "detected" | None, "variable": the inventory variable
+    that chose it, "found": [names installed], "looked_for": {name: group}}.
     """
     found = [m.name for m in MECHANISMS.values() if m.group in served_groups]
     out: dict[str, Any] = {"found": found, "looked_for": {m.name: m.group for m in MECHANISMS.values()},
-                           "name": None, "source": None}
+                           "name": None, "source": None, "variable": None}
     if requested and requested != "auto":
-        out.update(name=requested, source="inventory")
+        out.update(name=requested, source="inventory", variable=VARIABLE)
+    elif kueue_queue:
+        out.update(name="kueue", source="inventory", variable=kueue_queue)
     elif len(found) == 1:
         out.update(name=found[0], source="detected")
     return out

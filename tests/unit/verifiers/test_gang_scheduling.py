@@ -199,7 +199,8 @@ CASES = [
      "several gang schedulers are installed: Kueue (kueue.x-k8s.io), Volcano (scheduling.volcano.sh); set "
      "aiconform_gang_scheduling_scheduler", {"PositiveGangScheduling": "skip"}),
     ("inventory-names-a-missing-one", _found(["volcano"], "kai", "inventory"), Status.UNKNOWN,
-     "aiconform_gang_scheduling_scheduler: kai was set, but scheduling.run.ai is not served; installed: Volcano", {}),
+     "aiconform_gang_scheduling_scheduler chose kai (aiconform_gang_scheduling_scheduler is set), but "
+     "scheduling.run.ai is not served; installed: Volcano", {}),
     ("volcano", _podgroup("volcano", "v1beta1", "volcano"), Status.IMPLEMENTED,
      "mechanism: Volcano, a PodGroup scheduling.volcano.sh/v1beta1 with minMember = the Job's pods, schedulerName "
      "volcano (detected: the only gang scheduler installed)", {"NegativeGangScheduling": "pass"}),
@@ -252,6 +253,13 @@ def test_the_schedulers_pending_reason_is_shown_for_the_negative_job():
                                            "to Pod p is unschedulable even after PostFilter"}
     neg = next(c for c in judge(facts).checks if c.name == "NegativeGangScheduling")
     assert neg.outcome is Outcome.PASS and "pending: Unschedulable: PodGroup ns/pg gets rejected" in neg.reason
+
+
+def test_a_kueue_queue_in_the_inventory_chooses_kueue_among_several():
+    got = choose("auto", {"kueue.x-k8s.io", "scheduling.volcano.sh"}, "aiconform_gang_scheduling_cluster_queue")
+    assert (got["name"], got["source"], got["variable"]) == ("kueue", "inventory",
+                                                            "aiconform_gang_scheduling_cluster_queue")
+    assert choose("volcano", {"kueue.x-k8s.io"}, "aiconform_gang_scheduling_queue_name")["name"] == "volcano"
 
 
 @pytest.mark.parametrize(("requested", "groups", "name", "source"), [
