@@ -45,9 +45,8 @@ LAB_VARS: dict[str, object] = {
     "aiconform_cluster_autoscaling_scale_up_timeout": 60,
     "aiconform_cluster_autoscaling_scale_down_timeout": 60,
     "aiconform_cluster_autoscaling_stability_window": 5,
-    # One probe at a time: the lab's two GPUs are shared by the device plugin and the DRA driver, so a GPU
-    # held by pod_autoscaling's load would be accelerator_metrics' "idle" baseline (an honest Not Implemented).
-    "aiconform_verify_concurrency": 1,
+    # No concurrency setting: the default is safe. Probes holding the lab's two GPUs (shared by the device
+    # plugin and the DRA driver) never overlap; see verifiers/holdings.py.
 }
 BANNER = ("*** SIMULATED CLUSTER: no inventory was given, so this run targets the aiconform simulator "
           "(scenario {scenario}), not a real Kubernetes cluster. Its results prove nothing about any platform "

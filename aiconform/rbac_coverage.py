@@ -76,6 +76,11 @@ COVERAGE_RUNS: tuple[CoverageRun, ...] = (
     CoverageRun("llm-d", "disaggregated-llm-d", "v1.36.1", "v1.37", ("disaggregated_inference",),
                 ("disaggregated_inference",),
                 why="llm-d prefill/decode behind agentgateway and an InferencePool"),
+    *(CoverageRun(f"gang-{m}", f"conformant-{m}", "v1.36.1", "v1.37", ("gang_scheduling",), ("gang_scheduling",),
+                  {"aiconform_gang_scheduling_negative_window": 3, "aiconform_gang_scheduling_cpu_request": "2",
+                   "aiconform_gang_scheduling_negative_parallelism": 10},
+                  why=f"gang_scheduling through {m}'s PodGroups (the lab's run uses Kueue)")
+      for m in ("volcano", "kai", "coscheduling")),
 )
 
 

@@ -23,6 +23,7 @@ from aiconform.sim.controllers import (
     devicemanager,
     dra,
     dranet,
+    gang,
     gateway,
     gpusharing,
     hpa,
@@ -53,6 +54,7 @@ CONTROLLERS: dict[str, Sync] = {
     "gpusharing": gpusharing.sync,  # before scheduler: device-plugin time-slicing config -> node labels/capacity
     "dra": dra.sync,
     "scheduler": scheduler.sync,
+    "gang": gang.sync,  # Volcano / KAI / coscheduling: all-or-nothing binding of pods with their schedulerName
     "kubelet": kubelet.sync,
     # after kubelet: GPU Operator ClusterPolicy and Prometheus CR status from their operands' readiness
     "gpuoperator": operators.gpu_operator,

@@ -14,6 +14,9 @@ from aiconform.versions import probe_image
 
 REQUIREMENT = "cluster_autoscaling"
 TEST_NAME = "TestAcceleratorClusterAutoscaling"
+# What the probe holds while it runs (verifiers/holdings.py): baseline pods fill the pool's GPUs; others' pending pods would grow it, and their pods on its new node keep it from scaling down.
+HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "exclusive",
+                         "autoscaler_pool": "exclusive"}
 
 # The pods only hold an accelerator (image pinned in versions.yml verifier_probes).
 DEFAULT_IMAGE = probe_image("pause")
@@ -33,4 +36,4 @@ OPTIONS: dict[str, dict[str, Any]] = {
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402
 
-__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "fetch", "judge"]
+__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "HOLDS", "fetch", "judge"]

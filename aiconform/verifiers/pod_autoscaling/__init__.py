@@ -14,6 +14,8 @@ from aiconform.versions import probe_image
 REQUIREMENT = "pod_autoscaling"
 # One upstream README variant lists this name; no upstream code is pinned yet (requirements.md §4.2).
 TEST_NAME = "TestAcceleratorHorizontalPodAutoscaling"
+# What the probe holds while it runs (verifiers/holdings.py): GPU load pods, scaled up by the HPA.
+HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "shared", "autoscaler_pool": "shared"}
 
 # The AICR evidence's image (nvcc builds the kernel); pinned in versions.yml verifier_probes.
 DEFAULT_IMAGE = probe_image("cuda_devel")
@@ -35,4 +37,4 @@ OPTIONS: dict[str, dict[str, Any]] = {
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402
 
-__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "fetch", "judge"]
+__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "HOLDS", "fetch", "judge"]
