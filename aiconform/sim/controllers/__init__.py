@@ -27,6 +27,7 @@ from aiconform.sim.controllers import (
     gpusharing,
     hpa,
     job,
+    karpenter,
     kubelet,
     kuberay,
     kueue,
@@ -60,6 +61,7 @@ CONTROLLERS: dict[str, Sync] = {
     "kuberay": kuberay.sync,  # RayCluster children and status (its webhook: admission.py registration)
     "hpa": hpa.sync,  # HorizontalPodAutoscaler on prometheus-adapter custom metrics
     "autoscaler": autoscaler.sync,  # after scheduler: cluster-autoscaler (kwok provider) on Unschedulable pods
+    "karpenter": karpenter.sync,  # after scheduler: Karpenter (kwok provider) NodeClaims for Unschedulable pods
     "sandbox": sandbox.sync,  # after kubelet: RuntimeClass handler of running pods (+ isolation probe log producer)
     "devicemanager": devicemanager.sync,  # after kubelet: devices of started containers (+ probe log producer)
     "pvc": misc.pvc,

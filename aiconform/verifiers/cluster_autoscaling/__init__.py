@@ -5,6 +5,11 @@ accelerator each, one pod per node, a trigger pod that becomes Unschedulable, a 
 runs, and after deleting it the pool back at N for the stability window. Without a node pool configured the
 verdict is N/A only when no autoscaler is found (cluster-autoscaler Deployment, cluster-autoscaler-status
 ConfigMap, Karpenter NodePools), else unknown.
+
+Autoscalers recognised: Cluster Autoscaler (self-run, or managed such as GKE's, node groups with or without a
+minimum of zero, node auto-provisioning), Karpenter (``karpenter.sh`` NodePool/NodeClaim; self-run, or managed: EKS
+Auto Mode, AKS node auto-provisioning). The one present is used; the inventory chooses when several are.
+A pool scaling from zero passes the trigger step when the autoscaler records its scale-up for the pod.
 """
 from __future__ import annotations
 
@@ -20,6 +25,8 @@ DEFAULT_IMAGE = probe_image("pause")
 
 OPTIONS: dict[str, dict[str, Any]] = {
     "node_pool_label": {"type": "str"},  # key=value (upstream -autoscaler-node-pool-label)
+    # which autoscaler grows the pool: auto = the one detected (several → unknown until set)
+    "autoscaler": {"type": "str", "default": "auto", "choices": ["auto", "cluster-autoscaler", "karpenter"]},
     "accelerator_resource": {"type": "str", "default": "nvidia.com/gpu"},
     "pending_timeout": {"type": "int", "default": 120},
     "scale_up_timeout": {"type": "int", "default": 1200},

@@ -11,20 +11,34 @@ from aiconform.verifiers.base import ProbeContext, ProbeTimeout, pause, wait_unt
 
 STATUS_CM = "cluster-autoscaler-status"
 KARPENTER = "karpenter.sh"
+CA, KARP = "cluster-autoscaler", "karpenter"
 POLL = 2.0
+# Pod events that say an autoscaler acted for the pending pod: Cluster Autoscaler (also GKE's managed autoscaler and
+# node auto-provisioning) records TriggeredScaleUp; Karpenter (also EKS Auto Mode, AKS node auto-provisioning)
+# records Nominated "Pod should schedule on: nodeclaim/<name>".
+SCALE_UP_REASONS = {"TriggeredScaleUp": CA, "Nominated": KARP}
+# Why an autoscaler did not act: CA's NotTriggerScaleUp; Karpenter's own FailedScheduling warnings (not the scheduler's).
+SELECTOR_MISMATCH = "didn't match Pod's node affinity/selector"
+# NodeClass API groups of Karpenter's providers: who runs it when no karpenter Deployment is in the cluster.
+KARPENTER_PROVIDERS = {"eks.amazonaws.com": "EKS Auto Mode (managed)", "karpenter.azure.com": "Azure (AKS node "
+                       "auto-provisioning when managed)", "karpenter.k8s.aws": "AWS", "karpenter.kwok.sh": "kwok"}
 
 
 def fetch(ctx: ProbeContext) -> dict[str, Any]:
     o = ctx.options
     facts: dict[str, Any] = {"options": {k: o.get(k) for k in (
-        "node_pool_label", "accelerator_resource", "pending_timeout", "scale_up_timeout", "scale_down_timeout",
-        "stability_window")}}
+        "node_pool_label", "autoscaler", "accelerator_resource", "pending_timeout", "scale_up_timeout",
+        "scale_down_timeout", "stability_window")}}
     facts["autoscaler"] = _detect(ctx)
     if not o.get("node_pool_label"):
         return facts
     key, _, value = str(o["node_pool_label"]).partition("=")
     selector = f"{key}={value}" if value else key
     facts["selector"] = selector
+    facts["mechanism"] = _select(facts["autoscaler"], str(o.get("autoscaler") or "auto"), key, value)
+    ctx.record("Autoscaler used for the probe", facts["mechanism"], kind="api")
+    if facts["mechanism"].get("ambiguous"):
+        return facts
     res = o["accelerator_resource"]
     facts["baseline"] = _baseline(ctx, selector, res)
     if not facts["baseline"].get("ok"):
@@ -36,6 +50,8 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
     if facts["baseline_pods"].get("timeout"):
         return facts
     facts["trigger"] = _trigger(ctx, ns, key, value, set(base_nodes))
+    if facts["trigger"].get("node") and facts["mechanism"].get("name") == KARP:
+        facts["trigger"]["nodeclaim"] = _nodeclaim(ctx, facts["autoscaler"], facts["trigger"]["node"])
     if facts["trigger"].get("running_on_new_node"):
         facts["scale_down"] = _scale_down(ctx, ns, selector, len(base_nodes))
     facts["autoscaler_after"] = _status_snapshot(ctx, "after the probe")
@@ -44,25 +60,55 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
 
 # -- detection -----------------------------------------------------------------------------------------------
 def _detect(ctx: ProbeContext) -> dict[str, Any]:
-    """What the platform runs: a cluster-autoscaler Deployment, its status ConfigMap, Karpenter NodePools."""
+    """What the platform runs: Cluster Autoscaler (its Deployment and/or status ConfigMap; a status ConfigMap
+    without a Deployment is a managed autoscaler such as GKE's) and Karpenter (karpenter.sh NodePools; without a
+    karpenter Deployment it is run by the provider: EKS Auto Mode, AKS node auto-provisioning)."""
     deps = s.plain(ctx, ctx.call("list deployments in all namespaces", ctx.apps.list_deployment_for_all_namespaces))
-    ca = sorted(f"{d['metadata']['namespace']}/{d['metadata']['name']}" for d in deps.get("items") or []
-                if "cluster-autoscaler" in d["metadata"]["name"]
-                or (d["metadata"].get("labels") or {}).get("app.kubernetes.io/name") == "cluster-autoscaler")
+    items = deps.get("items") or []
+
+    def named(d: dict[str, Any], name: str) -> bool:
+        labels = d["metadata"].get("labels") or {}
+        return name in d["metadata"]["name"] or labels.get("app.kubernetes.io/name") == name
+
+    ca = sorted(f"{d['metadata']['namespace']}/{d['metadata']['name']}" for d in items if named(d, CA))
+    karp_deps = sorted(f"{d['metadata']['namespace']}/{d['metadata']['name']}" for d in items
+                       if named(d, KARP) and not named(d, CA))
     cms = s.plain(ctx, ctx.call(f"list ConfigMaps named {STATUS_CM}", ctx.core.list_config_map_for_all_namespaces,
                                 field_selector=f"metadata.name={STATUS_CM}"))
     status_cms = sorted(f"{c['metadata']['namespace']}/{c['metadata']['name']}" for c in cms.get("items") or [])
     versions = s.api_group_versions(ctx, KARPENTER)
-    nodepools: list[str] = []
+    nodepools: list[dict[str, Any]] = []
     if versions:
         data = ctx.call("list Karpenter NodePools", ctx.custom.list_cluster_custom_object, KARPENTER, versions[0],
                         "nodepools")
-        nodepools = sorted(n["metadata"]["name"] for n in data.get("items") or [])
-    found = {"deployments": ca, "status_configmaps": status_cms, "karpenter_versions": versions,
-             "karpenter_nodepools": nodepools}
-    found["present"] = bool(ca or status_cms or nodepools)
+        for n in data.get("items") or []:
+            tmpl = (n.get("spec") or {}).get("template") or {}
+            nodepools.append({"name": n["metadata"]["name"],
+                              "labels": ((tmpl.get("metadata") or {}).get("labels") or {}),
+                              "node_class_group": (((tmpl.get("spec") or {}).get("nodeClassRef")) or {}).get("group", ""),
+                              "limits": (n.get("spec") or {}).get("limits") or {}})
+        nodepools.sort(key=lambda x: x["name"])
+    mechanisms = []
+    if ca or status_cms:
+        mechanisms.append({"name": CA, "managed": not ca, "deployments": ca, "status_configmaps": status_cms,
+                           "how": ("Deployment " + ", ".join(ca)) if ca else
+                           f"managed by the provider (ConfigMap {', '.join(status_cms)}, no Deployment in the cluster)"})
+    if nodepools:
+        groups = sorted({n["node_class_group"] for n in nodepools if n["node_class_group"]})
+        providers = [KARPENTER_PROVIDERS.get(g, g) for g in groups]
+        mechanisms.append({"name": KARP, "managed": not karp_deps, "deployments": karp_deps,
+                           "nodepools": [n["name"] for n in nodepools], "providers": providers,
+                           "how": (("Deployment " + ", ".join(karp_deps)) if karp_deps else
+                                   "managed by the provider (no karpenter Deployment in the cluster)")
+                           + f"; NodePools {', '.join(n['name'] for n in nodepools)}"
+                           + (f"; NodeClass {', '.join(providers)}" if providers else "")})
+    found = {"deployments": ca, "karpenter_deployments": karp_deps, "status_configmaps": status_cms,
+             "karpenter_versions": versions, "karpenter_nodepools": [n["name"] for n in nodepools],
+             "karpenter_nodepool_details": nodepools, "mechanisms": mechanisms}
+    found["present"] = bool(mechanisms)
     found["looked_for"] = (f"a Deployment named or labelled cluster-autoscaler in any namespace, a ConfigMap "
-                           f"{STATUS_CM} in any namespace, and {KARPENTER} NodePools")
+                           f"{STATUS_CM} in any namespace (Cluster Autoscaler, also managed as on GKE), and "
+                           f"{KARPENTER} NodePools (Karpenter, EKS Auto Mode, AKS node auto-provisioning)")
     ctx.record("Autoscaler detection", found, kind="api",
                command=f"kubectl get deploy -A; kubectl get cm -A --field-selector metadata.name={STATUS_CM}; "
                        "kubectl get nodepools.karpenter.sh")
@@ -70,6 +116,52 @@ def _detect(ctx: ProbeContext) -> dict[str, Any]:
     if snap:
         found["status"] = snap
     return found
+
+
+def _select(found: dict[str, Any], wanted: str, key: str, value: str) -> dict[str, Any]:
+    """The autoscaler the probe expects to act: the inventory's choice, else the only one present, else the one
+    whose NodePool template carries the pool's label; several and no way to tell → ambiguous (judged Unknown)."""
+    mechs = {m["name"]: m for m in found.get("mechanisms") or []}
+    if wanted != "auto":
+        return {"name": wanted, "source": "inventory (aiconform_cluster_autoscaling_autoscaler)",
+                "detected": wanted in mechs, **({"how": mechs[wanted]["how"]} if wanted in mechs else {})}
+    if len(mechs) == 1:
+        m = next(iter(mechs.values()))
+        return {"name": m["name"], "source": "detected", "detected": True, "how": m["how"]}
+    if not mechs:
+        return {"name": None, "source": "none detected", "detected": False}
+
+    def owns(n: dict[str, Any]) -> bool:
+        if key == "karpenter.sh/nodepool":
+            return n["name"] == value
+        labels = n.get("labels") or {}
+        return key in labels and (not value or str(labels[key]) == value)
+
+    owners = [n["name"] for n in found.get("karpenter_nodepool_details") or [] if owns(n)]
+    if owners:
+        return {"name": KARP, "source": f"NodePool {', '.join(owners)} labels its nodes {key}={value}",
+                "detected": True, "how": mechs[KARP]["how"]}
+    return {"name": None, "ambiguous": True, "candidates": [f"{m['name']} ({m['how']})" for m in mechs.values()],
+            "source": "several detected"}
+
+
+def _nodeclaim(ctx: ProbeContext, found: dict[str, Any], node: str) -> dict[str, Any] | None:
+    """The Karpenter NodeClaim behind the trigger's node (evidence that Karpenter provisioned it)."""
+    versions = found.get("karpenter_versions") or []
+    if not versions:
+        return None
+    data = ctx.call("list Karpenter NodeClaims", ctx.custom.list_cluster_custom_object, KARPENTER, versions[0],
+                    "nodeclaims")
+    for nc in data.get("items") or []:
+        st = nc.get("status") or {}
+        if st.get("nodeName") == node:
+            out = {"name": nc["metadata"]["name"], "nodepool": (nc["metadata"].get("labels") or {}).get(
+                "karpenter.sh/nodepool"), "nodeName": node, "providerID": st.get("providerID"),
+                   "conditions": {c.get("type"): c.get("status") for c in st.get("conditions") or []}}
+            ctx.record(f"NodeClaim {out['name']} (the trigger's node)", nc, kind="object",
+                       command=f"kubectl get nodeclaims.karpenter.sh {out['name']} -o yaml")
+            return out
+    return None
 
 
 def _status_snapshot(ctx: ProbeContext, when: str, where: list[str] | None = None) -> dict[str, Any] | None:
@@ -190,7 +282,10 @@ def _trigger(ctx: ProbeContext, ns: str, key: str, value: str, base: set[str]) -
         out["bound_at_once_to"] = pod["node"] if pod["node"] else ""
     except ProbeTimeout as exc:
         out.update(pending=False, pending_timeout=str(exc))
-    out["names_resource"] = o["accelerator_resource"] in out.get("unschedulable_message", "")
+    msg = out.get("unschedulable_message", "")
+    out["names_resource"] = o["accelerator_resource"] in msg
+    out["names_selector"] = SELECTOR_MISMATCH in msg
+    out["pool_was_empty"] = not base
 
     def on_new_node() -> dict[str, Any] | None:
         p = _pods(ctx, ns, "trigger")
@@ -205,19 +300,41 @@ def _trigger(ctx: ProbeContext, ns: str, key: str, value: str, base: set[str]) -
     except ProbeTimeout as exc:
         out.update(running_on_new_node=False, timeout=str(exc))
     out["duration_s"] = round(time.monotonic() - started, 3)
-    out["events"] = s.events(ctx, ns, {"trigger"})
-    ctx.record("Trigger pod events (TriggeredScaleUp / NotTriggerScaleUp / FailedScheduling)",
-               s.events_table(out["events"]), command=f"kubectl get events -n {ns} --field-selector involvedObject.name=trigger")
+    out["events"] = _pod_events(ctx, ns, "trigger")
+    ctx.record("Trigger pod events (TriggeredScaleUp / Nominated / NotTriggerScaleUp / FailedScheduling)",
+               "\n".join(f"{e['type'] or '':<9} {e['reason'] or '':<18} {e['source']:<22} {e['message'] or ''}"
+                         for e in out["events"]) or "(no events)",
+               command=f"kubectl get events -n {ns} --field-selector involvedObject.name=trigger")
+    out["scale_up_events"] = [{"reason": e["reason"], "source": e["source"], "message": e["message"],
+                               "autoscaler": SCALE_UP_REASONS[e["reason"]]}
+                              for e in out["events"] if e["reason"] in SCALE_UP_REASONS]
     out["triggered_scale_up"] = [e["message"] for e in out["events"] if e["reason"] == "TriggeredScaleUp"]
-    out["not_triggered"] = [e["message"] for e in out["events"] if e["reason"] == "NotTriggerScaleUp"]
+    out["not_triggered"] = [e["message"] for e in out["events"] if e["reason"] == "NotTriggerScaleUp"
+                            or (e["reason"] == "FailedScheduling" and e["source"] not in ("default-scheduler", "")
+                                and "scheduler" not in e["source"])]
+    return out
+
+
+def _pod_events(ctx: ProbeContext, ns: str, name: str) -> list[dict[str, Any]]:
+    """core/v1 Events about one pod, with the component that recorded them, oldest first."""
+    data = s.plain(ctx, ctx.call(f"list events in {ns}", ctx.core.list_namespaced_event, ns))
+    out = []
+    for ev in data.get("items") or []:
+        if (ev.get("involvedObject") or {}).get("name") != name:
+            continue
+        out.append({"type": ev.get("type"), "reason": ev.get("reason"), "message": ev.get("message") or "",
+                    "source": (ev.get("source") or {}).get("component") or ev.get("reportingComponent") or "",
+                    "time": ev.get("lastTimestamp") or ev.get("eventTime") or ""})
+    out.sort(key=lambda e: str(e["time"]))
     return out
 
 
 def _trigger_missing(ctx: ProbeContext, ns: str) -> str:
     p = (_pods(ctx, ns, "trigger") or [{}])[0]
-    evs = [e for e in s.events(ctx, ns, {"trigger"}) if e["reason"] in ("NotTriggerScaleUp", "TriggeredScaleUp")]
+    evs = [e for e in _pod_events(ctx, ns, "trigger") if e["reason"] in ("NotTriggerScaleUp", *SCALE_UP_REASONS)
+           or (e["reason"] == "FailedScheduling" and "scheduler" not in e["source"])]
     last = f"; last autoscaler event: {evs[-1]['reason']}: {evs[-1]['message']}" if evs else \
-        "; no TriggeredScaleUp event on the pod"
+        "; no scale-up event (TriggeredScaleUp, Nominated) on the pod"
     return f"trigger {p.get('phase')} on {p.get('node') or '<no node>'}{last}"
 
 
