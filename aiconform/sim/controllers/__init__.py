@@ -28,6 +28,7 @@ from aiconform.sim.controllers import (
     hpa,
     job,
     karpenter,
+    keda,
     kubelet,
     kuberay,
     kueue,
@@ -59,6 +60,7 @@ CONTROLLERS: dict[str, Sync] = {
     "gpuoperator": operators.gpu_operator,
     "prometheusoperator": operators.prometheus_operator,
     "kuberay": kuberay.sync,  # RayCluster children and status (its webhook: admission.py registration)
+    "keda": keda.sync,  # before hpa: a ScaledObject's HPA (External metric served by KEDA's metrics server)
     "hpa": hpa.sync,  # HorizontalPodAutoscaler on prometheus-adapter custom metrics
     "autoscaler": autoscaler.sync,  # after scheduler: cluster-autoscaler (kwok provider) on Unschedulable pods
     "karpenter": karpenter.sync,  # after scheduler: Karpenter (kwok provider) NodeClaims for Unschedulable pods
