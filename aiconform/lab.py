@@ -45,6 +45,8 @@ LAB_VARS: dict[str, object] = {
     "aiconform_cluster_autoscaling_scale_up_timeout": 60,
     "aiconform_cluster_autoscaling_scale_down_timeout": 60,
     "aiconform_cluster_autoscaling_stability_window": 5,
+    # pod_autoscaling's CPU-only control: the simulator's metrics follow the load switch at once
+    "aiconform_pod_autoscaling_control_window": 5,
     # One probe at a time: the lab's two GPUs are shared by the device plugin and the DRA driver, so a GPU
     # held by pod_autoscaling's load would be accelerator_metrics' "idle" baseline (an honest Not Implemented).
     "aiconform_verify_concurrency": 1,
