@@ -22,6 +22,8 @@ description:
     (C(TriggeredScaleUp) from Cluster Autoscaler, C(Nominated) from Karpenter). In C(ScaleUpOnNewNode) it must run on a node
     that was not in the baseline within I(scale_up_timeout). In C(ScaleDownToBaseline), after deleting it, the pool must
     return to N nodes within I(scale_down_timeout) and stay there for I(stability_window).
+  - GPUs published only through DRA (no extended resource) are claimed instead, see I(device_class); a missing
+    DeviceClass gives C(unknown) naming the variable.
   - Pod events (C(TriggeredScaleUp), C(NotTriggerScaleUp), C(Nominated), Karpenter's C(FailedScheduling)), the
     Karpenter NodeClaim of the new node and the autoscaler status are recorded as evidence.
 version_added: 0.1.0
@@ -44,6 +46,15 @@ options:
     description: Extended resource each probe pod requests (one per pool node).
     type: str
     default: nvidia.com/gpu
+  device_class:
+    description:
+      - DeviceClass of a DRA-only accelerator - each probe pod claims one device of it through a ResourceClaimTemplate,
+        pool nodes count the class's devices their ResourceSlices publish, and the trigger must be Unschedulable with
+        the scheduler's C(cannot allocate all claims).
+      - Empty means DRA only when the pool's nodes (an empty pool - all nodes) have no allocatable
+        I(accelerator_resource) and DRA is served, then with the DeviceClass of that resource's vendor (C(gpu.nvidia.com)).
+    type: str
+    default: ""
   pending_timeout:
     description: Seconds for baseline pods to run and for the trigger pod to be reported Unschedulable (upstream 2m).
     type: int

@@ -153,3 +153,40 @@ def test_two_autoscalers_and_a_pool_neither_claims_is_unknown_naming_the_variabl
     reason = entry["reasons"][0]
     assert "aiconform_cluster_autoscaling_autoscaler" in reason and "karpenter" in reason and "cluster-autoscaler" in reason
     assert not probe_namespaces(lab, REQ)
+
+
+# -- DRA-only GPUs: the probe pods claim a device, the trigger waits for its claim ------------------------------
+DRA = {**FAST, "aiconform_cluster_autoscaling_node_pool_label": "kwok-nodegroup=gpu-d"}
+
+
+@pytest.mark.parametrize("lab", ["autoscaling-dra"], indirect=True)
+def test_dra_only_pool_scales_on_a_pending_claim(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, DRA)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    facts = entry["facts"]
+    assert facts["claims"]["mode"] == "dra" and facts["claims"]["device_class"] == "gpu.nvidia.com"
+    assert facts["trigger"]["claims"] == "dra" and "cannot allocate all claims" in facts["trigger"]["unschedulable_message"]
+    assert facts["trigger"]["triggered_scale_up"] == ["pod triggered scale-up: [{gpu-d 1->2 (max: 3)}]"]
+    base = next(c for c in entry["checks"] if c["name"] == "StableBaseline")
+    assert "gpu.nvidia.com device (DRA)" in base["reason"]
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["autoscaling-dra"], indirect=True)
+def test_dra_only_pool_without_its_deviceclass_is_unknown_naming_the_variable(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, {**DRA, "aiconform_cluster_autoscaling_device_class": "gpu.amd.com"})
+    assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
+    assert "aiconform_cluster_autoscaling_device_class" in entry["reasons"][0]
+    assert "DeviceClass gpu.amd.com" in entry["reasons"][0]
+
+
+@pytest.mark.parametrize("lab", ["autoscaling-dra"], indirect=True)
+def test_dra_only_pool_that_never_grows_is_not_implemented(lab, tmp_path):
+    _apply(lab, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "cluster-autoscaler-sim-faults", "namespace": "kube-system",
+        "annotations": {"sim.aiconform.io/cluster-autoscaler": "max-size-reached"}}, "data": {}})
+    entry, out = run_conformance(lab, tmp_path, REQ, {**DRA, "aiconform_cluster_autoscaling_scale_up_timeout": 4})
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    checks = {c["name"]: c for c in entry["checks"]}
+    assert checks["TriggerPodUnschedulable"]["outcome"] == "pass"  # Unschedulable for its claim
+    assert checks["ScaleUpOnNewNode"]["outcome"] == "fail"

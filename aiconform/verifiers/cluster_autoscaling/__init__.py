@@ -10,6 +10,8 @@ Autoscalers recognised: Cluster Autoscaler (self-run, or managed such as GKE's, 
 minimum of zero, node auto-provisioning), Karpenter (``karpenter.sh`` NodePool/NodeClaim; self-run, or managed: EKS
 Auto Mode, AKS node auto-provisioning). The one present is used; the inventory chooses when several are.
 A pool scaling from zero passes the trigger step when the autoscaler records its scale-up for the pod.
+Where the GPUs are DRA-only (no extended resource on the pool's nodes), the probe pods claim one device of the
+DeviceClass through a ResourceClaimTemplate and the trigger is Unschedulable for its claim.
 """
 from __future__ import annotations
 
@@ -28,6 +30,9 @@ OPTIONS: dict[str, dict[str, Any]] = {
     # which autoscaler grows the pool: auto = the one detected (several → unknown until set)
     "autoscaler": {"type": "str", "default": "auto", "choices": ["auto", "cluster-autoscaler", "karpenter"]},
     "accelerator_resource": {"type": "str", "default": "nvidia.com/gpu"},
+    # DRA-only accelerators: the DeviceClass the probe pods claim ("" = used when the pool has no allocatable
+    # accelerator_resource and DRA is served: the DeviceClass of accelerator_resource's vendor)
+    "device_class": {"type": "str", "default": ""},
     "pending_timeout": {"type": "int", "default": 120},
     "scale_up_timeout": {"type": "int", "default": 1200},
     "scale_down_timeout": {"type": "int", "default": 1800},

@@ -1,15 +1,22 @@
 """cluster_autoscaling fetch: detect the autoscaler, then TestAcceleratorClusterAutoscaling's flow on the pool."""
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 from kubernetes import client
 
+from aiconform.verifiers import _accelerator as acc
 from aiconform.verifiers import _scheduling as s
 from aiconform.verifiers.base import ProbeContext, ProbeTimeout, pause, wait_until
 
 STATUS_CM = "cluster-autoscaler-status"
+CLAIM_TEMPLATE = "aiconform-accelerator"
+# The scheduler's DRA plugin, when no node can satisfy a pod's claims (upstream dynamicresources).
+DRA_UNSCHEDULABLE = "cannot allocate all claims"
+_CEL_DRIVER = re.compile(r"""device\.driver\s*==\s*["']([^"']+)["']""")
+_CEL_TYPE = re.compile(r"""device\.attributes\[["'][^"']+["']\]\.type\s*==\s*["']([^"']+)["']""")
 KARPENTER = "karpenter.sh"
 CA, KARP = "cluster-autoscaler", "karpenter"
 POLL = 2.0
@@ -40,16 +47,25 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
     if facts["mechanism"].get("ambiguous"):
         return facts
     res = o["accelerator_resource"]
-    facts["baseline"] = _baseline(ctx, selector, res)
+    facts["claims"] = _claims_mode(ctx, selector, res, str(o.get("device_class") or ""))
+    ctx.record("How probe pods request the accelerator", facts["claims"], kind="api")
+    if facts["claims"].get("problem"):
+        return facts
+    dra = facts["claims"] if facts["claims"].get("mode") == "dra" else None
+    facts["baseline"] = _baseline(ctx, selector, res, dra)
     if not facts["baseline"].get("ok"):
         return facts
     base_nodes = facts["baseline"]["nodes"]
     ns = ctx.probe_namespace()
     facts["namespace"] = ns
-    facts["baseline_pods"] = _baseline_pods(ctx, ns, key, value, len(base_nodes))
+    if dra:
+        tmpl = acc.claim_template(ns, CLAIM_TEMPLATE, "accelerator", dra["device_class"], dra["version"])
+        ctx.call(f"create ResourceClaimTemplate {ns}/{CLAIM_TEMPLATE}", ctx.custom.create_namespaced_custom_object,
+                 acc.DRA_GROUP, dra["version"], ns, "resourceclaimtemplates", tmpl)
+    facts["baseline_pods"] = _baseline_pods(ctx, ns, key, value, len(base_nodes), bool(dra))
     if facts["baseline_pods"].get("timeout"):
         return facts
-    facts["trigger"] = _trigger(ctx, ns, key, value, set(base_nodes))
+    facts["trigger"] = _trigger(ctx, ns, key, value, set(base_nodes), bool(dra))
     if facts["trigger"].get("node") and facts["mechanism"].get("name") == KARP:
         facts["trigger"]["nodeclaim"] = _nodeclaim(ctx, facts["autoscaler"], facts["trigger"]["node"])
     if facts["trigger"].get("running_on_new_node"):
@@ -193,39 +209,84 @@ def _status_snapshot(ctx: ProbeContext, when: str, where: list[str] | None = Non
 
 
 # -- flow ----------------------------------------------------------------------------------------------------
-def _pool(ctx: ProbeContext, selector: str, res: str) -> list[dict[str, Any]]:
+def _pool(ctx: ProbeContext, selector: str, res: str, dra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The pool's nodes; accelerators = allocatable extended resource, or with DRA the devices of the DeviceClass's
+    driver (and type) the node's ResourceSlices publish."""
     nodes = s.plain(ctx, ctx.call(f"list nodes {selector}", ctx.core.list_node, label_selector=selector))
+    devices: dict[str, int] = {}
+    if dra:
+        for sl in acc.list_dra(ctx, dra["version"], "resourceslices"):
+            sm = acc.slice_summary(sl)
+            if sm["driver"] != dra["driver"] or not sm["node_name"]:
+                continue
+            n = sum(1 for d in acc.allocatable_devices(sm)
+                    if not dra.get("type") or d["attributes"].get("type") == dra["type"])
+            devices[sm["node_name"]] = devices.get(sm["node_name"], 0) + n
     out = []
     for n in nodes.get("items") or []:
         st = n.get("status") or {}
-        out.append({"name": n["metadata"]["name"],
+        name = n["metadata"]["name"]
+        out.append({"name": name,
                     "ready": any(c.get("type") == "Ready" and c.get("status") == "True" for c in st.get("conditions") or []),
-                    "accelerators": float(s.quantity((st.get("allocatable") or {}).get(res, 0))),
+                    "accelerators": float(devices.get(name, 0)) if dra else
+                    float(s.quantity((st.get("allocatable") or {}).get(res, 0))),
                     "deleting": bool(n["metadata"].get("deletionTimestamp"))})
     return sorted(out, key=lambda x: x["name"])
 
 
-def _baseline(ctx: ProbeContext, selector: str, res: str) -> dict[str, Any]:
+def _claims_mode(ctx: ProbeContext, selector: str, res: str, wanted_class: str) -> dict[str, Any]:
+    """Extended resource (device plugin) or a DRA claim of a DeviceClass: the inventory's DeviceClass, else DRA when
+    the pool's nodes (an empty pool: all nodes) advertise no allocatable extended resource and DRA is served."""
+    if not wanted_class:
+        nodes = _pool(ctx, selector, res)
+        scope = nodes or [{"accelerators": float(s.quantity(((n.get("status") or {}).get("allocatable") or {}).get(
+            res, 0)))} for n in s.plain(ctx, ctx.call("list nodes", ctx.core.list_node)).get("items") or []]
+        if any(n["accelerators"] > 0 for n in scope):
+            return {"mode": "extended", "resource": res}
+    _disc, version, classes, _slices = acc.dra_inventory(ctx)
+    if not version:
+        if wanted_class:
+            return {"mode": "dra", "problem": f"DeviceClass {wanted_class} was set, but the server serves no "
+                    "resource.k8s.io version aiconform speaks"}
+        return {"mode": "extended", "resource": res}
+    name = wanted_class or next((c.device_class for c in acc.ACCELERATORS.values() if c.extended_resource == res), "")
+    cls = next((c for c in classes if c["name"] == name), None)
+    if cls is None:
+        return {"mode": "dra", "problem": f"no allocatable {res} on the pool's nodes, and DeviceClass {name or '?'} is "
+                f"not there (DeviceClasses: {', '.join(c['name'] for c in classes) or 'none'}): set "
+                "aiconform_cluster_autoscaling_device_class to the accelerator's DeviceClass"}
+    cel = " ".join(x for x in cls.get("selectors") or [] if x)
+    driver = (m.group(1) if (m := _CEL_DRIVER.search(cel)) else "")
+    typ = (m.group(1) if (m := _CEL_TYPE.search(cel)) else "")
+    if not driver:
+        return {"mode": "dra", "problem": f"DeviceClass {name} names no driver aiconform can read ({cel or 'no CEL'}): "
+                "its devices cannot be counted per node"}
+    return {"mode": "dra", "device_class": name, "driver": driver, "type": typ, "version": version,
+            "source": "inventory" if wanted_class else f"no allocatable {res}: DRA"}
+
+
+def _baseline(ctx: ProbeContext, selector: str, res: str, dra: dict[str, Any] | None) -> dict[str, Any]:
     """Upstream step 1: a stable pool of N Ready nodes, each with exactly one allocatable accelerator."""
     window = float(ctx.options["stability_window"])
-    first = _pool(ctx, selector, res)
+    first = _pool(ctx, selector, res, dra)
+    what = f"{dra['device_class']} device(s)" if dra else res
     names = [n["name"] for n in first]
     ctx.record(f"Node pool {selector} (baseline)", first, kind="object", command=f"kubectl get nodes -l {selector}")
-    bad = [f"{n['name']} has {n['accelerators']:g} allocatable {res}" for n in first if n["accelerators"] != 1]
+    bad = [f"{n['name']} has {n['accelerators']:g} allocatable {what}" for n in first if n["accelerators"] != 1]
     bad += [f"{n['name']} is not Ready" for n in first if not n["ready"]]
     if bad:
         return {"ok": False, "nodes": names, "problem": "; ".join(bad)}
     started = time.monotonic()
     while time.monotonic() - started < window:
         pause(min(POLL, max(0.05, window - (time.monotonic() - started))))
-        now = [n["name"] for n in _pool(ctx, selector, res)]
+        now = [n["name"] for n in _pool(ctx, selector, res, dra)]
         if now != names:
             return {"ok": False, "nodes": names, "problem": f"the pool changed from {names} to {now} during the "
                     f"{window:g}s stability window (is it idle?)"}
     return {"ok": True, "nodes": names}
 
 
-def _pod(ctx: ProbeContext, ns: str, name: str, key: str, value: str, role: str) -> dict[str, Any]:
+def _pod(ctx: ProbeContext, ns: str, name: str, key: str, value: str, role: str, dra: bool) -> dict[str, Any]:
     o = ctx.options
     pod = s.manifest(__file__, "pod.yaml")
     pod["metadata"].update(name=name, namespace=ns)
@@ -236,7 +297,12 @@ def _pod(ctx: ProbeContext, ns: str, name: str, key: str, value: str, role: str)
     spec["tolerations"] = spec["tolerations"] + list(o.get("tolerations") or [])
     ctr = spec["containers"][0]
     ctr["image"] = o["image"]
-    ctr["resources"]["limits"] = {o["accelerator_resource"]: "1"}
+    if dra:  # one device through the probe's ResourceClaimTemplate instead of the extended resource
+        ctr["resources"].pop("limits", None)
+        ctr["resources"]["claims"] = [{"name": "accelerator"}]
+        spec["resourceClaims"] = [{"name": "accelerator", "resourceClaimTemplateName": CLAIM_TEMPLATE}]
+    else:
+        ctr["resources"]["limits"] = {o["accelerator_resource"]: "1"}
     return s.plain(ctx, ctx.call(f"create Pod {ns}/{name}", ctx.core.create_namespaced_pod, ns, pod))
 
 
@@ -246,13 +312,13 @@ def _pods(ctx: ProbeContext, ns: str, role: str) -> list[dict[str, Any]]:
     return [s.pod_summary(p) for p in got.get("items") or []]
 
 
-def _baseline_pods(ctx: ProbeContext, ns: str, key: str, value: str, n: int) -> dict[str, Any]:
+def _baseline_pods(ctx: ProbeContext, ns: str, key: str, value: str, n: int, dra: bool) -> dict[str, Any]:
     pdb = s.manifest(__file__, "pdb.yaml")
     pdb["metadata"]["namespace"] = ns
     ctx.call(f"create PodDisruptionBudget {ns}/aiconform-baseline",
              client.PolicyV1Api(ctx.conn.api).create_namespaced_pod_disruption_budget, ns, pdb)
     for i in range(n):
-        _pod(ctx, ns, f"baseline-{i}", key, value, "baseline")
+        _pod(ctx, ns, f"baseline-{i}", key, value, "baseline", dra)
     try:
         pods = wait_until(lambda: (p := _pods(ctx, ns, "baseline")) and all(x["phase"] == "Running" for x in p) and p
                           or (n == 0 and [None]),
@@ -264,9 +330,9 @@ def _baseline_pods(ctx: ProbeContext, ns: str, key: str, value: str, n: int) -> 
         return {"count": n, "timeout": str(exc), "pods": _pods(ctx, ns, "baseline")}
 
 
-def _trigger(ctx: ProbeContext, ns: str, key: str, value: str, base: set[str]) -> dict[str, Any]:
+def _trigger(ctx: ProbeContext, ns: str, key: str, value: str, base: set[str], dra: bool) -> dict[str, Any]:
     o = ctx.options
-    _pod(ctx, ns, "trigger", key, value, "trigger")
+    _pod(ctx, ns, "trigger", key, value, "trigger", dra)
     out: dict[str, Any] = {}
     started = time.monotonic()
 
@@ -283,7 +349,8 @@ def _trigger(ctx: ProbeContext, ns: str, key: str, value: str, base: set[str]) -
     except ProbeTimeout as exc:
         out.update(pending=False, pending_timeout=str(exc))
     msg = out.get("unschedulable_message", "")
-    out["names_resource"] = o["accelerator_resource"] in msg
+    out["names_resource"] = (DRA_UNSCHEDULABLE if dra else o["accelerator_resource"]) in msg
+    out["claims"] = "dra" if dra else "extended"
     out["names_selector"] = SELECTOR_MISMATCH in msg
     out["pool_was_empty"] = not base
 

@@ -44,6 +44,10 @@ def judge(facts: dict[str, Any]) -> Verdict:
             f"several autoscalers are present and none is known to own pool {facts.get('selector')}: "
             f"{'; '.join(mech.get('candidates') or [])}; set {VAR} to cluster-autoscaler or karpenter"],
             _skip("autoscaler not chosen"))
+    claims = facts.get("claims") or {}
+    if claims.get("problem"):
+        return Verdict(Status.UNKNOWN, [f"cannot tell how probe pods get an accelerator on pool {facts.get('selector')}: "
+                                        f"{claims['problem']}"], _skip("no way to request the accelerator"))
     base = facts.get("baseline") or {}
     if not base.get("ok"):
         return Verdict(Status.UNKNOWN, [f"no usable baseline for pool {facts.get('selector')}: {base.get('problem')}"],
@@ -53,12 +57,13 @@ def judge(facts: dict[str, Any]) -> Verdict:
         return Verdict(Status.UNKNOWN, [f"the baseline pods did not run on the pool's own nodes: {bp['timeout']}"],
                        [Check(BASE, Outcome.FAIL, bp["timeout"]), *_skip("no baseline")[1:]])
     n = len(base.get("nodes") or [])
-    checks = [Check(BASE, Outcome.PASS, f"{n} node(s) with one {o.get('accelerator_resource')} each, stable, one "
+    unit = f"{claims['device_class']} device (DRA)" if claims.get("mode") == "dra" else o.get("accelerator_resource")
+    checks = [Check(BASE, Outcome.PASS, f"{n} node(s) with one {unit} each, stable, one "
                                         "baseline pod per node" if n else
                     "the pool has no node (it scales from zero), stable")]
     trig = facts.get("trigger") or {}
     events = _scale_up_events(trig, mech)
-    pending = _pending(trig, o, events)
+    pending = _pending(trig, o, events, unit)
     up = _up(trig)
     checks += [pending, up, _down(facts.get("scale_down"), n)]
     if pending.outcome is Outcome.FAIL and up.outcome is Outcome.PASS and _from_zero(trig) and not events:
@@ -98,7 +103,7 @@ def _from_zero(t: dict[str, Any]) -> bool:
     return bool(t.get("pool_was_empty"))
 
 
-def _pending(t: dict[str, Any], o: dict[str, Any], events: list[dict[str, Any]]) -> Check:
+def _pending(t: dict[str, Any], o: dict[str, Any], events: list[dict[str, Any]], unit: Any = None) -> Check:
     if not t:
         return Check(PENDING, Outcome.SKIP, "not run")
     if t.get("bound_at_once_to"):
@@ -107,7 +112,7 @@ def _pending(t: dict[str, Any], o: dict[str, Any], events: list[dict[str, Any]])
     if not t.get("pending"):
         return Check(PENDING, Outcome.FAIL, f"the trigger pod was never reported Unschedulable: {t.get('pending_timeout')}")
     msg = t.get("unschedulable_message")
-    res = o.get("accelerator_resource")
+    res = unit or o.get("accelerator_resource")
     if t.get("names_resource"):
         return Check(PENDING, Outcome.PASS, f"Unschedulable: {msg}")
     if _from_zero(t):
