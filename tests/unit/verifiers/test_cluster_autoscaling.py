@@ -258,3 +258,49 @@ def test_select_prefers_inventory_then_single_then_owner():
     amb = _select(both, "auto", "karpenter.sh/nodepool", "other")
     assert amb.get("ambiguous") and len(amb["candidates"]) == 2
     assert _select({"mechanisms": []}, "auto", "a", "b") == {"name": None, "source": "none detected", "detected": False}
+
+
+# -- DRA-only GPUs: VKS v1.36's ResourceSlices (NVIDIA DRA driver, one GRID A100-10C per node, no extended resource)
+VKS_SLICES = SHARED / "stacks/cncf_k8s-ai-conformance__v1.36_vks_dra_support.md__resourceslices.yaml"
+DRA_MSG = "0/5 nodes are available: 1 cannot allocate all claims, 4 node(s) didn't match Pod's node affinity/selector."
+
+
+def vks_gpu_nodes() -> list[str]:
+    doc = yaml.safe_load(_need(VKS_SLICES))
+    return sorted(s["spec"]["nodeName"] for s in doc["items"] if s["spec"]["driver"] == "gpu.nvidia.com"
+                  and any((d.get("attributes") or {}).get("type", {}).get("string") == "gpu" for d in s["spec"]["devices"]))
+
+
+def _dra(**trigger: Any):
+    def build() -> dict[str, Any]:
+        f = _base()
+        nodes = vks_gpu_nodes()
+        f["claims"] = {"mode": "dra", "device_class": "gpu.nvidia.com", "driver": "gpu.nvidia.com", "type": "gpu",
+                       "version": "v1", "source": "no allocatable nvidia.com/gpu: DRA"}
+        f["baseline"] = {"ok": True, "nodes": nodes}
+        f["baseline_pods"] = {"count": len(nodes), "pods": [{"name": f"baseline-{i}", "phase": "Running", "node": n}
+                                                            for i, n in enumerate(nodes)]}
+        f["trigger"].update(claims="dra", names_resource=True, unschedulable_message=DRA_MSG, pool_was_empty=False)
+        f["trigger"].update(trigger)
+        return f
+    return build
+
+
+DRA_CASES = [
+    ("vks-dra-pool-grew-for-a-claim", _dra(), Status.IMPLEMENTED, "with one gpu.nvidia.com device (DRA) each",
+     {"StableBaseline": "pass", "TriggerPodUnschedulable": "pass"}),
+    ("vks-dra-pending-for-a-taint", _dra(names_resource=False, unschedulable_message="0/5 nodes are available: 1 node(s) "
+                                         "had untolerated taint {nvidia.com/gpu: present}."),
+     Status.NOT_IMPLEMENTED, "not for lack of gpu.nvidia.com device (DRA)", {"TriggerPodUnschedulable": "fail"}),
+    ("deviceclass-missing", lambda: {**_dra()(), "claims": {"mode": "dra", "problem": "no allocatable nvidia.com/gpu on "
+                                     "the pool's nodes, and DeviceClass gpu.nvidia.com is not there (DeviceClasses: "
+                                     "none): set aiconform_cluster_autoscaling_device_class to the accelerator's "
+                                     "DeviceClass"}},
+     Status.UNKNOWN, "set aiconform_cluster_autoscaling_device_class", {"StableBaseline": "skip"}),
+]
+
+
+@pytest.mark.parametrize(("build", "status", "fragment", "checks"), [c[1:] for c in DRA_CASES],
+                         ids=[c[0] for c in DRA_CASES])
+def test_judge_dra_only(build, status, fragment, checks):
+    test_judge(build, status, fragment, checks)
