@@ -160,8 +160,9 @@ def _up(up: dict[str, Any] | None, o: dict[str, Any]) -> Check:
         return Check(UP, Outcome.FAIL, f"scaled, but not every pod runs on an accelerator node: {nodes}", dur)
     vals = up.get("metric_values")
     shown = ", ".join(f"{v.get('pod') or v.get('metric')}={v['value']}" for v in vals) if isinstance(vals, list) else ""
+    name = "metric" if any("metric" in v for v in vals or [] if isinstance(v, dict)) else o.get("metric_name")
     return Check(UP, Outcome.PASS, f"desiredReplicas {hpa.get('desiredReplicas')}, {len(up.get('pods') or [])} pods "
-                 f"Running on accelerator nodes in {dur:g}s ({o.get('metric_name')}: {shown or 'n/a'})", dur)
+                 f"Running on accelerator nodes in {dur:g}s ({name}: {shown or 'n/a'})", dur)
 
 
 def _down(down: dict[str, Any] | None) -> Check:

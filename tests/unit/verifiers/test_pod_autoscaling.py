@@ -208,3 +208,20 @@ def test_judge(build, status, fragment, checks):
 def test_busy_gpu_metric_value_is_shown():
     up = next(c for c in judge(_base()).checks if c.name == "ScaleUpOnAcceleratorMetric")
     assert "gpu-inference-5679dcc845-rthh8=100" in up.reason
+
+
+@pytest.mark.parametrize(("custom", "listed", "external", "keda", "wanted", "expected"), [
+    (True, True, True, True, "auto", "custom"),        # both usable: the adapter's pod metric
+    (False, None, True, True, "auto", "external"),     # KEDA only (no adapter, no metrics-server)
+    (True, False, True, True, "auto", "external"),     # adapter without the metric: KEDA
+    (True, True, True, True, "external", "external"),  # the inventory chooses
+    (True, True, False, False, "external", None),      # chosen but absent: judged Not Implemented
+    (False, None, True, False, "auto", None),          # external metrics, but not KEDA's: judged unknown
+])
+def test_metrics_source_choice(custom, listed, external, keda, wanted, expected):
+    from aiconform.verifiers.pod_autoscaling.fetch import _source
+    facts = {"apiservices": _apis(custom_metrics={"name": "c", "exists": custom, "available": custom},
+                                  external_metrics={"name": "e", "exists": external, "available": external,
+                                                    "service": "keda/keda-operator-metrics-apiserver"}),
+             "metric_listed": listed, "keda_versions": ["v1alpha1"] if keda else []}
+    assert _source(facts, wanted)["name"] == expected
