@@ -190,3 +190,33 @@ def test_dra_only_pool_that_never_grows_is_not_implemented(lab, tmp_path):
     checks = {c["name"]: c for c in entry["checks"]}
     assert checks["TriggerPodUnschedulable"]["outcome"] == "pass"  # Unschedulable for its claim
     assert checks["ScaleUpOnNewNode"]["outcome"] == "fail"
+
+
+@pytest.mark.parametrize("lab", ["autoscaling-managed"], indirect=True)
+def test_provider_run_autoscaler_scaling_from_zero_is_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, ZERO)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    mech = entry["facts"]["mechanism"]
+    assert mech["name"] == "cluster-autoscaler" and "managed by the provider" in mech["how"]
+    assert entry["facts"]["autoscaler"]["deployments"] == []
+    assert entry["facts"]["trigger"]["triggered_scale_up"] == ["pod triggered scale-up: [{gpu-z 0->1 (max: 2)}]"]
+
+
+@pytest.mark.parametrize("lab", ["autoscaling-managed"], indirect=True)
+def test_provider_run_autoscaler_that_cannot_grow_is_not_implemented(lab, tmp_path):
+    _apply(lab, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "cluster-autoscaler-sim-faults", "namespace": "kube-system",
+        "annotations": {"sim.aiconform.io/cluster-autoscaler": "max-size-reached"}}, "data": {}})
+    entry, out = run_conformance(lab, tmp_path, REQ, {**ZERO, "aiconform_cluster_autoscaling_scale_up_timeout": 4})
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert "max node group size reached" in " ".join(entry["reasons"])
+
+
+@pytest.mark.parametrize("lab", ["karpenter-managed"], indirect=True)
+def test_managed_karpenter_at_its_limits_is_not_implemented(lab, tmp_path):
+    done = run_tool(lab, "kubectl", "patch", "nodepools.karpenter.sh", "gpu", "--type=merge", "-p",
+                    json.dumps({"spec": {"limits": {"nvidia.com/gpu": 0}}}))
+    assert done.returncode == 0, done.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, {**KARP, "aiconform_cluster_autoscaling_scale_up_timeout": 4})
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert "exceed limits for nodepool" in " ".join(entry["reasons"])

@@ -14,7 +14,9 @@ sizes its ``cluster-autoscaler.kwok.nodegroup/{min-count,max-count}`` annotation
   ``--scale-down-delay-after-add`` after the last scale-up) gets a ``ScaleDown`` event and is removed;
 - ``cluster-autoscaler-status`` (``data.status``, the YAML format of CA >= 1.30, as in the AICR GKE sample).
 
-Flags are read from the Deployment's container args (``--scan-interval``, ``--scale-down-unneeded-time``,
+A provider-run autoscaler (GKE's, node auto-provisioning) has no Deployment in the cluster: the simulator runs it
+when the ``cluster-autoscaler-status`` ConfigMap carries the annotation ``sim.aiconform.io/managed-cluster-autoscaler``
+(value: its flags). Flags are read from the Deployment's container args (``--scan-interval``, ``--scale-down-unneeded-time``,
 ``--scale-down-delay-after-add``). Simulator-only fault: annotation
 ``sim.aiconform.io/cluster-autoscaler: max-size-reached`` on a ConfigMap in that namespace: the autoscaler never
 adds a node (every pending pod gets NotTriggerScaleUp), as when a group cannot grow.
@@ -37,6 +39,7 @@ Obj = dict[str, Any]
 GROUP_LABEL = "kwok-nodegroup"
 ANN = "cluster-autoscaler.kwok.nodegroup/"
 FAULT = ANNOTATION_PREFIX + "cluster-autoscaler"
+MANAGED = ANNOTATION_PREFIX + "managed-cluster-autoscaler"
 PROVISION_SECONDS = 1.0  # kwok: a requested node registers almost at once
 _STATE: dict[str, Any] = {"last": 0.0, "handled": set(), "pending": {}, "last_add": 0.0, "unneeded": {},
                           "status": ""}
@@ -52,6 +55,13 @@ def _duration(text: str, default: float) -> float:
 
 
 def _autoscaler(c: Cluster) -> tuple[Obj | None, dict[str, str]]:
+    # A provider-run autoscaler (GKE): no Deployment in the cluster, only its status ConfigMap, which the simulator
+    # marks with MANAGED (its value: the flags the provider runs it with).
+    for cm in c.objects("", "configmaps"):
+        flags = ((cm["metadata"].get("annotations") or {}).get(MANAGED))
+        if cm["metadata"]["name"] == "cluster-autoscaler-status" and flags is not None:
+            args = dict(str(a)[2:].partition("=")[::2] for a in str(flags).split() if str(a).startswith("--"))
+            return {"metadata": {"name": "cluster-autoscaler", "namespace": cm["metadata"]["namespace"]}}, args
     for dep in c.objects("apps", "deployments"):
         if dep["metadata"]["name"] == "cluster-autoscaler" and not dep["metadata"].get("deletionTimestamp"):
             args: dict[str, str] = {}
