@@ -47,6 +47,8 @@ LAB_VARS: dict[str, object] = {
     "aiconform_cluster_autoscaling_stability_window": 5,
     # No concurrency setting: the default is safe. Probes holding the lab's two GPUs (shared by the device
     # plugin and the DRA driver) never overlap; see verifiers/holdings.py.
+    # pod_autoscaling's CPU-only control: the simulator's metrics follow the load switch at once
+    "aiconform_pod_autoscaling_control_window": 5,
 }
 BANNER = ("*** SIMULATED CLUSTER: no inventory was given, so this run targets the aiconform simulator "
           "(scenario {scenario}), not a real Kubernetes cluster. Its results prove nothing about any platform "

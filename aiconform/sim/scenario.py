@@ -200,6 +200,7 @@ def seed_cluster(c: Cluster, sc: Scenario, kubernetes_version: str) -> None:
         for n in node_objects(pool, kubernetes_version):
             nodes.append(c.create(c.rd("", "nodes"), "", n, seed=True))
     dra_rd = reg.get("resource.k8s.io", "resourceslices")
+    c.slice_specs = list(sc.resource_slices)  # the DRA drivers' kubelet plugins also publish for nodes that join later
     for spec in sc.resource_slices:
         if dra_rd is None:
             break

@@ -28,6 +28,8 @@ from aiconform.sim.controllers import (
     gpusharing,
     hpa,
     job,
+    karpenter,
+    keda,
     kubelet,
     kuberay,
     kueue,
@@ -60,8 +62,10 @@ CONTROLLERS: dict[str, Sync] = {
     "gpuoperator": operators.gpu_operator,
     "prometheusoperator": operators.prometheus_operator,
     "kuberay": kuberay.sync,  # RayCluster children and status (its webhook: admission.py registration)
+    "keda": keda.sync,  # before hpa: a ScaledObject's HPA (External metric served by KEDA's metrics server)
     "hpa": hpa.sync,  # HorizontalPodAutoscaler on prometheus-adapter custom metrics
     "autoscaler": autoscaler.sync,  # after scheduler: cluster-autoscaler (kwok provider) on Unschedulable pods
+    "karpenter": karpenter.sync,  # after scheduler: Karpenter (kwok provider) NodeClaims for Unschedulable pods
     "sandbox": sandbox.sync,  # after kubelet: RuntimeClass handler of running pods (+ isolation probe log producer)
     "devicemanager": devicemanager.sync,  # after kubelet: devices of started containers (+ probe log producer)
     "pvc": misc.pvc,
