@@ -494,32 +494,46 @@ def wait_running(ctx: ProbeContext, namespace: str, name: str, timeout: float, i
 
 
 def read_log(ctx: ProbeContext, namespace: str, name: str, container: str) -> str:
+    return _read_log(ctx, namespace, name, container)[0]
+
+
+def _read_log(ctx: ProbeContext, namespace: str, name: str, container: str) -> tuple[str, str]:
+    """(log text, "" or why it could not be read): 400/404 are a not-yet; forbidden/5xx propagate."""
     from aiconform.kube import ClusterError
     try:
         return str(ctx.call(f"read log of {namespace}/{name}/{container}", ctx.core.read_namespaced_pod_log,
-                            name, namespace, container=container))
+                            name, namespace, container=container)), ""
     except ClusterError as exc:
-        # 400 "waiting to start" is a not-yet, not an error; forbidden/5xx propagate.
         if exc.status in (400, 404):
-            return ""
+            return "", str(exc)
         raise
 
 
 def poll_probe_log(ctx: ProbeContext, namespace: str, name: str, container: str, timeout: float,
                    interval: float = 2.0) -> dict[str, Any]:
-    """Log polling every 2 s up to ``timeout`` until the probe printed its RESULT line."""
+    """Log polling every 2 s up to ``timeout`` until the probe printed its RESULT line.
+
+    A probe whose log could never be read (every read refused, e.g. "no logs found for container" from a kubelet
+    that keeps no container output, as kwok's) is not a platform finding: that raises ``ClusterError``, so the
+    verdict is ``error`` naming the refusal, never Not Implemented.
+    """
+    from aiconform.kube import ClusterError
+    from aiconform.verifiers.base import pause
+
     deadline = time.monotonic() + timeout
-    text = ""
+    text, refused, ever_read = "", "", False
     while True:
-        text = read_log(ctx, namespace, name, container)
+        text, refused = _read_log(ctx, namespace, name, container)
+        ever_read = ever_read or not refused
         parsed = parse_probe_log(text)
         if parsed["count"] is not None or parsed["found"] is not None:
             return {**parsed, "log": trim(text), "timeout": ""}
         if time.monotonic() >= deadline:
+            if not ever_read and refused and "waiting to start" not in refused and "ContainerCreating" not in refused:
+                raise ClusterError(f"could not read the output of probe {namespace}/{name}/{container} for "
+                                   f"{timeout:g}s ({refused}); aiconform needs it to decide", kind="error")
             return {**parsed, "log": trim(text),
                     "timeout": f"timed out after {timeout:g}s waiting for a RESULT line in the log of {name}/{container}"}
-        from aiconform.verifiers.base import pause
-
         pause(min(interval, max(0.05, deadline - time.monotonic())))
 
 
