@@ -164,10 +164,11 @@ def component_switches(value: bool, roles_dir: Path = PROJECT_ROOT / "roles") ->
     return found
 
 
-def write_lab_engine_inventory(path: Path, kubeconfig: Path) -> None:
+def write_lab_engine_inventory(path: Path, kubeconfig: Path, extra: dict[str, object] | None = None) -> None:
     host = {"ansible_connection": "local", "aiconform_kubeconfig": str(kubeconfig), "aiconform_simulated": True,
             "aiconform_engine": "lab", **component_switches(False),
-            **{k: v for k, v in LAB_VARS.items() if not k.startswith("aiconform_cluster_autoscaling_")}}
+            **{k: v for k, v in LAB_VARS.items() if not k.startswith("aiconform_cluster_autoscaling_")},
+            **(extra or {})}
     path.write_text(yaml.safe_dump({"all": {"hosts": {LAB_ENGINE_HOST: host}}}, sort_keys=False), encoding="utf-8")
     os.chmod(path, 0o600)
 
