@@ -3,25 +3,15 @@ each project's own words, and scenario composition without Kueue (remove_objects
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
 
 import pytest
+from helpers.sim import until
 from kubernetes import client, config
 
 from aiconform.sim.scenario import load_scenario
 
 TOLERATE_GPU = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
 VOLCANO = ("scheduling.volcano.sh", "v1beta1")
-
-
-def until(fn: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.time() + timeout
-    while True:
-        val = fn()
-        if val or time.time() > deadline:
-            return val
-        time.sleep(0.1)
 
 
 def _clients(h) -> tuple[client.CoreV1Api, client.CustomObjectsApi]:
