@@ -12,7 +12,9 @@ allocation), since nothing computes in the simulator.
 
 Simulator-only faults: annotation ``sim.aiconform.io/dcgm-exporter`` on a ConfigMap
 ``dcgm-exporter-sim-faults`` in the exporter's namespace: ``no-gpu-labels`` (series without any
-per-GPU label, as an exporter behind a relabelling that drops them) or ``malformed`` (a truncated line).
+per-GPU label, as an exporter behind a relabelling that drops them), ``aggregate`` (one series per node
+labelled ``gpu="all"``, the values of the first GPU, as a summing relabel/recording setup gives) or
+``malformed`` (a truncated line).
 """
 from __future__ import annotations
 
@@ -74,7 +76,7 @@ def exposition(c: Cluster, node: Obj, fault: str = "") -> str:
     lines: list[str] = []
     for metric, mtype, help_, idle, busy in METRICS:
         lines += [f"# HELP {metric} {help_}", f"# TYPE {metric} {mtype}"]
-        for gpu in gpus:
+        for gpu in gpus[:1] if fault == "aggregate" else gpus:
             i = int(gpu["minor"])
             pod, ctr = held.get(i, (None, ""))
             value = busy if pod else idle
@@ -82,6 +84,8 @@ def exposition(c: Cluster, node: Obj, fault: str = "") -> str:
                 value = mem_mib - 470 - (1024 if pod else 0)
             if fault == "no-gpu-labels":
                 lab = {"modelName": model, "Hostname": name, "DCGM_FI_DRIVER_VERSION": driver}
+            elif fault == "aggregate":
+                lab = {"gpu": "all", "modelName": model, "Hostname": name, "DCGM_FI_DRIVER_VERSION": driver}
             else:
                 lab = {"gpu": str(i), "UUID": gpu.get("uuid") or f"GPU-{uuid.uuid5(uuid.NAMESPACE_DNS, f'{name}/{i}')}",
                        "pci_bus_id": f"00000000:{0x31 + i:02X}:00.0", "device": f"nvidia{i}", "modelName": model,
