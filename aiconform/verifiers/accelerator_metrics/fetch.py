@@ -333,18 +333,22 @@ def advertised_devices(ctx: ProbeContext) -> dict[str, dict[str, Any]]:
 
 
 def dra_devices_per_node(slices: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    """node → driver → whole devices published by the GPU DRA drivers (a ``type`` attribute other than gpu, such
-    as NVIDIA's mig, marks a partition)."""
+    """node → driver → whole devices published by the GPU DRA drivers. A partition is not a device: NVIDIA's
+    ``type: mig``, AMD's ``type: amdgpu-partition`` (full GPUs are ``gpu`` / ``amdgpu``; Intel sets no type)."""
     out: dict[str, dict[str, int]] = {}
     for sl in slices:
         spec = sl.get("spec") or {}
         if spec.get("driver") not in DRA_GPU_DRIVERS or not spec.get("nodeName"):
             continue
-        whole = [d for d in spec.get("devices") or []
-                 if ((d.get("attributes") or {}).get("type") or {}).get("string", "gpu") in ("gpu", "device")]
+        whole = [d for d in spec.get("devices") or [] if not _partition(d)]
         per = out.setdefault(spec["nodeName"], {})
         per[spec["driver"]] = per.get(spec["driver"], 0) + len(whole)
     return out
+
+
+def _partition(device: dict[str, Any]) -> bool:
+    kind = str(((device.get("attributes") or {}).get("type") or {}).get("string") or "").lower()
+    return kind == "mig" or kind.endswith("partition")
 
 
 def _quantity(value: Any) -> int:

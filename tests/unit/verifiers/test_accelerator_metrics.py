@@ -460,6 +460,19 @@ def test_vks_resourceslices_count_whole_gpus_per_node() -> None:
     assert dra_devices_per_node([mig])[slices[0]["spec"]["nodeName"]] == {"gpu.nvidia.com": 1}
 
 
+def test_amd_and_intel_resourceslices_count_whole_gpus() -> None:
+    """AMD's DRA driver (docs/driver-attributes.md): full GPUs type amdgpu, partitions type amdgpu-partition;
+    Intel's (doc/gpu/USAGE.md example): devices without a type attribute. Device names and values are our own."""
+    amd = {"spec": {"driver": "gpu.amd.com", "nodeName": "mi300", "devices": [
+        {"name": "gpu-1-128", "attributes": {"type": {"string": "amdgpu"}, "cardIndex": {"int": 1}}},
+        {"name": "gpu-2-129", "attributes": {"type": {"string": "amdgpu"}, "cardIndex": {"int": 2}}},
+        {"name": "gpu-9-136", "attributes": {"type": {"string": "amdgpu-partition"}}}]}}
+    intel = {"spec": {"driver": "gpu.intel.com", "nodeName": "arc", "devices": [
+        {"name": "0000-03-00-0-0x56a0", "attributes": {"driver": {"string": "i915"}}}]}}
+    other = {"spec": {"driver": "dra.net", "nodeName": "arc", "devices": [{"name": "eth1"}]}}
+    assert dra_devices_per_node([amd, intel, other]) == {"mi300": {"gpu.amd.com": 2}, "arc": {"gpu.intel.com": 1}}
+
+
 def test_configured_device_label() -> None:
     text = SMALL_DCGM.replace("UUID=", "accel_uuid=").replace('gpu="', 'slot="').replace("pci_bus_id=", "bus=") \
         .replace('device="', 'dev="')
