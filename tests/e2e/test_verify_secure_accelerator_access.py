@@ -9,16 +9,19 @@ Timeouts are shortened through inventory variables.
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 from helpers.conformance_e2e import probe_namespaces, run_conformance
-from helpers.sim import SimHandle
+from helpers.sim import SimHandle, run_tool
 
 pytestmark = pytest.mark.e2e
 REQ = "secure_accelerator_access"
 FAST = {"aiconform_secure_accelerator_access_pod_running_timeout": 4,
         "aiconform_secure_accelerator_access_log_timeout": 4,
         "aiconform_secure_accelerator_access_release_timeout": 10, "aiconform_cleanup_timeout": 20}
-SUBTESTS = ["PositiveAccessTest", "NegativeIsolationTest", "MultiContainerIsolationTest", "CrossPodIsolationTest"]
+SUBTESTS = ["PositiveAccessTest", "NegativeIsolationTest", "MultiContainerIsolationTest", "CrossPodIsolationTest",
+            "EnvVarBypassTest"]
 
 
 @pytest.fixture
@@ -81,3 +84,39 @@ def test_forbidden_pod_creation_is_an_error_and_leaves_nothing(lab, tmp_path):
     assert entry["status"] == "error", (entry["reasons"], out[-3000:])
     assert "forbidden" in entry["reasons"][0] and "create pod" in entry["reasons"][0]
     assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_toolkit_honouring_the_env_var_is_not_implemented(lab, tmp_path):
+    """The GPU Operator's toolkit set to accept NVIDIA_VISIBLE_DEVICES from unprivileged pods: a pod that requests
+    nothing but sets NVIDIA_VISIBLE_DEVICES=all sees the node's GPU."""
+    patch = {"spec": {"toolkit": {"env": [{"name": "ACCEPT_NVIDIA_VISIBLE_DEVICES_ENVVAR_WHEN_UNPRIVILEGED",
+                                           "value": "true"}]}}}
+    proc = run_tool(lab, "kubectl", "patch", "clusterpolicy", "cluster-policy", "--type", "merge", "-p", json.dumps(patch))
+    assert proc.returncode == 0, proc.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    checks = {c["name"]: c for c in entry["checks"]}
+    assert checks["EnvVarBypassTest"]["outcome"] == "fail"
+    assert all(checks[n]["outcome"] == "pass" for n in SUBTESTS[:4])
+    assert "VIOLATION: envvar-plain/prober (no accelerator requested, NVIDIA_VISIBLE_DEVICES=all" in \
+        checks["EnvVarBypassTest"]["reason"]
+    assert "envvar-cuda/prober" in checks["EnvVarBypassTest"]["reason"]
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["gpu-lab"], indirect=True)
+def test_single_gpu_cluster_is_implemented_with_cross_pod_skipped(lab, tmp_path):
+    """One of the two GPU nodes cordoned: one allocatable GPU, upstream's three subtests pass."""
+    nodes = run_tool(lab, "kubectl", "get", "nodes", "-l", "nvidia.com/gpu.present=true", "-o", "name")
+    assert nodes.returncode == 0 and len(nodes.stdout.split()) == 2, nodes.stdout
+    proc = run_tool(lab, "kubectl", "cordon", nodes.stdout.split()[1])
+    assert proc.returncode == 0, proc.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    checks = {c["name"]: c for c in entry["checks"]}
+    assert checks["CrossPodIsolationTest"]["outcome"] == "skip"
+    assert "offers 1 allocatable accelerator" in checks["CrossPodIsolationTest"]["reason"]
+    assert all(checks[n]["outcome"] == "pass" for n in ("PositiveAccessTest", "NegativeIsolationTest",
+                                                          "MultiContainerIsolationTest", "EnvVarBypassTest"))
+    assert any("CrossPodIsolationTest skipped" in r for r in entry["reasons"])

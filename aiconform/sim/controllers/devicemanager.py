@@ -6,7 +6,10 @@ Real semantics emulated (and nothing more):
 - DRA (NVIDIA DRA driver through CDI): a container gets exactly the devices allocated to the claims it
   lists in ``resources.claims`` (a pod-level claim the container does not reference stays invisible).
 - A container with neither sees no accelerator device node, and the NVIDIA container toolkit injects no
-  ``nvidia-smi`` into it.
+  ``nvidia-smi`` into it - unless it sets ``NVIDIA_VISIBLE_DEVICES`` (``all`` or GPU indices) and the toolkit
+  accepts that variable from unprivileged containers (``accept-nvidia-visible-devices-envvar-when-unprivileged``;
+  in the simulator: a ClusterPolicy whose ``spec.toolkit.env`` sets
+  ``ACCEPT_NVIDIA_VISIBLE_DEVICES_ENVVAR_WHEN_UNPRIVILEGED=true``), the bypass that makes it see those GPUs.
 
 The pod-log producer answers for accelerator probe containers (their script prints
 ``RESULT: ACCELERATOR_COUNT=<n>`` or ``RESULT: ACCELERATOR_FOUND|MISSING``) with what that probe prints on
@@ -143,6 +146,7 @@ def sync(c: Cluster, mgr: Any) -> None:
         del _ASSIGNED[key]
     for key in [k for k in VISIBLE if k not in live_keys]:
         del VISIBLE[key]
+    envvar_honoured = _toolkit_accepts_envvar(c)
     gpus_by_node: dict[str, list[dict[str, Any]]] = {}
     slots_by_node: dict[str, list[dict[str, Any]]] = {}
     for pod in sorted(pods, key=lambda p: (p["metadata"].get("creationTimestamp", ""), p["metadata"]["name"])):
@@ -161,8 +165,32 @@ def sync(c: Cluster, mgr: Any) -> None:
                     free = [i for i in range(len(slots)) if i not in taken]
                     _ASSIGNED[key] = (node, free[:want])  # fewer when over-subscribed: the scheduler should not allow it
                 seen += [slots[i] for i in _ASSIGNED[key][1] if i < len(slots)]
+            if not want and not seen and envvar_honoured:
+                seen = _envvar_devices(ctr, gpus)
             driver, cuda = _node_driver(c, node, gpus)
             VISIBLE[key] = [{**g, "node_driver": driver, "node_cuda": cuda} for g in seen]
+
+
+def _toolkit_accepts_envvar(c: Cluster) -> bool:
+    if c.registry.get("nvidia.com", "clusterpolicies") is None:
+        return False
+    for cp in c.objects("nvidia.com", "clusterpolicies"):
+        for env in ((cp.get("spec") or {}).get("toolkit") or {}).get("env") or []:
+            if env.get("name") == "ACCEPT_NVIDIA_VISIBLE_DEVICES_ENVVAR_WHEN_UNPRIVILEGED" and \
+                    str(env.get("value")).lower() == "true":
+                return True
+    return False
+
+
+def _envvar_devices(ctr: dict[str, Any], gpus: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The GPUs an unprivileged container's NVIDIA_VISIBLE_DEVICES names (all, or indices/UUIDs)."""
+    value = next((str(e.get("value", "")) for e in ctr.get("env") or [] if e.get("name") == "NVIDIA_VISIBLE_DEVICES"), "")
+    if value in ("", "void", "none"):
+        return []
+    if value == "all":
+        return list(gpus)
+    wanted = {v.strip() for v in value.split(",")}
+    return [g for g in gpus if str(g["minor"]) in wanted or (g.get("uuid") or "") in wanted]
 
 
 @register_producer
