@@ -29,9 +29,13 @@ extends_documentation_fragment:
   - aiconform.conformance.cluster.VERIFIER
 options:
   accelerator_type:
-    description: Accelerator vendor (upstream C(-accelerator-type)); only C(nvidia) is known, others give C(unknown).
+    description:
+      - Accelerator vendor (upstream C(-accelerator-type)) - C(nvidia), C(amd) (DRA C(gpu.amd.com) or C(amd.com/gpu),
+        device nodes C(/dev/dri/renderD*)) or C(intel) (DRA C(gpu.intel.com) or C(gpu.intel.com/i915)); others give
+        C(unknown).
+      - C(auto) uses the one vendor whose DRA driver or device plugin is present; several give C(unknown) naming them.
     type: str
-    default: nvidia
+    default: auto
   allocation_mode:
     description: How probe pods request accelerators (upstream C(-allocation-mode)).
     type: str

@@ -26,7 +26,8 @@ PROBE_IMAGE = probe_image("ubuntu")
 CUDA_PROBE_IMAGE = probe_image("cuda_base")
 
 OPTIONS: dict[str, dict[str, Any]] = {
-    "accelerator_type": {"type": "str", "default": "nvidia"},
+    # auto: the one vendor whose DRA driver or device plugin is present (nvidia, amd, intel)
+    "accelerator_type": {"type": "str", "default": "auto"},
     "allocation_mode": {"type": "str", "default": "auto", "choices": ["auto", "dra", "device-plugin"]},
     "probe_image": {"type": "str", "default": PROBE_IMAGE},
     # The env-var bypass case's second image (NVIDIA only); "" skips that pod.

@@ -13,16 +13,21 @@ BYPASS_ENV = [{"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"}, {"name": "NVID
 
 def fetch(ctx: ProbeContext) -> dict[str, Any]:
     opts = ctx.options
-    facts: dict[str, Any] = {"accelerator_type": opts.get("accelerator_type", "nvidia"),
+    facts: dict[str, Any] = {"accelerator_type": opts.get("accelerator_type") or "auto",
                              "allocation_mode_requested": opts.get("allocation_mode", "auto")}
-    cfg = acc.accelerator_config(facts["accelerator_type"])
+    disc, version, classes, slices = acc.dra_inventory(ctx)
+    nodes = acc.list_nodes(ctx)
+    vendor = acc.detect_vendor(facts["accelerator_type"], slices, nodes)
+    facts["accelerator_detection"] = vendor
+    ctx.record("Accelerator type", vendor, command="kubectl get resourceslices; kubectl get nodes")
+    if vendor["type"] is None:
+        return facts
+    facts["accelerator_type"] = vendor["type"]
+    cfg = acc.accelerator_config(vendor["type"], acc.GPU_VENDORS)
     if cfg is None:
         facts["unknown_accelerator"] = True
         return facts
     facts["accelerator"] = acc.as_dict(cfg)
-
-    disc, version, classes, slices = acc.dra_inventory(ctx)
-    nodes = acc.list_nodes(ctx)
     env = acc.detect_allocation_mode(facts["allocation_mode_requested"], cfg, classes, slices, nodes)
     facts.update(dra=disc, dra_version=version, device_classes=classes, resource_slices=slices,
                  nodes=[{k: v for k, v in n.items() if k != "all_labels"} for n in nodes], environment=env)

@@ -85,10 +85,23 @@ def _cross_pod(st: dict[str, Any]) -> Check:
     return Check(name, Outcome.PASS, f"{a} sees {', '.join(sorted(ida))}; {b} sees {', '.join(sorted(idb))}")
 
 
+def _vendor(facts: dict[str, Any]) -> str:
+    """'AMD (detected): ' when the accelerator type was not NVIDIA or was detected, so the report names it."""
+    det = facts.get("accelerator_detection") or {}
+    kind = facts.get("accelerator_type") or ""
+    if not det or (kind == "nvidia" and det.get("how") != "detected"):
+        return ""
+    return f"{kind.upper() if len(kind) <= 5 else kind} ({det.get('how')}): "
+
+
 def judge(facts: dict[str, Any]) -> Verdict:
+    det = facts.get("accelerator_detection") or {}
+    if det.get("unknown"):
+        return Verdict(Status.UNKNOWN, [f"{det['unknown']}: set aiconform_secure_accelerator_access_accelerator_type "
+                                        "(or aiconform_accelerator_type) to the one to test"])
     if facts.get("unknown_accelerator"):
-        return Verdict(Status.UNKNOWN, [f"accelerator type {facts.get('accelerator_type')!r} is not one the upstream "
-                                        "test knows (nvidia); certify manually"])
+        return Verdict(Status.UNKNOWN, [f"accelerator type {facts.get('accelerator_type')!r} is not one aiconform "
+                                        "knows (nvidia, amd, intel); certify manually"])
     env = facts.get("environment") or {}
     if env.get("error"):
         other = env.get("device_plugin" if env.get("requested") == "dra" else "dra", {}) or {}
@@ -113,11 +126,11 @@ def judge(facts: dict[str, Any]) -> Verdict:
         # Upstream's three subtests need one accelerator and passed: a single-accelerator cluster meets the
         # requirement as upstream tests it. The skipped check stays a skip (never a pass) and says why.
         return Verdict(Status.IMPLEMENTED, [
-            f"accelerator access is mediated by {'DRA ResourceClaims' if mode == 'dra' else 'the device plugin'} on "
+            f"{_vendor(facts)}accelerator access is mediated by {'DRA ResourceClaims' if mode == 'dra' else 'the device plugin'} on "
             f"node {env.get('node')}: a granted container sees exactly one device, a pod or container without a "
             "grant sees none (upstream's subtests all passed)",
             *(f"{c.name} skipped: {c.reason}" for c in skipped)], checks)
     return Verdict(Status.IMPLEMENTED, [
-        f"accelerator access is mediated by {'DRA ResourceClaims' if mode == 'dra' else 'the device plugin'} on "
+        f"{_vendor(facts)}accelerator access is mediated by {'DRA ResourceClaims' if mode == 'dra' else 'the device plugin'} on "
         f"node {env.get('node')}: a granted container sees exactly one device, a pod or container without a "
         "grant sees none, and two pods holding one accelerator each see different devices"], checks)

@@ -297,3 +297,14 @@ def test_single_accelerator_passes_upstream_subtests_with_the_skip_stated() -> N
     facts["subtests"]["NegativeIsolationTest"]["pods"]["neg-pod"]["containers"]["prober"] = _res(
         "RESULT: ACCELERATOR_COUNT=1\n")
     assert judge(facts).status is Status.NOT_IMPLEMENTED
+
+
+def test_several_vendors_are_unknown_until_the_inventory_chooses() -> None:
+    nodes = [{"name": "n1", "allocatable": {"nvidia.com/gpu": "1"}}, {"name": "n2", "allocatable": {"amd.com/gpu": "8"}}]
+    det = acc.detect_vendor("auto", [], nodes)
+    v = judge({"accelerator_type": "auto", "accelerator_detection": det})
+    assert v.status is Status.UNKNOWN
+    assert v.reasons[0] == ("accelerators of several vendors are present (nvidia, amd): set "
+                            "aiconform_secure_accelerator_access_accelerator_type (or aiconform_accelerator_type) to "
+                            "the one to test")
+    assert acc.detect_vendor("auto", [], nodes[1:])["type"] == "amd"
