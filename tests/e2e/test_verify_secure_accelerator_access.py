@@ -120,3 +120,31 @@ def test_single_gpu_cluster_is_implemented_with_cross_pod_skipped(lab, tmp_path)
     assert all(checks[n]["outcome"] == "pass" for n in ("PositiveAccessTest", "NegativeIsolationTest",
                                                           "MultiContainerIsolationTest", "EnvVarBypassTest"))
     assert any("CrossPodIsolationTest skipped" in r for r in entry["reasons"])
+
+
+# -- AMD GPUs through AMD's DRA driver (scenario amd-gpu) --------------------------------------------------
+@pytest.mark.parametrize("lab", ["amd-gpu"], indirect=True)
+def test_amd_dra_is_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    assert entry["reasons"][0].startswith("AMD (detected): accelerator access is mediated by DRA ResourceClaims")
+    assert [c["name"] for c in entry["checks"]] == SUBTESTS[:4]  # the env-var bypass is NVIDIA's
+    assert all(c["outcome"] == "pass" for c in entry["checks"])
+    cross = entry["facts"]["subtests"]["CrossPodIsolationTest"]["pods"]
+    seen = [p["containers"]["prober"]["devices"] for p in cross.values()]
+    assert seen == [["/dev/dri/renderD128"], ["/dev/dri/renderD128"]]  # same render index, different nodes
+    assert len(set(entry["facts"]["subtests"]["CrossPodIsolationTest"]["nodes"].values())) == 2
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["amd-gpu"], indirect=True)
+def test_amd_class_matching_no_device_is_not_implemented(lab, tmp_path):
+    cls = {"apiVersion": "resource.k8s.io/v1", "kind": "DeviceClass", "metadata": {"name": "gpu.amd.com"},
+           "spec": {"selectors": [{"cel": {"expression": "device.driver == 'gpu.amd.com' && "
+                                                         "device.attributes['gpu.amd.com'].type == 'amdgpu-partition'"}}]}}
+    proc = run_tool(lab, "kubectl", "apply", "-f", "-", input=json.dumps(cls))
+    assert proc.returncode == 0, proc.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert {c["name"]: c["outcome"] for c in entry["checks"]}["PositiveAccessTest"] == "fail"
+    assert not probe_namespaces(lab, REQ)

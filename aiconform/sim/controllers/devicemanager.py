@@ -3,8 +3,10 @@
 Real semantics emulated (and nothing more):
 - kubelet device manager + NVIDIA device plugin: a container whose limits ask for ``nvidia.com/gpu: n`` is
   given n free GPUs of its node when it starts; the assignment is kept (checkpointed) until the pod ends.
-- DRA (NVIDIA DRA driver through CDI): a container gets exactly the devices allocated to the claims it
-  lists in ``resources.claims`` (a pod-level claim the container does not reference stays invisible).
+- DRA (NVIDIA DRA driver through CDI; AMD's ``gpu.amd.com`` and Intel's ``gpu.intel.com`` DRA drivers alike): a
+  container gets exactly the devices allocated to the claims it lists in ``resources.claims`` (a pod-level claim
+  the container does not reference stays invisible). An AMD or Intel GPU appears as its DRM render node
+  ``/dev/dri/renderD<n>`` (AMD's ``renderIndex`` attribute, else 128 + its index), with no ``nvidia-smi``.
 - A container with neither sees no accelerator device node, and the NVIDIA container toolkit injects no
   ``nvidia-smi`` into it - unless it sets ``NVIDIA_VISIBLE_DEVICES`` (``all`` or GPU indices) and the toolkit
   accepts that variable from unprivileged containers (``accept-nvidia-visible-devices-envvar-when-unprivileged``;
@@ -38,6 +40,7 @@ from aiconform.sim.logs import register_producer
 Obj = dict[str, Any]
 GPU_RESOURCE = "nvidia.com/gpu"
 GPU_DRIVER = "gpu.nvidia.com"
+GPU_DRIVERS = (GPU_DRIVER, "gpu.amd.com", "gpu.intel.com")
 GROUP = "resource.k8s.io"
 
 # (pod uid, container) -> visible devices; rebuilt by sync(), read by the log producer.
@@ -93,9 +96,17 @@ def _replicas(c: Cluster, node: str) -> int:
         return 1
 
 
-def _visible(dev: dict[str, Any], fallback: int) -> dict[str, Any]:
-    return {"minor": _minor(dev, fallback), "uuid": _attr(dev, "uuid"), "product": _attr(dev, "productName"),
-            "driver": _attr(dev, "driverVersion"), "cuda": _attr(dev, "cudaDriverVersion")}
+def _visible(dev: dict[str, Any], fallback: int, vendor: str = GPU_DRIVER) -> dict[str, Any]:
+    out = {"minor": _minor(dev, fallback), "uuid": _attr(dev, "uuid"), "product": _attr(dev, "productName"),
+           "driver": _attr(dev, "driverVersion"), "cuda": _attr(dev, "cudaDriverVersion")}
+    if vendor != GPU_DRIVER:
+        render = _attr(dev, "renderIndex")
+        out.update(vendor=vendor, uuid=None, render=int(render) if str(render).isdigit() else 128 + out["minor"])
+    return out
+
+
+def _device_node(g: dict[str, Any]) -> str:
+    return f"/dev/dri/renderD{g['render']}" if g.get("vendor") else f"/dev/nvidia{g['minor']}"
 
 
 # The driver a node really runs (what nvidia-smi reports inside a container): a scenario can set it apart
@@ -134,8 +145,8 @@ def _dra_devices(c: Cluster, pod: Obj, container: dict[str, Any]) -> list[dict[s
                 if spec.get("driver") != r.get("driver") or (spec.get("pool") or {}).get("name") != r.get("pool"):
                     continue
                 for i, d in enumerate(spec.get("devices") or []):
-                    if d.get("name") == r.get("device") and r.get("driver") == GPU_DRIVER:
-                        out.append(_visible(d, i))
+                    if d.get("name") == r.get("device") and r.get("driver") in GPU_DRIVERS:
+                        out.append(_visible(d, i, r["driver"]))
     return out
 
 
@@ -201,14 +212,14 @@ def probe_log(pod: Obj, container: str) -> str | None:
     if "ACCELERATOR_COUNT=" not in script and "ACCELERATOR_FOUND" not in script:
         return None
     devices = sorted(VISIBLE.get((pod["metadata"].get("uid", ""), container), []), key=lambda g: g["minor"])
-    lines = [f"DEVICE: /dev/nvidia{g['minor']}" for g in devices] if "DEVICE: " in script else []
+    lines = [f"DEVICE: {_device_node(g)}" for g in devices] if "DEVICE: " in script else []
     if "ACCELERATOR_COUNT=" in script:
         lines.append(f"RESULT: ACCELERATOR_COUNT={len(devices)}")
     else:
         lines.append("RESULT: ACCELERATOR_FOUND" if devices else "RESULT: ACCELERATOR_MISSING")
-    if "nvidia-smi" in script and devices:  # the toolkit injects nvidia-smi only with a GPU
+    if "nvidia-smi" in script and devices:  # the toolkit injects nvidia-smi only with an NVIDIA GPU
         lines += [f"GPU {i}: {g['product'] or 'NVIDIA GPU'} (UUID: {g['uuid']})" for i, g in enumerate(devices)
-                  if g.get("uuid")]
+                  if g.get("uuid") and not g.get("vendor")]
     if "RESULT: HEALTH_CHECK=" in script:  # gpu_sharing: nvidia-smi's CSV query, only where a GPU was injected
         lines += [f"{g['uuid']}, {g['product'] or 'NVIDIA GPU'}, 0 MiB, 10240 MiB" for g in devices if g.get("uuid")]
         lines.append("RESULT: HEALTH_CHECK=PASS" if devices else "RESULT: HEALTH_CHECK=FAIL nvidia-smi was not injected")
