@@ -105,7 +105,7 @@ def test_aggregate_gpu_all_series_are_not_per_accelerator(lab, tmp_path):
     entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_accelerator_metrics_allocation_mode": "none"})
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert checks(entry)["PerAcceleratorUtilization"] == "fail"
-    assert 'gpu="all" is an aggregate, not one device' in " ".join(entry["reasons"])
+    assert 'aggregate values gpu="all" name no single device' in " ".join(entry["reasons"])
 
 
 @pytest.mark.parametrize("lab", ["conformant"], indirect=True)
@@ -142,3 +142,31 @@ def test_exporter_found_through_its_service_monitor(lab, tmp_path):
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     assert entry["facts"]["endpoint"]["service"] == "gpu-operator/gpu-telemetry:9400"
     assert entry["facts"]["endpoint"]["found_by"] == "ServiceMonitor gpu-operator/dcgm-exporter (discovered)"
+
+
+# -- AMD's device-metrics-exporter (scenario amd-gpu): found by its app label, read by its own names ------------
+@pytest.mark.parametrize("lab", ["amd-gpu"], indirect=True)
+def test_amd_exporter_found_by_label_is_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    endpoint = entry["facts"]["endpoint"]
+    assert endpoint["service"] == "kube-amd-gpu/amd-gpu-amd-metrics-exporter-svc:5000"
+    assert endpoint["found_by"] == "label app=amd-gpu-amdgpu-metrics-exporter (discovered)"
+    got = checks(entry)
+    assert got["PerAcceleratorUtilization"] == got["PerAcceleratorMemory"] == got["SeriesPerAdvertisedDevice"] == "pass"
+    reason = next(c["reason"] for c in entry["checks"] if c["name"] == "PerAcceleratorUtilization")
+    assert reason.startswith("gpu_gfx_activity") and "violation" not in reason
+    assert "(AMD device-metrics-exporter)" in entry["reasons"][0]
+    assert got["WorkloadDrivenUtilization"] == "skip"  # the compute probe is NVIDIA's; never counted as a pass
+
+
+@pytest.mark.parametrize("lab", ["amd-gpu"], indirect=True)
+def test_amd_exporter_aggregate_is_not_implemented(lab, tmp_path):
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "amd-metrics-exporter-sim-faults", "namespace": "kube-amd-gpu",
+        "annotations": {"sim.aiconform.io/amd-metrics-exporter": "aggregate"}}, "data": {}}
+    proc = run_tool(lab, "kubectl", "apply", "-f", "-", input=yaml.safe_dump(cm))
+    assert proc.returncode == 0, proc.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert 'aggregate values gpu_id="all", serial_number="" name no single device' in " ".join(entry["reasons"])

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiconform.sim.api import Cluster
 from aiconform.sim.controllers import (
+    amdmetrics,  # noqa: F401 - registers AMD's device-metrics-exporter /metrics behind the services/pods proxy
     autoscaler,
     daemonset,
     dcgm,  # noqa: F401 - registers the DCGM exporter's /metrics behind the services/pods proxy

@@ -29,12 +29,12 @@ EXPORTERS: dict[str, dict[str, tuple[str, ...]]] = {
         "utilization": ("DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_PROF_GR_ENGINE_ACTIVE", "DCGM_FI_PROF_SM_ACTIVE",
                         "DCGM_FI_DEV_MEM_COPY_UTIL"),
         "memory": ("DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE", "DCGM_FI_DEV_FB_TOTAL"),
-        "device_labels": ("UUID", "gpu", "pci_bus_id", "GPU_I_ID", "device"),
+        "device_labels": ("UUID", "gpu", "pci_bus_id", "device"),
         "prefix": ("DCGM_",)},
     "AMD device-metrics-exporter": {
         "utilization": ("gpu_gfx_activity", "gpu_gfx_busy_instantaneous"),
         "memory": ("gpu_used_vram", "gpu_free_vram", "gpu_total_vram", "gpu_used_visible_vram"),
-        "device_labels": ("gpu_uuid", "serial_number", "gpu_id", "gpu_partition_id"),
+        "device_labels": ("gpu_uuid", "serial_number", "gpu_id"),
         "prefix": ()},
     "Intel XPU Manager": {
         "utilization": ("xpum_engine_group_compute_all_ratio", "xpum_engine_group_compute_all_utilization",
@@ -51,9 +51,9 @@ PER_ACCELERATOR_LABELS = tuple(dict.fromkeys(
     [lab for d in EXPORTERS.values() for lab in d["device_labels"]] + list(GENERIC_DEVICE_LABELS)))
 _PER_ACC_LOWER = {label.lower() for label in PER_ACCELERATOR_LABELS}
 # Label names that identify one accelerator, most specific first (a UUID survives re-enumeration).
-_IDENTITY_ORDER = ("uuid", "gpu_uuid", "serial_number", "pci_bus_id", "pci_bdf", "gpu_i_id", "gpu", "gpu_id",
-                   "gpu_partition_id", "deviceid", "device_id", "dev_id", "card_id", "dev_file", "minor_number",
-                   "device")
+# A partition or MIG instance index (gpu_partition_id, GPU_I_ID) qualifies a device but names none by itself.
+_IDENTITY_ORDER = ("uuid", "gpu_uuid", "serial_number", "pci_bus_id", "pci_bdf", "gpu", "gpu_id", "deviceid",
+                   "device_id", "dev_id", "card_id", "dev_file", "minor_number", "device")
 # Values that stand for several devices (an aggregate series), never one.
 AGGREGATE_IDS = ("", "all", "total", "any", "*", "none")
 _HOST_LABELS = ("hostname", "node", "instance")
@@ -260,7 +260,7 @@ def judge(facts: dict[str, Any]) -> Verdict:
             failed = True
             agg = entry["aggregates"]
             msg = (f"{cat} metrics {', '.join(entry['without_labels'][:4])} carry no per-accelerator label "
-                   f"({labels_text})" + (f": {', '.join(agg[:4])} is an aggregate, not one device" if agg else ""))
+                   f"({labels_text})" + (f": aggregate values {', '.join(agg[:4])} name no single device" if agg else ""))
             checks.append(Check(name, Outcome.FAIL, msg))
             reasons.append(msg)
         else:

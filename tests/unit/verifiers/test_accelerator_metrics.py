@@ -418,7 +418,7 @@ def test_aggregate_gpu_all_is_not_per_accelerator(source: str) -> None:
     verdict = judge(facts_for(aggregate(text)))
     assert verdict.status is Status.NOT_IMPLEMENTED
     reason = by_name(verdict)["PerAcceleratorUtilization"].reason
-    assert 'gpu="all" is an aggregate, not one device' in reason
+    assert 'aggregate values gpu="all" name no single device' in reason
 
 
 @pytest.mark.parametrize("advertised, outcome, status", [
