@@ -45,7 +45,7 @@ options:
     type: str
     default: ""
   operator_selector:
-    description: Label selector of the operator pods; empty means C(app.kubernetes.io/name=kuberay-operator) or C(app.kubernetes.io/name=kubeflow-trainer).
+    description: Label selector of the operator pods; empty means C(app.kubernetes.io/name=kuberay-operator) or C(app.kubernetes.io/name=trainer,app.kubernetes.io/component=manager) (Kubeflow Trainer's manifests).
     type: str
     default: ""
   operator_crd:

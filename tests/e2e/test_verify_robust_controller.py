@@ -199,3 +199,55 @@ def test_api_fault_is_an_error_and_leaves_nothing_behind(lab, tmp_path, status):
     assert entry["status"] == "error", (entry["reasons"], out[-3000:])
     assert "create RayCluster" in " ".join(entry["reasons"])
     assert not probe_namespaces(lab, REQ)
+
+
+
+# -- Kubeflow Trainer (scenario kubeflow-trainer: upstream's manifests, AICR's webhook names) ----------------
+@pytest.mark.parametrize("lab", ["kubeflow-trainer"], indirect=True)
+def test_kubeflow_trainer_detected_is_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    assert entry["reasons"][0].startswith("Kubeflow Trainer (detected)")
+    assert set(checks(entry).values()) == {"pass"}
+    evidence = "\n".join(e["content"] for e in entry["evidence"])
+    assert 'admission webhook "validator.trainjob.trainer.kubeflow.org" denied the request' in evidence
+    assert "specified clusterTrainingRuntime must be created before the TrainJob is created" in evidence
+    assert {c["type"]: c["status"] for c in entry["facts"]["valid"]["status"]["conditions"]}["Complete"] == "True"
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["kubeflow-trainer"], indirect=True)
+def test_kubeflow_trainer_without_its_webhook_is_not_implemented(lab, tmp_path):
+    proc = run_tool(lab, "kubectl", "delete", "validatingwebhookconfiguration", "validator.trainer.kubeflow.org")
+    assert proc.returncode == 0, proc.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    got = checks(entry)
+    assert got["WebhookOperational"] == got["WebhookRejectsInvalidCR"] == "fail"
+    assert got["ControllerReconcilesCR"] == "pass"
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["kubeflow-trainer"], indirect=True)
+def test_kuberay_and_trainer_both_complete_are_unknown(lab, tmp_path):
+    """Both operators installed and running: the inventory chooses."""
+    objs = [{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+             "metadata": {"name": "rayclusters.ray.io"},
+             "spec": {"group": "ray.io", "scope": "Namespaced",
+                      "names": {"plural": "rayclusters", "singular": "raycluster", "kind": "RayCluster",
+                                "listKind": "RayClusterList"},
+                      "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                          "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}},
+            {"apiVersion": "apps/v1", "kind": "Deployment",
+             "metadata": {"name": "kuberay-operator", "namespace": "default"},
+             "spec": {"replicas": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": "kuberay-operator"}},
+                      "template": {"metadata": {"labels": {"app.kubernetes.io/name": "kuberay-operator"}},
+                                   "spec": {"containers": [{"name": "kuberay-operator",
+                                                            "image": "quay.io/kuberay/operator:v1.4.2"}]}}}}]
+    proc = run_tool(lab, "kubectl", "apply", "-f", "-", input=yaml.safe_dump_all(objs))
+    assert proc.returncode == 0, proc.stderr
+    (tmp_path / "auto").mkdir()
+    entry, out = run_conformance(lab, tmp_path / "auto", REQ, FAST)
+    assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
+    assert "several AI operators found" in entry["reasons"][0]
+    assert "aiconform_robust_controller_operator" in entry["reasons"][0]

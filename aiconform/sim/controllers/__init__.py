@@ -38,6 +38,7 @@ from aiconform.sim.controllers import (
     sandbox,
     scheduler,
     statefulset,
+    trainer,
 )
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ CONTROLLERS: dict[str, Sync] = {
     "gpuoperator": operators.gpu_operator,
     "prometheusoperator": operators.prometheus_operator,
     "kuberay": kuberay.sync,  # RayCluster children and status (its webhook: admission.py registration)
+    "trainer": trainer.sync,  # a TrainJob's node Job and status (its webhook: admission.py registration)
     "hpa": hpa.sync,  # HorizontalPodAutoscaler on prometheus-adapter custom metrics
     "autoscaler": autoscaler.sync,  # after scheduler: cluster-autoscaler (kwok provider) on Unschedulable pods
     "sandbox": sandbox.sync,  # after kubelet: RuntimeClass handler of running pods (+ isolation probe log producer)

@@ -45,7 +45,9 @@ PROFILES = {
         install_hint=("the KubeRay Helm chart ships no webhook: install KubeRay's default-with-webhooks overlay, or "
                       "let aiconform's kuberay role register it (kuberay_webhook_enabled)")),
     "kubeflow-trainer": Profile(
-        name="Kubeflow Trainer", namespace="kubeflow-system", selector="app.kubernetes.io/name=kubeflow-trainer",
+        # upstream manifests/base/manager: pods labelled app.kubernetes.io/name=trainer, component=manager
+        name="Kubeflow Trainer", namespace="kubeflow-system",
+        selector="app.kubernetes.io/name=trainer,app.kubernetes.io/component=manager",
         crds=("trainjobs.trainer.kubeflow.org",), group="trainer.kubeflow.org", version="v1alpha1",
         plural="trainjobs", kind="TrainJob", valid_manifest="trainjob-valid.yml",
         invalid_manifest="trainjob-invalid.yml",
