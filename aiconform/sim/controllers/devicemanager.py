@@ -146,7 +146,11 @@ def _dra_devices(c: Cluster, pod: Obj, container: dict[str, Any]) -> list[dict[s
                     continue
                 for i, d in enumerate(spec.get("devices") or []):
                     if d.get("name") == r.get("device") and r.get("driver") in GPU_DRIVERS:
-                        out.append(_visible(d, i, r["driver"]))
+                        # "via": how the kubelet hands it out (pod-resources DynamicResources for DRA), which
+                        # decides what a DCGM exporter can map back to the pod (dcgm.py)
+                        out.append({**_visible(d, i, r["driver"]), "via": "dra", "claim": claim_name or "",
+                                    "claim_namespace": ns, "dra_driver": r.get("driver") or "",
+                                    "pool": r.get("pool") or "", "device": r.get("device") or ""})
     return out
 
 
@@ -175,9 +179,10 @@ def sync(c: Cluster, mgr: Any) -> None:
                     taken = {i for (n, idx) in _ASSIGNED.values() if n == node for i in idx}
                     free = [i for i in range(len(slots)) if i not in taken]
                     _ASSIGNED[key] = (node, free[:want])  # fewer when over-subscribed: the scheduler should not allow it
-                seen += [slots[i] for i in _ASSIGNED[key][1] if i < len(slots)]
+                seen += [{**slots[i], "via": "device-plugin"} for i in _ASSIGNED[key][1] if i < len(slots)]
             if not want and not seen and envvar_honoured:
-                seen = _envvar_devices(ctr, gpus)
+                # the toolkit's env-var path, not the kubelet's: no pod-resources entry (what dcgm.py maps)
+                seen = [{**g, "via": "envvar"} for g in _envvar_devices(ctr, gpus)]
             driver, cuda = _node_driver(c, node, gpus)
             VISIBLE[key] = [{**g, "node_driver": driver, "node_cuda": cuda} for g in seen]
 
