@@ -90,6 +90,16 @@ COVERAGE_RUNS: tuple[CoverageRun, ...] = (
                 {"aiconform_pod_autoscaling_stabilization_window": 3, "aiconform_pod_autoscaling_control_window": 5},
                 why="pod_autoscaling's external-metrics path: KEDA ScaledObject, its HPA, external.metrics.k8s.io, the "
                     "Prometheus Service lookup"),
+    CoverageRun("exporter-discovery", "conformant", "v1.36.1", "v1.37", ("accelerator_metrics",),
+                ("accelerator_metrics",),
+                host_vars={"aiconform_accelerator_metrics_service": "gpu-operator/not-the-exporter:9400",
+                           "aiconform_accelerator_metrics_allocation_mode": "none"},
+                why="the exporter is not at the configured Service, so it is discovered (Services and "
+                    "ServiceMonitors of every namespace)"),
+    CoverageRun("monitoring-crds", str(COVERAGE_SCENARIOS / "monitoring-crds.yaml"), "v1.36.1", "v1.37",
+                ("ai_service_metrics",), ("ai_service_metrics",),
+                why="the stub's PodMonitoring (GKE managed Prometheus) and VMServiceScrape (VictoriaMetrics) besides "
+                    "its ServiceMonitor"),
 )
 
 

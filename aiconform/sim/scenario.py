@@ -177,7 +177,8 @@ def slice_objects(spec: dict[str, Any], nodes: list[dict[str, Any]], api_version
         devices = []
         for i in range(n):
             attrs = copy.deepcopy(spec.get("attributes") or {})
-            attrs["uuid"] = {"string": "GPU-" + _stable_uid("gpu", name, str(i))}
+            if driver not in ("gpu.amd.com", "gpu.intel.com"):  # their DRA drivers publish no uuid attribute
+                attrs["uuid"] = {"string": "GPU-" + _stable_uid("gpu", name, str(i))}
             attrs.setdefault("index", {"int": i})
             body = {"attributes": attrs, "capacity": copy.deepcopy(spec.get("capacity") or {})}
             devices.append({"name": f"{spec.get('device_prefix', 'gpu')}-{i}", **(body if flat else {"basic": body})})

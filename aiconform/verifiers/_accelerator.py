@@ -49,8 +49,40 @@ ACCELERATORS: dict[str, AcceleratorConfig] = {
 }
 
 
-def accelerator_config(name: str) -> AcceleratorConfig | None:
-    return ACCELERATORS.get(name)
+# Other vendors' GPUs, for the verifiers whose probes are vendor-neutral (dra_support, secure_accelerator_access):
+# DRA drivers and DeviceClasses as ROCm/k8s-gpu-dra-driver and intel/intel-resource-drivers-for-kubernetes publish
+# them, the device plugins' extended resources, and the render node each GPU has under /dev/dri (AMD's
+# DRA driver names devices gpu-<card>-<render>; both vendors' containers get the GPU's /dev/dri nodes).
+GPU_VENDORS: dict[str, AcceleratorConfig] = {
+    **ACCELERATORS,
+    "amd": AcceleratorConfig(device_class="gpu.amd.com", dra_driver="gpu.amd.com", extended_resource="amd.com/gpu",
+                             taint_key="amd.com/gpu", device_pattern="/dev/dri/renderD[0-9]*"),
+    "intel": AcceleratorConfig(device_class="gpu.intel.com", dra_driver="gpu.intel.com",
+                               extended_resource="gpu.intel.com/i915", taint_key="gpu.intel.com/i915",
+                               device_pattern="/dev/dri/renderD[0-9]*"),
+}
+
+
+def accelerator_config(name: str, known: dict[str, AcceleratorConfig] | None = None) -> AcceleratorConfig | None:
+    return (known if known is not None else ACCELERATORS).get(name)
+
+
+def detect_vendor(requested: str, slices: list[dict[str, Any]], nodes: list[dict[str, Any]],
+                  known: dict[str, AcceleratorConfig] | None = None) -> dict[str, Any]:
+    """Which accelerator type to test: the inventory's, else the one vendor whose DRA driver publishes
+    ResourceSlices or whose extended resource a node advertises. {type, present, how, unknown?}."""
+    known = known if known is not None else GPU_VENDORS
+    present = [name for name, cfg in known.items()
+               if any(s.get("driver") == cfg.dra_driver for s in slices)
+               or any(_quantity((n.get("allocatable") or {}).get(cfg.extended_resource)) > 0 for n in nodes)]
+    if requested and requested != "auto":
+        return {"type": requested, "present": present, "how": "set in the inventory"}
+    if len(present) == 1:
+        return {"type": present[0], "present": present, "how": "detected"}
+    if not present:  # nothing to test: the default type, whose detection then says what is missing
+        return {"type": "nvidia", "present": [], "how": "no accelerator found; the default"}
+    return {"type": None, "present": present, "how": "",
+            "unknown": f"accelerators of several vendors are present ({', '.join(present)})"}
 
 
 # ---- manifests (YAML data, filled as dicts) ----------------------------------------------------

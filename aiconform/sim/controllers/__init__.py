@@ -16,6 +16,7 @@ from typing import Any
 
 from aiconform.sim.api import Cluster
 from aiconform.sim.controllers import (
+    amdmetrics,  # noqa: F401 - registers AMD's device-metrics-exporter /metrics behind the services/pods proxy
     autoscaler,
     daemonset,
     dcgm,  # noqa: F401 - registers the DCGM exporter's /metrics behind the services/pods proxy
@@ -40,6 +41,7 @@ from aiconform.sim.controllers import (
     sandbox,
     scheduler,
     statefulset,
+    trainer,
 )
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ CONTROLLERS: dict[str, Sync] = {
     "prometheusoperator": operators.prometheus_operator,
     "kuberay": kuberay.sync,  # RayCluster children and status (its webhook: admission.py registration)
     "keda": keda.sync,  # before hpa: a ScaledObject's HPA (External metric served by KEDA's metrics server)
+    "trainer": trainer.sync,  # a TrainJob's node Job and status (its webhook: admission.py registration)
     "hpa": hpa.sync,  # HorizontalPodAutoscaler on prometheus-adapter custom metrics
     "autoscaler": autoscaler.sync,  # after scheduler: cluster-autoscaler (kwok provider) on Unschedulable pods
     "karpenter": karpenter.sync,  # after scheduler: Karpenter (kwok provider) NodeClaims for Unschedulable pods

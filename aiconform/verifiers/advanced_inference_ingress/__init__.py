@@ -22,8 +22,13 @@ MODEL_SERVER_IMAGE = probe_image("inference_sim")
 EPP_IMAGE = probe_image("gie_epp")
 CLIENT_IMAGE = probe_image("curl")
 
+# The reference stack's class (stacks.md), preferred only when it is one of several Accepted classes.
+REFERENCE_CLASS = "agentgateway"
+GATEWAY_CLASS_VAR = "aiconform_advanced_inference_ingress_gateway_class"
+
 OPTIONS: dict[str, dict[str, Any]] = {
-    "gateway_class": {"type": "str", "default": "agentgateway"},
+    # "" = the one Accepted GatewayClass; of several, REFERENCE_CLASS if it is one, else Unknown naming them
+    "gateway_class": {"type": "str", "default": ""},
     "model": {"type": "str", "default": "aiconform/probe-model"},
     "completion_requests": {"type": "int", "default": 5},
     "gateway_address": {"type": "str", "default": ""},

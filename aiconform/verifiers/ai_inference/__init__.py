@@ -22,8 +22,13 @@ HOLDS: dict[str, str] = {"node_capacity": "shared"}
 BACKEND_IMAGE = probe_image("agnhost")
 CLIENT_IMAGE = probe_image("curl")
 
+# The reference stack's class (stacks.md), preferred only when it is one of several Accepted classes.
+REFERENCE_CLASS = "kgateway"
+GATEWAY_CLASS_VAR = "aiconform_ai_inference_gateway_class"
+
 OPTIONS: dict[str, dict[str, Any]] = {
-    "gateway_class": {"type": "str", "default": "kgateway"},
+    # "" = the one Accepted GatewayClass; of several, REFERENCE_CLASS if it is one, else Unknown naming them
+    "gateway_class": {"type": "str", "default": ""},
     "header_name": {"type": "str", "default": "x-model"},
     "header_value": {"type": "str", "default": "model-b"},
     "split_weight": {"type": "int", "default": 80},

@@ -24,8 +24,10 @@ HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "shared"}
 PROBE_IMAGE = probe_image("ubuntu")
 
 OPTIONS: dict[str, dict[str, Any]] = {
-    "accelerator_type": {"type": "str", "default": "nvidia"},
-    # DeviceClass the functional claim requests; empty = the accelerator type's (gpu.nvidia.com).
+    # auto: the one vendor whose DRA driver publishes ResourceSlices (nvidia gpu.nvidia.com, amd gpu.amd.com,
+    # intel gpu.intel.com)
+    "accelerator_type": {"type": "str", "default": "auto"},
+    # DeviceClass the functional claim requests; empty = the accelerator type's (gpu.nvidia.com, ...).
     "device_class": {"type": "str", "default": ""},
     "probe_image": {"type": "str", "default": PROBE_IMAGE},
     # AICR DRATestPodTimeout and kOps' `kubectl wait --timeout=5m`.
