@@ -109,7 +109,7 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Verify gang scheduling with the detected mechanism (Kueue: its own queue objects)
+- name: Verify gang scheduling with the detected mechanism (with Kueue, its own queue objects)
   aiconform.conformance.verify_gang_scheduling:
     run_id: "{{ aiconform_run.id }}"
     negative_window: 30
