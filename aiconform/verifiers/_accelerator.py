@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -541,32 +542,44 @@ def _read_log(ctx: ProbeContext, namespace: str, name: str, container: str) -> t
         raise
 
 
-def poll_probe_log(ctx: ProbeContext, namespace: str, name: str, container: str, timeout: float,
-                   interval: float = 2.0) -> dict[str, Any]:
-    """Log polling every 2 s up to ``timeout`` until the probe printed its RESULT line.
+def wait_for_log(ctx: ProbeContext, namespace: str, name: str, container: str, timeout: float,
+                 done: Callable[[str], bool], interval: float = 2.0) -> tuple[str, bool]:
+    """Poll a probe container's log until ``done(text)`` or ``timeout``; returns (text, timed out).
 
-    A probe whose log could never be read (every read refused, e.g. "no logs found for container" from a kubelet
-    that keeps no container output, as kwok's) is not a platform finding: that raises ``ClusterError``, so the
-    verdict is ``error`` naming the refusal, never Not Implemented.
+    A log that could never be read (every read refused, e.g. "no logs found for container" from a kubelet that keeps
+    no container output, as kwok's) is not a platform finding: that raises ``ClusterError``, so the verdict is
+    ``error`` naming the refusal, never Not Implemented. A container still starting stays a timeout finding.
     """
     from aiconform.kube import ClusterError
     from aiconform.verifiers.base import pause
 
     deadline = time.monotonic() + timeout
-    text, refused, ever_read = "", "", False
+    ever_read = False
     while True:
         text, refused = _read_log(ctx, namespace, name, container)
         ever_read = ever_read or not refused
-        parsed = parse_probe_log(text)
-        if parsed["count"] is not None or parsed["found"] is not None:
-            return {**parsed, "log": trim(text), "timeout": ""}
+        if done(text):
+            return text, False
         if time.monotonic() >= deadline:
             if not ever_read and refused and "waiting to start" not in refused and "ContainerCreating" not in refused:
                 raise ClusterError(f"could not read the output of probe {namespace}/{name}/{container} for "
                                    f"{timeout:g}s ({refused}); aiconform needs it to decide", kind="error")
-            return {**parsed, "log": trim(text),
-                    "timeout": f"timed out after {timeout:g}s waiting for a RESULT line in the log of {name}/{container}"}
+            return text, True
         pause(min(interval, max(0.05, deadline - time.monotonic())))
+
+
+def poll_probe_log(ctx: ProbeContext, namespace: str, name: str, container: str, timeout: float,
+                   interval: float = 2.0) -> dict[str, Any]:
+    """Log polling every 2 s up to ``timeout`` until the probe printed its RESULT line (see ``wait_for_log``)."""
+    def done(text: str) -> bool:
+        parsed = parse_probe_log(text)
+        return parsed["count"] is not None or parsed["found"] is not None
+
+    text, timed_out = wait_for_log(ctx, namespace, name, container, timeout, done, interval)
+    parsed = parse_probe_log(text)
+    return {**parsed, "log": trim(text),
+            "timeout": f"timed out after {timeout:g}s waiting for a RESULT line in the log of {name}/{container}"
+            if timed_out else ""}
 
 
 def claims_of_pod(ctx: ProbeContext, namespace: str, pod: dict[str, Any], version: str) -> list[dict[str, Any]]:
