@@ -15,3 +15,9 @@ real accelerators: every report of a lab run says "lab (kwok nodes, no real acce
 Files: ``build.py`` (Go builds), ``cluster.py`` (host side: up/down), ``node.py`` (inside the namespace:
 supervises the programs, forwards the API port), ``topology.py`` (addresses, nodes, flags), ``pki.py``.
 """
+
+# What runs on the lab per `--stack` (topology.py builds it; the CLI lists it without importing the heavy parts).
+STACKS = {
+    "base": "kwok GPU nodes (NVIDIA GFD labels, nvidia.com/gpu capacity), the NVIDIA DRA driver's DeviceClasses "
+            "and ResourceSlices published by the lab; allocation by the real kube-scheduler",
+}

@@ -8,7 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from aiconform.labcluster import build, cluster, topology
+from aiconform import labcluster
+from aiconform.labcluster import build
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
@@ -21,6 +22,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
+    from aiconform.labcluster import cluster
+
     kubeconfig = Path(args.kubeconfig)
     if args.detach:
         return _detach(args)
@@ -39,6 +42,8 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
 def _detach(args: argparse.Namespace) -> int:
     """Run ``lab up`` (foreground) in its own session, logging to ``<kubeconfig>.lab.log``; return when ready."""
+    from aiconform.labcluster import cluster
+
     kubeconfig = Path(args.kubeconfig).expanduser().resolve()
     log = kubeconfig.with_name(kubeconfig.name + ".lab.log")
     cmd = [sys.executable, "-m", "aiconform.cli", "lab", "up", "--kubeconfig", str(kubeconfig), "--gpus", str(args.gpus),
@@ -68,6 +73,8 @@ def _detach(args: argparse.Namespace) -> int:
 
 
 def _cmd_down(args: argparse.Namespace) -> int:
+    from aiconform.labcluster import cluster
+
     try:
         print(f"aiconform lab down: {cluster.down(Path(args.kubeconfig), timeout=args.timeout)}")
     except cluster.LabError as exc:
@@ -77,6 +84,8 @@ def _cmd_down(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
+    from aiconform.labcluster import cluster, topology
+
     try:
         minor = build.resolve_minor(args.kubernetes_version)
     except build.BuildError as exc:
@@ -103,7 +112,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("lab", help="a local cluster of real Kubernetes components (built from Go modules)",
-                              description=(__import__("aiconform.labcluster").labcluster.__doc__ or ""),
+                              description=labcluster.__doc__ or "",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="lab_command", metavar="ACTION")
     kv = {"metavar": "V", "help": "Kubernetes minor: " + ", ".join(build.kubernetes_versions())
@@ -119,7 +128,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     u = sub.add_parser("up", help="start the lab; runs until Ctrl-C/SIGTERM (or --detach)")
     u.add_argument("--kubeconfig", required=True, help="where to write the admin kubeconfig (must not exist)")
     u.add_argument("--kubernetes-version", **kv)
-    u.add_argument("--stack", default="base", choices=sorted(topology.STACKS), help="what runs on the lab")
+    u.add_argument("--stack", default="base", choices=sorted(labcluster.STACKS), help="what runs on the lab")
     u.add_argument("--gpus", type=int, default=2, help="GPU worker nodes, one GPU each (default 2)")
     u.add_argument("--port", type=int, default=0, help="API server port on 127.0.0.1 (default: a free one)")
     u.add_argument("--timeout", type=float, default=240, help="seconds to wait for the lab to be ready")

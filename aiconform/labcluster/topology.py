@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiconform import versions
+from aiconform import labcluster, versions
 from aiconform.labcluster.pki import PKI
 
 HOST_IP = "10.243.0.1"
@@ -29,10 +29,7 @@ KUBELET_PORT = 10250  # kwok serves the kubelet API (logs, exec, port-forward, m
 KWOK_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 BASE_SCENARIO = "conformant"  # nodes (via gpu-lab/empty), DRA slices and DeviceClasses
 GPU_POOL = "gpu-worker"
-STACKS = {
-    "base": "kwok GPU nodes (NVIDIA GFD labels, nvidia.com/gpu capacity), the NVIDIA DRA driver's DeviceClasses "
-            "and ResourceSlices published by the lab; allocation by the real kube-scheduler",
-}
+STACKS = labcluster.STACKS
 
 
 @dataclass

@@ -160,15 +160,20 @@ def test_kwok_autoscaler_is_installed_stopped_with_the_provider_config(tmp_path:
     assert aws["cluster_autoscaler_managed_values"]["podAnnotations"] == {}
 
 
-def test_dra_driver_crds_come_from_its_own_chart(tmp_path: Path) -> None:
-    argv = render(tmp_path, "nvidia_dra_driver", ["nvidia_dra_driver_show_crds_argv"],
-                  nvidia_dra_driver_chart_path=str(CHARTS / "dra-driver-nvidia-gpu"),
-                  aiconform_helm_binary=tool("helm"))["nvidia_dra_driver_show_crds_argv"]
-    assert argv == [tool("helm"), "show", "crds", str(CHARTS / "dra-driver-nvidia-gpu")]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+def test_dra_driver_crds_come_from_its_own_chart() -> None:
+    """What the role's helm_template task (include_crds) renders, filtered as the role filters it: the DRA chart's
+    own ComputeDomain CRDs (applied over the GPU Operator chart's older copies)."""
+    chart = CHARTS / "dra-driver-nvidia-gpu"
+    proc = subprocess.run([tool("helm"), "template", "x", str(chart), "--include-crds"], capture_output=True,
+                          text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert {d["metadata"]["name"] for d in yaml.safe_load_all(proc.stdout) if d} == {
-        "computedomains.resource.nvidia.com", "computedomaincliques.resource.nvidia.com"}
-    pinned = render(tmp_path, "nvidia_dra_driver", ["nvidia_dra_driver_show_crds_argv"])["nvidia_dra_driver_show_crds_argv"]
-    chart = versions.get("nvidia_dra_driver.chart")
-    assert pinned[1:] == ["show", "crds", f"{chart['repository']}/{chart['name']}", "--version", str(chart["version"])]
+    crds = {d["metadata"]["name"] for d in yaml.safe_load_all(proc.stdout)
+            if d and d.get("kind") == "CustomResourceDefinition"}
+    assert crds == {"computedomains.resource.nvidia.com", "computedomaincliques.resource.nvidia.com"}
+    def tasks(items: list) -> list:
+        return [t for item in items for t in [item, *tasks(item.get("block") or [])]]
+
+    role = Path(__file__).resolve().parents[2] / "roles" / "nvidia_dra_driver" / "tasks" / "main.yml"
+    task = next(t for t in tasks(yaml.safe_load(role.read_text())) if t.get("name") == "Render the DRA driver chart's CRDs")
+    assert task["kubernetes.core.helm_template"]["include_crds"] is True
+
