@@ -232,7 +232,8 @@ def run_verifier(requirement: str, params: dict[str, Any], *, check_mode: bool =
     ctx: ProbeContext | None = None
     facts: dict[str, Any] = {}
     try:
-        conn = connect(params, component=f"verify/{requirement}")
+        # A cancelled run stops waiting on retries (one attempt per call), so a SIGTERM is not held up by them.
+        conn = connect(params, component=f"verify/{requirement}", cancel=CANCEL)
         ctx = ProbeContext(conn=conn, requirement=requirement, run_id=params.get("run_id") or "manual",
                            options=dict(params.get("options") or {}))
         facts = verifier.fetch(ctx)
