@@ -50,8 +50,9 @@ class RetryPolicy:
     - ``429 Too Many Requests`` (API Priority and Fairness, max-in-flight), and a 5xx answer that carries
       ``Retry-After``: the server asked to come back, the request was not processed. Retried after the server's
       ``Retry-After`` (else ``default_delay``), each wait capped at ``max_delay``.
-    - A connection dropped or refused before an answer: retried for GET/HEAD (client-go retries GETs on a
-      connection reset/EOF) and DELETE (deleting twice is harmless: callers treat 404 as gone).
+    - A connection reset or closed before an answer: retried for GET/HEAD (client-go retries GETs on a
+      connection reset/EOF) and DELETE (deleting twice is harmless: callers treat 404 as gone). A refused
+      connection (server down) is not retried.
     - PUT/PATCH/DELETE are retried on 429/5xx+Retry-After like GET (they are idempotent).
     - POST (create) is never retried blindly: after a retryable failure the object is read back by name; if it
       exists with the labels the create asked for, the create took effect and that object is the answer; if it
@@ -70,8 +71,9 @@ class RetryPolicy:
 
 IDEMPOTENT = frozenset(("GET", "HEAD", "PUT", "PATCH", "DELETE"))
 RECONNECT = frozenset(("GET", "HEAD", "DELETE"))
-_CONNECTION_ERRORS = (urllib3.exceptions.ProtocolError, urllib3.exceptions.NewConnectionError,
-                      urllib3.exceptions.MaxRetryError, ConnectionError)
+# A connection reset or closed before the answer (client-go: IsConnectionReset / IsProbableEOF). A refused
+# connection is not retried: the server is down, and preflight should say so at once.
+_CONNECTION_ERRORS = (urllib3.exceptions.ProtocolError, ConnectionResetError, ConnectionAbortedError)
 
 
 def retry_after(status: int, headers: Any, body: bytes | None, policy: RetryPolicy) -> float | None:
