@@ -69,6 +69,7 @@ class RetryPolicy:
     budget: float = 60.0
 
 
+DEFAULT_POLICY = RetryPolicy()  # connect()'s unless told otherwise (the fault matrix shortens it)
 IDEMPOTENT = frozenset(("GET", "HEAD", "PUT", "PATCH", "DELETE"))
 RECONNECT = frozenset(("GET", "HEAD", "DELETE"))
 # A connection reset or closed before the answer (client-go: IsConnectionReset / IsProbableEOF). A refused
@@ -106,7 +107,7 @@ class RetryingApiClient(client.ApiClient):
     def __init__(self, configuration: client.Configuration, policy: RetryPolicy | None = None,
                  cancel: threading.Event | None = None, sleep: Callable[[float], Any] | None = None) -> None:
         super().__init__(configuration)
-        self.policy = policy or RetryPolicy()
+        self.policy = policy or DEFAULT_POLICY
         self.cancel = cancel  # set: stop retrying (a cancelled run still gets one attempt per call)
         self._sleep = sleep
         self.retries = 0  # retries made by this client, for tests and benchmarks
@@ -155,6 +156,16 @@ class RetryingApiClient(client.ApiClient):
                 found = self._created(url, header_params, body, _request_timeout)
                 if found is not None:
                     return found
+
+    def deserialize(self, response_text: str, response_type: str, content_type: str | None) -> Any:
+        """As ApiClient's, but an answer that should be a JSON object (custom objects, ``get_json``) and is not
+        (an HTML error page from a proxy, a truncated body) raises ValueError instead of coming back as text."""
+        data = super().deserialize(response_text, response_type, content_type)
+        if response_type == "object" and not isinstance(data, (dict, list)):
+            text = " ".join(str(data)[:120].split())
+            raise ValueError(f"the API server answered {content_type or 'no content type'} that is not a JSON "
+                             f"object: {text!r}")
+        return data
 
     @staticmethod
     def _give_up(response: rest.RESTResponse | None, error: BaseException | None, retries: int,
@@ -249,18 +260,18 @@ def connect(params: dict[str, Any], component: str = "cli", *, policy: RetryPoli
         cfg.ssl_ca_cert = params["ca_cert"]
     cfg.retries = False  # urllib3's own retries off: RetryingApiClient decides (see RetryPolicy)
     timeout = int(params.get("request_timeout") or 30)
-    api = RetryingApiClient(cfg, policy, cancel)
+    api = RetryingApiClient(cfg, policy or DEFAULT_POLICY, cancel)
     api.user_agent = f"aiconform/{__version__} ({component})"
     return Connection(api=api, host=_safe_host(cfg.host), tls_verify=bool(cfg.verify_ssl),
                       request_timeout=timeout)
 
 
 def get_json(api: client.ApiClient, path: str, request_timeout: Any = None) -> Any:
-    """GET a path and return decoded JSON (or text), without the typed models.
+    """GET a path and return the decoded JSON object, without the typed models.
 
     The typed APIs import and validate hundreds of pydantic models (about half a CPU-second per process for
     CoreV1Api); a fact-gathering call that needs a few fields reads plain JSON instead.
-    Raises ApiException on an HTTP error, like the typed calls.
+    Raises ApiException on an HTTP error, like the typed calls, and ValueError when the answer is not JSON.
     """
     method, url, headers, body, post = api.param_serialize(
         "GET", path, header_params={"Accept": "application/json, */*"}, auth_settings=["BearerToken"])

@@ -50,23 +50,29 @@ class FakeAPI:
                     self.close_connection = True
                     return
                 status = step.get("status")
-                if status is None:
+                if step.get("raw"):
+                    status, payload = 200, None
+                elif status is None:
                     status, payload = api.default(self.command, path, body)
                 else:
                     payload = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": status,
                                "message": step.get("message", f"scripted {status}"), "reason": "Scripted"}
-                data = json.dumps(payload).encode()
+                data = step["raw"].encode() if step.get("raw") else json.dumps(payload).encode()
                 self.send_response(status)
                 for k, v in (step.get("headers") or {}).items():
                     self.send_header(k, v)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/html" if step.get("raw") else "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client that timed out closed its end: expected in the slow-answer test
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
@@ -283,3 +289,14 @@ def test_describe_error_keeps_kind_for_plain_errors():
     exc = ApiException(status=403, reason="Forbidden")
     err = describe_error(exc, "list nodes")
     assert isinstance(err, ClusterError) and err.kind == "forbidden" and "retried" not in str(err)
+
+
+def test_a_non_json_answer_is_a_bad_response_not_text(fake):
+    fake.script["GET /apis/example.com/v1/widgets"] = [{"raw": "<html><body>502 Bad Gateway</body></html>"}]
+    _, conn = _core(fake)
+    with pytest.raises(ValueError, match="not a JSON object") as err:
+        client.CustomObjectsApi(conn.api).list_cluster_custom_object("example.com", "v1", "widgets")
+    described = describe_error(err.value, "list widgets")
+    assert described.kind == "bad_response" and "text/html" in str(described)
+    with pytest.raises(ValueError, match="not a JSON object"):
+        get_json(conn.api, "/apis/example.com/v1/widgets")
