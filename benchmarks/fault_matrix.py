@@ -26,7 +26,7 @@ middle of the flow with something to clean up:
 Each cell holds when: the verdict is not ``Not Implemented``/``Partially Implemented`` (an ``error``/``unknown``
 whose reasons name the fault, or ``Implemented`` after a transient one), no traceback and no "verifier crashed",
 no object labelled with the cell's run id left, and the exit code of a run with that MUST verdict would be 3
-(undecided) or 0, never 1. Retries use a shorter policy than the default (3 retries, 8 s budget) to keep it fast.
+(undecided) or 0, never 1. Retries use a shorter policy than the default (2 retries, 8 s budget) to keep it fast.
 
     .venv/bin/python benchmarks/fault_matrix.py [--only gang_scheduling,...] [--faults 403,500] [--markdown]
 """
@@ -66,7 +66,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "ai_service_metrics": {"query_interval": 1},
 }
 REQUEST_TIMEOUT = 3
-POLICY = kube.RetryPolicy(max_retries=3, max_delay=2.0, default_delay=0.5, budget=8.0)
+POLICY = kube.RetryPolicy(max_retries=2, max_delay=2.0, default_delay=0.5, budget=8.0)
 PROBE_VERBS = ["get", "list", "create", "update", "patch"]
 SPARE = r"^(?!/api/v1/namespaces/[^/]+$)"  # not the namespace object itself (create, read, delete of the probe)
 GARBAGE = "<html><body><h1>502 Bad Gateway</h1>upstream connect error</body></html>"
