@@ -85,9 +85,14 @@ class RunLease:
         assert self.conn is not None
         api = client.CoordinationV1Api(self.conn.api)
         while not self._stop.wait(self.renew_seconds):
+            # As client-go's leader election: read the Lease, then update it (a conflict means someone else wrote
+            # it meanwhile; the next renewal reads it again).
             try:
-                api.patch_namespaced_lease(LEASE_NAME, self.namespace, {"spec": {"renewTime": _now()}},
-                                           _request_timeout=self.conn.request_timeout)
+                lease = api.read_namespaced_lease(LEASE_NAME, self.namespace,
+                                                  _request_timeout=self.conn.request_timeout)
+                lease.spec.renew_time = datetime.now(timezone.utc)
+                api.replace_namespaced_lease(LEASE_NAME, self.namespace, lease,
+                                             _request_timeout=self.conn.request_timeout)
             except Exception:  # noqa: BLE001, S112 - the next renewal tries again; the lease outlives a miss
                 continue
 
