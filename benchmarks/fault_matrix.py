@@ -51,10 +51,19 @@ from aiconform import kube  # noqa: E402
 from aiconform.verifiers import base, orchestrate  # noqa: E402
 
 SCENARIO = "conformant-autoscaling"
-# The v1.37 verifiers whose functional path the lab scenario exercises (as aiconform.rbac_coverage's lab run).
+# The verifiers whose functional path the lab scenario exercises (as aiconform.rbac_coverage's lab run, plus
+# dra_support, which the v1.36 lab also serves).
 VERIFIERS = ("robust_controller", "ai_inference", "gang_scheduling", "secure_accelerator_access",
              "driver_runtime_management", "virtualized_accelerator", "workload_sandboxing", "pod_autoscaling",
-             "accelerator_metrics", "ai_service_metrics", "advanced_inference_ingress", "cluster_autoscaling")
+             "accelerator_metrics", "ai_service_metrics", "advanced_inference_ingress", "cluster_autoscaling",
+             "dra_support")
+# The others need a scenario of their own (as in aiconform.rbac_coverage): verifier -> (scenario, server version).
+OTHER_SCENARIOS: dict[str, tuple[str, str]] = {
+    "gpu_sharing": ("gpu-sharing", "v1.35.2"),
+    "high_performance_networking": (str(ROOT / "rbac" / "scenarios" / "dranet-multus.yaml"), "v1.36.1"),
+    "disaggregated_inference": ("disaggregated-llm-d", "v1.36.1"),
+}
+ALL_VERIFIERS = (*VERIFIERS, *OTHER_SCENARIOS)
 # Inventory values of the lab (aiconform/lab.py) plus shortened windows: the simulator's controllers are quick.
 OPTIONS: dict[str, dict[str, Any]] = {
     "gang_scheduling": {"negative_window": 2, "cpu_request": "2", "negative_parallelism": 10},
@@ -143,10 +152,12 @@ class Cell:
 class Sim:
     """The simulator process (aiconform.lab.start_sim) and its admin API."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, scenario: str = SCENARIO, kubernetes_version: str | None = None) -> None:
         from aiconform.lab import start_sim
+        workdir.mkdir(parents=True, exist_ok=True)
         self.dir = workdir
-        self.proc, self.url = start_sim(workdir, SCENARIO, timeout=90)
+        self.scenario = scenario
+        self.proc, self.url = start_sim(workdir, scenario, kubernetes_version=kubernetes_version, timeout=90)
         self.kubeconfig = workdir / "kubeconfig"
 
     def admin(self, path: str, body: Any = None, method: str | None = None) -> Any:
@@ -269,7 +280,7 @@ def run_cell(sim: Sim, verifier: str, fault: Fault, base_line: Baseline) -> Cell
 def run_matrix(sim: Sim, verifiers: tuple[str, ...] = VERIFIERS, faults: tuple[Fault, ...] = FAULTS,
                progress: Any = None) -> tuple[dict[str, Baseline], list[Cell]]:
     saved = kube.DEFAULT_POLICY
-    kube.DEFAULT_POLICY = POLICY
+    kube.DEFAULT_POLICY = POLICY if saved is kube.DEFAULT_POLICY_CLIENT_GO else saved
     crd_groups = sim.crd_groups()
     baselines: dict[str, Baseline] = {}
     cells: list[Cell] = []
@@ -294,6 +305,49 @@ def run_matrix(sim: Sim, verifiers: tuple[str, ...] = VERIFIERS, faults: tuple[F
     return baselines, cells
 
 
+def run_everything(workdir: Path, verifiers: tuple[str, ...] = ALL_VERIFIERS, faults: tuple[Fault, ...] = FAULTS,
+                   progress: Any = None) -> tuple[dict[str, Baseline], list[Cell]]:
+    """The lab's verifiers on one simulator and, meanwhile (faults are per simulator, so cells do not mix), the
+    others each on a simulator of its own scenario, one after the other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def lab() -> tuple[dict[str, Baseline], list[Cell]]:
+        mine = tuple(v for v in verifiers if v not in OTHER_SCENARIOS)
+        if not mine:
+            return {}, []
+        sim = Sim(workdir / "lab")
+        try:
+            return run_matrix(sim, mine, faults, progress)
+        finally:
+            sim.stop()
+
+    def others() -> tuple[dict[str, Baseline], list[Cell]]:
+        baselines: dict[str, Baseline] = {}
+        cells: list[Cell] = []
+        for verifier in (v for v in verifiers if v in OTHER_SCENARIOS):
+            scenario, version = OTHER_SCENARIOS[verifier]
+            sim = Sim(workdir / verifier, scenario, version)
+            try:
+                b, c = run_matrix(sim, (verifier,), faults, progress)
+            finally:
+                sim.stop()
+            baselines.update(b)
+            cells += c
+        return baselines, cells
+
+    saved = kube.DEFAULT_POLICY
+    kube.DEFAULT_POLICY = POLICY  # set once here: the two threads' run_matrix would race restoring it
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            a, b = pool.submit(lab), pool.submit(others)
+            (base_a, cells_a), (base_b, cells_b) = a.result(), b.result()
+    finally:
+        kube.DEFAULT_POLICY = saved
+    order = {v: i for i, v in enumerate(verifiers)}
+    baselines = dict(sorted({**base_a, **base_b}.items(), key=lambda kv: order[kv[0]]))
+    return baselines, sorted(cells_a + cells_b, key=lambda c: order[c.verifier])
+
+
 def table(baselines: dict[str, Baseline], cells: list[Cell], faults: tuple[Fault, ...] = FAULTS) -> str:
     by = {(c.verifier, c.fault): c for c in cells}
     head = "| verifier (baseline) | " + " | ".join(f.name for f in faults) + " |"
@@ -312,17 +366,15 @@ def main() -> int:
     ap.add_argument("--only", help="comma-separated verifier ids")
     ap.add_argument("--faults", help="comma-separated fault names (e.g. 403,'429 transient')")
     args = ap.parse_args()
-    verifiers = tuple(args.only.split(",")) if args.only else VERIFIERS
+    verifiers = tuple(args.only.split(",")) if args.only else ALL_VERIFIERS
     faults = tuple(f for f in FAULTS if not args.faults or f.name in args.faults.split(","))
     workdir = Path(tempfile.mkdtemp(prefix="aiconform-faultmatrix-"))
     started = time.monotonic()
-    sim = Sim(workdir)
-    try:
-        baselines, cells = run_matrix(sim, verifiers, faults, progress=lambda s: print(s, flush=True))
-    finally:
-        sim.stop()
+    baselines, cells = run_everything(workdir, verifiers, faults, progress=lambda s: print(s, flush=True))
     print()
-    print(f"Fault matrix, SIMULATED cluster ({SCENARIO}), {len(cells)} cells in {time.monotonic() - started:.0f}s:")
+    others = ", ".join(f"{v}: {Path(sc).stem}" for v, (sc, _) in OTHER_SCENARIOS.items() if v in verifiers)
+    print(f"Fault matrix, SIMULATED clusters ({SCENARIO}{'; ' + others if others else ''}), {len(cells)} cells in "
+          f"{time.monotonic() - started:.0f}s:")
     print(table(baselines, cells, faults))
     failed = [c for c in cells if not c.holds]
     for c in failed:
