@@ -72,8 +72,17 @@ class RunLease:
                     "metadata": {"name": LEASE_NAME, "labels": labels},
                     "spec": {"holderIdentity": self.run_id, "leaseDurationSeconds": self.lease_seconds,
                              "acquireTime": _now(), "renewTime": _now()}}
-            client.CoordinationV1Api(self.conn.api).create_namespaced_lease(
-                self.namespace, body, _request_timeout=self.conn.request_timeout)
+            leases = client.CoordinationV1Api(self.conn.api)
+            try:
+                leases.create_namespaced_lease(self.namespace, body, _request_timeout=self.conn.request_timeout)
+            except ApiException as exc:  # the same run id again (a re-run of the verify task): take it over
+                if exc.status != 409:
+                    raise
+                current = leases.read_namespaced_lease(LEASE_NAME, self.namespace,
+                                                       _request_timeout=self.conn.request_timeout)
+                body["metadata"]["resourceVersion"] = current.metadata.resource_version
+                leases.replace_namespaced_lease(LEASE_NAME, self.namespace, body,
+                                                _request_timeout=self.conn.request_timeout)
         except Exception as exc:  # noqa: BLE001 - a missing lease only makes a later sweep less careful
             self.error = str(describe_error(exc, f"create Lease {self.namespace}/{LEASE_NAME}"))
             return self

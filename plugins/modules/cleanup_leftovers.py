@@ -87,7 +87,8 @@ def main() -> None:
     else:
         out = sweep(connection, p["run_id"], cleanup_timeout=float(p["cleanup_timeout"]), lease_wait=p["lease_wait"])
     if out["removed"]:
-        module.warn(f"removed {len(out['removed'])} probe object(s) left by earlier run(s) that did not finish: "
+        verb = "would remove" if module.check_mode else "removed"
+        module.warn(f"{verb} {len(out['removed'])} probe object(s) left by earlier run(s) that did not finish: "
                     + ", ".join(out["removed"]))
     for error in out["errors"]:
         module.warn(f"leftover cleanup: {error}")

@@ -99,3 +99,16 @@ def test_nothing_to_do_is_quick_and_says_nothing(sim):
 def test_an_unreachable_cluster_is_an_error_not_a_crash(sim):
     out = leftovers.sweep({"host": "http://127.0.0.1:9", "request_timeout": 2}, "r")
     assert out["removed"] == [] and out["errors"] and "unreachable" in out["errors"][0]
+
+
+def test_a_lease_taken_twice_by_the_same_run_is_taken_over(sim):
+    params = _params(sim)
+    first = leftovers.RunLease(params, "twice", renew_seconds=60).start()
+    second = leftovers.RunLease(params, "twice", renew_seconds=60).start()
+    try:
+        assert not first.error and not second.error, (first.error, second.error)
+    finally:
+        first._stop.set()
+        second.stop()
+        first._thread.join()
+    assert _objects(sim, "twice") == []  # stop() deleted the Lease namespace
