@@ -69,8 +69,7 @@ class RetryPolicy:
     budget: float = 60.0
 
 
-DEFAULT_POLICY_CLIENT_GO = RetryPolicy()
-DEFAULT_POLICY = DEFAULT_POLICY_CLIENT_GO  # connect()'s unless told otherwise (the fault matrix shortens it)
+DEFAULT_POLICY = RetryPolicy()  # connect()'s unless told otherwise (the fault matrix shortens it)
 IDEMPOTENT = frozenset(("GET", "HEAD", "PUT", "PATCH", "DELETE"))
 RECONNECT = frozenset(("GET", "HEAD", "DELETE"))
 # A connection reset or closed before the answer (client-go: IsConnectionReset / IsProbableEOF). A refused

@@ -280,7 +280,7 @@ def run_cell(sim: Sim, verifier: str, fault: Fault, base_line: Baseline) -> Cell
 def run_matrix(sim: Sim, verifiers: tuple[str, ...] = VERIFIERS, faults: tuple[Fault, ...] = FAULTS,
                progress: Any = None) -> tuple[dict[str, Baseline], list[Cell]]:
     saved = kube.DEFAULT_POLICY
-    kube.DEFAULT_POLICY = POLICY if saved is kube.DEFAULT_POLICY_CLIENT_GO else saved
+    kube.DEFAULT_POLICY = POLICY
     crd_groups = sim.crd_groups()
     baselines: dict[str, Baseline] = {}
     cells: list[Cell] = []
@@ -336,7 +336,7 @@ def run_everything(workdir: Path, verifiers: tuple[str, ...] = ALL_VERIFIERS, fa
         return baselines, cells
 
     saved = kube.DEFAULT_POLICY
-    kube.DEFAULT_POLICY = POLICY  # set once here: the two threads' run_matrix would race restoring it
+    kube.DEFAULT_POLICY = POLICY  # before the threads: each run_matrix then saves and restores POLICY
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
             a, b = pool.submit(lab), pool.submit(others)
