@@ -13,6 +13,7 @@ from aiconform import __version__
 
 COMMAND_MODULES: list[str] = [
     "aiconform.lab",  # conformance (the main job; simulated lab without -i)
+    "aiconform.labcluster.cli",  # lab build/up/down/status (real components)
     "aiconform.runner.cli",  # run
     "aiconform.sim.cli",
     "aiconform.report.cli",  # validate, report

@@ -45,9 +45,10 @@ LAB_VARS: dict[str, object] = {
     "aiconform_cluster_autoscaling_scale_up_timeout": 60,
     "aiconform_cluster_autoscaling_scale_down_timeout": 60,
     "aiconform_cluster_autoscaling_stability_window": 5,
-    # One probe at a time: the lab's two GPUs are shared by the device plugin and the DRA driver, so a GPU
-    # held by pod_autoscaling's load would be accelerator_metrics' "idle" baseline (an honest Not Implemented).
-    "aiconform_verify_concurrency": 1,
+    # No concurrency setting: the default is safe. Probes holding the lab's two GPUs (shared by the device
+    # plugin and the DRA driver) never overlap; see verifiers/holdings.py.
+    # pod_autoscaling's CPU-only control: the simulator's metrics follow the load switch at once
+    "aiconform_pod_autoscaling_control_window": 5,
 }
 BANNER = ("*** SIMULATED CLUSTER: no inventory was given, so this run targets the aiconform simulator "
           "(scenario {scenario}), not a real Kubernetes cluster. Its results prove nothing about any platform "
@@ -142,11 +143,75 @@ def simulated_lab(scenario: str = LAB_SCENARIO, timeout: float = 30.0) -> Iterat
         shutil.rmtree(directory, ignore_errors=True)
 
 
+# The lab of real components (`--engine lab`, aiconform/labcluster/): a real control plane, kwok GPU nodes, the
+# NVIDIA DRA driver's DeviceClasses/ResourceSlices. Nothing of the reference stack runs there yet, so no component is
+# installed or claimed; the verifiers judge what the real components do (e.g. the scheduler's DRA allocation) and say
+# Not Implemented/Unknown for what is absent. Timeouts as the simulated lab's: kwok starts pods within a second.
+LAB_ENGINE_HOST = "lab"
+LAB_ENGINE_BANNER = ("*** LAB CLUSTER: no inventory was given, so this run targets `aiconform lab` (a real Kubernetes "
+                     "control plane built from source; kwok nodes, no real accelerators), not your platform. Its "
+                     "results are not a CNCF submission. Pass -i inventory/<cluster> for a real run. ***")
+_ENABLED = re.compile(r"^(\w+)_enabled\s*:", re.MULTILINE)
+
+
+def component_switches(value: bool, roles_dir: Path = PROJECT_ROOT / "roles") -> dict[str, bool]:
+    """``<role>_enabled: value`` for every install role (its top-level switch, not sub-switches)."""
+    found: dict[str, bool] = {}
+    for defaults in sorted(roles_dir.glob("*/defaults/main.yml")):
+        role = defaults.parent.parent.name
+        if role in _ENABLED.findall(defaults.read_text(encoding="utf-8")):
+            found[f"{role}_enabled"] = value
+    return found
+
+
+def write_lab_engine_inventory(path: Path, kubeconfig: Path) -> None:
+    host = {"ansible_connection": "local", "aiconform_kubeconfig": str(kubeconfig), "aiconform_simulated": True,
+            "aiconform_engine": "lab", **component_switches(False),
+            **{k: v for k, v in LAB_VARS.items() if not k.startswith("aiconform_cluster_autoscaling_")}}
+    path.write_text(yaml.safe_dump({"all": {"hosts": {LAB_ENGINE_HOST: host}}}, sort_keys=False), encoding="utf-8")
+    os.chmod(path, 0o600)
+
+
+def _conformance_on_lab(args: argparse.Namespace) -> int:
+    from aiconform.labcluster import build as lab_build
+    from aiconform.labcluster import cluster as lab_cluster
+    from aiconform.runner.cli import execute
+
+    print(LAB_ENGINE_BANNER, flush=True)
+    directory = Path(tempfile.mkdtemp(prefix="aiconform-labrun-"))
+    os.chmod(directory, 0o700)
+    running = None
+    try:
+        running = lab_cluster.start(directory / "kubeconfig")
+        inventory = directory / "inventory.yml"
+        write_lab_engine_inventory(inventory, running.kubeconfig)
+        print(f"lab: {running.url} (host {LAB_ENGINE_HOST}; nothing installed: no component of the reference stack "
+              "runs on the lab yet, see `aiconform lab status`)", flush=True)
+        code = execute(args, inventory=str(inventory))
+    except KeyboardInterrupt:
+        return int(Exit.INTERRUPTED)
+    except (lab_cluster.LabError, lab_build.BuildError) as exc:
+        print(f"aiconform conformance: could not start the lab: {exc}", file=sys.stderr)
+        return int(Exit.PLAYBOOK_FAILED)
+    finally:
+        if running is not None:
+            lab_cluster.stop(running)
+        shutil.rmtree(directory, ignore_errors=True)
+    print(LAB_ENGINE_BANNER, flush=True)
+    return code
+
+
 def _cmd_conformance(args: argparse.Namespace) -> int:
     from aiconform.runner.cli import execute
 
     if args.inventory:
+        if args.engine != "sim":
+            print("aiconform conformance: --engine applies only without -i (it chooses the test cluster to start)",
+                  file=sys.stderr)
+            return int(Exit.PLAYBOOK_FAILED)
         return execute(args)
+    if args.engine == "lab":
+        return _conformance_on_lab(args)
     print(BANNER.format(scenario=LAB_SCENARIO), flush=True)
     try:
         with simulated_lab() as lab:
@@ -172,4 +237,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "so in every output and stops it afterwards.",
         epilog=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_run_arguments(p, inventory_help="inventory of clusters (default: start the SIMULATED lab)")
+    p.add_argument("--engine", choices=["sim", "lab"], default="sim",
+                   help="without -i: the test cluster to start: `sim` (the aiconform simulator, default) or `lab` "
+                        "(aiconform lab: real control plane, kwok nodes; needs `aiconform lab build`)")
     p.set_defaults(func=_cmd_conformance)

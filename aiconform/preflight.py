@@ -5,6 +5,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+from aiconform import engines
 from aiconform.kube import ClusterError, connect, describe_error, get_json
 
 _MINOR = re.compile(r"^v?(\d+)\.(\d+)")
@@ -39,6 +40,9 @@ def gather(params: dict[str, Any]) -> dict[str, Any]:
         "simulated": bool(params.get("simulated")),
         "tls_verify": params.get("validate_certs", True) is not False,
     }
+    if facts["simulated"]:
+        facts["engine"] = engines.engine_of({"simulated": True, "engine": params.get("engine")})
+        facts["engine_label"] = engines.label(facts)
     try:
         conn = connect(params, component="preflight")
     except ClusterError as exc:

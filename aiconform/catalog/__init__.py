@@ -8,7 +8,9 @@ verbatim from the cncf templates, in template order). API:
 - ``resolve_version(kubernetes_version)`` -> (set version, warning or "")
 - ``all_ids()``                          -> every id of every version, first-seen order
 - ``categories()``                       -> [Category] in template order
-- ``auto_tested(version)`` / ``conditional_must(version)`` -> the validator's v1.37+ maps
+- ``must_satisfied(req, status, notes)``  -> the validator's MUST rule (Implemented, or justified conditional N/A)
+- ``auto_tested(version)`` -> the validator's v1.37+ test map; ``conditional_must(version)`` -> the MUSTs
+  that may be N/A with notes (``cluster_autoscaling``, every version, as the newest validator has it)
 
 Version rule. ``v1.35``, ``v1.35.3``, ``1.35`` and ``v1.35.3-gke.1`` all select v1.35. A minor older
 than the oldest set (v1.33) raises ``UnsupportedVersionError``: no AI Conformance program exists for
@@ -63,7 +65,7 @@ class Requirement:
     version: str  # the requirement set this entry belongs to ("v1.37")
     order: int  # position in the template
     auto_tested: bool  # the cncf validator maps this id to a test (v1.37+)
-    conditional_must: bool  # MUST that may be N/A with notes (v1.37+ cluster_autoscaling)
+    conditional_must: bool  # MUST that may be N/A with notes (cluster_autoscaling, every version)
 
     @property
     def is_must(self) -> bool:
@@ -162,6 +164,15 @@ def requirement_set(kubernetes_version: str, *, strict: bool = False) -> list[Re
             raise UnsupportedVersionError(warning)
         warnings.warn(warning, NewerVersionWarning, stacklevel=2)
     return list(_build(set_version))
+
+
+def must_satisfied(req: Requirement, status: str, notes: str) -> bool:
+    """Whether a MUST requirement passes, as cncf ``validate.go`` ``checkRequirementStatus`` decides: status
+    ``Implemented``, or, for a conditional MUST (``conditionalMustRequirements``), ``N/A`` with non-blank notes
+    (accepted with a warning). The validator and ``aiconform run``'s exit code both use this rule."""
+    if status == "Implemented":
+        return True
+    return req.conditional_must and status == "N/A" and bool(str(notes or "").strip())
 
 
 def requirement(kubernetes_version: str, req_id: str) -> Requirement:

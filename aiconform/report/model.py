@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiconform import __version__, catalog
+from aiconform import __version__, catalog, engines
 from aiconform.report import gotest
 from aiconform.results import Evidence, RequirementResult, Status
 
@@ -152,6 +152,10 @@ def _normalize(model: Mapping[str, Any]) -> tuple[dict[str, Any], list[Requireme
     m["schema"] = m.get("schema", SCHEMA)
     m["cluster"] = sanitize_cluster(copy.deepcopy(dict(model.get("cluster") or {})))
     m["cluster"].setdefault("name", "cluster")
+    if m["cluster"].get("simulated"):  # what produced the results, said the same way in every artifact
+        m["cluster"]["engine"] = engines.engine_of(m["cluster"])
+        m["cluster"]["engine_label"] = engines.label(m["cluster"])
+        m["cluster"]["produced_by"] = engines.produced_by(m["cluster"])
     m["platform"] = copy.deepcopy(dict(model.get("platform") or {}))
     run = copy.deepcopy(dict(model.get("run") or {}))
     run.setdefault("aiconform_version", __version__)
@@ -269,7 +273,8 @@ def build_view(model: Mapping[str, Any]) -> RunView:
     if extra:
         view.messages.append(f"WARNING: results for ids outside the {set_version} set are not reported: {', '.join(extra)}")
     if m["cluster"].get("simulated"):
-        view.messages.append("WARNING: the cluster is SIMULATED: this report demonstrates aiconform and is not a "
+        view.messages.append(f"WARNING: {m['cluster']['engine_label']}: the results describe "
+                             f"{m['cluster']['produced_by']}; this report demonstrates aiconform and is not a "
                              "conformance submission")
     return view
 

@@ -60,7 +60,7 @@ def validate_platform(platform: Mapping[str, Any] | None) -> list[str]:
             errors.append(f"ERROR: platform metadata {name} is still a placeholder: {value}")
         elif name == "contactEmailAddress" and not EMAIL_RE.match(value.strip()):
             errors.append(f"ERROR: platform metadata contactEmailAddress is not an e-mail address: {value}")
-        elif name in URL_FIELDS and not HTTP_URL_RE.match(value):
+        elif name in URL_FIELDS and not HTTP_URL_RE.match(value) and (required or value.startswith("http")):
             errors.append(f"ERROR: platform metadata {name} is not an http(s) URL: {value}")
         elif name == "k8sConformanceUrl" and not K8S_CONFORMANCE_URL_RE.match(value):
             errors.append(f"ERROR: platform metadata k8sConformanceUrl has the wrong format: {value} (expected "
@@ -100,7 +100,8 @@ def product_yaml(view: RunView) -> str:
         "# to this directory. Regenerate with `aiconform report <run dir>`; check with `aiconform validate`.",
     ]
     if view.cluster.get("simulated"):
-        header.insert(0, "# SIMULATED CLUSTER - NOT A CONFORMANCE SUBMISSION")
+        header.insert(0, f"# {str(view.cluster.get('engine_label') or 'SIMULATED cluster').upper()} - NOT A "
+                         "CONFORMANCE SUBMISSION")
     if view.version_warning:
         header.append(f"# WARNING: {view.version_warning}")
     body = yaml.dump(product_document(view), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120,

@@ -108,10 +108,11 @@ def render_all(model: Mapping[str, Any]) -> Rendered:
     files["junit.xml"] = gotest.render_junit(tests, timestamp=stamp, properties={
         "aiconform.version": str(view.run.get("aiconform_version", "")),
         "cluster": str(view.cluster.get("name", "")), "kubernetes.version": view.set_version,
-        "simulated": str(bool(view.cluster.get("simulated"))).lower()})
+        "simulated": str(bool(view.cluster.get("simulated"))).lower(),
+        **({"engine": str(view.cluster.get("engine"))} if view.cluster.get("simulated") else {})})
     # a log read on its own must still say the cluster was simulated
-    header = (f"aiconform: SIMULATED cluster {view.cluster.get('name', '')}: these results describe the aiconform "
-              "simulator, not a real cluster" if view.cluster.get("simulated") else "")
+    header = (f"aiconform: {view.cluster.get('engine_label')} {view.cluster.get('name', '')}: these results describe "
+              f"{view.cluster.get('produced_by')}" if view.cluster.get("simulated") else "")
     files["e2e.log"] = gotest.render_e2e_log(tests, header=header)
     doc = product_document(view)
     files["PRODUCT.yaml"] = product_yaml(view)

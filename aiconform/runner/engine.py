@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from aiconform import PROJECT_ROOT
+from aiconform import PROJECT_ROOT, catalog
+from aiconform.report.model import NA_PLACEHOLDER
 from aiconform.runner.exitcodes import Exit, worst
 from aiconform.runner.progress import LineView, RunState, TableView
 
@@ -224,13 +225,15 @@ def decide(outcome: RunOutcome, *, verify_ran: bool, interrupted: bool) -> None:
         if not verify_ran:
             continue
         # Prefer the report's rows (the statuses written to disk); fall back to the verifier facts.
-        statuses = {r["id"]: (str(r.get("level") or ""), str(r.get("status") or "unknown")) for r in c.summary}
+        statuses = {r["id"]: (str(r.get("level") or ""), str(r.get("status") or "unknown"),
+                              str(r.get("notes", r.get("reason")) or "")) for r in c.summary}
         for req in c.requirements.values():
             if req.id not in statuses:
-                statuses[req.id] = (req.level, req.status or "unknown")
-        musts = {i: s for i, (lvl, s) in statuses.items() if i in c.selected and lvl == "MUST"}
-        failing = sorted(i for i, s in musts.items() if s in MUST_FAIL)
-        undecided = sorted(i for i, s in musts.items() if s not in MUST_FAIL and s != "Implemented")
+                statuses[req.id] = (req.level, req.status or "unknown", req.reason)
+        musts = {i: (s, why) for i, (lvl, s, why) in statuses.items() if i in c.selected and lvl == "MUST"}
+        failing = sorted(i for i, (s, _) in musts.items() if s in MUST_FAIL)
+        undecided = sorted(i for i, (s, why) in musts.items()
+                           if s not in MUST_FAIL and not _must_satisfied(c.set_version, i, s, why))
         if failing:
             codes.append(Exit.NOT_IMPLEMENTED)
             outcome.reasons[name] = "MUST not implemented: " + ", ".join(failing)
@@ -241,6 +244,18 @@ def decide(outcome: RunOutcome, *, verify_ran: bool, interrupted: bool) -> None:
         codes.append(Exit.PLAYBOOK_FAILED)
         outcome.reasons["(playbook)"] = f"ansible-playbook {outcome.status} (rc {outcome.rc})"
     outcome.exit = worst(codes)
+
+
+def _must_satisfied(set_version: str, req_id: str, status: str, reason: str) -> bool:
+    """Implemented, or a conditional MUST (cluster_autoscaling) that is N/A with a justification, as the cncf
+    validator accepts it (``catalog.must_satisfied``); an N/A that only carries the report's placeholder is not."""
+    if status == "Implemented":
+        return True
+    try:
+        req = catalog.requirement(set_version, req_id)
+    except (KeyError, catalog.UnsupportedVersionError):
+        return False
+    return catalog.must_satisfied(req, status, "" if reason.strip() == NA_PLACEHOLDER else reason)
 
 
 def write_fleets(state: RunState) -> list[str]:
@@ -270,7 +285,7 @@ def print_summary(outcome: RunOutcome, out: TextIO) -> None:
     for c in sorted(state.clusters.values(), key=lambda c: c.name):
         title = f"{c.name}: AI conformance {c.set_version or '(requirement set unknown)'}"
         if c.simulated:
-            title += "  [SIMULATED CLUSTER: results describe the aiconform simulator, not a real cluster]"
+            title += f"  [{c.engine_label.upper()}: results describe an aiconform test cluster, not a real platform]"
         out.write(title + "\n")
         if c.reachable is False:
             out.write(f"  UNREACHABLE: {c.error}\n\n")
@@ -291,7 +306,7 @@ def print_summary(outcome: RunOutcome, out: TextIO) -> None:
         out.write("\n")
     for path in outcome.fleet_files:
         out.write(f"fleet summary: {path}\n")
-    verdict = {Exit.OK: "every selected MUST requirement is Implemented",
+    verdict = {Exit.OK: "every selected MUST requirement is Implemented (or justified N/A where the validator allows it)",
                Exit.NOT_IMPLEMENTED: "a MUST requirement is not implemented",
                Exit.UNDECIDED: "a MUST requirement could not be decided",
                Exit.UNREACHABLE: "a cluster could not be reached",
@@ -301,7 +316,8 @@ def print_summary(outcome: RunOutcome, out: TextIO) -> None:
         out.write(f"ansible-runner private data dir (events, stdout): {outcome.runner_dir}\n")
     for name, why in sorted(outcome.reasons.items()):
         out.write(f"  {name}: {why}\n")
-    sim = " (SIMULATED)" if any(c.simulated for c in state.clusters.values()) else ""
+    sim = " (LAB)" if any(c.simulated and c.engine_label.startswith("LAB") for c in state.clusters.values()) else \
+        (" (SIMULATED)" if any(c.simulated for c in state.clusters.values()) else "")
     out.write(f"aiconform run{sim}: {verdict} (exit {int(outcome.exit)})\n")
     out.flush()
 

@@ -5,7 +5,7 @@ from enum import IntEnum
 
 
 class Exit(IntEnum):
-    OK = 0  # every selected MUST requirement verified Implemented on every cluster
+    OK = 0  # every selected MUST requirement verified Implemented (or a justified conditional N/A) on every cluster
     NOT_IMPLEMENTED = 1  # a selected MUST requirement is Not Implemented / Partially Implemented
     PLAYBOOK_FAILED = 2  # usage error, or the playbook failed for a reason other than an unreachable cluster
     UNDECIDED = 3  # a selected MUST requirement ended in error/unknown (verifier error, timeout, not run)
@@ -18,7 +18,8 @@ class Exit(IntEnum):
 PRECEDENCE = [Exit.INTERRUPTED, Exit.PLAYBOOK_FAILED, Exit.UNREACHABLE, Exit.NOT_IMPLEMENTED, Exit.UNDECIDED, Exit.OK]
 
 HELP = """exit codes:
-  0    every selected MUST requirement verified Implemented on every cluster
+  0    every selected MUST requirement verified Implemented on every cluster (cluster_autoscaling may
+       instead be N/A with a justification, as the cncf validator accepts it)
   1    a selected MUST requirement is Not Implemented (or Partially Implemented) on some cluster
   2    usage error, or the playbook failed (a task failed on a reachable cluster, syntax error, ...)
   3    a selected MUST requirement could not be decided (verifier error, probe timeout, unknown)

@@ -49,6 +49,7 @@ class Cluster:
     phase: str = "preflight"
     reachable: bool | None = None
     simulated: bool = False
+    engine_label: str = "SIMULATED cluster"  # aiconform/engines.py
     error: str = ""
     server_version: str = ""
     set_version: str = ""
@@ -142,6 +143,7 @@ class RunState:
         run = facts.get("aiconform_run") or {}
         c.reachable = bool(cluster.get("reachable"))
         c.simulated = bool(cluster.get("simulated"))
+        c.engine_label = str(cluster.get("engine_label") or c.engine_label)
         c.error = str(cluster.get("error") or "")
         c.server_version = str(cluster.get("server_version") or "")
         c.set_version = str(run.get("set_version") or "")
@@ -220,7 +222,7 @@ class LineView:
         self.out.flush()
 
     def on_change(self, what: str, c: Cluster, req: Requirement | None) -> None:
-        sim = " (SIMULATED cluster)" if c.simulated else ""
+        sim = f" ({c.engine_label})" if c.simulated else ""
         if what == "preflight":
             if c.reachable:
                 self._line(f"{c.name}: reachable{sim}, Kubernetes {c.server_version}, requirement set "
@@ -264,8 +266,9 @@ class TableView:
 
         elapsed = time.monotonic() - self.state.started
         head = f"aiconform run: {self.state.phase} phase, {elapsed:.0f}s"
-        if any(c.simulated for c in self.state.clusters.values()):
-            head += "  [SIMULATED cluster]"
+        labels = sorted({c.engine_label for c in self.state.clusters.values() if c.simulated})
+        if labels:
+            head += f"  [{'; '.join(labels)}]"
         table = tabulate(self.state.rows(), headers=["cluster", "requirement", "level", "state", "elapsed", "reason"],
                          tablefmt="simple")
         swept = "".join(f"{c.name}: removed {len(c.leftovers)} probe object(s) left by earlier runs that did not "

@@ -91,7 +91,7 @@ class ActionModule(ActionBase):
                 "could not be reached") from None
         summary = [{
             "id": row.req.id, "level": row.req.level, "status": row.status, "product_status": row.product_status,
-            "duration_s": round(row.result.duration_s, 2), "reason": row.reason,
+            "duration_s": round(row.result.duration_s, 2), "reason": row.reason, "notes": row.notes,
         } for row in rendered.view.rows]
         result.update(changed=True, run_dir=str(run_dir), cluster=str(model["cluster"]["name"]),
                       set_version=rendered.view.set_version, summary=summary, validation=rendered.messages,

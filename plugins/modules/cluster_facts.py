@@ -40,6 +40,13 @@ options:
     description: Set by C(aiconform conformance) when it started the simulated lab; reports say so.
     type: bool
     default: false
+  engine:
+    description:
+      - With O(simulated), what the cluster is; C(simulator) (default) or C(lab) (C(aiconform lab): real control
+        plane, kwok nodes, no real accelerators). Reports name it.
+    type: str
+    default: ""
+    choices: ["", simulator, lab]
 attributes:
   check_mode:
     support: full
@@ -80,6 +87,7 @@ def main() -> None:
         "run_tags": {"type": "list", "elements": "str", "default": []},
         "skip_tags": {"type": "list", "elements": "str", "default": []},
         "simulated": {"type": "bool", "default": False},
+        "engine": {"type": "str", "default": "", "choices": ["", "simulator", "lab"]},
     }
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     cluster = gather(module.params)

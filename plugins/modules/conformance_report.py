@@ -62,7 +62,8 @@ summary:
   type: list
   elements: dict
   sample: [{"id": "gang_scheduling", "level": "MUST", "status": "Implemented", "product_status": "Implemented",
-            "duration_s": 12.3, "reason": "all pods of the gang admitted together"}]
+            "duration_s": 12.3, "reason": "all pods of the gang admitted together",
+            "notes": "all pods of the gang admitted together"}]
 validation:
   description: C(ERROR:)/C(WARNING:) lines of the report (platform metadata and PRODUCT.yaml validation).
   returned: success

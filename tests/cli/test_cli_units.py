@@ -96,6 +96,39 @@ def test_exit_codes(events, status, code):
     assert outcome(feed(*events), status).exit == code
 
 
+def preflight_ca(host: str, version: str) -> dict:
+    return ev("runner_on_ok", host, "aiconform.conformance.cluster_facts", {"ansible_facts": {
+        "aiconform_cluster": {"reachable": True, "server_version": f"{version}.2"},
+        "aiconform_run": {"set_version": version, "selected": ["gang_scheduling", "cluster_autoscaling"],
+                          "requirement_set": [{"id": "gang_scheduling", "level": "MUST"},
+                                              {"id": "cluster_autoscaling", "level": "MUST"}]}}})
+
+
+def na_result(host: str, req: str, reasons: list[str]) -> dict:
+    return ev("runner_item_on_ok", host, "aiconform.conformance.verify_status", {"ansible_facts": {
+        f"aiconform_result_{req}": {"id": req, "status": "N/A", "reasons": reasons, "duration_s": 1.0}}})
+
+
+@pytest.mark.parametrize("version", ["v1.33", "v1.34", "v1.35", "v1.36", "v1.37"])
+def test_conformant_cluster_without_autoscaler_exits_0(version: str) -> None:
+    # the newest cncf validator accepts cluster_autoscaling N/A with notes in every version (conditional MUST)
+    base = [preflight_ca("c1", version), result("c1", "gang_scheduling", "Implemented")]
+    justified = na_result("c1", "cluster_autoscaling", ["the platform provides no cluster autoscaler"])
+    assert outcome(feed(*base, justified)).exit == Exit.OK
+    assert outcome(feed(*base, na_result("c1", "cluster_autoscaling", []))).exit == Exit.UNDECIDED  # no notes
+    # any other MUST marked N/A still is not a pass
+    other = [preflight_ca("c1", version), result("c1", "cluster_autoscaling", "Implemented"),
+             na_result("c1", "gang_scheduling", ["no gangs here"])]
+    assert outcome(feed(*other)).exit == Exit.UNDECIDED
+    # the report's rows decide when present: their notes, and the report's placeholder is no justification
+    for notes, code in (("bare metal: fixed node pools", Exit.OK), ("[justification required]", Exit.UNDECIDED)):
+        state = feed(*base, justified, ev("runner_on_ok", "c1", "aiconform.conformance.conformance_report", {
+            "run_dir": "/r", "set_version": version, "summary": [
+                {"id": "gang_scheduling", "level": "MUST", "status": "Implemented", "notes": "ok"},
+                {"id": "cluster_autoscaling", "level": "MUST", "status": "N/A", "reason": "N/A", "notes": notes}]}))
+        assert outcome(state).exit == code, notes
+
+
 def test_report_rows_take_precedence_and_summary_table():
     state = feed(preflight("c1", ["dra_support"]), result("c1", "dra_support", "Implemented"),
                  ev("runner_on_ok", "c1", "aiconform.conformance.conformance_report", {

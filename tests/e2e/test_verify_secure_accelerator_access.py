@@ -10,8 +10,9 @@ Timeouts are shortened through inventory variables.
 from __future__ import annotations
 
 import pytest
+import yaml
 from helpers.conformance_e2e import probe_namespaces, run_conformance
-from helpers.sim import SimHandle
+from helpers.sim import SimHandle, run_tool
 
 pytestmark = pytest.mark.e2e
 REQ = "secure_accelerator_access"
@@ -80,4 +81,38 @@ def test_forbidden_pod_creation_is_an_error_and_leaves_nothing(lab, tmp_path):
     entry, out = run_conformance(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "error", (entry["reasons"], out[-3000:])
     assert "forbidden" in entry["reasons"][0] and "create pod" in entry["reasons"][0]
+    assert not probe_namespaces(lab, REQ)
+
+
+def _leftover(run_id: str) -> list[dict]:
+    """Pods of another aiconform run (a crashed one, or a second run against the same cluster) holding both GPUs."""
+    ns = f"aiconform-cluster-autoscaling-{run_id}"
+    objs: list[dict] = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {
+        "app.kubernetes.io/managed-by": "aiconform", "aiconform.io/run-id": run_id,
+        "aiconform.io/requirement": "cluster-autoscaling"}}}]
+    for i in range(2):
+        objs.append({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"baseline-{i}", "namespace": ns},
+                     "spec": {"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+                              "containers": [{"name": "hold", "image": "registry.k8s.io/pause:3.10",
+                                              "resources": {"limits": {"nvidia.com/gpu": "1"}}}]}})
+    return objs
+
+
+@pytest.mark.parametrize("lab", ["gpu-lab"], indirect=True)
+def test_a_timeout_caused_by_aiconforms_own_pods_is_an_error_not_a_verdict(lab, tmp_path):
+    """Both GPUs held by pods of another aiconform run: the probe times out, and that is aiconform's doing."""
+    manifest = tmp_path / "leftover.yaml"
+    manifest.write_text(yaml.safe_dump_all(_leftover("r0-leftover")))
+    applied = run_tool(lab, "kubectl", "apply", "-f", str(manifest))
+    assert applied.returncode == 0, applied.stderr
+    waited = run_tool(lab, "kubectl", "wait", "-n", "aiconform-cluster-autoscaling-r0-leftover", "--for=condition=Ready",
+                      "pod/baseline-0", "pod/baseline-1", "--timeout=30s")
+    assert waited.returncode == 0, waited.stdout + waited.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "error", (entry["reasons"], out[-3000:])
+    first = entry["reasons"][0]
+    assert "aiconform's own pods held what this probe needs" in first, entry["reasons"]
+    assert "aiconform-cluster-autoscaling-r0-leftover/baseline-0" in first and "cluster_autoscaling" in first
+    assert any(r.startswith("(would have been Not Implemented)") and "timed out" in r for r in entry["reasons"])
+    assert entry["facts"]["aiconform_pods_in_the_way"][0]["holds"][0] == "accelerators"
     assert not probe_namespaces(lab, REQ)

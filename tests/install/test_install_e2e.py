@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import yaml
 from cluster_objects import object_set
 from helpers.sim import SimHandle, run_playbook, run_tool
 from kubernetes import client, config
@@ -139,6 +141,40 @@ def test_install_in_order_with_air_gap_overrides(lab: tuple[SimHandle, set[Any]]
     op = apps.read_namespaced_deployment("kuberay-operator", "kuberay-system").spec.template.spec
     assert op.volumes[0].secret.secret_name == "kuberay-webhook-server-cert"
     assert any(e.name == "ENABLE_WEBHOOKS" and e.value == "true" for e in op.containers[0].env)
+
+    # GPU Operator in DRA mode: the DCGM exporter maps DRA GPUs to pods (flag, token, resourceslices RBAC); the NFD
+    # subchart's image follows the mirror too.
+    assert gpu["dcgmExporter"]["env"] == [{"name": "KUBERNETES_ENABLE_DRA", "value": "true"}]
+    assert gpu["node-feature-discovery"]["image"]["repository"] == f"{MIRROR}/nfd/node-feature-discovery"
+    rbac = client.RbacAuthorizationV1Api(core.api_client)
+    assert rbac.read_cluster_role("aiconform-dcgm-exporter-resourceslices").rules[0].resources == ["resourceslices"]
+    ds = apps.read_namespaced_daemon_set("nvidia-dcgm-exporter", "gpu-operator").spec.template.spec
+    assert ds.automount_service_account_token is True and ds.service_account_name == "nvidia-dcgm-exporter"
+    assert {e.name: e.value for e in ds.containers[0].env}["KUBERNETES_ENABLE_DRA"] == "true"
+    # ComputeDomain CRDs: the GPU Operator chart (installed first) ships older copies in crds/; the DRA driver
+    # role applies its own chart's, so the served schema is the DRA driver's.
+    crds = client.CustomObjectsApi(core.api_client)
+    for name in ("computedomains", "computedomaincliques"):
+        live = crds.get_cluster_custom_object("apiextensions.k8s.io", "v1", "customresourcedefinitions",
+                                              f"{name}.resource.nvidia.com")
+        want = yaml.safe_load((CHARTS / "dra-driver-nvidia-gpu" / "crds" / f"{name}.yaml").read_text())
+        assert live["spec"]["versions"][0]["schema"] == want["spec"]["versions"][0]["schema"], name
+
+    # cluster-autoscaler (kwok): the provider reads its templates once, at start, so the role writes them before
+    # the autoscaler runs; the groups it serves are the role's GPU group, not the chart's kind-cluster templates.
+    assert ca["replicaCount"] == 0 and ca["podAnnotations"]["aiconform.io/kwok-provider-checksum"]
+    assert apps.read_namespaced_deployment("cluster-autoscaler", "kube-system").spec.replicas == 1
+
+    def served_groups() -> list[str] | None:
+        cm = core.list_namespaced_config_map("kube-system", field_selector="metadata.name=cluster-autoscaler-status")
+        status = yaml.safe_load(cm.items[0].data["status"]) if cm.items else None
+        return [g["name"] for g in status.get("nodeGroups") or []] if status else None
+    deadline = time.time() + 30  # one --scan-interval (10s) after the pod runs
+    while not served_groups() and time.time() < deadline:
+        time.sleep(0.5)
+    assert served_groups() == ["gpu-a"]
+    provider = yaml.safe_load(core.read_namespaced_config_map("kwok-provider-config", "kube-system").data["config"])
+    assert provider["nodes"]["skipTaint"] is False and provider["configmap"]["name"] == "kwok-provider-templates"
 
 
 def test_second_install_changes_nothing(lab: tuple[SimHandle, set[Any]]) -> None:

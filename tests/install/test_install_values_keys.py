@@ -34,6 +34,21 @@ CASES: list[tuple[str, str, str]] = [
     ("cluster_autoscaler", "cluster_autoscaler_kwok_values", "kwok.chart"),
 ]
 
+# Subchart defaults the parent chart's values.yaml does not show (they live in the subchart's own values.yaml):
+# gpu-operator v26.7.0 bundles node-feature-discovery 0.19.0, whose image.repository is
+# registry.k8s.io/nfd/node-feature-discovery (charts/node-feature-discovery/values.yaml in the chart archive).
+SUBCHART_DEFAULTS: dict[str, dict[str, Any]] = {
+    "gpu-operator": {"node-feature-discovery": {"image": {"repository": "registry.k8s.io/nfd/node-feature-discovery",
+                                                          "pullPolicy": "IfNotPresent", "tag": None}}},
+}
+
+
+def merged(defaults: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(defaults)
+    for k, v in extra.items():
+        out[k] = merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
 
 def key_paths(values: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     """Leaf key paths of the role's values; a templated string counts as a leaf."""
@@ -65,6 +80,8 @@ def test_key_paths_and_lookup() -> None:
     assert missing_in(defaults, ("a", "free", "x")) is None
     assert missing_in(defaults, ("a", "c")) == "a.c"
     assert missing_in(defaults, ("z",)) == "z"
+    both = merged({"s": {"keep": 1, "image": {"pullPolicy": "x"}}}, {"s": {"image": {"repository": "r"}}})
+    assert both == {"s": {"keep": 1, "image": {"pullPolicy": "x", "repository": "r"}}}
 
 
 @pytest.mark.parametrize(("role", "var", "chart_key"), CASES, ids=[f"{c[0]}:{c[2]}" for c in CASES])
@@ -77,6 +94,7 @@ def test_role_values_keys_exist_in_pinned_chart_defaults(role: str, var: str, ch
         # kgateway v2.4.3: its values.yaml could not be obtained (stacks.md §5.2); keys follow the 2.4.x Helm reference.
         pytest.skip(f"no values fixture for {chart['name']} {chart['version']} ({fixture} missing)")
     defaults = yaml.load(fixture.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+    defaults = merged(defaults, SUBCHART_DEFAULTS.get(chart["name"], {}))
     role_vars = yaml.safe_load((ROLES / role / "vars" / "main.yml").read_text())
     values = role_vars[var]
     assert isinstance(values, dict) and values, f"{role}: {var} must be a literal mapping of chart values"

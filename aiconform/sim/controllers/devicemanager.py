@@ -132,7 +132,11 @@ def _dra_devices(c: Cluster, pod: Obj, container: dict[str, Any]) -> list[dict[s
                     continue
                 for i, d in enumerate(spec.get("devices") or []):
                     if d.get("name") == r.get("device") and r.get("driver") == GPU_DRIVER:
-                        out.append(_visible(d, i))
+                        # "via": how the kubelet hands it out (pod-resources DynamicResources for DRA), which
+                        # decides what a DCGM exporter can map back to the pod (dcgm.py)
+                        out.append({**_visible(d, i), "via": "dra", "claim": claim_name or "", "claim_namespace": ns,
+                                    "dra_driver": r.get("driver") or "", "pool": r.get("pool") or "",
+                                    "device": r.get("device") or ""})
     return out
 
 
@@ -160,7 +164,7 @@ def sync(c: Cluster, mgr: Any) -> None:
                     taken = {i for (n, idx) in _ASSIGNED.values() if n == node for i in idx}
                     free = [i for i in range(len(slots)) if i not in taken]
                     _ASSIGNED[key] = (node, free[:want])  # fewer when over-subscribed: the scheduler should not allow it
-                seen += [slots[i] for i in _ASSIGNED[key][1] if i < len(slots)]
+                seen += [{**slots[i], "via": "device-plugin"} for i in _ASSIGNED[key][1] if i < len(slots)]
             driver, cuda = _node_driver(c, node, gpus)
             VISIBLE[key] = [{**g, "node_driver": driver, "node_cuda": cuda} for g in seen]
 

@@ -72,14 +72,36 @@ def _operand_daemonset(policy: Obj, ns: str, component: str) -> Obj:
     tolerations = ((policy.get("spec") or {}).get("daemonsets") or {}).get("tolerations") or [
         {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
     labels = {"app": name, "app.kubernetes.io/managed-by": GPU_OPERATOR}
+    pod_spec: Obj = {"nodeSelector": {f"nvidia.com/gpu.deploy.{deploy}": "true"},
+                     "tolerations": copy.deepcopy(tolerations), "priorityClassName": "system-node-critical",
+                     "containers": [{"name": container, "image": image}]}
+    if component == "dcgmExporter":
+        env, mount = _dcgm_exporter_env(spec)
+        pod_spec["containers"][0]["env"] = env
+        pod_spec.update(serviceAccountName="nvidia-dcgm-exporter", automountServiceAccountToken=mount)
     return {"apiVersion": "apps/v1", "kind": "DaemonSet",
             "metadata": {"name": name, "namespace": ns, "labels": labels, "ownerReferences": [owner_ref(policy)]},
             "spec": {"selector": {"matchLabels": {"app": name}},
-                     "template": {"metadata": {"labels": labels},
-                                  "spec": {"nodeSelector": {f"nvidia.com/gpu.deploy.{deploy}": "true"},
-                                           "tolerations": copy.deepcopy(tolerations),
-                                           "priorityClassName": "system-node-critical",
-                                           "containers": [{"name": container, "image": image}]}}}}
+                     "template": {"metadata": {"labels": labels}, "spec": pod_spec}}}
+
+
+def _dcgm_exporter_env(spec: Obj) -> tuple[list[Obj], bool]:
+    """v26.7.0 assets/state-dcgm-exporter/0800_daemonset.yaml + TransformDCGMExporter: the asset's env, the
+    ClusterPolicy's env on top (by name), enablePodLabels/enablePodUID as env, and the service-account token
+    mounted only when one of those (or DCGM_EXPORTER_CONFIGMAP_DATA) needs the API."""
+    env = {"DCGM_EXPORTER_LISTEN": ":9400", "DCGM_EXPORTER_KUBERNETES": "true",
+           "DCGM_EXPORTER_COLLECTORS": "/etc/dcgm-exporter/dcp-metrics-included.csv"}
+    for e in spec.get("env") or []:
+        if isinstance(e, dict) and e.get("name"):
+            env[str(e["name"])] = str(e.get("value") or "")
+    flags = {"enablePodLabels": "DCGM_EXPORTER_KUBERNETES_ENABLE_POD_LABELS",
+             "enablePodUID": "DCGM_EXPORTER_KUBERNETES_ENABLE_POD_UID"}
+    for key, var in flags.items():
+        if spec.get(key) in (True, "true"):
+            env[var] = "true"
+    api = any(env.get(v, "").lower() == "true" for v in flags.values()) or \
+        env.get("DCGM_EXPORTER_CONFIGMAP_DATA", "none") not in ("", "none")
+    return [{"name": k, "value": v} for k, v in env.items()], api
 
 
 def gpu_operator(c: Cluster, mgr: Any) -> None:

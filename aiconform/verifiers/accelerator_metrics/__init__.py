@@ -11,6 +11,8 @@ from aiconform.versions import component_image
 
 REQUIREMENT = "accelerator_metrics"
 TEST_NAME = "TestAcceleratorPerformanceMetrics"
+# What the probe holds while it runs (verifiers/holdings.py): its load pod drives a GPU and reads the others idle.
+HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "shared"}
 
 # The GPU Operator's own DCGM pin
 # (gpu_operator.images.dcgm), which ships dcgmproftester. A unit test keeps the two equal.
@@ -39,4 +41,4 @@ OPTIONS: dict[str, dict[str, Any]] = {
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402
 
-__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "fetch", "judge"]
+__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "HOLDS", "fetch", "judge"]

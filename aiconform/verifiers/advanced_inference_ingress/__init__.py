@@ -14,6 +14,8 @@ from aiconform.versions import probe_image
 
 REQUIREMENT = "advanced_inference_ingress"
 TEST_NAME = "TestAdvancedInferenceIngress"
+# What the probe holds while it runs (verifiers/holdings.py): model-server, EPP and client pods.
+HOLDS: dict[str, str] = {"node_capacity": "shared"}
 
 # Probe images (pinned in versions.yml verifier_probes): the GIE v1.5.0 sample's model-server simulator and EPP.
 MODEL_SERVER_IMAGE = probe_image("inference_sim")
@@ -40,4 +42,4 @@ OPTIONS: dict[str, dict[str, Any]] = {
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402
 
-__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "fetch", "judge"]
+__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "HOLDS", "fetch", "judge"]

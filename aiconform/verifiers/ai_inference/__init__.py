@@ -14,6 +14,8 @@ from aiconform.versions import probe_image
 
 REQUIREMENT = "ai_inference"
 TEST_NAME = "TestAIInference"
+# What the probe holds while it runs (verifiers/holdings.py): backend and client pods.
+HOLDS: dict[str, str] = {"node_capacity": "shared"}
 
 # Probe images (pinned in versions.yml verifier_probes, overridable for mirrors).
 # agnhost netexec answers GET /hostname with the pod name; curlimages/curl is a ~10 MB curl + busybox sh.
@@ -43,4 +45,4 @@ OPTIONS: dict[str, dict[str, Any]] = {
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402
 
-__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "fetch", "judge"]
+__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "HOLDS", "fetch", "judge"]

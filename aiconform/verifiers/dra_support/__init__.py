@@ -17,6 +17,8 @@ REQUIREMENT = "dra_support"
 # No upstream ai-conformance test exists (kubernetes-sigs/ai-conformance#74: covered by the Kubernetes
 # conformance DRA CRUD tests from v1.35); named after kOps' transcript.
 TEST_NAME = "TestAcceleratorsDRASupport"
+# What the probe holds while it runs (verifiers/holdings.py): a claim gets a device allocated.
+HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "shared"}
 
 # The upstream probe image (pinned in versions.yml verifier_probes).
 PROBE_IMAGE = probe_image("ubuntu")
@@ -32,4 +34,4 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "log_timeout": {"type": "int", "default": 90},
 }
 
-__all__ = ["REQUIREMENT", "TEST_NAME", "OPTIONS", "fetch", "judge"]
+__all__ = ["REQUIREMENT", "TEST_NAME", "HOLDS", "OPTIONS", "fetch", "judge"]

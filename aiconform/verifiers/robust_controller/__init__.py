@@ -12,6 +12,8 @@ from aiconform.versions import probe_image
 
 REQUIREMENT = "robust_controller"
 TEST_NAME = "TestRobustCRDControllerOperation"
+# What the probe holds while it runs (verifiers/holdings.py): the operator's pods for a valid resource.
+HOLDS: dict[str, str] = {"node_capacity": "shared"}
 
 # The Ray image of the probe RayCluster (pinned in versions.yml verifier_probes).
 DEFAULT_RAY_IMAGE = probe_image("ray")
@@ -30,4 +32,4 @@ OPTIONS: dict[str, dict[str, Any]] = {
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402
 
-__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "fetch", "judge"]
+__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "HOLDS", "fetch", "judge"]

@@ -15,6 +15,8 @@ from .judge import judge
 
 REQUIREMENT = "secure_accelerator_access"
 TEST_NAME = "TestSecureAcceleratorAccess"
+# What the probe holds while it runs (verifiers/holdings.py): two pods must get two different GPUs.
+HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "shared"}
 
 # Pinned in versions.yml verifier_probes: upstream's acceleratorProbingContainer uses ubuntu:22.04 (override for air-gapped mirrors).
 PROBE_IMAGE = probe_image("ubuntu")
@@ -31,4 +33,4 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "release_timeout": {"type": "int", "default": 120},
 }
 
-__all__ = ["REQUIREMENT", "TEST_NAME", "OPTIONS", "fetch", "judge"]
+__all__ = ["REQUIREMENT", "TEST_NAME", "HOLDS", "OPTIONS", "fetch", "judge"]

@@ -102,8 +102,10 @@ def test_newer_minor_uses_newest_set_with_warning() -> None:
         catalog.requirement_set("v1.37")  # no warning for a known version
 
 
+# the newest cncf validate.go: conditionalMustRequirements for every version, autoTestedRequirements v1.37+
 @pytest.mark.parametrize(("version", "auto", "cond"), [
-    ("v1.36", {}, []),
+    ("v1.33", {}, ["cluster_autoscaling"]),
+    ("v1.36", {}, ["cluster_autoscaling"]),
     ("v1.37", {"secure_accelerator_access": "TestSecureAcceleratorAccess", "gang_scheduling": "TestGangScheduling",
                "cluster_autoscaling": "TestAcceleratorClusterAutoscaling"}, ["cluster_autoscaling"]),
 ])

@@ -97,11 +97,8 @@ def _must(version: str) -> str:
 
 
 MUTATIONS = {
-    "description changed": (lambda v: lambda d: item(d, _must(v)).__setitem__("description", item(d, _must(v))["description"] + " "),
-                            "description differs"),
     "id dropped": (lambda v: lambda d: d["spec"][catalog.requirement(v, _must(v)).category].remove(item(d, _must(v))),
                    "Missing requirement"),
-    "level changed": (lambda v: lambda d: item(d, _must(v)).__setitem__("level", "SHOULD"), "differs from the"),
     "bad status": (lambda v: lambda d: item(d, _must(v)).__setitem__("status", "Done"), "Invalid status"),
     "placeholder metadata": (lambda v: lambda d: d["metadata"].__setitem__("vendorName", "[Vendor Name]"),
                              "placeholder value"),
@@ -122,6 +119,36 @@ def test_edited_product_yaml_fails(tmp_path: Path, version: str, mutation: str) 
     res = validate_file(path, version=version)
     assert not res.ok
     assert any(expected in e for e in res.errors), res.errors
+
+
+# aiconform's stricter checks: warnings (the cncf validator does not compare them), errors with strict=True
+STRICT_MUTATIONS = {
+    "description changed": (lambda v: lambda d: item(d, _must(v)).__setitem__(
+        "description", item(d, _must(v))["description"] + " (vendor wording)"), "description differs"),
+    "level changed": (lambda v: lambda d: item(d, _must(v)).__setitem__("level", "SHOULD"), "differs from the"),
+}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("mutation", sorted(STRICT_MUTATIONS))
+def test_edited_product_yaml_strict_findings(tmp_path: Path, version: str, mutation: str) -> None:
+    make, expected = STRICT_MUTATIONS[mutation]
+    path = edit_product(write(tmp_path, model(version)), make(version))
+    res = validate_file(path, version=version)
+    assert res.ok and not res.errors
+    assert any(expected in w for w in res.stricter), res.stricter
+    strict = validate_file(path, version=version, strict=True)
+    assert not strict.ok and any(line.startswith("ERROR (strict): ") and expected in line for line in strict.lines())
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_description_whitespace_is_no_difference(tmp_path: Path, version: str) -> None:
+    rid = _must(version)
+    path = edit_product(write(tmp_path, model(version)), lambda d: item(d, rid).__setitem__(
+        "description", "  " + item(d, rid)["description"].replace(" ", "\n  ", 3) + "\n"))
+    assert "\n" in item(product(path.parent), rid)["description"]
+    res = validate_file(path, version=version, strict=True)
+    assert res.ok and not res.stricter, res.lines()
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -150,17 +177,22 @@ def test_na_without_any_justification_gets_visible_placeholder(tmp_path: Path) -
     assert item(product(run_dir), "gpu_sharing")["notes"] == "[justification required]"
 
 
-def test_v137_conditional_must_na_is_a_warning(tmp_path: Path) -> None:
-    m = model("v1.37", {"cluster_autoscaling": result("cluster_autoscaling", Status.NOT_APPLICABLE,
+@pytest.mark.parametrize("version", VERSIONS)
+def test_conditional_must_na_is_a_warning_in_every_version(tmp_path: Path, version: str) -> None:
+    # the newest cncf validate.go: checkRequirementStatus allows N/A for cluster_autoscaling whatever the version
+    m = model(version, {"cluster_autoscaling": result("cluster_autoscaling", Status.NOT_APPLICABLE,
                                                       notes="bare metal: no node autoscaling")})
     run_dir = write(tmp_path, m)
     res = validate_file(run_dir / "PRODUCT.yaml")
     assert res.ok, res.errors
     assert any("'cluster_autoscaling' is MUST level and marked N/A" in w for w in res.warnings)
     assert not any(e.startswith("file://") for e in item(product(run_dir), "cluster_autoscaling")["evidence"])
-    res36 = validate_file(write(tmp_path / "b", model("v1.36", {"cluster_autoscaling": m["requirements"][8]}))
-                          / "PRODUCT.yaml")
-    assert not res36.ok  # no conditional MUST before v1.37
+    # another MUST marked N/A is still an error
+    rid = _must(version)
+    path = edit_product(run_dir, lambda d: (item(d, rid).__setitem__("status", "N/A"),
+                                            item(d, rid).__setitem__("notes", "no such hardware")))
+    res = validate_file(path)
+    assert f"Requirement '{rid}' is MUST level but status is 'N/A'. It must be 'Implemented'." in res.errors
 
 
 def test_failing_test_inside_junit_fails(tmp_path: Path) -> None:
@@ -309,6 +341,19 @@ def test_simulated_cluster_is_loud_everywhere() -> None:
     assert any("SIMULATED" in m for m in rendered.messages)
 
 
+def test_lab_cluster_says_lab_with_kwok_nodes_and_no_accelerators_everywhere() -> None:
+    m = model("v1.35", simulated=True)
+    m["cluster"]["engine"] = "lab"
+    rendered = render.render_all(m)
+    said = "lab (kwok nodes, no real accelerators)"
+    for name in ("README.md", "report.html", "PRODUCT.yaml", "e2e.log", "junit.xml"):
+        text = rendered.files[name]
+        assert said in text or said.upper() in text or 'name="engine" value="lab"' in text, name
+        assert "API simulator" not in text, name
+    assert rendered.files["PRODUCT.yaml"].startswith("# LAB CLUSTER")
+    assert any(said in msg for msg in rendered.messages)
+
+
 # ------------------------------------------------------------------------------------------ metadata
 
 @pytest.mark.parametrize(("field", "value", "message"), [
@@ -333,7 +378,10 @@ def test_platform_metadata_problems_are_visible(field: str, value: Any, message:
     assert meta[field] not in ("", None)
     if value in (None, ""):
         assert meta[field].startswith("[") and meta[field].endswith("]")
-    assert not rendered.validation.ok or field == "platformVersion"
+    if field in ("contactEmailAddress", "documentationUrl"):  # the cncf validator does not check these shapes
+        assert rendered.validation.ok and any(field in w for w in rendered.validation.stricter)
+    else:
+        assert not rendered.validation.ok or field == "platformVersion"
 
 
 def test_snake_case_platform_keys_accepted() -> None:
