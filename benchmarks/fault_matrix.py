@@ -67,7 +67,7 @@ ALL_VERIFIERS = (*VERIFIERS, *OTHER_SCENARIOS)
 # Inventory values of the lab (aiconform/lab.py) plus shortened windows: the simulator's controllers are quick.
 OPTIONS: dict[str, dict[str, Any]] = {
     "gang_scheduling": {"negative_window": 2, "cpu_request": "2", "negative_parallelism": 10},
-    "pod_autoscaling": {"stabilization_window": 2},
+    "pod_autoscaling": {"stabilization_window": 2, "control_window": 3},
     "cluster_autoscaling": {"node_pool_label": "kwok-nodegroup=gpu-a", "stability_window": 2,
                             "tolerations": [{"key": "kwok-provider", "operator": "Exists", "effect": "NoSchedule"}],
                             "pending_timeout": 30, "scale_up_timeout": 60, "scale_down_timeout": 60},
