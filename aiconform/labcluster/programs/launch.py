@@ -1,0 +1,65 @@
+"""Start one container of a lab pod: ``python -m aiconform.labcluster.programs.launch SPEC.json``.
+
+The pod runner starts this in a new network (and UTS) namespace and holds it on stdin until the namespace has its
+``eth0`` and pod IP; one byte on stdin releases it. It then sets the hostname to the pod's name and becomes the
+program named in the spec (its exit code is the container's).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import sys
+
+
+def _exec_command(argv: list[str], env: dict[str, str]) -> int:
+    """busybox/python/curl images: run the container's command with the host's programs."""
+    if not argv:
+        print("launch: the container has neither command nor args", file=sys.stderr)
+        return 126
+    prog = argv[0]
+    base = os.path.basename(prog)
+    if base in ("python", "python3") or base.startswith("python3."):
+        # the lab's python; argv[0] must be its path, as python finds its library from argv[0]
+        os.execve(sys.executable, [sys.executable, *argv[1:]], env)
+    elif "/" in prog and not os.path.exists(prog):
+        prog = base
+    path = prog if "/" in prog else shutil.which(prog, path=env.get("PATH") or os.defpath)
+    if path is None:
+        print(f"launch: {argv[0]}: executable file not found on the lab's host", file=sys.stderr)
+        return 127
+    os.execve(path, [argv[0], *argv[1:]], env)
+    return 127  # not reached
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    with open(args[0], encoding="utf-8") as fh:
+        spec = json.load(fh)
+    if not sys.stdin.read(1):  # the runner closed the pipe without releasing us: the pod is gone
+        return 137
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    try:
+        socket.sethostname(spec["hostname"])
+    except OSError as exc:  # no UTS namespace: keep the lab's hostname
+        print(f"launch: cannot set the hostname: {exc}", file=sys.stderr)
+    os.chdir(spec.get("workdir") or "/")
+    env = spec["env"]
+    os.environ.clear()
+    os.environ.update(env)
+    if spec["program"] == "exec":
+        return _exec_command(spec["argv"], env)
+    if spec["program"] == "agnhost":
+        from aiconform.labcluster.programs import agnhost
+        return agnhost.main(spec["argv"])
+    if spec["program"] == "pause":
+        from aiconform.labcluster.programs import agnhost
+        return agnhost.main(["pause"])
+    print(f"launch: unknown program {spec['program']!r}", file=sys.stderr)
+    return 126
+
+
+if __name__ == "__main__":
+    sys.exit(main())
