@@ -179,9 +179,22 @@ class PodRunner:
                 except Exception as exc:  # noqa: BLE001 - the runner must not take the lab down
                     self.say(f"reconcile failed: {type(exc).__name__}: {exc}")
         finally:
-            for uid in list(self.managed):
-                self.stop(uid, grace=3)
+            self.stop_everything()
             self.log.close()
+
+    def stop_everything(self, grace: float = 3) -> None:
+        """Lab shutdown: SIGTERM to every program at once, SIGKILL to those still there after ``grace``."""
+        procs = [m.proc for m in self.managed.values() if m.proc is not None and m.proc.poll() is None]
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for proc in procs:
+            try:
+                proc.wait(timeout=max(0.05, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        self.managed.clear()
 
     def reconcile(self) -> None:
         status, out = self.api.request("GET", "/api/v1/pods?fieldSelector=spec.nodeName%21%3D")

@@ -33,6 +33,14 @@ def _exec_command(argv: list[str], env: dict[str, str]) -> int:
     return 127  # not reached
 
 
+def _own_uts_namespace() -> bool:
+    """Only a UTS namespace of our own may get the pod's hostname (never the host's)."""
+    try:
+        return os.readlink("/proc/self/ns/uts") != os.readlink(f"/proc/{os.getppid()}/ns/uts")
+    except OSError:
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     with open(args[0], encoding="utf-8") as fh:
@@ -41,10 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         return 137
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
-    try:
+    if _own_uts_namespace():
         socket.sethostname(spec["hostname"])
-    except OSError as exc:  # no UTS namespace: keep the lab's hostname
-        print(f"launch: cannot set the hostname: {exc}", file=sys.stderr)
+    else:
+        print("launch: no UTS namespace of its own: the hostname stays the host's", file=sys.stderr)
     os.chdir(spec.get("workdir") or "/")
     env = spec["env"]
     os.environ.clear()
