@@ -287,6 +287,11 @@ class PodRunner:
             if time.monotonic() >= m.restart_after:
                 m.restart_after = 0.0
                 self.launch(m)
+                container = m.pod["spec"]["containers"][0]
+                self.patch_status(m.pod, {"containerStatuses": [{
+                    "name": container["name"], "image": container["image"], "imageID": "", "ready": True,
+                    "started": True, "restartCount": m.restarts, "lastState": m.extra.get("last", {}),
+                    "state": {"running": {"startedAt": m.started_at}}}]})
             return
         code = m.proc.poll()
         if code is None:
@@ -302,6 +307,7 @@ class PodRunner:
         self.say(f"{meta['namespace']}/{meta['name']}: exited with code {code} (restartPolicy {policy})")
         if policy == "Always" or (policy == "OnFailure" and code != 0):
             m.restarts += 1
+            m.extra["last"] = {"terminated": terminated}
             m.restart_after = time.monotonic() + min(10.0, 2.0 ** min(m.restarts, 4) / 2)
             self.patch_status(m.pod, {"containerStatuses": [{
                 "name": container["name"], "image": container["image"], "imageID": "", "ready": False,

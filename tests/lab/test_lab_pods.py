@@ -251,3 +251,24 @@ def test_pod_runs_with_its_service_account_rbac(lab: LabHandle) -> None:
     assert token.stat().st_mode & 0o077 == 0
     assert token.read_text() not in out and token.read_text() not in lab.log("pods")
     kubectl(lab, "delete", "namespace", ns, "--wait=false")
+
+
+def test_a_deployment_pod_whose_program_exits_is_restarted(lab: LabHandle) -> None:
+    """restartPolicy Always: the runner starts the program again and counts the restart, as a kubelet does."""
+    ns = "pods-restart"
+    kubectl(lab, "create", "namespace", ns)
+    kubectl(lab, "-n", ns, "create", "deployment", "echo", f"--image={AGNHOST}", "--", "/agnhost", "netexec",
+            "--http-port=8080")
+    pod = pod_of(lab, ns, "app=echo")
+    ip, name = pod["status"]["podIP"], pod["metadata"]["name"]
+    wait(lambda: http_in_lab(lab, f"http://{ip}:8080/hostname") == name, 30, "the echo pod answers")
+    http_in_lab(lab, f"http://{ip}:8080/exit?code=2")
+
+    def restarted() -> dict:
+        st = (kget(lab, "pod", "-n", ns, name)["status"].get("containerStatuses") or [{}])[0]
+        return st if st.get("restartCount") == 1 and "running" in st.get("state", {}) else {}
+
+    st = wait(restarted, 30, "the restart to be counted")
+    assert st["lastState"]["terminated"]["exitCode"] == 2
+    assert wait(lambda: http_in_lab(lab, f"http://{ip}:8080/hostname"), 30, "the restarted program") == name
+    kubectl(lab, "delete", "namespace", ns, "--wait=false")
