@@ -272,3 +272,17 @@ def test_a_deployment_pod_whose_program_exits_is_restarted(lab: LabHandle) -> No
     assert st["lastState"]["terminated"]["exitCode"] == 2
     assert wait(lambda: http_in_lab(lab, f"http://{ip}:8080/hostname"), 30, "the restarted program") == name
     kubectl(lab, "delete", "namespace", ns, "--wait=false")
+
+
+def test_stopping_the_lab_leaves_no_pod_process(tmp_path: Path) -> None:
+    """The runner stops its programs when the lab stops (and PR_SET_PDEATHSIG kills them if it cannot)."""
+    own = LabHandle(tmp_path, gpus=0)
+    try:
+        kubectl(own, "run", "echo", f"--image={AGNHOST}", "--", "netexec")
+        pod = pod_of(own, "default", "run=echo")
+        uid = pod["metadata"]["uid"]
+        wait(lambda: program_pids(uid), 30, "the pod's process")
+    finally:
+        own.stop()
+    assert not program_pids(uid)
+    assert not own.state.exists()
