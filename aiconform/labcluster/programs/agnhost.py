@@ -18,6 +18,7 @@ import argparse
 import json
 import signal
 import socket
+import socketserver
 import ssl
 import sys
 import threading
@@ -31,6 +32,11 @@ from aiconform.labcluster.programs import pod_path
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind looks its name up (getfqdn): the lab's pods have no DNS, and that waits ~10 s
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = "localhost", self.server_address[1]
 
 
 def _serve(handler: type[BaseHTTPRequestHandler], port: int, cert: str, key: str) -> int:
