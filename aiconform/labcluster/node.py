@@ -208,8 +208,10 @@ class Supervisor:
         out = subprocess.run([kwok, "default-stages"], capture_output=True, text=True, check=True).stdout
         stages.write_text(topology.kwok_config() + pods.kwok_stages(out, list(pods.IMAGES) if run_pods else []),
                           encoding="utf-8")
+        if run_pods:
+            pods.install_logs_crd(api)
         self.start("kwok", [kwok, *topology.kwok_flags(topo, pki, kcfg("kwok", pki.kwok.cert, pki.kwok.key),
-                                                      stages)])
+                                                      stages), *(["--enable-crds=Logs"] if run_pods else [])])
         topology.bootstrap(api, topo)
         self.wait_for("nodes Ready", lambda: topology.nodes_ready(api, topo), 120)
         self.wait_for("default ServiceAccount", lambda: api.request(

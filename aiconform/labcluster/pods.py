@@ -94,6 +94,39 @@ def runs_jq(images: list[str]) -> str:
             f" and (.spec.containers[0].image | IN({listed}))")
 
 
+# kwok serves `kubectl logs` from the files named by a Logs object per pod (kwok --enable-crds=Logs); the lab
+# declares the kind itself, without a schema (kwok reads spec.logs[].containers/logsFile/previousLogsFile)
+LOGS_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "logs.kwok.x-k8s.io"},
+    "spec": {"group": "kwok.x-k8s.io", "scope": "Namespaced",
+             "names": {"kind": "Logs", "listKind": "LogsList", "plural": "logs", "singular": "logs"},
+             "versions": [{"name": "v1alpha1", "served": True, "storage": True,
+                           "schema": {"openAPIV3Schema": {"type": "object",
+                                                          "x-kubernetes-preserve-unknown-fields": True}}}]}}
+
+
+def install_logs_crd(api: Any, timeout: float = 30) -> None:
+    api.create("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", LOGS_CRD)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _, crd = api.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/logs.kwok.x-k8s.io")
+        conds = (crd or {}).get("status", {}).get("conditions", []) if isinstance(crd, dict) else []
+        if any(c["type"] == "Established" and c["status"] == "True" for c in conds):
+            return
+        time.sleep(0.2)
+    raise RuntimeError("the Logs CustomResourceDefinition was not established")
+
+
+def _pump(pipe: Any, stream: str, fd: int) -> None:
+    """Copy a program's output into its log file in the CRI format kwok reads (``<time> <stream> F <line>``)."""
+    with pipe:
+        for line in iter(pipe.readline, b""):
+            ts = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ").encode()
+            os.write(fd, ts + b" " + stream.encode() + b" F " + line.rstrip(b"\n") + b"\n")
+    os.close(fd)
+
+
 def _sh(*cmd: str) -> None:
     res = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=20)
     if res.returncode != 0:
@@ -234,6 +267,7 @@ class PodRunner:
             (m.dir / "root").mkdir(exist_ok=True)
             m.extra["env"] = self.prepare(pod, m.dir)
             self.launch(m)
+            self.logs_object(m)
         except Exception as exc:  # noqa: BLE001 - reported on the pod, as a kubelet would
             self.say(f"{meta['namespace']}/{meta['name']}: cannot start: {exc}")
             self.event(pod, "FailedCreatePodSandBox", f"the lab could not start the pod's program: {exc}",
@@ -249,12 +283,15 @@ class PodRunner:
         spec_file = m.dir / "launch.json"
         spec_file.write_text(json.dumps(spec), encoding="utf-8")
         os.chmod(spec_file, 0o600)
-        log = open(m.dir / f"{container['name']}.log", "ab")  # noqa: SIM115 - the child keeps it
         cmd = ["unshare", "--net", "--uts", "--", sys.executable, "-m", "aiconform.labcluster.programs.launch",
                str(spec_file)]
-        m.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, cwd=m.dir,
-                                  preexec_fn=self.preexec)  # noqa: PLW1509 - prctl only
-        log.close()
+        m.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  cwd=m.dir, preexec_fn=self.preexec)  # noqa: PLW1509 - prctl only
+        log = m.dir / f"{container['name']}.log"
+        for pipe, stream in ((m.proc.stdout, "stdout"), (m.proc.stderr, "stderr")):
+            fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            threading.Thread(target=_pump, args=(pipe, stream, fd), daemon=True,
+                             name=f"log-{meta['name']}").start()
         pid = m.proc.pid
         m.veth = "aic" + hashlib.sha1(meta["uid"].encode()).hexdigest()[:10]  # noqa: S324 - a name, not security
         ip = pod["status"]["podIP"]
@@ -286,8 +323,11 @@ class PodRunner:
         if m.restart_after:
             if time.monotonic() >= m.restart_after:
                 m.restart_after = 0.0
-                self.launch(m)
                 container = m.pod["spec"]["containers"][0]
+                log = m.dir / f"{container['name']}.log"
+                if log.exists():
+                    log.replace(m.dir / f"{container['name']}.previous.log")
+                self.launch(m)
                 self.patch_status(m.pod, {"containerStatuses": [{
                     "name": container["name"], "image": container["image"], "imageID": "", "ready": True,
                     "started": True, "restartCount": m.restarts, "lastState": m.extra.get("last", {}),
@@ -457,6 +497,25 @@ class PodRunner:
             fh.write(content)
 
     # -- API writes ------------------------------------------------------------------------------------------
+    def logs_object(self, m: Managed) -> None:
+        """kwok's Logs for the pod: `kubectl logs [--previous]` reads the program's output."""
+        meta, name = m.pod["metadata"], m.pod["spec"]["containers"][0]["name"]
+        obj = {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Logs",
+               "metadata": {"name": meta["name"], "namespace": meta["namespace"],
+                            "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": meta["name"],
+                                                 "uid": meta["uid"]}]},
+               "spec": {"logs": [{"containers": [name], "logsFile": str(m.dir / f"{name}.log"),
+                                  "previousLogsFile": str(m.dir / f"{name}.previous.log"), "follow": True}]}}
+        code, out = self.api.request("POST", f"/apis/kwok.x-k8s.io/v1alpha1/namespaces/{meta['namespace']}/logs",
+                                     obj)
+        if code == 409:  # a pod of the same name before: its Logs is being garbage-collected
+            self.api.request("DELETE", f"/apis/kwok.x-k8s.io/v1alpha1/namespaces/{meta['namespace']}/logs/"
+                                       f"{meta['name']}")
+            code, out = self.api.request(
+                "POST", f"/apis/kwok.x-k8s.io/v1alpha1/namespaces/{meta['namespace']}/logs", obj)
+        if code >= 300:
+            self.say(f"{meta['namespace']}/{meta['name']}: Logs object failed: {code} {str(out)[:200]}")
+
     def patch_status(self, pod: dict[str, Any], status: dict[str, Any]) -> None:
         meta = pod["metadata"]
         code, out = self.api.request("PATCH", f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}/status",
