@@ -265,7 +265,7 @@ class PodRunner:
         try:
             m.dir.mkdir(exist_ok=True)
             (m.dir / "root").mkdir(exist_ok=True)
-            m.extra["env"] = self.prepare(pod, m.dir)
+            m.extra["env"], m.extra["mounts"] = self.prepare(pod, m.dir)
             self.launch(m)
             self.logs_object(m)
         except Exception as exc:  # noqa: BLE001 - reported on the pod, as a kubelet would
@@ -279,11 +279,12 @@ class PodRunner:
         pod = m.pod
         meta, container = pod["metadata"], pod["spec"]["containers"][0]
         spec = {"program": m.program, "argv": _argv(m.program, container), "env": m.extra["env"],
-                "hostname": pod["spec"].get("hostname") or meta["name"], "workdir": container.get("workingDir")}
+                "hostname": pod["spec"].get("hostname") or meta["name"], "workdir": container.get("workingDir"),
+                "rootfs": str(m.dir / "rootfs"), "mounts": m.extra.get("mounts", [])}
         spec_file = m.dir / "launch.json"
         spec_file.write_text(json.dumps(spec), encoding="utf-8")
         os.chmod(spec_file, 0o600)
-        cmd = ["unshare", "--net", "--uts", "--", sys.executable, "-m", "aiconform.labcluster.programs.launch",
+        cmd = ["unshare", "--net", "--uts", "--mount", "--propagation", "private", "--", sys.executable, "-m", "aiconform.labcluster.programs.launch",
                str(spec_file)]
         m.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   cwd=m.dir, preexec_fn=self.preexec)  # noqa: PLW1509 - prctl only
@@ -390,9 +391,11 @@ class PodRunner:
             subprocess.run(["ip", "link", "del", m.veth], capture_output=True, check=False, timeout=20)
 
     # -- what a kubelet gives a container ------------------------------------------------------------------
-    def prepare(self, pod: dict[str, Any], pod_dir: Path) -> dict[str, str]:
+    def prepare(self, pod: dict[str, Any], pod_dir: Path) -> tuple[dict[str, str], list[dict[str, str]]]:
+        """The container's environment, and the directories to bind at their paths (``mounts``)."""
         meta, spec = pod["metadata"], pod["spec"]
         ns, root = meta["namespace"], pod_dir / "root"
+        mounts: list[dict[str, str]] = []  # bound at their paths in the pod's own mount namespace (launch.py)
         env: dict[str, str] = {"PATH": DEFAULT_PATH, "HOSTNAME": spec.get("hostname") or meta["name"],
                                "KUBERNETES_SERVICE_HOST": self.api_host,
                                "KUBERNETES_SERVICE_PORT": str(self.api_port),
@@ -408,6 +411,7 @@ class PodRunner:
             if status >= 300:
                 raise RuntimeError(f"TokenRequest for ServiceAccount {ns}/{sa}: {status}")
             sa_dir = self._dir(root, SA_DIR)
+            mounts.append({"path": SA_DIR, "source": str(sa_dir)})
             self._file(sa_dir / "token", out["status"]["token"])
             self._file(sa_dir / "ca.crt", self.ca_cert.read_text(encoding="utf-8"))
             self._file(sa_dir / "namespace", ns)
@@ -434,6 +438,7 @@ class PodRunner:
         for mount in container.get("volumeMounts") or []:
             vol = volumes.get(mount["name"], {})
             target = self._dir(root, mount["mountPath"])
+            mounts.append({"path": mount["mountPath"], "source": str(target)})
             for kind in ("configMap", "secret"):
                 if kind in vol:
                     src = vol[kind]
@@ -446,7 +451,7 @@ class PodRunner:
                         dest.parent.mkdir(parents=True, exist_ok=True)
                         self._file(dest, content)
             # emptyDir (and kinds the lab does not fill): an empty directory
-        return env
+        return env, mounts
 
     def _env_value(self, pod: dict[str, Any], var: dict[str, Any]) -> str | None:
         if "value" in var:

@@ -139,6 +139,27 @@ def test_job_of_a_known_image_ends_with_the_real_exit_code(lab: LabHandle, code:
     kubectl(lab, "delete", "namespace", ns, "--wait=false")
 
 
+def test_volumes_and_the_token_are_at_their_paths_in_the_pods_own_filesystem(lab: LabHandle) -> None:
+    ns = "pods-files"
+    kubectl(lab, "create", "namespace", ns)
+    kubectl(lab, "-n", ns, "create", "configmap", "cfg", "--from-literal=greeting=hello")
+    script = ("cat /etc/aiconform-demo/greeting; echo; cat /var/run/secrets/kubernetes.io/serviceaccount/namespace;"
+              " echo; echo scratch > /data/f && cat /data/f; echo made > /etc/aiconform-demo-new && echo wrote")
+    apply(lab, {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "files", "namespace": ns},
+                "spec": {"backoffLimit": 0, "template": {"spec": {
+                    "restartPolicy": "Never",
+                    "volumes": [{"name": "cfg", "configMap": {"name": "cfg"}}, {"name": "d", "emptyDir": {}}],
+                    "containers": [{"name": "c", "image": BUSYBOX, "command": ["sh", "-c", script],
+                                    "volumeMounts": [{"name": "cfg", "mountPath": "/etc/aiconform-demo"},
+                                                     {"name": "d", "mountPath": "/data"}]}]}}}})
+    pod = job_finished(lab, ns, "files")
+    assert container_log(lab, pod, "c").split() == ["hello", ns, "scratch", "wrote"]
+    # the pod wrote into its own filesystem: the host's is untouched
+    for path in ("/etc/aiconform-demo", "/etc/aiconform-demo-new", "/data/f", "/var/run/secrets/kubernetes.io"):
+        assert not Path(path).exists(), path
+    kubectl(lab, "delete", "namespace", ns, "--wait=false")
+
+
 def test_unknown_image_stays_kwok_only_and_says_so(lab: LabHandle) -> None:
     ns = "pods-kwok"
     kubectl(lab, "create", "namespace", ns)

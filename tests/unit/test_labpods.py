@@ -119,7 +119,7 @@ def test_prepare_gives_env_token_and_volumes_as_files(tmp_path: Path) -> None:
                       {"name": "scratch", "mountPath": "/tmp/scratch"}])
     pod_dir = tmp_path / "pods" / "u-1"
     (pod_dir / "root").mkdir(parents=True)
-    env = runner.prepare(p, pod_dir)
+    env, mounts = runner.prepare(p, pod_dir)
     root = pod_dir / "root"
     assert env["PLAIN"] == "v" and env["ME"] == "p" and env["IP"] == "10.244.1.7" and env["APP"] == "x"
     assert env["FROM_CM"] == "B"
@@ -128,6 +128,9 @@ def test_prepare_gives_env_token_and_volumes_as_files(tmp_path: Path) -> None:
     assert (root / "etc/cfg/sub/a").read_text() == "A" and not (root / "etc/cfg/b.txt").exists()
     assert (root / "certs/tls.crt").read_text() == "CERT"
     assert (root / "tmp/scratch").is_dir()
+    assert {m["path"]: m["source"] for m in mounts} == {
+        "/etc/cfg": str(root / "etc/cfg"), "/certs": str(root / "certs"), "/tmp/scratch": str(root / "tmp/scratch"),
+        pods.SA_DIR: str(root / pods.SA_DIR.lstrip("/"))}
     token = root / "var/run/secrets/kubernetes.io/serviceaccount/token"
     assert token.read_text() == "tok-123" and token.stat().st_mode & 0o077 == 0
     kcfg = yaml.safe_load(Path(env["KUBECONFIG"]).read_text())

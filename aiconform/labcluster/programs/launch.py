@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 
 
@@ -33,6 +34,50 @@ def _exec_command(argv: list[str], env: dict[str, str]) -> int:
     return 127  # not reached
 
 
+def _mount(*args: str) -> None:
+    res = subprocess.run(["mount", *args], capture_output=True, text=True, check=False, timeout=20)
+    if res.returncode != 0:
+        raise OSError(f"mount {' '.join(args)}: {res.stderr.strip()}")
+
+
+def _host_real(path: str) -> str:
+    """``path`` with the symlinks of its existing part resolved on the host (``/var/run/x`` -> ``/run/x``)."""
+    head, rest = os.path.normpath(path), []
+    while not os.path.exists(head):
+        head, tail = os.path.split(head)
+        rest.insert(0, tail)
+    return os.path.join(os.path.realpath(head), *rest)
+
+
+def setup_root(root: str, mounts: list[dict[str, str]]) -> None:
+    """The pod's filesystem, in its own mount namespace: the host's top-level directories bound into a tmpfs
+    root, an overlay (writes kept in the tmpfs) over those that hold a mount point, each volume bound at its
+    ``mountPath``; then chroot. The host's filesystem is never written."""
+    targets = [(m["source"], _host_real(m["path"])) for m in mounts]
+    tops = {t.strip("/").split("/")[0] for _, t in targets}
+    os.makedirs(root, exist_ok=True)
+    _mount("-t", "tmpfs", "-o", "mode=0755", "aiconform-pod", root)
+    for entry in sorted(os.listdir("/")):
+        src, dst = "/" + entry, os.path.join(root, entry)
+        if os.path.islink(src):
+            os.symlink(os.readlink(src), dst)
+        elif os.path.isdir(src):
+            os.mkdir(dst)
+            if entry in tops and entry not in ("proc", "sys", "dev"):
+                up, work = os.path.join(root, ".aic", "up", entry), os.path.join(root, ".aic", "work", entry)
+                os.makedirs(up)
+                os.makedirs(work)
+                _mount("-t", "overlay", "-o", f"lowerdir={src},upperdir={up},workdir={work}", "overlay", dst)
+            else:
+                _mount("--rbind", src, dst)
+    for source, target in targets:
+        inside = os.path.join(root, target.lstrip("/"))
+        os.makedirs(inside, exist_ok=True)
+        _mount("--bind", source, inside)
+    os.chroot(root)
+    os.chdir("/")
+
+
 def _own_uts_namespace() -> bool:
     """Only a UTS namespace of our own may get the pod's hostname (never the host's)."""
     try:
@@ -53,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
         socket.sethostname(spec["hostname"])
     else:
         print("launch: no UTS namespace of its own: the hostname stays the host's", file=sys.stderr)
+    if spec.get("rootfs"):
+        try:
+            setup_root(spec["rootfs"], spec.get("mounts") or [])
+        except (OSError, subprocess.SubprocessError) as exc:
+            print(f"launch: no filesystem of its own ({exc}); volumes are only under $AICONFORM_POD_ROOT",
+                  file=sys.stderr, flush=True)
     os.chdir(spec.get("workdir") or "/")
     env = spec["env"]
     os.environ.clear()
