@@ -182,7 +182,6 @@ class Managed:
     restarts: int = 0
     started_at: str = ""
     restart_after: float = 0.0
-    deadline: float = 0.0  # while stopping
     done: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -284,8 +283,8 @@ class PodRunner:
         spec_file = m.dir / "launch.json"
         spec_file.write_text(json.dumps(spec), encoding="utf-8")
         os.chmod(spec_file, 0o600)
-        cmd = ["unshare", "--net", "--uts", "--mount", "--propagation", "private", "--", sys.executable, "-m", "aiconform.labcluster.programs.launch",
-               str(spec_file)]
+        cmd = ["unshare", "--net", "--uts", "--mount", "--propagation", "private", "--",
+               sys.executable, "-m", "aiconform.labcluster.programs.launch", str(spec_file)]
         m.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   cwd=m.dir, preexec_fn=self.preexec)  # noqa: PLW1509 - prctl only
         log = m.dir / f"{container['name']}.log"

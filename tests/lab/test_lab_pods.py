@@ -252,10 +252,11 @@ def test_pod_runs_with_its_service_account_rbac(lab: LabHandle) -> None:
     kubectl(lab, "-n", ns, "create", "rolebinding", "cm-reader", "--role=cm-reader",
             f"--serviceaccount={ns}:reader")
     script = ("import json, os, ssl, sys, urllib.request, urllib.error\n"
-              "sa = os.environ['AICONFORM_POD_ROOT'] + '/var/run/secrets/kubernetes.io/serviceaccount/'\n"
+              "sa = '/var/run/secrets/kubernetes.io/serviceaccount/'  # where in-cluster clients look\n"
               "token = open(sa + 'token').read()\n"
               "ctx = ssl.create_default_context(cafile=sa + 'ca.crt')\n"
-              "base = 'https://%s:%s' % (os.environ['KUBERNETES_SERVICE_HOST'], os.environ['KUBERNETES_SERVICE_PORT'])\n"
+              "env = os.environ\n"
+              "base = 'https://%s:%s' % (env['KUBERNETES_SERVICE_HOST'], env['KUBERNETES_SERVICE_PORT'])\n"
               "for res in sys.argv[1:]:\n"
               "    req = urllib.request.Request(base + '/api/v1/namespaces/" + ns + "/' + res,\n"
               "                                 headers={'Authorization': 'Bearer ' + token})\n"
