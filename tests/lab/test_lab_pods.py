@@ -143,8 +143,10 @@ def test_volumes_and_the_token_are_at_their_paths_in_the_pods_own_filesystem(lab
     ns = "pods-files"
     kubectl(lab, "create", "namespace", ns)
     kubectl(lab, "-n", ns, "create", "configmap", "cfg", "--from-literal=greeting=hello")
+    marker = f"/tmp/aiconform-pods-test-{os.getpid()}"
     script = ("cat /etc/aiconform-demo/greeting; echo; cat /var/run/secrets/kubernetes.io/serviceaccount/namespace;"
-              " echo; echo scratch > /data/f && cat /data/f; echo made > /etc/aiconform-demo-new && echo wrote")
+              " echo; echo scratch > /data/f && cat /data/f; echo made > /etc/aiconform-demo-new && echo wrote;"
+              f" echo x > {marker} && cat {marker} >/dev/null && echo tmp")
     apply(lab, {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "files", "namespace": ns},
                 "spec": {"backoffLimit": 0, "template": {"spec": {
                     "restartPolicy": "Never",
@@ -153,9 +155,10 @@ def test_volumes_and_the_token_are_at_their_paths_in_the_pods_own_filesystem(lab
                                     "volumeMounts": [{"name": "cfg", "mountPath": "/etc/aiconform-demo"},
                                                      {"name": "d", "mountPath": "/data"}]}]}}}})
     pod = job_finished(lab, ns, "files")
-    assert container_log(lab, pod, "c").split() == ["hello", ns, "scratch", "wrote"]
-    # the pod wrote into its own filesystem: the host's is untouched
-    for path in ("/etc/aiconform-demo", "/etc/aiconform-demo-new", "/data/f", "/var/run/secrets/kubernetes.io"):
+    assert container_log(lab, pod, "c").split() == ["hello", ns, "scratch", "wrote", "tmp"]
+    # the pod wrote into its own filesystem (a writable layer, as a container's): the host's is untouched
+    for path in ("/etc/aiconform-demo", "/etc/aiconform-demo-new", "/data/f", "/var/run/secrets/kubernetes.io",
+                 marker):
         assert not Path(path).exists(), path
     kubectl(lab, "delete", "namespace", ns, "--wait=false")
 

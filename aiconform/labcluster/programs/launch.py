@@ -50,26 +50,32 @@ def _host_real(path: str) -> str:
 
 
 def setup_root(root: str, mounts: list[dict[str, str]]) -> None:
-    """The pod's filesystem, in its own mount namespace: the host's top-level directories bound into a tmpfs
-    root, an overlay (writes kept in the tmpfs) over those that hold a mount point, each volume bound at its
-    ``mountPath``; then chroot. The host's filesystem is never written."""
+    """The pod's filesystem, in its own mount namespace, as a container's: each of the host's top-level
+    directories as an overlay whose writes land in a tmpfs (the container's writable layer; read-only bind where
+    an overlay cannot be made), /proc, /sys and /dev bound, each volume bound at its ``mountPath``; then chroot.
+    The host's filesystem is never written through it (except /dev and /proc, as a privileged container)."""
     targets = [(m["source"], _host_real(m["path"])) for m in mounts]
-    tops = {t.strip("/").split("/")[0] for _, t in targets}
     os.makedirs(root, exist_ok=True)
     _mount("-t", "tmpfs", "-o", "mode=0755", "aiconform-pod", root)
     for entry in sorted(os.listdir("/")):
         src, dst = "/" + entry, os.path.join(root, entry)
         if os.path.islink(src):
             os.symlink(os.readlink(src), dst)
-        elif os.path.isdir(src):
-            os.mkdir(dst)
-            if entry in tops and entry not in ("proc", "sys", "dev"):
-                up, work = os.path.join(root, ".aic", "up", entry), os.path.join(root, ".aic", "work", entry)
-                os.makedirs(up)
-                os.makedirs(work)
-                _mount("-t", "overlay", "-o", f"lowerdir={src},upperdir={up},workdir={work}", "overlay", dst)
-            else:
-                _mount("--rbind", src, dst)
+            continue
+        if not os.path.isdir(src):
+            continue
+        os.mkdir(dst)
+        if entry in ("proc", "sys", "dev"):
+            _mount("--rbind", src, dst)
+            continue
+        up, work = os.path.join(root, ".aic", "up", entry), os.path.join(root, ".aic", "work", entry)
+        os.makedirs(up)
+        os.makedirs(work)
+        try:
+            _mount("-t", "overlay", "-o", f"lowerdir={src},upperdir={up},workdir={work}", "overlay", dst)
+        except OSError:
+            _mount("--bind", src, dst)
+            _mount("-o", "remount,bind,ro", dst)
     for source, target in targets:
         inside = os.path.join(root, target.lstrip("/"))
         os.makedirs(inside, exist_ok=True)
