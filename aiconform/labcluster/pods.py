@@ -1,9 +1,9 @@
 """The lab's pod runner: pods bound to a lab node whose image the lab knows get a real process with their own IP.
 
-A thread of the lab's machine (``node.py``, inside the lab's network namespace). Every second it lists the pods
+A thread of the lab's machine (``node.py``, inside the lab's network namespace). Every half second it lists the pods
 bound to a node. For a pod whose only container's image is in ``IMAGES`` (one table, built from versions.yml
 ``verifier_probes.images``), once kwok has written its ``status.podIP``, it starts the image's stand-in program
-(``labcluster/programs``) in a new network and UTS namespace (``unshare --net --uts``), held on a pipe while a
+(``labcluster/programs``) in new network, UTS and mount namespaces (``unshare``), held on a pipe while a
 veth pair is made (host end on the ``aic0`` bridge, ``eth0`` with the pod IP inside, default route via the
 bridge's address), then released. So pods reach each other and the API server, and the API server reaches
 webhooks served by pods at their endpoints' addresses (``--enable-aggregator-routing``).
@@ -11,15 +11,20 @@ webhooks served by pods at their endpoints' addresses (``--enable-aggregator-rou
 As a kubelet would, the runner gives the program the pod's env (values, field refs, ConfigMap/Secret keys),
 command and args, ``KUBERNETES_SERVICE_HOST``/``PORT`` — the API server's own address (10.243.0.1:6443), not the
 ``kubernetes`` Service's ClusterIP: the lab has no kube-proxy —, the pod's ServiceAccount token (a TokenRequest
-bound to the pod) with the cluster CA and a kubeconfig (``KUBECONFIG``), and ConfigMap/Secret/emptyDir volumes
-as files. There is no container filesystem: files live under the pod's directory (``AICONFORM_POD_ROOT``); the
-stand-ins resolve spec paths there, other programs get the directory in the environment.
+bound to the pod) with the cluster CA and a kubeconfig (``KUBECONFIG``), and ConfigMap/Secret/emptyDir volumes.
+The files are written under the pod's directory (``$AICONFORM_POD_ROOT``) and bound at their paths in the pod's
+own mount namespace, where the host's directories are overlays with a tmpfs writable layer (``programs/launch.py``;
+the pod never writes the host's files). There is no image filesystem: commands run with the host's programs.
+``kubectl logs [--previous]`` reads the program's output (CRI format) through a kwok ``Logs`` object per pod.
 
 Pod status: kwok's ``pod-complete`` Stage skips images in the table (``kwok_stages``); when the program exits the
 runner writes the phase and the real exit code (pods/status), or restarts it (restartPolicy Always/OnFailure,
 counting ``restartCount``). Any other pod stays kwok-only and gets an Event with reason ``KwokOnly`` naming why.
 A deleted pod's process is stopped (SIGTERM, SIGKILL after the grace period, at most 10 s) and its veth removed.
 Everything dies with the lab's namespace (PR_SET_PDEATHSIG).
+
+Not a security boundary: programs run as the lab's root (the invoking user, mapped, when rootless) with the host's
+kernel, /proc, /sys and /dev; no cgroups, no resource limits, no DNS, no Service ClusterIPs (no kube-proxy).
 """
 from __future__ import annotations
 

@@ -2,9 +2,10 @@
 pods whose image the lab knows, each in the pod's own network namespace with the pod's IP.
 
 They are the project's own code, written to answer as the images the verifiers use do (agnhost ``netexec`` and
-``webhook``, pause, and commands of busybox/python/curl images run with the host's programs). There is no
-container filesystem: a path the pod spec names (a volume's mountPath, the ServiceAccount token) is looked up
-under the pod's directory first (``pod_path``).
+``webhook``, pause, and commands of busybox/python/curl images run with the host's programs). Each runs in a
+filesystem of its own (``launch.setup_root``: the host's directories under a writable layer, volumes at their
+mountPaths). Where that cannot be made, paths the pod spec names are looked up under the pod's directory
+(``pod_path``, ``$AICONFORM_POD_ROOT``).
 """
 from __future__ import annotations
 
