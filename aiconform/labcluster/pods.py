@@ -116,7 +116,7 @@ def install_logs_crd(api: Any, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         _, crd = api.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/logs.kwok.x-k8s.io")
-        conds = (crd or {}).get("status", {}).get("conditions", []) if isinstance(crd, dict) else []
+        conds = ((crd.get("status") or {}).get("conditions") or []) if isinstance(crd, dict) else []
         if any(c["type"] == "Established" and c["status"] == "True" for c in conds):
             return
         time.sleep(0.2)
@@ -175,6 +175,16 @@ def _argv(program: str, container: dict[str, Any]) -> list[str]:
     if program == "pause":
         return []
     return [*command, *args] if command else (list(args) or ["sh"])
+
+
+def etc_files(pod: dict[str, Any]) -> dict[str, str]:
+    """/etc/hosts (the pod's name at its IP, hostAliases) and /etc/resolv.conf: the lab has no DNS, so lookups
+    fail at once (nothing listens on the pod's loopback) instead of waiting for the host's resolvers."""
+    name = pod["spec"].get("hostname") or pod["metadata"]["name"]
+    hosts = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback",
+             f"{pod['status']['podIP']}\t{name}"]
+    hosts += [f"{a['ip']}\t{' '.join(a.get('hostnames', []))}" for a in pod["spec"].get("hostAliases") or []]
+    return {"hosts": "\n".join(hosts) + "\n", "resolv.conf": "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n"}
 
 
 @dataclass
@@ -284,7 +294,8 @@ class PodRunner:
         meta, container = pod["metadata"], pod["spec"]["containers"][0]
         spec = {"program": m.program, "argv": _argv(m.program, container), "env": m.extra["env"],
                 "hostname": pod["spec"].get("hostname") or meta["name"], "workdir": container.get("workingDir"),
-                "rootfs": str(m.dir / "rootfs"), "mounts": m.extra.get("mounts", [])}
+                "rootfs": str(m.dir / "rootfs"), "mounts": m.extra.get("mounts", []),
+                "etc": etc_files(pod)}
         spec_file = m.dir / "launch.json"
         spec_file.write_text(json.dumps(spec), encoding="utf-8")
         os.chmod(spec_file, 0o600)

@@ -146,16 +146,19 @@ def test_volumes_and_the_token_are_at_their_paths_in_the_pods_own_filesystem(lab
     marker = f"/tmp/aiconform-pods-test-{os.getpid()}"
     script = ("cat /etc/aiconform-demo/greeting; echo; cat /var/run/secrets/kubernetes.io/serviceaccount/namespace;"
               " echo; echo scratch > /data/f && cat /data/f; echo made > /etc/aiconform-demo-new && echo wrote;"
-              f" echo x > {marker} && cat {marker} >/dev/null && echo tmp")
+              f" echo x > {marker} && cat {marker} >/dev/null && echo tmp;"
+              " awk -v h=$HOSTNAME -v ip=$POD_IP '$1 == ip && $2 == h {print \"hosts\"}' /etc/hosts")
     apply(lab, {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "files", "namespace": ns},
                 "spec": {"backoffLimit": 0, "template": {"spec": {
                     "restartPolicy": "Never",
                     "volumes": [{"name": "cfg", "configMap": {"name": "cfg"}}, {"name": "d", "emptyDir": {}}],
                     "containers": [{"name": "c", "image": BUSYBOX, "command": ["sh", "-c", script],
+                                    "env": [{"name": "POD_IP",
+                                             "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
                                     "volumeMounts": [{"name": "cfg", "mountPath": "/etc/aiconform-demo"},
                                                      {"name": "d", "mountPath": "/data"}]}]}}}})
     pod = job_finished(lab, ns, "files")
-    assert container_log(lab, pod, "c").split() == ["hello", ns, "scratch", "wrote", "tmp"]
+    assert container_log(lab, pod, "c").split() == ["hello", ns, "scratch", "wrote", "tmp", "hosts"]
     # the pod wrote into its own filesystem (a writable layer, as a container's): the host's is untouched
     for path in ("/etc/aiconform-demo", "/etc/aiconform-demo-new", "/data/f", "/var/run/secrets/kubernetes.io",
                  marker):

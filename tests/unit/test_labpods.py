@@ -192,3 +192,10 @@ def test_launch_waits_for_release_then_returns_the_command_exit_code(tmp_path: P
     proc = subprocess.run([sys.executable, "-m", "aiconform.labcluster.programs.launch", str(spec)],
                           cwd=PROJECT_ROOT, input="", capture_output=True, text=True, timeout=20)
     assert proc.returncode == 137 and proc.stdout == ""
+
+
+def test_etc_files_name_the_pod_and_point_dns_nowhere() -> None:
+    p = pod(AGNHOST, hostAliases=[{"ip": "10.244.9.9", "hostnames": ["a", "b"]}])
+    files = pods.etc_files(p)
+    assert "10.244.1.7\tp\n" in files["hosts"] and "10.244.9.9\ta b\n" in files["hosts"]
+    assert files["resolv.conf"].startswith("nameserver 127.0.0.1\n")

@@ -49,7 +49,7 @@ def _host_real(path: str) -> str:
     return os.path.join(os.path.realpath(head), *rest)
 
 
-def setup_root(root: str, mounts: list[dict[str, str]]) -> None:
+def setup_root(root: str, mounts: list[dict[str, str]], etc: dict[str, str] | None = None) -> None:
     """The pod's filesystem, in its own mount namespace, as a container's: each of the host's top-level
     directories as an overlay whose writes land in a tmpfs (the container's writable layer; read-only bind where
     an overlay cannot be made), /proc, /sys and /dev bound, each volume bound at its ``mountPath``; then chroot.
@@ -80,6 +80,12 @@ def setup_root(root: str, mounts: list[dict[str, str]]) -> None:
         inside = os.path.join(root, target.lstrip("/"))
         os.makedirs(inside, exist_ok=True)
         _mount("--bind", source, inside)
+    for name, content in (etc or {}).items():  # /etc/hosts, /etc/resolv.conf, as a kubelet writes them
+        path = os.path.join(root, "etc", name)
+        if os.path.lexists(path):
+            os.unlink(path)  # a symlink would lead out of the pod's root: replace it (in the writable layer)
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(content)
     os.chroot(root)
     os.chdir("/")
 
@@ -106,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         print("launch: no UTS namespace of its own: the hostname stays the host's", file=sys.stderr)
     if spec.get("rootfs"):
         try:
-            setup_root(spec["rootfs"], spec.get("mounts") or [])
+            setup_root(spec["rootfs"], spec.get("mounts") or [], spec.get("etc"))
         except (OSError, subprocess.SubprocessError) as exc:
             print(f"launch: no filesystem of its own ({exc}); volumes are only under $AICONFORM_POD_ROOT",
                   file=sys.stderr, flush=True)
