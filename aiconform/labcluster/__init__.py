@@ -12,8 +12,14 @@ Feature Discovery labels and ``nvidia.com/gpu`` capacity); the NVIDIA DRA driver
 ResourceSlices are published by the lab, and the real kube-scheduler allocates devices from them. There are no
 real accelerators: every report of a lab run says "lab (kwok nodes, no real accelerators)".
 
+Pods whose image the lab knows (the verifiers' probe images: agnhost, pause, busybox, python, curl) really run:
+the lab's own stand-in program starts in the pod's own network, UTS and mount namespaces, with the pod IP, env,
+ServiceAccount token and volumes; its exit code is the container's, ``kubectl logs`` shows its output, and a
+webhook served by a pod is called by the API server. Other pods stay kwok-only (an Event ``KwokOnly`` says so).
+
 Files: ``build.py`` (Go builds), ``cluster.py`` (host side: up/down), ``node.py`` (inside the namespace:
-supervises the programs, forwards the API port), ``topology.py`` (addresses, nodes, flags), ``pki.py``.
+supervises the programs, forwards the API port), ``topology.py`` (addresses, nodes, flags), ``pki.py``,
+``pods.py`` (the pod runner) and ``programs/`` (the stand-ins).
 """
 
 # What runs on the lab per `--stack` (topology.py builds it; the CLI lists it without importing the heavy parts).

@@ -127,6 +127,15 @@ def start(kubeconfig: Path, *, kubernetes_version: str | None = None, gpus: int 
     return Running(url, kubeconfig, state, proc)
 
 
+def netns_command(running: Running, *cmd: str) -> list[str]:
+    """``cmd`` run inside the lab's network namespace, where pod IPs and the API server's address answer (for
+    tests and debugging). Rootless labs own their namespace from a user namespace: enter that one too."""
+    ns = ["nsenter", "-t", str(running.proc.pid), "--net"]
+    if os.geteuid() != 0:
+        ns.append("--user")
+    return [*ns, "--", *cmd]
+
+
 def _wait_ready(proc: subprocess.Popen[str], state: Path, timeout: float) -> str:
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout

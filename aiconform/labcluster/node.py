@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from aiconform.labcluster import topology
+from aiconform.labcluster import pods, topology
 from aiconform.labcluster.pki import PKI, generate
 
 READY_PREFIX = "aiconform lab ready on "
@@ -85,7 +85,8 @@ class Api:
         self.ctx = ssl.create_default_context(cafile=str(pki.ca.cert))
         self.ctx.load_cert_chain(str(pki.admin.cert), str(pki.admin.key))
 
-    def request(self, method: str, path: str, body: Any = None, timeout: float = 10) -> tuple[int, Any]:
+    def request(self, method: str, path: str, body: Any = None, timeout: float = 10,
+                content_type: str = "application/json") -> tuple[int, Any]:
         import http.client
         from urllib.parse import urlsplit
 
@@ -93,7 +94,7 @@ class Api:
         conn = http.client.HTTPSConnection(u.hostname, u.port, context=self.ctx, timeout=timeout)
         try:
             data = json.dumps(body).encode() if body is not None else None
-            conn.request(method, path, body=data, headers={"Content-Type": "application/json",
+            conn.request(method, path, body=data, headers={"Content-Type": content_type,
                                                            "Accept": "application/json"})
             resp = conn.getresponse()
             raw = resp.read()
@@ -122,6 +123,7 @@ class Supervisor:
         self.logs.mkdir(exist_ok=True)
         self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.stopping = threading.Event()
+        self.pod_thread: threading.Thread | None = None
 
     # -- processes -------------------------------------------------------------------------------------------
     def start(self, name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
@@ -141,6 +143,9 @@ class Supervisor:
                 raise RuntimeError(f"{name} exited with code {proc.returncode}:\n{tail}")
 
     def stop_all(self, timeout: float = 15) -> None:
+        self.stopping.set()
+        if self.pod_thread is not None:
+            self.pod_thread.join(timeout=timeout)  # the runner stops its pods' programs first
         for _name, proc in reversed(self.procs):
             if proc.poll() is None:
                 proc.terminate()
@@ -173,6 +178,12 @@ class Supervisor:
         a = self.args
         topo = topology.Topology.build(a.kubernetes_version, gpus=a.gpus)
         setup_network(list(dict.fromkeys([topo.host_ip, *[n.ip for n in topo.nodes]])))
+        try:
+            pods.setup_bridge()
+            run_pods = True
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+            print(f"aiconform lab: no pod network ({exc}); every pod stays kwok-only", file=sys.stderr, flush=True)
+            run_pods = False
         pki = generate(self.state / "pki", apiserver_ips=(topo.host_ip, topo.kubernetes_service_ip),
                        node_ips=tuple(dict.fromkeys([topo.host_ip, *(n.ip for n in topo.nodes)])))
         kube, kwok = a.kube, a.kwok
@@ -195,14 +206,27 @@ class Supervisor:
             kcfg("scheduler", pki.scheduler.cert, pki.scheduler.key))])
         stages = self.state / "kwok.yaml"
         out = subprocess.run([kwok, "default-stages"], capture_output=True, text=True, check=True).stdout
-        stages.write_text(topology.kwok_config() + out, encoding="utf-8")
+        stages.write_text(topology.kwok_config() + pods.kwok_stages(out, list(pods.IMAGES) if run_pods else []),
+                          encoding="utf-8")
+        pod_logs = run_pods
+        if run_pods:
+            try:
+                pods.install_logs_crd(api)
+            except (RuntimeError, OSError, ssl.SSLError) as exc:
+                print(f"aiconform lab: no `kubectl logs` for the pods it runs ({exc})", file=sys.stderr, flush=True)
+                pod_logs = False
         self.start("kwok", [kwok, *topology.kwok_flags(topo, pki, kcfg("kwok", pki.kwok.cert, pki.kwok.key),
-                                                      stages)])
+                                                      stages), *(["--enable-crds=Logs"] if pod_logs else [])])
         topology.bootstrap(api, topo)
         self.wait_for("nodes Ready", lambda: topology.nodes_ready(api, topo), 120)
         self.wait_for("default ServiceAccount", lambda: api.request(
             "GET", "/api/v1/namespaces/default/serviceaccounts/default")[0] == 200, 60)
 
+        if run_pods:
+            runner = pods.PodRunner(api, self.state, pki.ca.cert, topo.host_ip, topology.APISERVER_PORT,
+                                    self.stopping, preexec=_die_with_parent)
+            self.pod_thread = threading.Thread(target=runner.run, name="pods", daemon=True)
+            self.pod_thread.start()
         host_server = f"https://127.0.0.1:{a.port}"
         _write_yaml(self.state / "admin.kubeconfig",
                     kubeconfig(host_server, pki, pki.admin.cert, pki.admin.key, embed=True))

@@ -83,6 +83,8 @@ class Topology:
                 "gpus": sum(n.gpus for n in self.nodes),
                 "real": ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"],
                 "kwok": ["nodes (kubelet stand-in: status, leases, pod lifecycle, logs/exec API)"],
+                "pods": "pods of the verifiers' probe images run as the lab's stand-in programs with their own "
+                        "network namespace and pod IP (labcluster/pods.py); other images are kwok-only",
                 "emulated": ["NVIDIA DRA driver: the lab publishes its DeviceClasses and ResourceSlices",
                              "NVIDIA device plugin: nvidia.com/gpu capacity in the node objects"],
                 "accelerators": "none (kwok nodes, no real accelerators)"}

@@ -60,6 +60,7 @@ class Cluster:
     summary: list[dict[str, Any]] = field(default_factory=list)  # the report action's rows
     verify_started: bool = False
     done: bool = False
+    leftovers: list[str] = field(default_factory=list)  # probe objects of dead earlier runs removed by this run
 
 
 class RunState:
@@ -123,6 +124,10 @@ class RunState:
                 self._verify_started(host, str(req_id))
         elif action.startswith("verify_") and action != "verify_status" and res.get("ansible_job_id"):
             self._verify_started(host, action.removeprefix("verify_"))  # a verify_<id> task of the user's own
+        elif action == "cleanup_leftovers" and res.get("removed"):
+            c = self.cluster(host)
+            c.leftovers = [str(r) for r in res.get("removed") or []]
+            self._emit("leftovers", c)
         elif action == "conformance_report":
             c = self.cluster(host)
             c.run_dir = str(res.get("run_dir") or "")
@@ -234,6 +239,9 @@ class LineView:
             self._line(f"{c.name}: {req.id} {req.state} ({req.status}){took}{why}")
         elif what == "failed":
             self._line(f"{c.name}: task failed: {c.failures[-1]}")
+        elif what == "leftovers":
+            self._line(f"{c.name}: removed {len(c.leftovers)} probe object(s) left by earlier runs that did not "
+                       f"finish: {_short(', '.join(c.leftovers), 300)}")
         elif what == "report":
             self._line(f"{c.name}: report written to {c.run_dir}{sim}")
 
@@ -263,7 +271,9 @@ class TableView:
             head += f"  [{'; '.join(labels)}]"
         table = tabulate(self.state.rows(), headers=["cluster", "requirement", "level", "state", "elapsed", "reason"],
                          tablefmt="simple")
-        return f"{head}\n{table}\n"
+        swept = "".join(f"{c.name}: removed {len(c.leftovers)} probe object(s) left by earlier runs that did not "
+                        "finish\n" for c in self.state.clusters.values() if c.leftovers)
+        return f"{head}\n{table}\n{swept}"
 
     def draw(self) -> None:
         text = self.render()

@@ -5,7 +5,9 @@ as ``get``/``list``/``watch``/``create``/``update``/``patch``/``delete``, or the
 with an HTTP status (429, 500, 503, 403, ...) as a ``Status`` body, adds a delay, or drops the connection;
 ``raw`` answers that text instead (status default 200, ``content_type`` default application/json): an API
 server answering garbage.
-``times`` limits how often it fires (``null`` = always).
+``times`` limits how often it fires (``null`` = always); ``skip`` lets that many matching requests through
+first (a fault in the middle of a flow). ``verb`` may be a list (any of them). ``retry_after`` adds a
+``Retry-After`` header (a 429 always has one, default 1).
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFo
 @dataclass
 class FaultRule:
     path: str | None = None
-    verb: str | None = None
+    verb: str | list[str] | None = None
     status: int | None = None
     delay: float = 0.0
     drop: bool = False
@@ -29,13 +31,15 @@ class FaultRule:
     retry_after: int | None = None
     raw: str | None = None
     content_type: str = "application/json"
+    skip: int = 0
     hits: int = 0
+    passed: int = 0
     _re: re.Pattern[str] | None = field(default=None, repr=False)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FaultRule:
         known = {k: d[k] for k in ("path", "verb", "status", "delay", "drop", "times", "message", "retry_after",
-                                     "raw", "content_type") if k in d}
+                                     "raw", "content_type", "skip") if k in d}
         rule = cls(**known)
         rule._re = re.compile(rule.path) if rule.path else None
         return rule
@@ -43,14 +47,20 @@ class FaultRule:
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "verb": self.verb, "status": self.status, "delay": self.delay, "drop": self.drop,
                 "times": self.times, "message": self.message, "retry_after": self.retry_after, "raw": self.raw,
-                "content_type": self.content_type, "hits": self.hits}
+                "content_type": self.content_type, "skip": self.skip, "passed": self.passed, "hits": self.hits}
 
     def matches(self, verb: str, method: str, path: str) -> bool:
         if self.times is not None and self.hits >= self.times:
             return False
-        if self.verb and self.verb.lower() not in (verb.lower(), method.lower()):
+        verbs = [self.verb] if isinstance(self.verb, str) else (self.verb or [])
+        if verbs and not {v.lower() for v in verbs} & {verb.lower(), method.lower()}:
             return False
-        return not (self._re and not self._re.search(path))
+        if self._re and not self._re.search(path):
+            return False
+        if self.passed < self.skip:
+            self.passed += 1
+            return False
+        return True
 
     def body(self) -> dict[str, Any]:
         code = self.status or 500

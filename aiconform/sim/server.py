@@ -138,7 +138,7 @@ class SimServer:
                 return web.Response(body=rule.raw.encode(), status=rule.status or 200, content_type=rule.content_type)
             if rule.status:
                 resp = _json(rule.body(), rule.status)
-                if rule.status == 429:
+                if rule.status == 429 or rule.retry_after:
                     resp.headers["Retry-After"] = str(rule.retry_after or 1)
                 return resp
         try:

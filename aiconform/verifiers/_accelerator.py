@@ -439,18 +439,14 @@ def trim(text: str, limit: int = 4000) -> str:
 # ---- fetch helpers -----------------------------------------------------------------------------
 def dra_discovery(ctx: ProbeContext) -> dict[str, Any]:
     """Which resource.k8s.io versions the server serves, and which resources each version has."""
-    from aiconform.kube import ClusterError
-    try:
-        group = ctx.raw_get(f"/apis/{DRA_GROUP}", what=f"discover API group {DRA_GROUP}")
-    except ClusterError as exc:
-        if exc.kind == "not_found":
-            return {"served": False, "versions": [], "preferred": None, "resources": {}}
-        raise
+    group = ctx.api_group(DRA_GROUP)
+    if group is None:
+        return {"served": False, "versions": [], "preferred": None, "resources": {}}
     versions = [v.get("version") for v in (group or {}).get("versions") or [] if v.get("version")]
     preferred = ((group or {}).get("preferredVersion") or {}).get("version")
     resources: dict[str, list[str]] = {}
     for v in versions:
-        rl = ctx.raw_get(f"/apis/{DRA_GROUP}/{v}", what=f"discover {DRA_GROUP}/{v} resources")
+        rl = ctx.api_resources(DRA_GROUP, v)
         resources[v] = sorted(r["name"] for r in (rl or {}).get("resources") or [] if "/" not in r.get("name", ""))
     return {"served": bool(versions), "versions": versions, "preferred": preferred, "resources": resources}
 

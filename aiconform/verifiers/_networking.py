@@ -15,7 +15,6 @@ from typing import Any
 
 import yaml
 
-from aiconform.kube import ClusterError
 from aiconform.verifiers.base import ProbeContext
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
@@ -61,22 +60,14 @@ def set_env(pod: dict[str, Any], values: dict[str, Any]) -> None:
 def served_kinds(ctx: ProbeContext, group: str) -> dict[str, Any]:
     """Versions of an API group and the kinds each serves, from discovery (404 → not served)."""
     out: dict[str, Any] = {"group": group, "served": False, "versions": [], "kinds": {}}
-    try:
-        doc = ctx.raw_get(f"/apis/{group}", f"discover API group {group}")
-    except ClusterError as exc:
-        if exc.kind == "not_found":
-            return out
-        raise
+    doc = ctx.api_group(group)
+    if doc is None:
+        return out
     versions = [v.get("version") for v in (doc or {}).get("versions") or [] if v.get("version")]
     out.update(served=bool(versions), versions=versions,
                preferred=((doc or {}).get("preferredVersion") or {}).get("version", ""))
     for version in versions:
-        try:
-            rl = ctx.raw_get(f"/apis/{group}/{version}", f"discover {group}/{version} resources")
-        except ClusterError as exc:
-            if exc.kind == "not_found":
-                continue
-            raise
+        rl = ctx.api_resources(group, version)
         for res in (rl or {}).get("resources") or []:
             if "/" in res.get("name", ""):
                 continue  # subresources such as gateways/status

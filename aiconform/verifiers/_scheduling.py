@@ -15,7 +15,6 @@ from typing import Any
 
 import yaml
 
-from aiconform.kube import ClusterError
 from aiconform.verifiers.base import ProbeContext
 
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+)([a-zA-Z]*)$")
@@ -115,13 +114,8 @@ def events_table(evs: list[dict[str, Any]]) -> str:
 
 def api_group_versions(ctx: ProbeContext, group: str) -> list[str]:
     """Versions of an API group the server serves ([] when the group is absent)."""
-    try:
-        data = ctx.raw_get(f"/apis/{group}", f"discover API group {group}")
-    except ClusterError as exc:
-        if exc.kind == "not_found":
-            return []
-        raise
-    if not isinstance(data, dict):
+    data = ctx.api_group(group)
+    if data is None:
         return []
     return [v.get("version") for v in data.get("versions") or [] if v.get("version")]
 

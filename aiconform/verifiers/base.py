@@ -107,6 +107,36 @@ class ProbeContext:
         """GET a path (discovery, aggregated APIs, service proxy) and return decoded JSON or text."""
         return self.call(what or f"GET {path}", self._get_object, path)
 
+    def api_group(self, group: str) -> dict[str, Any] | None:
+        """The discovery document of ``/apis/<group>``, or None when the server does not serve the group.
+
+        A 404 there for a group that ``/apis`` lists is not an absence (a CRD being removed, an aggregated API
+        down, a proxy in the way): it raises ClusterError, so the verdict is ``error``, never "not installed".
+        """
+        try:
+            doc = self.raw_get(f"/apis/{group}", f"discover API group {group}")
+        except ClusterError as exc:
+            if exc.kind != "not_found":
+                raise
+            listed = self.raw_get("/apis", "discover API groups")
+            if group in {g.get("name") for g in (listed or {}).get("groups") or [] if isinstance(g, dict)}:
+                raise ClusterError(f"{exc}; yet /apis lists {group}: the API server's discovery is inconsistent "
+                                   "(a CRD being removed, an aggregated API down?), so aiconform cannot tell "
+                                   "whether it is served", status=404) from exc
+            return None
+        if not isinstance(doc, dict):
+            raise ClusterError(f"discover API group {group}: unexpected response (not a JSON object)",
+                               kind="bad_response")
+        return doc
+
+    def api_resources(self, group: str, version: str) -> dict[str, Any]:
+        """``/apis/<group>/<version>``, for a version the group's document lists (so a 404 is an error too)."""
+        doc = self.raw_get(f"/apis/{group}/{version}", f"discover {group}/{version} resources")
+        if not isinstance(doc, dict):
+            raise ClusterError(f"discover {group}/{version} resources: unexpected response (not a JSON object)",
+                               kind="bad_response")
+        return doc
+
     def _get_object(self, path: str, _request_timeout: Any = None) -> Any:
         return get_json(self.conn.api, path, _request_timeout)
 
@@ -232,7 +262,8 @@ def run_verifier(requirement: str, params: dict[str, Any], *, check_mode: bool =
     ctx: ProbeContext | None = None
     facts: dict[str, Any] = {}
     try:
-        conn = connect(params, component=f"verify/{requirement}")
+        # A cancelled run stops waiting on retries (one attempt per call), so a SIGTERM is not held up by them.
+        conn = connect(params, component=f"verify/{requirement}", cancel=CANCEL)
         ctx = ProbeContext(conn=conn, requirement=requirement, run_id=params.get("run_id") or "manual",
                            options=dict(params.get("options") or {}))
         facts = verifier.fetch(ctx)

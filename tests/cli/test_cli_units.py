@@ -160,6 +160,21 @@ def test_line_and_table_views():
     assert "dra_support" in table and "passed" in table and "1.5s" in table
 
 
+def test_removed_leftovers_are_said_in_both_views():
+    state = RunState()
+    buf = io.StringIO()
+    LineView(state, buf)
+    state.handle(preflight("c1", ["dra_support"]))
+    state.handle(ev("runner_on_ok", "c1", "aiconform.conformance.cleanup_leftovers", {"removed": []}))
+    assert len(buf.getvalue().splitlines()) == 1  # nothing removed: nothing said
+    state.handle(ev("runner_on_ok", "c1", "aiconform.conformance.cleanup_leftovers", {"removed": [
+        "Namespace aiconform-gang-scheduling-r1 (run r1)", "clusterqueues aiconform-r1 (run r1)"]}))
+    last = buf.getvalue().splitlines()[-1].split("] ", 1)[1]
+    assert last == ("c1: removed 2 probe object(s) left by earlier runs that did not finish: "
+                    "Namespace aiconform-gang-scheduling-r1 (run r1), clusterqueues aiconform-r1 (run r1)")
+    assert "c1: removed 2 probe object(s)" in TableView(state, io.StringIO()).render()
+
+
 def test_one_verify_job_marks_its_requirements_running_then_each_result_arrives():
     state = feed(preflight("c1", ["dra_support", "gang_scheduling"]),
                  ev("runner_on_ok", "c1", "aiconform.conformance.verify",

@@ -58,7 +58,7 @@ def test_run_verifier_turns_a_judge_crash_into_an_error(monkeypatch: pytest.Monk
 
         def close(self) -> None:
             pass
-    monkeypatch.setattr(base, "connect", lambda params, component: Conn())
+    monkeypatch.setattr(base, "connect", lambda params, component, **kw: Conn())
     verifier = base.load("gang_scheduling")
     monkeypatch.setattr(verifier, "fetch", lambda ctx: {"positive": [1, 2], "kueue": "?"})
     result = run_verifier("gang_scheduling", {"run_id": "r1"})

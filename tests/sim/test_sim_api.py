@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -337,6 +338,23 @@ def test_fault_drop_and_delay(sim, core):
         sim.faults({"path": "/configmaps/dropped$", "drop": True})
         with pytest.raises(Exception):  # noqa: B017 - urllib3 raises a protocol error subclass
             core.read_namespaced_config_map("dropped", "default", _request_timeout=5, _preload_content=True)
+    finally:
+        sim.faults()
+
+
+def test_fault_skip_verb_list_and_retry_after(sim, core):
+    core.create_namespaced_config_map("default", cm("skipped"))
+    sim.faults({"path": "/configmaps/skipped$", "verb": ["get", "patch"], "skip": 2, "times": 1, "status": 503,
+                "retry_after": 3})
+    try:
+        core.read_namespaced_config_map("skipped", "default")  # the first two matching requests pass
+        core.patch_namespaced_config_map("skipped", "default", {"data": {"a": "b"}})
+        # urllib directly: the kubernetes client (urllib3) would itself retry a 503 that has a Retry-After
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(sim.url + "/api/v1/namespaces/default/configmaps/skipped", timeout=5)
+        assert e.value.code == 503 and e.value.headers["Retry-After"] == "3"
+        assert core.read_namespaced_config_map("skipped", "default").data["a"] == "b"  # times: 1
+        core.delete_namespaced_config_map("skipped", "default")  # delete is not among the verbs
     finally:
         sim.faults()
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import yaml
 
-from aiconform.kube import ClusterError
 from aiconform.verifiers import _accelerator as acc
 from aiconform.verifiers.base import ProbeContext, ProbeTimeout, pause, wait_until
 from aiconform.versions import probe_image
@@ -34,12 +33,9 @@ def _runtime_classes(ctx: ProbeContext) -> list[dict[str, Any]]:
 
 
 def _agent_api(ctx: ProbeContext) -> str | None:
-    try:
-        group = ctx.raw_get(f"/apis/{probe.AGENT_GROUP}", what=f"discover API group {probe.AGENT_GROUP}")
-    except ClusterError as exc:
-        if exc.kind == "not_found":
-            return None
-        raise
+    group = ctx.api_group(probe.AGENT_GROUP)
+    if group is None:
+        return None
     versions = [v.get("version") for v in (group or {}).get("versions") or [] if v.get("version")]
     return ((group or {}).get("preferredVersion") or {}).get("version") or (versions[0] if versions else None)
 

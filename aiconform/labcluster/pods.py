@@ -1,0 +1,559 @@
+"""The lab's pod runner: pods bound to a lab node whose image the lab knows get a real process with their own IP.
+
+A thread of the lab's machine (``node.py``, inside the lab's network namespace). Every half second it lists the pods
+bound to a node. For a pod whose only container's image is in ``IMAGES`` (one table, built from versions.yml
+``verifier_probes.images``), once kwok has written its ``status.podIP``, it starts the image's stand-in program
+(``labcluster/programs``) in new network, UTS and mount namespaces (``unshare``), held on a pipe while a
+veth pair is made (host end on the ``aic0`` bridge, ``eth0`` with the pod IP inside, default route via the
+bridge's address), then released. So pods reach each other and the API server, and the API server reaches
+webhooks served by pods at their endpoints' addresses (``--enable-aggregator-routing``).
+
+As a kubelet would, the runner gives the program the pod's env (values, field refs, ConfigMap/Secret keys),
+command and args, ``KUBERNETES_SERVICE_HOST``/``PORT`` — the API server's own address (10.243.0.1:6443), not the
+``kubernetes`` Service's ClusterIP: the lab has no kube-proxy —, the pod's ServiceAccount token (a TokenRequest
+bound to the pod) with the cluster CA and a kubeconfig (``KUBECONFIG``), and ConfigMap/Secret/emptyDir volumes.
+The files are written under the pod's directory (``$AICONFORM_POD_ROOT``) and bound at their paths in the pod's
+own mount namespace, where the host's directories are overlays with a tmpfs writable layer (``programs/launch.py``;
+the pod never writes the host's files). There is no image filesystem: commands run with the host's programs.
+``kubectl logs [--previous]`` reads the program's output (CRI format) through a kwok ``Logs`` object per pod.
+
+Pod status: kwok's ``pod-complete`` Stage skips images in the table (``kwok_stages``); when the program exits the
+runner writes the phase and the real exit code (pods/status), or restarts it (restartPolicy Always/OnFailure,
+counting ``restartCount``). Any other pod stays kwok-only and gets an Event with reason ``KwokOnly`` naming why.
+A deleted pod's process is stopped (SIGTERM, SIGKILL after the grace period, at most 10 s) and its veth removed.
+Everything dies with the lab's namespace (PR_SET_PDEATHSIG).
+
+Not a security boundary: programs run as the lab's root (the invoking user, mapped, when rootless) with the host's
+kernel, /proc, /sys and /dev; no cgroups, no resource limits, no DNS, no Service ClusterIPs (no kube-proxy).
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aiconform import versions
+
+BRIDGE = "aic0"
+GATEWAY = "10.244.255.254"  # the last address of the pod CIDR: kwok hands out 10.244.<node>.x from node podCIDRs
+POD_PREFIX = 16
+# versions.yml verifier_probes.images key -> the stand-in that runs it (programs/launch.py)
+PROGRAMS = {"agnhost": "agnhost", "pause": "pause", "busybox": "exec", "python": "exec", "curl": "exec"}
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def image_table() -> dict[str, str]:
+    """Image reference (as a pod spec names it) -> program. Docker Hub images also under their short names."""
+    table: dict[str, str] = {}
+    images = versions.get("verifier_probes.images")
+    for key, program in PROGRAMS.items():
+        img = images[key]
+        repo, tag = img["repository"], img["tag"]
+        table[f"{img['registry']}/{repo}:{tag}"] = program
+        if img["registry"] == "docker.io":
+            table[f"{repo}:{tag}"] = program
+            if repo.startswith("library/"):
+                table[f"{repo.removeprefix('library/')}:{tag}"] = program
+    return table
+
+
+IMAGES = image_table()
+
+
+def kwok_stages(defaults: str, images: list[str]) -> str:
+    """kwok's default Stages, with ``pod-complete`` (Job pods Succeed at once) skipping pods the runner runs."""
+    docs = [d for d in yaml.safe_load_all(defaults) if d]
+    for d in docs:
+        if d.get("kind") == "Stage" and d["metadata"]["name"] == "pod-complete" and images:
+            d["spec"]["selector"]["matchExpressions"].append(
+                {"key": runs_jq(images), "operator": "NotIn", "values": ["true"]})
+    return "---\n".join(yaml.dump(d, Dumper=_BlockDumper, sort_keys=False) for d in docs)
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line strings (kwok's status templates) as literal blocks, as upstream writes them."""
+
+
+_BlockDumper.add_representer(str, lambda d, s: d.represent_scalar(
+    "tag:yaml.org,2002:str", s, style="|" if "\n" in s else None))
+
+
+def runs_jq(images: list[str]) -> str:
+    """A jq expression (kwok Stage selector key) that is true for the pods ``runnable`` runs."""
+    listed = ", ".join(json.dumps(i) for i in sorted(images))
+    return ("(.spec.containers | length) == 1 and ((.spec.initContainers // []) | length) == 0"
+            " and (.spec.hostNetwork // false) == false"
+            f" and (.spec.containers[0].image | IN({listed}))")
+
+
+# kwok serves `kubectl logs` from the files named by a Logs object per pod (kwok --enable-crds=Logs); the lab
+# declares the kind itself, without a schema (kwok reads spec.logs[].containers/logsFile/previousLogsFile)
+LOGS_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "logs.kwok.x-k8s.io"},
+    "spec": {"group": "kwok.x-k8s.io", "scope": "Namespaced",
+             "names": {"kind": "Logs", "listKind": "LogsList", "plural": "logs", "singular": "logs"},
+             "versions": [{"name": "v1alpha1", "served": True, "storage": True,
+                           "schema": {"openAPIV3Schema": {"type": "object",
+                                                          "x-kubernetes-preserve-unknown-fields": True}}}]}}
+
+
+def install_logs_crd(api: Any, timeout: float = 30) -> None:
+    api.create("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", LOGS_CRD)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _, crd = api.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/logs.kwok.x-k8s.io")
+        conds = ((crd.get("status") or {}).get("conditions") or []) if isinstance(crd, dict) else []
+        if any(c["type"] == "Established" and c["status"] == "True" for c in conds):
+            return
+        time.sleep(0.2)
+    raise RuntimeError("the Logs CustomResourceDefinition was not established")
+
+
+def _pump(pipe: Any, stream: str, fd: int) -> None:
+    """Copy a program's output into its log file in the CRI format kwok reads (``<time> <stream> F <line>``)."""
+    with pipe:
+        for line in iter(pipe.readline, b""):
+            ts = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ").encode()
+            os.write(fd, ts + b" " + stream.encode() + b" F " + line.rstrip(b"\n") + b"\n")
+    os.close(fd)
+
+
+def _sh(*cmd: str) -> None:
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=20)
+    if res.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}: {res.stderr.strip()}")
+
+
+def setup_bridge() -> None:
+    """The pods' bridge in the lab's namespace, holding the pods' default gateway."""
+    _sh("ip", "link", "add", BRIDGE, "type", "bridge")
+    _sh("ip", "addr", "add", f"{GATEWAY}/{POD_PREFIX}", "dev", BRIDGE)
+    _sh("ip", "link", "set", BRIDGE, "up")
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def runnable(pod: dict[str, Any]) -> tuple[str | None, str]:
+    """(program, "") when the runner runs this pod, else (None, why not)."""
+    spec = pod["spec"]
+    images = [c.get("image", "") for c in spec.get("containers", [])]
+    known = [i for i in images if i in IMAGES]
+    if not known:
+        return None, (f"image {', '.join(images)} has no stand-in program in the lab (known: "
+                      f"{', '.join(sorted(IMAGES))}); kwok only simulates its status")
+    if len(images) > 1 or spec.get("initContainers"):
+        return None, "the lab runs pods of exactly one container (no init containers); kwok only simulates it"
+    if spec.get("hostNetwork"):
+        return None, "the lab does not run hostNetwork pods; kwok only simulates it"
+    return IMAGES[known[0]], ""
+
+
+def _argv(program: str, container: dict[str, Any]) -> list[str]:
+    command, args = container.get("command") or [], container.get("args") or []
+    if program == "agnhost":
+        if command and os.path.basename(command[0]) == "agnhost":
+            return [*command[1:], *args]
+        if command:  # some other executable in the agnhost image: run it with the host's programs
+            return [*command, *args]
+        return list(args) or ["netexec"]
+    if program == "pause":
+        return []
+    return [*command, *args] if command else (list(args) or ["sh"])
+
+
+def etc_files(pod: dict[str, Any]) -> dict[str, str]:
+    """/etc/hosts (the pod's name at its IP, hostAliases) and /etc/resolv.conf: the lab has no DNS, so lookups
+    fail at once (nothing listens on the pod's loopback) instead of waiting for the host's resolvers."""
+    name = pod["spec"].get("hostname") or pod["metadata"]["name"]
+    hosts = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback",
+             f"{pod['status']['podIP']}\t{name}"]
+    hosts += [f"{a['ip']}\t{' '.join(a.get('hostnames', []))}" for a in pod["spec"].get("hostAliases") or []]
+    return {"hosts": "\n".join(hosts) + "\n", "resolv.conf": "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n"}
+
+
+@dataclass
+class Managed:
+    pod: dict[str, Any]
+    program: str
+    dir: Path
+    proc: subprocess.Popen[bytes] | None = None
+    veth: str = ""
+    restarts: int = 0
+    started_at: str = ""
+    restart_after: float = 0.0
+    done: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class PodRunner:
+    def __init__(self, api: Any, state: Path, ca_cert: Path, api_host: str, api_port: int,
+                 stopping: threading.Event, preexec: Any = None) -> None:
+        self.api, self.state, self.ca_cert = api, state, ca_cert
+        self.api_host, self.api_port = api_host, api_port
+        self.stopping, self.preexec = stopping, preexec
+        self.pods_dir = state / "pods"
+        self.pods_dir.mkdir(exist_ok=True)
+        self.log = open(state / "logs" / "pods.log", "a", encoding="utf-8")  # noqa: SIM115 - for the thread's life
+        self.managed: dict[str, Managed] = {}
+        self.noted: set[str] = set()  # uids that got their KwokOnly event
+
+    def say(self, msg: str) -> None:
+        self.log.write(f"{_now()} {msg}\n")
+        self.log.flush()
+
+    # -- the loop --------------------------------------------------------------------------------------------
+    def run(self) -> None:
+        try:
+            while not self.stopping.wait(0.5):
+                try:
+                    self.reconcile()
+                except Exception as exc:  # noqa: BLE001 - the runner must not take the lab down
+                    self.say(f"reconcile failed: {type(exc).__name__}: {exc}")
+        finally:
+            self.stop_everything()
+            self.log.close()
+
+    def stop_everything(self, grace: float = 3) -> None:
+        """Lab shutdown: SIGTERM to every program at once, SIGKILL to those still there after ``grace``."""
+        procs = [m.proc for m in self.managed.values() if m.proc is not None and m.proc.poll() is None]
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for proc in procs:
+            try:
+                proc.wait(timeout=max(0.05, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        self.managed.clear()
+
+    def reconcile(self) -> None:
+        status, out = self.api.request("GET", "/api/v1/pods?fieldSelector=spec.nodeName%21%3D")
+        if status != 200:
+            raise RuntimeError(f"list pods: {status}")
+        pods = {p["metadata"]["uid"]: p for p in out.get("items", [])}
+        for uid in list(self.managed):
+            pod = pods.get(uid)
+            if pod is None or pod["metadata"].get("deletionTimestamp"):
+                self.stop(uid)
+        for uid, pod in pods.items():
+            if pod["metadata"].get("deletionTimestamp"):
+                continue
+            m = self.managed.get(uid)
+            if m is not None:
+                m.pod = pod
+                self.check(m)
+                continue
+            if uid in self.noted:
+                continue
+            program, why = runnable(pod)
+            if program is None:
+                self.noted.add(uid)
+                self.event(pod, "KwokOnly", why)
+                continue
+            if pod.get("status", {}).get("podIP") and pod["status"].get("phase") == "Running":
+                self.start(pod, program)
+
+    # -- one pod ---------------------------------------------------------------------------------------------
+    def start(self, pod: dict[str, Any], program: str) -> None:
+        meta = pod["metadata"]
+        uid = meta["uid"]
+        m = Managed(pod, program, self.pods_dir / uid)
+        self.managed[uid] = m
+        try:
+            m.dir.mkdir(exist_ok=True)
+            (m.dir / "root").mkdir(exist_ok=True)
+            m.extra["env"], m.extra["mounts"] = self.prepare(pod, m.dir)
+            self.launch(m)
+            self.logs_object(m)
+        except Exception as exc:  # noqa: BLE001 - reported on the pod, as a kubelet would
+            self.say(f"{meta['namespace']}/{meta['name']}: cannot start: {exc}")
+            self.event(pod, "FailedCreatePodSandBox", f"the lab could not start the pod's program: {exc}",
+                       warning=True)
+            self.kill(m)
+            m.done = True
+
+    def launch(self, m: Managed) -> None:
+        pod = m.pod
+        meta, container = pod["metadata"], pod["spec"]["containers"][0]
+        spec = {"program": m.program, "argv": _argv(m.program, container), "env": m.extra["env"],
+                "hostname": pod["spec"].get("hostname") or meta["name"], "workdir": container.get("workingDir"),
+                "rootfs": str(m.dir / "rootfs"), "mounts": m.extra.get("mounts", []),
+                "etc": etc_files(pod)}
+        spec_file = m.dir / "launch.json"
+        spec_file.write_text(json.dumps(spec), encoding="utf-8")
+        os.chmod(spec_file, 0o600)
+        cmd = ["unshare", "--net", "--uts", "--mount", "--propagation", "private", "--",
+               sys.executable, "-m", "aiconform.labcluster.programs.launch", str(spec_file)]
+        m.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  cwd=m.dir, preexec_fn=self.preexec)  # noqa: PLW1509 - prctl only
+        log = m.dir / f"{container['name']}.log"
+        for pipe, stream in ((m.proc.stdout, "stdout"), (m.proc.stderr, "stderr")):
+            fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            threading.Thread(target=_pump, args=(pipe, stream, fd), daemon=True,
+                             name=f"log-{meta['name']}").start()
+        pid = m.proc.pid
+        m.veth = "aic" + hashlib.sha1(meta["uid"].encode()).hexdigest()[:10]  # noqa: S324 - a name, not security
+        ip = pod["status"]["podIP"]
+        # the namespace exists once unshare has exec'd python: wait until /proc/<pid>/ns/net differs from ours
+        ours = os.readlink("/proc/self/ns/net")
+        deadline = time.monotonic() + 10
+        while os.readlink(f"/proc/{pid}/ns/net") == ours:
+            if m.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("unshare did not create the pod's network namespace")
+            time.sleep(0.02)
+        subprocess.run(["ip", "link", "del", m.veth], capture_output=True, check=False)  # a restart's leftover
+        _sh("ip", "link", "add", m.veth, "type", "veth", "peer", "name", "eth0", "netns", str(pid))
+        _sh("ip", "link", "set", m.veth, "master", BRIDGE, "up")
+        ns = ["nsenter", f"--net=/proc/{pid}/ns/net", "ip"]
+        _sh(*ns, "link", "set", "lo", "up")
+        _sh(*ns, "addr", "add", f"{ip}/{POD_PREFIX}", "dev", "eth0")
+        _sh(*ns, "link", "set", "eth0", "up")
+        _sh(*ns, "route", "add", "default", "via", GATEWAY)
+        assert m.proc.stdin is not None
+        m.proc.stdin.write(b"x")
+        m.proc.stdin.close()
+        m.started_at = _now()
+        self.say(f"{meta['namespace']}/{meta['name']}: started {m.program} pid {pid} ip {ip} "
+                 f"argv {spec['argv']}")
+
+    def check(self, m: Managed) -> None:
+        if m.done or m.proc is None:
+            return
+        if m.restart_after:
+            if time.monotonic() >= m.restart_after:
+                m.restart_after = 0.0
+                container = m.pod["spec"]["containers"][0]
+                log = m.dir / f"{container['name']}.log"
+                if log.exists():
+                    log.replace(m.dir / f"{container['name']}.previous.log")
+                self.launch(m)
+                self.patch_status(m.pod, {"containerStatuses": [{
+                    "name": container["name"], "image": container["image"], "imageID": "", "ready": True,
+                    "started": True, "restartCount": m.restarts, "lastState": m.extra.get("last", {}),
+                    "state": {"running": {"startedAt": m.started_at}}}]})
+            return
+        code = m.proc.poll()
+        if code is None:
+            return
+        if code < 0:
+            code = 128 - code
+        meta = m.pod["metadata"]
+        self.remove_veth(m)
+        policy = m.pod["spec"].get("restartPolicy", "Always")
+        container = m.pod["spec"]["containers"][0]
+        terminated = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
+                      "startedAt": m.started_at, "finishedAt": _now()}
+        self.say(f"{meta['namespace']}/{meta['name']}: exited with code {code} (restartPolicy {policy})")
+        if policy == "Always" or (policy == "OnFailure" and code != 0):
+            m.restarts += 1
+            m.extra["last"] = {"terminated": terminated}
+            m.restart_after = time.monotonic() + min(10.0, 2.0 ** min(m.restarts, 4) / 2)
+            self.patch_status(m.pod, {"containerStatuses": [{
+                "name": container["name"], "image": container["image"], "imageID": "", "ready": False,
+                "started": False, "restartCount": m.restarts, "lastState": {"terminated": terminated},
+                "state": {"waiting": {"reason": "CrashLoopBackOff" if code else "Completed"}}}]})
+            return
+        m.done = True
+        phase = "Succeeded" if code == 0 else "Failed"
+        self.patch_status(m.pod, {
+            "phase": phase,
+            "conditions": [{"type": t, "status": "False", "reason": "PodCompleted", "lastTransitionTime": _now()}
+                           for t in ("Ready", "ContainersReady")],
+            "containerStatuses": [{"name": container["name"], "image": container["image"], "imageID": "",
+                                   "ready": False, "started": False, "restartCount": m.restarts,
+                                   "state": {"terminated": terminated}}]})
+
+    def stop(self, uid: str, grace: float | None = None) -> None:
+        m = self.managed.pop(uid, None)
+        if m is None:
+            return
+        if grace is None:
+            grace = min(10.0, float(m.pod["spec"].get("terminationGracePeriodSeconds", 30)))
+        self.kill(m, grace)
+        meta = m.pod["metadata"]
+        self.say(f"{meta['namespace']}/{meta['name']}: stopped")
+        shutil.rmtree(m.dir, ignore_errors=True)
+
+    def kill(self, m: Managed, grace: float = 0) -> None:
+        if m.proc is not None and m.proc.poll() is None:
+            m.proc.send_signal(signal.SIGTERM)
+            try:
+                m.proc.wait(timeout=max(grace, 0.1))
+            except subprocess.TimeoutExpired:
+                m.proc.kill()
+                m.proc.wait(timeout=10)
+        self.remove_veth(m)
+
+    def remove_veth(self, m: Managed) -> None:
+        if m.veth:  # gone by itself when the pod's namespace went; else remove it
+            subprocess.run(["ip", "link", "del", m.veth], capture_output=True, check=False, timeout=20)
+
+    # -- what a kubelet gives a container ------------------------------------------------------------------
+    def prepare(self, pod: dict[str, Any], pod_dir: Path) -> tuple[dict[str, str], list[dict[str, str]]]:
+        """The container's environment, and the directories to bind at their paths (``mounts``)."""
+        meta, spec = pod["metadata"], pod["spec"]
+        ns, root = meta["namespace"], pod_dir / "root"
+        mounts: list[dict[str, str]] = []  # bound at their paths in the pod's own mount namespace (launch.py)
+        env: dict[str, str] = {"PATH": DEFAULT_PATH, "HOSTNAME": spec.get("hostname") or meta["name"],
+                               "KUBERNETES_SERVICE_HOST": self.api_host,
+                               "KUBERNETES_SERVICE_PORT": str(self.api_port),
+                               "KUBERNETES_SERVICE_PORT_HTTPS": str(self.api_port),
+                               "AICONFORM_POD_ROOT": str(root)}
+        if spec.get("automountServiceAccountToken", True):
+            sa = spec.get("serviceAccountName") or "default"
+            status, out = self.api.request("POST", f"/api/v1/namespaces/{ns}/serviceaccounts/{sa}/token", {
+                "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                "spec": {"expirationSeconds": 86400,
+                         "boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": meta["name"],
+                                            "uid": meta["uid"]}}})
+            if status >= 300:
+                raise RuntimeError(f"TokenRequest for ServiceAccount {ns}/{sa}: {status}")
+            sa_dir = self._dir(root, SA_DIR)
+            mounts.append({"path": SA_DIR, "source": str(sa_dir)})
+            self._file(sa_dir / "token", out["status"]["token"])
+            self._file(sa_dir / "ca.crt", self.ca_cert.read_text(encoding="utf-8"))
+            self._file(sa_dir / "namespace", ns)
+            kcfg = {"apiVersion": "v1", "kind": "Config", "current-context": "pod",
+                    "clusters": [{"name": "lab", "cluster": {
+                        "server": f"https://{self.api_host}:{self.api_port}",
+                        "certificate-authority": str(sa_dir / "ca.crt")}}],
+                    "users": [{"name": sa, "user": {"tokenFile": str(sa_dir / "token")}}],
+                    "contexts": [{"name": "pod", "context": {"cluster": "lab", "user": sa, "namespace": ns}}]}
+            self._file(pod_dir / "kubeconfig", yaml.safe_dump(kcfg, sort_keys=False))
+            env["KUBECONFIG"] = str(pod_dir / "kubeconfig")
+        container = spec["containers"][0]
+        for src in container.get("envFrom") or []:
+            prefix = src.get("prefix", "")
+            for kind in ("configMapRef", "secretRef"):
+                if kind in src:
+                    data = self._data(ns, kind, src[kind]["name"], optional=src[kind].get("optional", False))
+                    env.update({prefix + k: v for k, v in data.items()})
+        for var in container.get("env") or []:
+            value = self._env_value(pod, var)
+            if value is not None:
+                env[var["name"]] = value
+        volumes = {v["name"]: v for v in spec.get("volumes") or []}
+        for mount in container.get("volumeMounts") or []:
+            vol = volumes.get(mount["name"], {})
+            target = self._dir(root, mount["mountPath"])
+            mounts.append({"path": mount["mountPath"], "source": str(target)})
+            for kind in ("configMap", "secret"):
+                if kind in vol:
+                    src = vol[kind]
+                    name = src.get("name") or src.get("secretName")
+                    data = self._data(ns, kind + "Ref", name, optional=src.get("optional", False))
+                    items = src.get("items")
+                    files = {i["path"]: data[i["key"]] for i in items if i["key"] in data} if items else data
+                    for path, content in files.items():
+                        dest = target / path
+                        dest.parent.mkdir(parents=True, exist_ok=True)
+                        self._file(dest, content)
+            # emptyDir (and kinds the lab does not fill): an empty directory
+        return env, mounts
+
+    def _env_value(self, pod: dict[str, Any], var: dict[str, Any]) -> str | None:
+        if "value" in var:
+            return str(var["value"])
+        src = var.get("valueFrom") or {}
+        if "fieldRef" in src:
+            cur: Any = pod
+            path = src["fieldRef"]["fieldPath"]
+            if path.startswith(("metadata.labels['", "metadata.annotations['")):
+                kind, key = path.split("['", 1)
+                return str(pod["metadata"].get(kind.split(".")[1], {}).get(key.rstrip("']"), ""))
+            for part in path.split("."):
+                cur = cur.get(part, "") if isinstance(cur, dict) else ""
+            return str(cur)
+        for kind in ("configMapKeyRef", "secretKeyRef"):
+            if kind in src:
+                ref = src[kind]
+                data = self._data(pod["metadata"]["namespace"], kind.replace("KeyRef", "Ref"), ref["name"],
+                                  optional=ref.get("optional", False))
+                return data.get(ref["key"])
+        return None
+
+    def _data(self, ns: str, kind: str, name: str, optional: bool = False) -> dict[str, str]:
+        import base64
+
+        plural = "configmaps" if kind.startswith("configMap") else "secrets"
+        status, out = self.api.request("GET", f"/api/v1/namespaces/{ns}/{plural}/{name}")
+        if status == 404 and optional:
+            return {}
+        if status != 200:
+            raise RuntimeError(f"{plural[:-1]} {ns}/{name}: {status}")
+        if plural == "secrets":
+            return {k: base64.b64decode(v).decode(errors="replace") for k, v in (out.get("data") or {}).items()}
+        return dict(out.get("data") or {})
+
+    @staticmethod
+    def _dir(root: Path, path: str) -> Path:
+        d = root / path.lstrip("/")
+        if ".." in Path(path).parts:
+            raise RuntimeError(f"path {path!r} leaves the pod's directory")
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    @staticmethod
+    def _file(path: Path, content: str) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(content)
+
+    # -- API writes ------------------------------------------------------------------------------------------
+    def logs_object(self, m: Managed) -> None:
+        """kwok's Logs for the pod: `kubectl logs [--previous]` reads the program's output."""
+        meta, name = m.pod["metadata"], m.pod["spec"]["containers"][0]["name"]
+        obj = {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Logs",
+               "metadata": {"name": meta["name"], "namespace": meta["namespace"],
+                            "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": meta["name"],
+                                                 "uid": meta["uid"]}]},
+               "spec": {"logs": [{"containers": [name], "logsFile": str(m.dir / f"{name}.log"),
+                                  "previousLogsFile": str(m.dir / f"{name}.previous.log"), "follow": True}]}}
+        code, out = self.api.request("POST", f"/apis/kwok.x-k8s.io/v1alpha1/namespaces/{meta['namespace']}/logs",
+                                     obj)
+        if code == 409:  # a pod of the same name before: its Logs is being garbage-collected
+            self.api.request("DELETE", f"/apis/kwok.x-k8s.io/v1alpha1/namespaces/{meta['namespace']}/logs/"
+                                       f"{meta['name']}")
+            code, out = self.api.request(
+                "POST", f"/apis/kwok.x-k8s.io/v1alpha1/namespaces/{meta['namespace']}/logs", obj)
+        if code >= 300:
+            self.say(f"{meta['namespace']}/{meta['name']}: Logs object failed: {code} {str(out)[:200]}")
+
+    def patch_status(self, pod: dict[str, Any], status: dict[str, Any]) -> None:
+        meta = pod["metadata"]
+        code, out = self.api.request("PATCH", f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}/status",
+                                     {"status": status}, content_type="application/strategic-merge-patch+json")
+        if code >= 300:
+            self.say(f"{meta['namespace']}/{meta['name']}: status patch failed: {code} {str(out)[:300]}")
+
+    def event(self, pod: dict[str, Any], reason: str, message: str, warning: bool = False) -> None:
+        meta = pod["metadata"]
+        now = _now()
+        ev = {"apiVersion": "v1", "kind": "Event",
+              "metadata": {"name": f"{meta['name']}.{meta['uid'][:8]}.{reason.lower()}",
+                           "namespace": meta["namespace"]},
+              "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": meta["name"],
+                                 "namespace": meta["namespace"], "uid": meta["uid"]},
+              "reason": reason, "message": message, "type": "Warning" if warning else "Normal",
+              "source": {"component": "aiconform-lab"}, "reportingComponent": "aiconform-lab",
+              "firstTimestamp": now, "lastTimestamp": now, "count": 1}
+        code, out = self.api.request("POST", f"/api/v1/namespaces/{meta['namespace']}/events", ev)
+        if code >= 300 and code != 409:
+            self.say(f"{meta['namespace']}/{meta['name']}: event {reason} failed: {code} {str(out)[:200]}")

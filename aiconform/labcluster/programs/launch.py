@@ -1,0 +1,136 @@
+"""Start one container of a lab pod: ``python -m aiconform.labcluster.programs.launch SPEC.json``.
+
+The pod runner starts this in a new network (and UTS) namespace and holds it on stdin until the namespace has its
+``eth0`` and pod IP; one byte on stdin releases it. It then sets the hostname to the pod's name and becomes the
+program named in the spec (its exit code is the container's).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+
+
+def _exec_command(argv: list[str], env: dict[str, str]) -> int:
+    """busybox/python/curl images: run the container's command with the host's programs."""
+    if not argv:
+        print("launch: the container has neither command nor args", file=sys.stderr)
+        return 126
+    prog = argv[0]
+    base = os.path.basename(prog)
+    if base in ("python", "python3") or base.startswith("python3."):
+        # the lab's python; argv[0] must be its path, as python finds its library from argv[0]
+        os.execve(sys.executable, [sys.executable, *argv[1:]], env)
+    elif "/" in prog and not os.path.exists(prog):
+        prog = base
+    path = prog if "/" in prog else shutil.which(prog, path=env.get("PATH") or os.defpath)
+    if path is None:
+        print(f"launch: {argv[0]}: executable file not found on the lab's host", file=sys.stderr)
+        return 127
+    os.execve(path, [argv[0], *argv[1:]], env)
+    return 127  # not reached
+
+
+def _mount(*args: str) -> None:
+    res = subprocess.run(["mount", *args], capture_output=True, text=True, check=False, timeout=20)
+    if res.returncode != 0:
+        raise OSError(f"mount {' '.join(args)}: {res.stderr.strip()}")
+
+
+def _host_real(path: str) -> str:
+    """``path`` with the symlinks of its existing part resolved on the host (``/var/run/x`` -> ``/run/x``)."""
+    head, rest = os.path.normpath(path), []
+    while not os.path.exists(head):
+        head, tail = os.path.split(head)
+        rest.insert(0, tail)
+    return os.path.join(os.path.realpath(head), *rest)
+
+
+def setup_root(root: str, mounts: list[dict[str, str]], etc: dict[str, str] | None = None) -> None:
+    """The pod's filesystem, in its own mount namespace, as a container's: each of the host's top-level
+    directories as an overlay whose writes land in a tmpfs (the container's writable layer; read-only bind where
+    an overlay cannot be made), /proc, /sys and /dev bound, each volume bound at its ``mountPath``; then chroot.
+    The host's filesystem is never written through it (except /dev and /proc, as a privileged container)."""
+    targets = [(m["source"], _host_real(m["path"])) for m in mounts]
+    os.makedirs(root, exist_ok=True)
+    _mount("-t", "tmpfs", "-o", "mode=0755", "aiconform-pod", root)
+    for entry in sorted(os.listdir("/")):
+        src, dst = "/" + entry, os.path.join(root, entry)
+        if os.path.islink(src):
+            os.symlink(os.readlink(src), dst)
+            continue
+        if not os.path.isdir(src):
+            continue
+        os.mkdir(dst)
+        if entry in ("proc", "sys", "dev"):
+            _mount("--rbind", src, dst)
+            continue
+        up, work = os.path.join(root, ".aic", "up", entry), os.path.join(root, ".aic", "work", entry)
+        os.makedirs(up)
+        os.makedirs(work)
+        try:
+            _mount("-t", "overlay", "-o", f"lowerdir={src},upperdir={up},workdir={work}", "overlay", dst)
+        except OSError:
+            _mount("--bind", src, dst)
+            _mount("-o", "remount,bind,ro", dst)
+    for source, target in targets:
+        inside = os.path.join(root, target.lstrip("/"))
+        os.makedirs(inside, exist_ok=True)
+        _mount("--bind", source, inside)
+    for name, content in (etc or {}).items():  # /etc/hosts, /etc/resolv.conf, as a kubelet writes them
+        path = os.path.join(root, "etc", name)
+        if os.path.lexists(path):
+            os.unlink(path)  # a symlink would lead out of the pod's root: replace it (in the writable layer)
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(content)
+    os.chroot(root)
+    os.chdir("/")
+
+
+def _own_uts_namespace() -> bool:
+    """Only a UTS namespace of our own may get the pod's hostname (never the host's)."""
+    try:
+        return os.readlink("/proc/self/ns/uts") != os.readlink(f"/proc/{os.getppid()}/ns/uts")
+    except OSError:
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    with open(args[0], encoding="utf-8") as fh:
+        spec = json.load(fh)
+    if not sys.stdin.read(1):  # the runner closed the pipe without releasing us: the pod is gone
+        return 137
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    if _own_uts_namespace():
+        socket.sethostname(spec["hostname"])
+    else:
+        print("launch: no UTS namespace of its own: the hostname stays the host's", file=sys.stderr)
+    if spec.get("rootfs"):
+        try:
+            setup_root(spec["rootfs"], spec.get("mounts") or [], spec.get("etc"))
+        except (OSError, subprocess.SubprocessError) as exc:
+            print(f"launch: no filesystem of its own ({exc}); volumes are only under $AICONFORM_POD_ROOT",
+                  file=sys.stderr, flush=True)
+    os.chdir(spec.get("workdir") or "/")
+    env = spec["env"]
+    os.environ.clear()
+    os.environ.update(env)
+    if spec["program"] == "exec":
+        return _exec_command(spec["argv"], env)
+    if spec["program"] == "agnhost":
+        from aiconform.labcluster.programs import agnhost
+        return agnhost.main(spec["argv"])
+    if spec["program"] == "pause":
+        from aiconform.labcluster.programs import agnhost
+        return agnhost.main(["pause"])
+    print(f"launch: unknown program {spec['program']!r}", file=sys.stderr)
+    return 126
+
+
+if __name__ == "__main__":
+    sys.exit(main())
