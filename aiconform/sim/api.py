@@ -60,6 +60,8 @@ class ApiError(Exception):
     def status(self) -> dict[str, Any]:
         body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                                 "message": self.message, "reason": self.reason, "code": self.code}
+        if not self.reason:
+            body.pop("reason")
         if self.details:
             body["details"] = {k: v for k, v in self.details.items() if not (k == "group" and v == "")}
         return body

@@ -4,8 +4,9 @@
 returns a bearer token for ``system:serviceaccount:<namespace>:<name>``; requests carrying it are
 authorized against those ClusterRole rules the way kube-apiserver's RBAC authorizer does it (request
 attributes from the URL as ``RequestInfoFactory`` derives them, ``rbac/v1`` rule matching, the real
-Forbidden Status). Every other token (the kubeconfig's admin token) keeps full access, so existing
-tests are unaffected. Issued tokens survive ``/_sim/reset``: they stand for identities, not objects.
+Forbidden Status). The kubeconfig's admin token keeps full access and may impersonate
+(``Impersonate-User``/``Impersonate-Group``, ``kubectl --as``): an impersonated user is authorized against the
+stored Roles/ClusterRoles bound to it (``store_rules``), as kube-apiserver's RBAC authorizer does. Issued tokens survive ``/_sim/reset``: they stand for identities, not objects.
 
 ``GET /_sim/requests?log=1`` returns every API request with its user agent and decision, the input of
 ``aiconform rbac generate``.

@@ -109,7 +109,6 @@ class SimServer:
         self.faults.set(sc.faults, replace=True)
         seed_cluster(self.cluster, sc, self.git_version)
         self.manager.run_once()
-        self.cluster.store.floor = self.cluster.store.rv  # watches from before the start are too old (410)
 
     # ---- app ----
     def app(self) -> web.Application:
@@ -504,13 +503,13 @@ class SimServer:
             else:
                 try:
                     since = int(rv_param)
-                except ValueError as e:
-                    raise ApiError(400, "BadRequest", f"invalid resource version {rv_param!r}") from e
+                except ValueError as e:  # kube-apiserver answers this one with a bare 500
+                    raise ApiError(500, "", f'resourceVersion: Invalid value: "{rv_param}": strconv.ParseUint: '
+                                   f'parsing "{rv_param}": invalid syntax') from e
                 replayed = store.replay(w, since)
                 if replayed is None:
-                    oldest = max(store.floor, store.history[0].rv - 1 if store.history else 0)
                     initial.append(("ERROR", ApiError(410, "Expired", f"too old resource version: {since} "
-                                                      f"({oldest})").status()))
+                                                      f"({store.history[0].rv - 1})").status()))
                 else:
                     initial.extend((e.type, e.obj) for e in replayed)
             resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json",

@@ -43,7 +43,6 @@ class Store:
         self.rv = 1
         self._objects: dict[Key, dict[str, dict[str, Obj]]] = {}  # key -> namespace -> name -> object
         self.history: deque[Event] = deque(maxlen=history)
-        self.floor = 0  # oldest resourceVersion a watch may start from (as the API server's watch cache at start)
         self._watchers: dict[Key, set[Watcher]] = {}
         self.listeners: list[Callable[[Event], None]] = []
 
@@ -121,8 +120,6 @@ class Store:
 
     def replay(self, w: Watcher, since: int) -> list[Event] | None:
         """Events after ``since`` for this watcher, or None when the history no longer reaches back that far."""
-        if since < self.floor:
-            return None
         if self.history and self.history[0].rv > since + 1 and len(self.history) == self.history.maxlen:
             return None
         out = []

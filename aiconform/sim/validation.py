@@ -155,6 +155,10 @@ def _template(obj: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def apply_defaults(key: tuple[str, str], obj: dict[str, Any]) -> None:
+    if key in (("", "configmaps"), ("", "secrets")):
+        for field in ("data", "binaryData"):  # empty maps are omitted (omitempty), as the API server stores them
+            if field in obj and not obj[field]:
+                obj.pop(field)
     spec = obj.get("spec")
     if not isinstance(spec, dict):
         return
