@@ -45,9 +45,10 @@ LAB_VARS: dict[str, object] = {
     "aiconform_cluster_autoscaling_scale_up_timeout": 60,
     "aiconform_cluster_autoscaling_scale_down_timeout": 60,
     "aiconform_cluster_autoscaling_stability_window": 5,
-    # One probe at a time: the lab's two GPUs are shared by the device plugin and the DRA driver, so a GPU
-    # held by pod_autoscaling's load would be accelerator_metrics' "idle" baseline (an honest Not Implemented).
-    "aiconform_verify_concurrency": 1,
+    # No concurrency setting: the default is safe. Probes holding the lab's two GPUs (shared by the device
+    # plugin and the DRA driver) never overlap; see verifiers/holdings.py.
+    # pod_autoscaling's CPU-only control: the simulator's metrics follow the load switch at once
+    "aiconform_pod_autoscaling_control_window": 5,
 }
 BANNER = ("*** SIMULATED CLUSTER: no inventory was given, so this run targets the aiconform simulator "
           "(scenario {scenario}), not a real Kubernetes cluster. Its results prove nothing about any platform "
@@ -158,15 +159,16 @@ def component_switches(value: bool, roles_dir: Path = PROJECT_ROOT / "roles") ->
     found: dict[str, bool] = {}
     for defaults in sorted(roles_dir.glob("*/defaults/main.yml")):
         role = defaults.parent.parent.name
-        if f"{role}_enabled" in _ENABLED.findall(defaults.read_text(encoding="utf-8")):
+        if role in _ENABLED.findall(defaults.read_text(encoding="utf-8")):
             found[f"{role}_enabled"] = value
     return found
 
 
-def write_lab_engine_inventory(path: Path, kubeconfig: Path) -> None:
+def write_lab_engine_inventory(path: Path, kubeconfig: Path, extra: dict[str, object] | None = None) -> None:
     host = {"ansible_connection": "local", "aiconform_kubeconfig": str(kubeconfig), "aiconform_simulated": True,
             "aiconform_engine": "lab", **component_switches(False),
-            **{k: v for k, v in LAB_VARS.items() if not k.startswith("aiconform_cluster_autoscaling_")}}
+            **{k: v for k, v in LAB_VARS.items() if not k.startswith("aiconform_cluster_autoscaling_")},
+            **(extra or {})}
     path.write_text(yaml.safe_dump({"all": {"hosts": {LAB_ENGINE_HOST: host}}}, sort_keys=False), encoding="utf-8")
     os.chmod(path, 0o600)
 

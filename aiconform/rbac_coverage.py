@@ -76,6 +76,30 @@ COVERAGE_RUNS: tuple[CoverageRun, ...] = (
     CoverageRun("llm-d", "disaggregated-llm-d", "v1.36.1", "v1.37", ("disaggregated_inference",),
                 ("disaggregated_inference",),
                 why="llm-d prefill/decode behind agentgateway and an InferencePool"),
+    *(CoverageRun(f"gang-{m}", f"conformant-{m}", "v1.36.1", "v1.37", ("gang_scheduling",), ("gang_scheduling",),
+                  {"aiconform_gang_scheduling_negative_window": 3, "aiconform_gang_scheduling_cpu_request": "2",
+                   "aiconform_gang_scheduling_negative_parallelism": 10},
+                  why=f"gang_scheduling through {m}'s PodGroups (the lab's run uses Kueue)")
+      for m in ("volcano", "kai", "coscheduling")),
+    CoverageRun("karpenter", "karpenter", "v1.36.1", "v1.37", ("cluster_autoscaling",), ("cluster_autoscaling",),
+                {"aiconform_cluster_autoscaling_node_pool_label": "karpenter.sh/nodepool=gpu",
+                 "aiconform_cluster_autoscaling_scale_up_timeout": 60, "aiconform_cluster_autoscaling_scale_down_timeout": 60,
+                 "aiconform_cluster_autoscaling_stability_window": 5},
+                why="Karpenter NodePool scaling from zero: the NodeClaim behind the new node"),
+    CoverageRun("keda", "keda", "v1.36.1", "v1.37", ("pod_autoscaling",), ("pod_autoscaling",),
+                {"aiconform_pod_autoscaling_stabilization_window": 3, "aiconform_pod_autoscaling_control_window": 5},
+                why="pod_autoscaling's external-metrics path: KEDA ScaledObject, its HPA, external.metrics.k8s.io, the "
+                    "Prometheus Service lookup"),
+    CoverageRun("exporter-discovery", "conformant", "v1.36.1", "v1.37", ("accelerator_metrics",),
+                ("accelerator_metrics",),
+                host_vars={"aiconform_accelerator_metrics_service": "gpu-operator/not-the-exporter:9400",
+                           "aiconform_accelerator_metrics_allocation_mode": "none"},
+                why="the exporter is not at the configured Service, so it is discovered (Services and "
+                    "ServiceMonitors of every namespace)"),
+    CoverageRun("monitoring-crds", str(COVERAGE_SCENARIOS / "monitoring-crds.yaml"), "v1.36.1", "v1.37",
+                ("ai_service_metrics",), ("ai_service_metrics",),
+                why="the stub's PodMonitoring (GKE managed Prometheus) and VMServiceScrape (VictoriaMetrics) besides "
+                    "its ServiceMonitor"),
 )
 
 

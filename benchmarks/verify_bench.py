@@ -50,6 +50,7 @@ FAST: dict[str, Any] = {
     "aiconform_accelerator_metrics_utilization_timeout": 15, "aiconform_accelerator_metrics_sample_interval": 1,
     "aiconform_pod_autoscaling_stabilization_window": 3, "aiconform_pod_autoscaling_pod_ready_timeout": 60,
     "aiconform_pod_autoscaling_scale_up_timeout": 60, "aiconform_pod_autoscaling_scale_down_timeout": 60,
+    "aiconform_pod_autoscaling_control_window": 5,
 }
 
 

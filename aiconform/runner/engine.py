@@ -213,6 +213,11 @@ def decide(outcome: RunOutcome, *, verify_ran: bool, interrupted: bool) -> None:
     if not state.clusters and outcome.status != "successful":
         codes.append(Exit.PLAYBOOK_FAILED)
         outcome.reasons["(playbook)"] = f"ansible-playbook {outcome.status} (rc {outcome.rc}) before any cluster ran"
+    elif not state.clusters and not interrupted:
+        # nothing verified is not a success: an empty inventory, a --limit that matched none, a host pattern typo
+        codes.append(Exit.PLAYBOOK_FAILED)
+        outcome.reasons["(inventory)"] = ("no cluster was run: the inventory has no host, or --limit matched none "
+                                          "(ansible-playbook --list-hosts shows what it sees)")
     for name, c in state.clusters.items():
         if c.reachable is False:
             codes.append(Exit.UNREACHABLE)

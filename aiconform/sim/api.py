@@ -112,6 +112,7 @@ class Cluster:
         self.on_write: Callable[[], None] = lambda: None
         self._next_ip = 10
         self.service_cidr = ipaddress.ip_network("10.96.0.0/12")
+        self.slice_specs: list[dict[str, Any]] = []  # scenario resource_slices, for nodes that join later
 
     # ---- helpers ----
     def rd(self, group: str, plural: str) -> ResourceDef:

@@ -11,6 +11,7 @@ Keys (all optional)::
     resource_slices: [{node_labels, driver, devices_per_node | devices_from_label, attributes, capacity}]
     objects: [<any Kubernetes object>]    # created in order (status kept as written); an object with the
                                           # kind/namespace/name of an included one replaces it in place
+    remove_objects: [{kind, name, namespace}]  # drop included objects (regular expressions; unset: any)
     logs: [<log rule, see aiconform.sim.logs>]
     custom_metrics / external_metrics: [{metric, namespace, name, resource, value, labels}]
     faults: [<fault rule, see aiconform.sim.faults>]
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +48,7 @@ class Scenario:
     custom_metrics: list[dict[str, Any]] = field(default_factory=list)
     external_metrics: list[dict[str, Any]] = field(default_factory=list)
     faults: list[dict[str, Any]] = field(default_factory=list)
+    remove_objects: list[dict[str, Any]] = field(default_factory=list)
 
 
 def available() -> list[str]:
@@ -92,10 +95,20 @@ def _dedupe_objects(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _removed(obj: dict[str, Any], rules: list[dict[str, Any]]) -> bool:
+    meta = obj.get("metadata") or {}
+    return any(re.fullmatch(str(r.get("kind", ".*")), str(obj.get("kind")))
+               and re.fullmatch(str(r.get("name", ".*")), str(meta.get("name") or ""))
+               and re.fullmatch(str(r.get("namespace", ".*")), str(meta.get("namespace") or ""))
+               for r in rules)
+
+
 def load_scenario(name: str) -> Scenario:
     data = _raw(name)
     if isinstance(data.get("objects"), list):
         data["objects"] = _dedupe_objects(data["objects"])
+        if data.get("remove_objects"):
+            data["objects"] = [o for o in data["objects"] if not _removed(o, data["remove_objects"])]
     known = set(Scenario.__dataclass_fields__) - {"name"}
     unknown = set(data) - known
     if unknown:
@@ -164,7 +177,8 @@ def slice_objects(spec: dict[str, Any], nodes: list[dict[str, Any]], api_version
         devices = []
         for i in range(n):
             attrs = copy.deepcopy(spec.get("attributes") or {})
-            attrs["uuid"] = {"string": "GPU-" + _stable_uid("gpu", name, str(i))}
+            if driver not in ("gpu.amd.com", "gpu.intel.com"):  # their DRA drivers publish no uuid attribute
+                attrs["uuid"] = {"string": "GPU-" + _stable_uid("gpu", name, str(i))}
             attrs.setdefault("index", {"int": i})
             body = {"attributes": attrs, "capacity": copy.deepcopy(spec.get("capacity") or {})}
             devices.append({"name": f"{spec.get('device_prefix', 'gpu')}-{i}", **(body if flat else {"basic": body})})
@@ -187,6 +201,7 @@ def seed_cluster(c: Cluster, sc: Scenario, kubernetes_version: str) -> None:
         for n in node_objects(pool, kubernetes_version):
             nodes.append(c.create(c.rd("", "nodes"), "", n, seed=True))
     dra_rd = reg.get("resource.k8s.io", "resourceslices")
+    c.slice_specs = list(sc.resource_slices)  # the DRA drivers' kubelet plugins also publish for nodes that join later
     for spec in sc.resource_slices:
         if dra_rd is None:
             break

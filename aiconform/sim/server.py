@@ -19,7 +19,7 @@ from aiohttp import web
 
 from aiconform.sim import protobuf
 from aiconform.sim.api import ApiError, Cluster, now
-from aiconform.sim.controllers import ControllerManager, admission, hpa, proxy
+from aiconform.sim.controllers import ControllerManager, admission, hpa, keda, proxy
 from aiconform.sim.discovery import Registry, ResourceDef
 from aiconform.sim.faults import Faults
 from aiconform.sim.logs import LogProducers
@@ -618,7 +618,7 @@ class SimServer:
         lmatch = parse_label_selector(request.query.get("labelSelector"))
         items = [{"metricName": metric, "metricLabels": m.get("labels") or {}, "timestamp": now(),
                   "value": str(m.get("value", "0"))}
-                 for m in self.external_metrics
+                 for m in [*self.external_metrics, *keda.external_metric_items(self.cluster)]  # + KEDA's scalers
                  if m.get("metric") == metric and m.get("namespace", ns) == ns and lmatch(m.get("labels") or {})]
         return _json({"kind": "ExternalMetricValueList", "apiVersion": "external.metrics.k8s.io/v1beta1",
                       "metadata": {}, "items": items})

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,8 +50,40 @@ ACCELERATORS: dict[str, AcceleratorConfig] = {
 }
 
 
-def accelerator_config(name: str) -> AcceleratorConfig | None:
-    return ACCELERATORS.get(name)
+# Other vendors' GPUs, for the verifiers whose probes are vendor-neutral (dra_support, secure_accelerator_access):
+# DRA drivers and DeviceClasses as ROCm/k8s-gpu-dra-driver and intel/intel-resource-drivers-for-kubernetes publish
+# them, the device plugins' extended resources, and the render node each GPU has under /dev/dri (AMD's
+# DRA driver names devices gpu-<card>-<render>; both vendors' containers get the GPU's /dev/dri nodes).
+GPU_VENDORS: dict[str, AcceleratorConfig] = {
+    **ACCELERATORS,
+    "amd": AcceleratorConfig(device_class="gpu.amd.com", dra_driver="gpu.amd.com", extended_resource="amd.com/gpu",
+                             taint_key="amd.com/gpu", device_pattern="/dev/dri/renderD[0-9]*"),
+    "intel": AcceleratorConfig(device_class="gpu.intel.com", dra_driver="gpu.intel.com",
+                               extended_resource="gpu.intel.com/i915", taint_key="gpu.intel.com/i915",
+                               device_pattern="/dev/dri/renderD[0-9]*"),
+}
+
+
+def accelerator_config(name: str, known: dict[str, AcceleratorConfig] | None = None) -> AcceleratorConfig | None:
+    return (known if known is not None else ACCELERATORS).get(name)
+
+
+def detect_vendor(requested: str, slices: list[dict[str, Any]], nodes: list[dict[str, Any]],
+                  known: dict[str, AcceleratorConfig] | None = None) -> dict[str, Any]:
+    """Which accelerator type to test: the inventory's, else the one vendor whose DRA driver publishes
+    ResourceSlices or whose extended resource a node advertises. {type, present, how, unknown?}."""
+    known = known if known is not None else GPU_VENDORS
+    present = [name for name, cfg in known.items()
+               if any(s.get("driver") == cfg.dra_driver for s in slices)
+               or any(_quantity((n.get("allocatable") or {}).get(cfg.extended_resource)) > 0 for n in nodes)]
+    if requested and requested != "auto":
+        return {"type": requested, "present": present, "how": "set in the inventory"}
+    if len(present) == 1:
+        return {"type": present[0], "present": present, "how": "detected"}
+    if not present:  # nothing to test: the default type, whose detection then says what is missing
+        return {"type": "nvidia", "present": [], "how": "no accelerator found; the default"}
+    return {"type": None, "present": present, "how": "",
+            "unknown": f"accelerators of several vendors are present ({', '.join(present)})"}
 
 
 # ---- manifests (YAML data, filled as dicts) ----------------------------------------------------
@@ -494,33 +527,59 @@ def wait_running(ctx: ProbeContext, namespace: str, name: str, timeout: float, i
 
 
 def read_log(ctx: ProbeContext, namespace: str, name: str, container: str) -> str:
+    return _read_log(ctx, namespace, name, container)[0]
+
+
+def _read_log(ctx: ProbeContext, namespace: str, name: str, container: str) -> tuple[str, str]:
+    """(log text, "" or why it could not be read): 400/404 are a not-yet; forbidden/5xx propagate."""
     from aiconform.kube import ClusterError
     try:
         return str(ctx.call(f"read log of {namespace}/{name}/{container}", ctx.core.read_namespaced_pod_log,
-                            name, namespace, container=container))
+                            name, namespace, container=container)), ""
     except ClusterError as exc:
-        # 400 "waiting to start" is a not-yet, not an error; forbidden/5xx propagate.
         if exc.status in (400, 404):
-            return ""
+            return "", str(exc)
         raise
+
+
+def wait_for_log(ctx: ProbeContext, namespace: str, name: str, container: str, timeout: float,
+                 done: Callable[[str], bool], interval: float = 2.0) -> tuple[str, bool]:
+    """Poll a probe container's log until ``done(text)`` or ``timeout``; returns (text, timed out).
+
+    A log that could never be read (every read refused, e.g. "no logs found for container" from a kubelet that keeps
+    no container output, as kwok's) is not a platform finding: that raises ``ClusterError``, so the verdict is
+    ``error`` naming the refusal, never Not Implemented. A container still starting stays a timeout finding.
+    """
+    from aiconform.kube import ClusterError
+    from aiconform.verifiers.base import pause
+
+    deadline = time.monotonic() + timeout
+    ever_read = False
+    while True:
+        text, refused = _read_log(ctx, namespace, name, container)
+        ever_read = ever_read or not refused
+        if done(text):
+            return text, False
+        if time.monotonic() >= deadline:
+            if not ever_read and refused and "waiting to start" not in refused and "ContainerCreating" not in refused:
+                raise ClusterError(f"could not read the output of probe {namespace}/{name}/{container} for "
+                                   f"{timeout:g}s ({refused}); aiconform needs it to decide", kind="error")
+            return text, True
+        pause(min(interval, max(0.05, deadline - time.monotonic())))
 
 
 def poll_probe_log(ctx: ProbeContext, namespace: str, name: str, container: str, timeout: float,
                    interval: float = 2.0) -> dict[str, Any]:
-    """Log polling every 2 s up to ``timeout`` until the probe printed its RESULT line."""
-    deadline = time.monotonic() + timeout
-    text = ""
-    while True:
-        text = read_log(ctx, namespace, name, container)
+    """Log polling every 2 s up to ``timeout`` until the probe printed its RESULT line (see ``wait_for_log``)."""
+    def done(text: str) -> bool:
         parsed = parse_probe_log(text)
-        if parsed["count"] is not None or parsed["found"] is not None:
-            return {**parsed, "log": trim(text), "timeout": ""}
-        if time.monotonic() >= deadline:
-            return {**parsed, "log": trim(text),
-                    "timeout": f"timed out after {timeout:g}s waiting for a RESULT line in the log of {name}/{container}"}
-        from aiconform.verifiers.base import pause
+        return parsed["count"] is not None or parsed["found"] is not None
 
-        pause(min(interval, max(0.05, deadline - time.monotonic())))
+    text, timed_out = wait_for_log(ctx, namespace, name, container, timeout, done, interval)
+    parsed = parse_probe_log(text)
+    return {**parsed, "log": trim(text),
+            "timeout": f"timed out after {timeout:g}s waiting for a RESULT line in the log of {name}/{container}"
+            if timed_out else ""}
 
 
 def claims_of_pod(ctx: ProbeContext, namespace: str, pod: dict[str, Any], version: str) -> list[dict[str, Any]]:

@@ -93,6 +93,51 @@ def missing_kinds(discovery: dict[str, Any], required: dict[str, tuple[str, ...]
 
 
 # -- status ---------------------------------------------------------------------------------------
+# GatewayClasses for mesh waypoints or remote clusters (istio-waypoint, istio-remote, kgateway-waypoint): not for
+# ingress traffic, so never chosen automatically.
+_NOT_INGRESS = re.compile(r"(^|-)(waypoint|remote|mesh)$")
+
+
+def gateway_class_listing(classes: dict[str, Any]) -> list[dict[str, Any]]:
+    """name, controllerName, accepted and conditions of each GatewayClass of a list response."""
+    return [{"name": c["metadata"]["name"], "controllerName": (c.get("spec") or {}).get("controllerName", ""),
+             "accepted": is_true((c.get("status") or {}).get("conditions"), "Accepted"),
+             "conditions": conds((c.get("status") or {}).get("conditions"))}
+            for c in classes.get("items") or []]
+
+
+def choose_gateway_class(requested: str, listing: list[dict[str, Any]], reference: str, var: str) -> dict[str, Any]:
+    """Which GatewayClass to probe: the inventory's (``requested``); else the one Accepted ingress class; else, of
+    several Accepted, the reference stack's class (``reference``) when it is one of them. ``name`` is None when
+    there is none to choose (``candidates`` empty: nothing Accepted) or several and the inventory must choose
+    (``unknown`` says so)."""
+    if requested:
+        return {"name": requested, "how": f"set by {var}"}
+    candidates = sorted(c["name"] for c in listing if c.get("accepted") and not _NOT_INGRESS.search(c["name"]))
+    if len(candidates) == 1:
+        return {"name": candidates[0], "how": "the only Accepted GatewayClass", "candidates": candidates}
+    if not candidates:
+        return {"name": None, "how": "", "candidates": []}
+    if reference in candidates:
+        return {"name": reference, "how": f"the reference stack's class, of the Accepted {', '.join(candidates)} "
+                                          f"(set {var} to test another)", "candidates": candidates}
+    return {"name": None, "how": "", "candidates": candidates,
+            "unknown": (f"several GatewayClasses are Accepted ({', '.join(candidates)}): set {var} to the one to "
+                        "test")}
+
+
+def undecided_gateway_class(choice: dict[str, Any], listing: list[dict[str, Any]], what: str) -> tuple[bool, str]:
+    """(unknown?, reason) when ``choose_gateway_class`` chose nothing."""
+    if choice.get("unknown"):
+        return True, choice["unknown"]
+    if not listing:
+        return False, f"no GatewayClass exists: install {what}"
+    return False, ("no GatewayClass is Accepted by its controller: " + "; ".join(
+        f"{c['name']} ({c.get('controllerName', '')}) "
+        + (describe_conditions(c.get("conditions"), ("Accepted",)) if not c.get("accepted") else "Accepted=True, "
+           "but a mesh waypoint/remote class") for c in listing) + f" (is its controller running? install {what})")
+
+
 def conds(conditions: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     """Conditions reduced to type/status/reason/message (what evidence and judges need)."""
     return [{k: c.get(k) for k in ("type", "status", "reason", "message") if c.get(k) not in (None, "")}

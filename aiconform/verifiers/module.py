@@ -6,6 +6,7 @@ from typing import Any
 
 from aiconform.kube import CONNECTION_ARGSPEC
 from aiconform.verifiers.base import load, run_verifier
+from aiconform.verifiers.holdings import ClusterHolders
 from aiconform.verifiers.orchestrate import COMMON_OPTIONS, mirrored_options, run_all, validate_plans
 
 COMMON_ARGSPEC: dict[str, dict[str, Any]] = {
@@ -63,9 +64,13 @@ def run_verify_module() -> None:
     if errors:
         module.fail_json(msg="invalid verifier options: " + "; ".join(errors), errors=errors)
     connection = {k: p[k] for k in CONNECTION_ARGSPEC}
-    results = run_all(plans, connection, run_id=p["run_id"], concurrency=p["concurrency"],
-                      registry=os.environ.get(REGISTRY_ENV, ""), progress_dir=p["progress_dir"],
-                      check_mode=module.check_mode)
+    holders = ClusterHolders(connection, p["run_id"])
+    try:
+        results = run_all(plans, connection, run_id=p["run_id"], concurrency=p["concurrency"],
+                          registry=os.environ.get(REGISTRY_ENV, ""), progress_dir=p["progress_dir"],
+                          check_mode=module.check_mode, holders=holders)
+    finally:
+        holders.close()
     # Verdicts are data, not task failures (the report phase must still run and say why).
     module.exit_json(
         changed=False,

@@ -8,6 +8,10 @@ its own connection (its User-Agent names the verifier), namespace and cleanup; s
 As each verifier finishes, its redacted result is also written to ``progress_dir/<NNNN>-<id>.json`` (when
 given; NNNN counts finished verifiers from 0), so the playbook's wait loop (action plugin ``verify_status``)
 can report each verdict as it comes while the others still run. The process's own result stays the authority.
+
+Probes whose declared holdings conflict (verifiers/holdings.py: GPUs, node capacity, the autoscaler pool) never
+run at the same time; the others do. A probe that timed out while aiconform's own pods held what it needs is
+judged ``error`` naming them (``holders``), never Not Implemented.
 """
 from __future__ import annotations
 
@@ -17,11 +21,11 @@ import signal
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-from aiconform.verifiers import base
+from aiconform.verifiers import base, holdings
 from aiconform.versions import with_registry
 
 # Options every verifier accepts besides its own OPTIONS.
@@ -89,34 +93,50 @@ def _write_progress(progress_dir: str, seq: int, requirement: str, data: dict[st
 
 def run_all(plans: Mapping[str, dict[str, Any]], connection: Mapping[str, Any], *, run_id: str,
             concurrency: int = 8, registry: str = "", progress_dir: str | None = None, check_mode: bool = False,
-            on_result: Callable[[str, dict[str, Any]], None] | None = None) -> dict[str, dict[str, Any]]:
-    """Run the validated plans (id -> options), at most ``concurrency`` at a time.
+            on_result: Callable[[str, dict[str, Any]], None] | None = None,
+            holders: holdings.ClusterHolders | None = None) -> dict[str, dict[str, Any]]:
+    """Run the validated plans (id -> options), at most ``concurrency`` at a time, never two that conflict.
 
+    ``holders`` reads aiconform's own pods on the cluster, to tell a timeout they caused (None: not checked).
     Returns id -> redacted result dict, in the order the verifiers finished.
     """
-    for requirement in plans:  # import every verifier before the threads start (no import races)
-        base.load(requirement)
+    # import every verifier before the threads start (no import races); a wrong HOLDS fails here, before any probe
+    holds = {requirement: holdings.declared(base.load(requirement)) for requirement in plans}
     results: dict[str, dict[str, Any]] = {}
+
+    def holds_of(requirement: str) -> dict[str, str]:
+        return holds.get(requirement) or holdings.declared(base.load(requirement))
 
     def one(requirement: str) -> dict[str, Any]:
         spec = option_spec(requirement)
         params = {**connection, "run_id": run_id,
                   "options": mirrored_options(dict(plans[requirement]), spec, registry)}
-        return base.run_verifier(requirement, params, check_mode=check_mode).to_dict()
+        before = holders.snapshot(requirement, holds[requirement], holds_of) if holders and not check_mode else []
+        data = base.run_verifier(requirement, params, check_mode=check_mode).to_dict()
+        if holders and not check_mode and holdings.timed_out(data):
+            data = holdings.attribute(data, before + holders.snapshot(requirement, holds[requirement], holds_of))
+        return data
 
     main = threading.current_thread() is threading.main_thread()
     old_term = signal.signal(signal.SIGTERM, lambda *_: base.CANCEL.set()) if main else None
     try:
-        with ThreadPoolExecutor(max_workers=max(1, int(concurrency)), thread_name_prefix="verify") as pool:
-            futures = {pool.submit(one, requirement): requirement for requirement in plans}
-            for future in as_completed(futures):
-                requirement = futures[future]
-                data = future.result()  # run_verifier turns every failure into an error result
-                results[requirement] = data
-                if progress_dir:
-                    _write_progress(progress_dir, len(results) - 1, requirement, data)
-                if on_result:
-                    on_result(requirement, data)
+        scheduler = holdings.Scheduler(holds, concurrency)
+        with ThreadPoolExecutor(max_workers=scheduler.limit, thread_name_prefix="verify") as pool:
+            futures: dict[Future[dict[str, Any]], str] = {}
+            while True:
+                futures.update({pool.submit(one, requirement): requirement for requirement in scheduler.ready()})
+                if not futures:
+                    break
+                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    requirement = futures.pop(future)
+                    scheduler.done(requirement)
+                    data = future.result()  # run_verifier turns every failure into an error result
+                    results[requirement] = data
+                    if progress_dir:
+                        _write_progress(progress_dir, len(results) - 1, requirement, data)
+                    if on_result:
+                        on_result(requirement, data)
     finally:
         if main:
             signal.signal(signal.SIGTERM, old_term)

@@ -42,7 +42,7 @@ options:
     default: false
   engine:
     description:
-      - With O(simulated), what the cluster is; C(simulator) (default) or C(lab) (C(aiconform lab): real control
+      - With O(simulated), what the cluster is; C(simulator) (default) or C(lab) (C(aiconform lab) - real control
         plane, kwok nodes, no real accelerators). Reports name it.
     type: str
     default: ""

@@ -7,16 +7,25 @@ module: verify_accelerator_metrics
 short_description: Verify per-accelerator performance metrics on a Prometheus endpoint, like upstream TestAcceleratorPerformanceMetrics
 description:
   - Finds the accelerator metrics endpoint, by default the GPU Operator's DCGM exporter Service
-    C(gpu-operator/nvidia-dcgm-exporter:9400) (or a Service labelled C(app=nvidia-dcgm-exporter) or
-    C(app.kubernetes.io/name=dcgm-exporter)), or uses I(metrics_url).
+    C(gpu-operator/nvidia-dcgm-exporter:9400); when it does not exist, a Service whose app labels, a ServiceMonitor
+    selecting it, or its name match the known exporters (C(dcgm-exporter), AMD C(amdgpu-metrics-exporter) /
+    C(amd-metrics-exporter), Intel C(xpumanager)/C(xpum)), in that order; or uses I(metrics_url).
   - Scrapes it through the API server's service proxy (C(/api/v1/namespaces/<ns>/services/<name>:<port>/proxy/metrics))
     within I(scrape_timeout) seconds and I(max_bytes) bytes, and parses the Prometheus exposition format with
     prometheus-client's parser. A malformed exposition gives C(error) with the parser's reason.
-  - C(PerAcceleratorUtilization) and C(PerAcceleratorMemory) (required) need metrics whose names match the upstream
-    patterns (C(util)/C(utilization); C(mem)/C(memory)/C(fb)/C(vram)/C(hbm), memory clocks and temperatures excluded)
-    or are named by I(utilization_metric)/I(memory_metric), with a per-accelerator label (C(gpu), C(UUID), C(uuid),
-    C(device_id), C(dev_id), C(card_id), C(GPU_I_ID), C(minor_number), C(pci_bus_id)); every accelerator must report
-    both. Temperature, power/energy and interconnect bandwidth are reported when present.
+  - C(PerAcceleratorUtilization) and C(PerAcceleratorMemory) (required) need metrics matched by name - the known
+    exporters' own (NVIDIA C(DCGM_FI_DEV_GPU_UTIL)/C(DCGM_FI_DEV_FB_USED), AMD C(gpu_gfx_activity)/C(gpu_used_vram),
+    Intel C(xpum_engine_group_compute_all_ratio)/C(xpum_memory_used_bytes)), else a name with the whole word
+    C(util)/C(utilization)/C(activity)/C(busy) or C(mem)/C(memory)/C(fb)/C(vram)/C(hbm) that is not a violation,
+    throttle, clock or temperature metric - or named by I(utilization_metric)/I(memory_metric); each with a device
+    label (NVIDIA C(UUID)/C(gpu)/C(pci_bus_id), AMD C(gpu_id)/C(serial_number)/C(gpu_uuid), Intel
+    C(uuid)/C(pci_bdf)/C(deviceId)/C(dev_file), or I(device_label)) whose value is one device (C(all), C(total) or
+    empty is an aggregate and does not count); every accelerator must report both. Temperature, power/energy and
+    interconnect bandwidth are reported when present.
+  - C(SeriesPerAdvertisedDevice) - each node named by the series (C(Hostname)/C(hostname)/C(node)) must have a
+    utilization series for every accelerator it advertises (C(nvidia.com/gpu) as physical GPUs, C(amd.com/gpu),
+    C(gpu.intel.com/i915)/C(xe), or DRA C(gpu.nvidia.com)/C(gpu.amd.com)/C(gpu.intel.com) devices); skipped, with
+    why, when no series names such a node.
   - "C(WorkloadDrivenUtilization) runs when an accelerator is schedulable (device plugin C(nvidia.com/gpu), else DRA C(gpu.nvidia.com)): a compute probe pod (dcgmproftester) holds one accelerator and the utilization of that accelerator must change within I(utilization_timeout) seconds. A probe that never starts gives C(unknown)."
   - The verdict is data (C(status), C(reasons)), never a task failure.
 version_added: 0.1.0
@@ -28,8 +37,7 @@ options:
   metrics_service:
     description:
       - Exporter Service as C(<namespace>/<name>:<port>), reached through the API server service proxy.
-      - When it does not exist, Services labelled C(app=nvidia-dcgm-exporter) or C(app.kubernetes.io/name=dcgm-exporter)
-        are used.
+      - When it does not exist, the exporter Service is discovered by labels, ServiceMonitors and name (see above).
     type: str
     default: gpu-operator/nvidia-dcgm-exporter:9400
   metrics_url:
@@ -46,6 +54,10 @@ options:
     default: ""
   memory_metric:
     description: Exact memory metric name (upstream C(-metrics-memory-metric)); empty uses the name patterns.
+    type: str
+    default: ""
+  device_label:
+    description: The label that names one device (e.g. C(gpu_id)); empty uses the known exporters' labels.
     type: str
     default: ""
   scrape_timeout:

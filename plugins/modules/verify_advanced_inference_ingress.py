@@ -7,7 +7,10 @@ module: verify_advanced_inference_ingress
 short_description: Verify advanced_inference_ingress by routing OpenAI completions to an InferencePool through a Gateway
 description:
   - Checks through discovery that C(inference.networking.k8s.io/v1) InferencePool and the Gateway API are served and
-    that the GatewayClass I(gateway_class) (a Gateway API Inference Extension implementation) is Accepted.
+    that the GatewayClass (a Gateway API Inference Extension implementation) is Accepted - I(gateway_class), else the
+    one GatewayClass its controller Accepted (mesh waypoint/remote classes aside), else of several the reference stack's
+    C(agentgateway) when it is one of them; several others give C(unknown) naming them and I(gateway_class); none
+    Accepted gives C(Not Implemented).
   - In a probe namespace of its own it deploys a model-server simulator (OpenAI-compatible, no GPU) with an
     endpoint picker, an InferencePool selecting it, a Gateway and an HTTPRoute whose backendRef is the pool. The
     Gateway must become Programmed and both the HTTPRoute and the InferencePool must report Accepted and
@@ -25,9 +28,9 @@ extends_documentation_fragment:
   - aiconform.conformance.cluster.VERIFIER
 options:
   gateway_class:
-    description: GatewayClass of the GIE implementation (the reference stack installs agentgateway).
+    description: GatewayClass of the GIE implementation; empty chooses an Accepted one (see above).
     type: str
-    default: agentgateway
+    default: ""
   model:
     description: Model name the simulator serves and the requests ask for.
     type: str

@@ -7,7 +7,10 @@ module: verify_ai_inference
 short_description: Verify the ai_inference requirement by sending traffic through a Gateway API Gateway
 description:
   - Checks through discovery that every C(gateway.networking.k8s.io/v1) kind is served (GatewayClass, Gateway,
-    HTTPRoute, GRPCRoute; ReferenceGrant at v1 or v1beta1) and that the GatewayClass I(gateway_class) is Accepted.
+    HTTPRoute, GRPCRoute; ReferenceGrant at v1 or v1beta1) and that the GatewayClass is Accepted - I(gateway_class),
+    else the one GatewayClass its controller Accepted (mesh waypoint/remote classes aside), else of several the reference
+    stack's C(kgateway) when it is one of them; several others give C(unknown) naming them and I(gateway_class); none
+    Accepted gives C(Not Implemented). The class used and why is in the C(GatewayClassAccepted) check.
   - In a probe namespace of its own it creates two echo backends, a Gateway that must become Programmed, and an
     HTTPRoute with a header rule (I(header_name) equal to I(header_value), all to the second backend) and a
     weighted rule (I(split_weight) to the first backend, the rest to the second) that must be Accepted with
@@ -24,9 +27,9 @@ extends_documentation_fragment:
   - aiconform.conformance.cluster.VERIFIER
 options:
   gateway_class:
-    description: GatewayClass of the Gateway API implementation to test (the reference stack installs kgateway).
+    description: GatewayClass of the Gateway API implementation to test; empty chooses an Accepted one (see above).
     type: str
-    default: kgateway
+    default: ""
   header_name:
     description: Request header of the header-based rule (an OpenAI-style model header).
     type: str

@@ -6,11 +6,17 @@ DOCUMENTATION = r"""
 module: verify_ai_service_metrics
 short_description: Verify that a monitoring system discovers and collects a workload's metrics, like upstream TestAIServiceMetrics
 description:
-  - C(MonitoringSystemPresent) needs the Prometheus Operator (ServiceMonitor CRD) and at least one Prometheus object.
+  - C(MonitoringSystemPresent) needs the Prometheus Operator (ServiceMonitor CRD and at least one Prometheus object), or,
+    without it, a Prometheus-compatible query API (I(query_url), or an existing I(prometheus_service)) that answers the
+    query C(up) - GKE or Azure managed Prometheus, VictoriaMetrics, an OpenTelemetry-fed Prometheus. A query API named in
+    the inventory that does not answer gives C(unknown); neither gives C(Not Implemented).
   - Deploys the stub Pod C(ai-metrics-stub) (a stdlib Python HTTP server from a ConfigMap, image I(stub_image), restricted
     Pod Security Standard) exposing C(ai_conformance_inference_requests_total),
     C(ai_conformance_inference_request_duration_seconds) (histogram) and C(ai_conformance_inference_queue_depth) labelled
-    C(conformance_run=<run_id>), its Service and a ServiceMonitor labelled with I(scrape_labels).
+    C(conformance_run=<run_id>), and its Service, offered through every discovery means present - C(prometheus.io/scrape)
+    annotations on the Pod and Service always; a ServiceMonitor (labelled with I(scrape_labels)) when the Prometheus
+    Operator CRD exists; a C(PodMonitoring) (monitoring.googleapis.com) or C(VMServiceScrape)
+    (operator.victoriametrics.com) when those CRDs exist.
   - C(StubServesRequests) sends exactly I(request_count) requests to C(/v1/infer) through the API server service proxy.
   - C(MetricsCollected), C(LatencyHistogram), C(QueueDepth) query Prometheus (C(/api/v1/query) through the service proxy
     to I(prometheus_service), or I(query_url)) every I(query_interval) seconds until the counter equals I(request_count),
@@ -30,7 +36,7 @@ options:
     type: str
     default: monitoring/kube-prometheus-stack-prometheus:9090
   query_url:
-    description: Prometheus base URL reachable from the controller instead (upstream C(-service-metrics-query-url)).
+    description: Base URL of a Prometheus-compatible query API (C(<url>/api/v1/query)) reachable from the controller instead (upstream C(-service-metrics-query-url)); the Prometheus Operator is then not required.
     type: str
     default: ""
   query_bearer_token_file:

@@ -6,17 +6,26 @@ DOCUMENTATION = r"""
 module: verify_cluster_autoscaling
 short_description: Verify accelerator node-pool autoscaling like upstream TestAcceleratorClusterAutoscaling
 description:
-  - Detects the platform's autoscaler (a cluster-autoscaler Deployment, the C(cluster-autoscaler-status) ConfigMap,
-    C(karpenter.sh) NodePools) and records its status as evidence.
+  - Detects the platform's autoscaler and records its status as evidence. Cluster Autoscaler - a Deployment named or
+    labelled C(cluster-autoscaler), or only the C(cluster-autoscaler-status) ConfigMap when the provider runs it (GKE
+    autoscaler and node auto-provisioning). Karpenter - C(karpenter.sh) NodePools, with a C(karpenter) Deployment or
+    run by the provider (EKS Auto Mode, AKS node auto-provisioning; told apart by the NodePools' NodeClass group).
+  - The autoscaler used is I(autoscaler), else the only one detected, else the one whose NodePool labels its nodes
+    with I(node_pool_label); when several remain the verdict is C(unknown) listing them.
   - Without I(node_pool_label) the verdict is C(N/A) only when no autoscaler was found (the note says what was
     looked for), else C(unknown); never C(Implemented).
   - With I(node_pool_label) C(key=value), C(StableBaseline) needs N Ready pool nodes with exactly one allocatable
     I(accelerator_resource) each, unchanged for I(stability_window) seconds, and one baseline pod per node (required
     hostname anti-affinity, a PodDisruptionBudget). In C(TriggerPodUnschedulable) one more pod must be reported
-    Unschedulable for lack of the resource within I(pending_timeout). In C(ScaleUpOnNewNode) it must run on a node
+    Unschedulable for lack of the resource within I(pending_timeout); when the pool has no node (it scales from zero) the
+    scheduler cannot name the resource, so the pod must instead get the autoscaler's scale-up event
+    (C(TriggeredScaleUp) from Cluster Autoscaler, C(Nominated) from Karpenter). In C(ScaleUpOnNewNode) it must run on a node
     that was not in the baseline within I(scale_up_timeout). In C(ScaleDownToBaseline), after deleting it, the pool must
     return to N nodes within I(scale_down_timeout) and stay there for I(stability_window).
-  - Pod events (C(TriggeredScaleUp), C(NotTriggerScaleUp)) and the autoscaler status are recorded as evidence.
+  - GPUs published only through DRA (no extended resource) are claimed instead, see I(device_class); a missing
+    DeviceClass gives C(unknown) naming the variable.
+  - Pod events (C(TriggeredScaleUp), C(NotTriggerScaleUp), C(Nominated), Karpenter's C(FailedScheduling)), the
+    Karpenter NodeClaim of the new node and the autoscaler status are recorded as evidence.
 version_added: 0.1.0
 author: aiconform developers
 extends_documentation_fragment:
@@ -26,10 +35,26 @@ options:
   node_pool_label:
     description: Label C(key=value) selecting the accelerator node pool (upstream C(-autoscaler-node-pool-label)).
     type: str
+  autoscaler:
+    description:
+      - Which autoscaler grows the pool. C(auto) uses the one detected; set it when several are present.
+      - Managed node auto-provisioning counts as its engine - GKE as C(cluster-autoscaler), EKS Auto Mode and AKS as C(karpenter).
+    type: str
+    default: auto
+    choices: [auto, cluster-autoscaler, karpenter]
   accelerator_resource:
     description: Extended resource each probe pod requests (one per pool node).
     type: str
     default: nvidia.com/gpu
+  device_class:
+    description:
+      - DeviceClass of a DRA-only accelerator - each probe pod claims one device of it through a ResourceClaimTemplate,
+        pool nodes count the class's devices their ResourceSlices publish, and the trigger must be Unschedulable with
+        the scheduler's C(cannot allocate all claims).
+      - Empty means DRA only when the pool's nodes (an empty pool - all nodes) have no allocatable
+        I(accelerator_resource) and DRA is served, then with the DeviceClass of that resource's vendor (C(gpu.nvidia.com)).
+    type: str
+    default: ""
   pending_timeout:
     description: Seconds for baseline pods to run and for the trigger pod to be reported Unschedulable (upstream 2m).
     type: int

@@ -22,9 +22,12 @@ extends_documentation_fragment:
   - aiconform.conformance.cluster.VERIFIER
 options:
   accelerator_type:
-    description: Accelerator vendor whose DRA driver and device nodes are probed; only C(nvidia) is known.
+    description:
+      - Accelerator vendor whose DRA driver and device nodes are probed - C(nvidia) (C(gpu.nvidia.com), C(/dev/nvidia*)),
+        C(amd) (C(gpu.amd.com), C(/dev/dri/renderD*)) or C(intel) (C(gpu.intel.com), C(/dev/dri/renderD*)).
+      - C(auto) uses the one vendor whose DRA driver publishes ResourceSlices; several give C(unknown) naming them.
     type: str
-    default: nvidia
+    default: auto
   device_class:
     description: DeviceClass the probe claim requests; empty uses the accelerator's (C(gpu.nvidia.com)).
     type: str

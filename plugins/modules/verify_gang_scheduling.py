@@ -7,8 +7,8 @@ module: verify_gang_scheduling
 short_description: Verify all-or-nothing (gang) scheduling with probe Jobs, like upstream TestGangScheduling
 description:
   - C(PositiveGangScheduling) creates a Job with I(parallelism) = completions pods through the gang scheduler
-    (Kueue by default, label C(kueue.x-k8s.io/queue-name)); every pod must be bound and the Job Complete within
-    I(positive_timeout) seconds.
+    (see I(scheduler), Kueue, Volcano, KAI Scheduler or coscheduling, detected); every pod must be bound and the
+    Job Complete within I(positive_timeout) seconds. The reasons name the mechanism used and why.
   - C(NegativeGangScheduling) creates a Job larger than the free capacity (at least I(negative_parallelism)
     pods, more when the cluster's allocatable CPU would fit them); during I(negative_window) seconds no pod may be
     Running or have a node (suspended or pending is fine).
@@ -27,11 +27,18 @@ extends_documentation_fragment:
 options:
   scheduler:
     description:
-      - C(kueue) uses a Kueue LocalQueue; C(other) only applies I(job_labels) and I(scheduler_name) (Volcano,
-        KAI Scheduler, coscheduling).
+      - The gang-scheduling mechanism to test. C(auto) detects it by API group (C(kueue.x-k8s.io),
+        C(scheduling.volcano.sh), C(scheduling.run.ai), C(scheduling.x-k8s.io)) and uses the only one installed;
+        with several the verdict is C(unknown) listing them, with none C(Not Implemented) naming what was looked for.
+        I(queue_name) or I(cluster_queue) set chooses Kueue.
+      - C(kueue) uses a Kueue LocalQueue (own queue objects, I(queue_name), or a LocalQueue on I(cluster_queue)).
+      - C(volcano), C(kai), C(coscheduling) create a PodGroup with C(minMember) = the Job's pods before each Job
+        and hand the pods to that scheduler (annotation C(scheduling.k8s.io/group-name), annotation
+        C(pod-group-name) plus queue label C(kai.scheduler/queue), label C(scheduling.x-k8s.io/pod-group)).
+      - C(other) only applies I(job_labels) and I(scheduler_name) to a plain Job.
     type: str
-    choices: [kueue, other]
-    default: kueue
+    choices: [auto, kueue, volcano, kai, coscheduling, other]
+    default: auto
   queue_name:
     description: Existing Kueue LocalQueue to submit to. Unset, the module creates its own queue objects.
     type: str
@@ -40,12 +47,24 @@ options:
       - Namespace of I(queue_name); the probe Jobs run there (upstream C(-gang-scheduler-namespace)).
       - Unset, they run in the probe namespace C(aiconform-gang-scheduling-<run_id>).
     type: str
+  cluster_queue:
+    description:
+      - Existing Kueue ClusterQueue; the module creates a LocalQueue on it in the probe namespace (its
+        C(namespaceSelector) must select that namespace). Unset, and without I(queue_name), it creates its own
+        ResourceFlavor and ClusterQueue.
+    type: str
+  kai_queue:
+    description: KAI Scheduler queue of the probe PodGroups (C(spec.queue) and the C(kai.scheduler/queue) label).
+    type: str
+    default: default-queue
   job_labels:
     description: Extra labels for the probe Jobs (upstream C(-gang-job-labels)).
     type: dict
     default: {}
   scheduler_name:
-    description: C(spec.schedulerName) for the probe pods (e.g. C(volcano)); unset keeps the default scheduler.
+    description:
+      - C(spec.schedulerName) for the probe pods. Unset, the mechanism's own (C(volcano), C(kai-scheduler),
+        C(scheduler-plugins-scheduler)); with C(kueue) or C(other) the default scheduler.
     type: str
   kueue_api_version:
     description: Kueue API version to use instead of discovery's choice.
@@ -90,7 +109,7 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Verify gang scheduling with Kueue (own queue objects)
+- name: Verify gang scheduling with the detected mechanism (with Kueue, its own queue objects)
   aiconform.conformance.verify_gang_scheduling:
     run_id: "{{ aiconform_run.id }}"
     negative_window: 30
@@ -101,11 +120,16 @@ EXAMPLES = r"""
     queue_name: e2e-lq
     queue_namespace: gang-e2e
 
-- name: Verify gang scheduling with Volcano
+- name: Verify gang scheduling with Volcano (PodGroup with minMember)
   aiconform.conformance.verify_gang_scheduling:
     run_id: "{{ aiconform_run.id }}"
-    scheduler: other
-    scheduler_name: volcano
+    scheduler: volcano
+
+- name: Verify gang scheduling through an existing Kueue ClusterQueue
+  aiconform.conformance.verify_gang_scheduling:
+    run_id: "{{ aiconform_run.id }}"
+    scheduler: kueue
+    cluster_queue: team-a
 """
 
 RETURN = r"""

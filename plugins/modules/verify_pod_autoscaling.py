@@ -4,32 +4,58 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: verify_pod_autoscaling
-short_description: Verify that an HPA scales accelerator pods on a custom accelerator metric, up and down
+short_description: Verify that an HPA scales accelerator pods on a metric of the accelerator, up and down
 description:
-  - C(MetricsAPIsAvailable) checks that APIServices C(v1beta1.metrics.k8s.io) (metrics-server) and
-    C(v1beta1.custom.metrics.k8s.io) (e.g. prometheus-adapter) are Available and that the custom metrics API serves
-    C(pods/<metric_name>).
-  - C(ScaleUpOnAcceleratorMetric) runs a Deployment whose pods each request one I(accelerator_resource) and keep the
-    GPU busy while the probe's load ConfigMap says C(load=1), creates an C(autoscaling/v2) HPA with a Pods metric
-    (I(metric_name), AverageValue I(target_average_value)), applies the load and expects more than I(min_replicas)
-    pods Running, all on accelerator nodes, within I(scale_up_timeout) seconds.
+  - C(MetricsAPIsAvailable) picks the metrics path (I(metrics_source)). C(custom) - APIService
+    C(v1beta1.custom.metrics.k8s.io) (e.g. prometheus-adapter) Available and serving C(pods/<metric_name>).
+    C(external) - APIService C(v1beta1.external.metrics.k8s.io) Available and the C(keda.sh) ScaledObject kind served
+    (KEDA). C(auto) takes custom when the metric is served, else KEDA. C(v1beta1.metrics.k8s.io) (metrics-server) is
+    recorded, not required. An external metrics server that is not KEDA gives C(unknown) with the reason.
+  - The accelerator is the vendor whose extended resource the nodes advertise (C(nvidia.com/gpu) or C(amd.com/gpu); both
+    give C(unknown) until I(accelerator_resource) is set). It picks the load program (CUDA built with nvcc in I(image),
+    HIP built with hipcc in I(amd_image)).
+  - The workload is a Deployment whose pods each request one accelerator and follow the probe's load ConfigMap.
+    C(load=1) keeps the accelerator busy, C(load=cpu) burns a CPU core with the accelerator idle, C(load=0) idles.
+    The custom path creates an C(autoscaling/v2) HPA with a Pods metric (I(metric_name), AverageValue
+    I(target_average_value)). The external path creates a KEDA ScaledObject with the Prometheus scaler (I(external_query)
+    against I(prometheus_address), threshold I(target_average_value)) and follows the HPA KEDA creates.
+  - C(MetricFollowsAcceleratorLoad) - during I(control_window) seconds of CPU-only load the metric stays at or below the
+    target and the HPA keeps I(min_replicas). Under accelerator load the metric rises above the control's values. A
+    metric that follows CPU load fails.
+  - C(ScaleUpOnAcceleratorMetric) applies accelerator load and expects more than I(min_replicas) pods Running, all on
+    accelerator nodes, within I(scale_up_timeout) seconds.
   - C(ScaleDownAfterStabilization) removes the load and expects the replicas back at I(min_replicas) within
-    I(scale_down_timeout) seconds (the HPA's C(behavior.scaleDown.stabilizationWindowSeconds) is
-    I(stabilization_window)).
-  - HPA status, conditions, metric values and C(SuccessfulRescale) events are recorded as evidence.
-  - No node with allocatable I(accelerator_resource) gives C(unknown); the verdict is data, never a task failure.
+    I(scale_down_timeout) seconds (the scale-down stabilization window is I(stabilization_window)).
+  - HPA status, conditions, metric values, the ScaledObject status and C(SuccessfulRescale) events are recorded as
+    evidence.
+  - No node with an allocatable accelerator gives C(unknown); the verdict is data, never a task failure.
 version_added: 0.1.0
 author: aiconform developers
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER
 options:
+  metrics_source:
+    description: Metrics path - C(custom) (an adapter's pod metric), C(external) (KEDA ScaledObject), C(auto).
+    type: str
+    default: auto
+    choices: [auto, custom, external]
   metric_name:
     description: Custom metric (per pod) the HPA scales on; the reference adapter rules expose DCGM_FI_DEV_GPU_UTIL so.
     type: str
     default: workload_gpu_utilization
+  external_query:
+    description:
+      - PromQL of KEDA's Prometheus scaler (external path). Empty means the average of the vendor's utilization series
+        (C(DCGM_FI_DEV_GPU_UTIL), C(gpu_gfx_activity)) over the probe's pods (C(exported_namespace), C(exported_pod)).
+    type: str
+    default: ""
+  prometheus_address:
+    description: Prometheus URL for KEDA's scaler (external path). Empty means the Service C(prometheus-operated) found in the cluster.
+    type: str
+    default: ""
   target_average_value:
-    description: AverageValue target of the metric (GPU utilization percent for the default metric).
+    description: AverageValue target of the metric (utilization percent for the default metric and query).
     type: str
     default: "50"
   min_replicas:
@@ -44,12 +70,16 @@ options:
     description: HPA C(behavior.scaleDown.stabilizationWindowSeconds).
     type: int
     default: 30
+  control_window:
+    description: Seconds of CPU-only load (accelerator idle) during which the metric must stay at or below the target.
+    type: int
+    default: 60
   accelerator_resource:
-    description: Extended resource each workload pod requests.
+    description: Extended resource each workload pod requests; C(auto) is the one the nodes advertise.
     type: str
-    default: nvidia.com/gpu
+    default: auto
   pod_ready_timeout:
-    description: Seconds for the first workload pod to run.
+    description: Seconds for the first workload pod to run (and for KEDA to create its HPA).
     type: int
     default: 300
   scale_up_timeout:
@@ -61,9 +91,13 @@ options:
     type: int
     default: 300
   image:
-    description: Workload image; it compiles and runs a CUDA busy kernel with nvcc (override for a mirror).
+    description: NVIDIA workload image; it compiles and runs a CUDA busy kernel with nvcc (override for a mirror).
     type: str
     default: nvcr.io/nvidia/cuda:12.9.0-devel-ubuntu24.04
+  amd_image:
+    description: AMD workload image; it compiles and runs a HIP busy kernel with hipcc (override for a mirror).
+    type: str
+    default: docker.io/rocm/dev-ubuntu-24.04:6.4.3-complete
 """
 
 EXAMPLES = r"""

@@ -6,19 +6,28 @@ DOCUMENTATION = r"""
 module: verify_robust_controller
 short_description: Verify an AI operator's pods, CRDs, webhook and reconciliation, like upstream TestRobustCRDControllerOperation
 description:
+  - With I(operator=auto) the operator is detected - KubeRay or Kubeflow Trainer, whichever has its CRDs or operator
+    pods on the cluster, and is named in the verdict. Both present and complete gives C(unknown) naming them and
+    I(operator); neither, but CRDs of another AI operator (Dynamo, KServe, ...) gives C(unknown) naming the
+    I(operator=generic) options; nothing gives C(Not Implemented) listing what was looked for.
+  - I(operator=generic) tests any operator - I(operator_crd) (a namespaced CRD), I(operator_selector) (its pods), and
+    I(operator_valid_resource) / I(operator_invalid_resource) (manifests of the CRD's kind; namespace filled in).
   - C(OperatorPodsRunning) waits up to I(operator_ready_timeout) seconds for the operator pods (I(operator_selector) in
     I(operator_namespace), else in any namespace) to be Running and Ready, and records the operator Deployment's conditions.
   - C(CRDRegistered) needs the operator's CRDs C(Established) (KubeRay C(rayclusters.ray.io), C(rayjobs.ray.io),
-    C(rayservices.ray.io); Kubeflow Trainer C(trainjobs.trainer.kubeflow.org)).
+    C(rayservices.ray.io); Kubeflow Trainer C(trainjobs.trainer.kubeflow.org); generic I(operator_crd)).
   - C(WebhookOperational) needs a ValidatingWebhookConfiguration whose rules cover the CRD (CREATE) with a non-empty
-    C(caBundle). The KubeRay Helm chart ships none, so a default Helm install is C(Not Implemented).
+    C(caBundle), served by the operator's own Service (in the operator's namespace, selecting the operator's pods).
+    Another component's webhook (Gatekeeper's rules for every group, Kueue's C(vraycluster.kb.io)) does not count.
+    The KubeRay Helm chart ships none, so a default Helm install is C(Not Implemented).
   - C(WebhookRejectsInvalidCR) sends an invalid custom resource with server-side dry run (KubeRay two worker groups named
-    C(group1); Trainer C(runtimeRef.name does-not-exist-runtime)); the error must say C(denied the request) or
-    C(admission webhook).
+    C(group1); Trainer C(runtimeRef.name does-not-exist-runtime); generic I(operator_invalid_resource)); the error must
+    say C(denied the request) and name one of the operator's own webhooks.
   - C(ControllerReconcilesCR) creates a small valid resource (a RayCluster with a head and one worker; a TrainJob on
-    I(operator_runtime_name)) that must reach C(status.state ready) with its head pod and head Service (RayCluster) or
-    C(Complete=True) (TrainJob) within I(operator_reconcile_timeout) seconds. Children created but never ready gives
-    C(unknown).
+    I(operator_runtime_name); generic I(operator_valid_resource)) that must reach C(status.state ready) with its head pod
+    and head Service (RayCluster), C(Complete=True) (TrainJob), or a True C(Ready)/C(Available)/C(Complete)/C(Succeeded)/
+    C(Running) condition or such a C(status.state)/C(status.phase) (generic) within I(operator_reconcile_timeout)
+    seconds. Children created but never ready gives C(unknown).
   - The verdict is data (C(status), C(reasons)), never a task failure.
 version_added: 0.1.0
 author: aiconform developers
@@ -27,18 +36,30 @@ extends_documentation_fragment:
   - aiconform.conformance.cluster.VERIFIER
 options:
   operator:
-    description: The operator to verify (upstream C(-operator); upstream accepts only C(kubeflow-trainer)).
+    description: The operator to verify (upstream C(-operator); upstream accepts only C(kubeflow-trainer)); C(auto) detects it.
     type: str
-    choices: [kuberay, kubeflow-trainer]
-    default: kuberay
+    choices: [auto, kuberay, kubeflow-trainer, generic]
+    default: auto
   operator_namespace:
     description: Namespace of the operator pods; empty means C(kuberay-system) or C(kubeflow-system).
     type: str
     default: ""
   operator_selector:
-    description: Label selector of the operator pods; empty means C(app.kubernetes.io/name=kuberay-operator) or C(app.kubernetes.io/name=kubeflow-trainer).
+    description: Label selector of the operator pods; empty means C(app.kubernetes.io/name=kuberay-operator) or C(app.kubernetes.io/name=trainer,app.kubernetes.io/component=manager) (Kubeflow Trainer's manifests).
     type: str
     default: ""
+  operator_crd:
+    description: I(operator=generic) - name of the operator's namespaced CRD, e.g. C(dynamographdeployments.nvidia.com).
+    type: str
+    default: ""
+  operator_valid_resource:
+    description: I(operator=generic) - a resource of the CRD's kind the operator must reconcile (a mapping with C(metadata.name)).
+    type: dict
+    default: {}
+  operator_invalid_resource:
+    description: I(operator=generic) - a resource of the CRD's kind the operator's webhook must reject.
+    type: dict
+    default: {}
   operator_runtime_name:
     description: ClusterTrainingRuntime of the valid TrainJob (upstream C(-operator-runtime-name)).
     type: str
@@ -61,6 +82,15 @@ EXAMPLES = r"""
 - name: Verify KubeRay (operator, CRDs, webhook, RayCluster reconcile)
   aiconform.conformance.verify_robust_controller:
     run_id: "{{ aiconform_run.id }}"
+
+- name: Verify NVIDIA Dynamo with the generic profile
+  aiconform.conformance.verify_robust_controller:
+    run_id: "{{ aiconform_run.id }}"
+    operator: generic
+    operator_crd: dynamographdeployments.nvidia.com
+    operator_selector: app.kubernetes.io/instance=dynamo-platform
+    operator_valid_resource: "{{ lookup('file', 'dgd-valid.yaml') | from_yaml }}"
+    operator_invalid_resource: {metadata: {name: dgd-invalid}, spec: {services: {}}}
 
 - name: Verify Kubeflow Trainer as the upstream test does
   aiconform.conformance.verify_robust_controller:

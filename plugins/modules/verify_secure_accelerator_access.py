@@ -13,7 +13,13 @@ description:
   - C(PositiveAccessTest) a pod granted one accelerator sees exactly one; C(NegativeIsolationTest) a pod without
     a request, pinned to the accelerator node, sees none; C(MultiContainerIsolationTest) the granted container
     sees one and its sibling none; C(CrossPodIsolationTest) two pods holding one accelerator each see different
-    devices (skipped, and the verdict C(unknown), when the cluster has fewer than two).
+    devices (skipped, with why, when the cluster has fewer than two; the verdict then rests on the three subtests
+    above, as upstream's does, and the skip never counts as a pass).
+  - C(EnvVarBypassTest) (NVIDIA) - pods that request no accelerator but set C(NVIDIA_VISIBLE_DEVICES=all), one in
+    I(probe_image) and one in I(cuda_probe_image) (a CUDA base image, whose own ENV sets the variable), pinned to the
+    accelerator node, must see no device; the NVIDIA container toolkit honours the variable for unprivileged pods when
+    C(accept-nvidia-visible-devices-envvar-when-unprivileged) is true (GPU Operator toolkit env
+    C(ACCEPT_NVIDIA_VISIBLE_DEVICES_ENVVAR_WHEN_UNPRIVILEGED)).
   - Pods are deleted and their generated ResourceClaims released between subtests, as upstream does.
   - The verdict is data (C(status), C(reasons)), never a task failure.
 version_added: 0.1.0
@@ -23,9 +29,13 @@ extends_documentation_fragment:
   - aiconform.conformance.cluster.VERIFIER
 options:
   accelerator_type:
-    description: Accelerator vendor (upstream C(-accelerator-type)); only C(nvidia) is known, others give C(unknown).
+    description:
+      - Accelerator vendor (upstream C(-accelerator-type)) - C(nvidia), C(amd) (DRA C(gpu.amd.com) or C(amd.com/gpu),
+        device nodes C(/dev/dri/renderD*)) or C(intel) (DRA C(gpu.intel.com) or C(gpu.intel.com/i915)); others give
+        C(unknown).
+      - C(auto) uses the one vendor whose DRA driver or device plugin is present; several give C(unknown) naming them.
     type: str
-    default: nvidia
+    default: auto
   allocation_mode:
     description: How probe pods request accelerators (upstream C(-allocation-mode)).
     type: str
@@ -35,6 +45,10 @@ options:
     description: Image of the probe containers (upstream C(ubuntu:22.04)); override for a mirror.
     type: str
     default: docker.io/library/ubuntu:22.04
+  cuda_probe_image:
+    description: CUDA base image of the second C(EnvVarBypassTest) pod; empty runs only the I(probe_image) pod.
+    type: str
+    default: nvcr.io/nvidia/cuda:12.9.0-base-ubuntu24.04
   pod_running_timeout:
     description: Seconds for each probe pod to be Running (upstream 1m).
     type: int

@@ -254,3 +254,9 @@ def test_lab_inventory_declares_every_component_provided(tmp_path):
     assert host["aiconform_simulated"] is True and host["ansible_connection"] == "local"
     assert host["aiconform_kubeconfig"] == str(tmp_path / "kubeconfig")
     assert host["gpu_operator_provided_by_platform"] is True
+
+
+def test_a_run_that_reached_no_cluster_is_not_a_success():
+    o = outcome(feed())  # ansible-playbook succeeded, but the inventory had no host (or --limit matched none)
+    assert o.exit == Exit.PLAYBOOK_FAILED
+    assert "no cluster was run" in o.reasons["(inventory)"]

@@ -9,6 +9,7 @@ shortened through inventory variables.
 from __future__ import annotations
 
 import pytest
+import yaml
 from helpers.conformance_e2e import probe_namespaces, run_conformance
 from helpers.sim import SimHandle, run_tool
 
@@ -36,6 +37,9 @@ def test_conformant_dcgm_exporter_is_implemented(lab, tmp_path):
     assert got["PerAcceleratorUtilization"] == got["PerAcceleratorMemory"] == got["EveryAcceleratorCovered"] == "pass"
     assert got["WorkloadDrivenUtilization"] == "pass"
     assert got["OptionalTemperature"] == got["OptionalPower"] == "pass"
+    assert got["SeriesPerAdvertisedDevice"] == "pass"
+    assert entry["facts"]["endpoint"]["found_by"] == "the configured Service"
+    assert "(NVIDIA DCGM exporter)" in entry["reasons"][0]
     wl = entry["facts"]["workload"]
     assert wl["allocation"] == "device-plugin" and wl["scraped"].startswith("exporter pod gpu-operator/")
     evidence = "\n".join(e["content"] for e in entry["evidence"])
@@ -88,3 +92,81 @@ def test_api_fault_is_an_error_and_leaves_nothing_behind(lab, tmp_path, status):
     assert entry["status"] == "error", (entry["reasons"], out[-3000:])
     assert "create pod" in " ".join(entry["reasons"])
     assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_aggregate_gpu_all_series_are_not_per_accelerator(lab, tmp_path):
+    """The exporter's series summed per node (gpu="all", no UUID): not one series per device."""
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "dcgm-exporter-sim-faults", "namespace": "gpu-operator",
+        "annotations": {"sim.aiconform.io/dcgm-exporter": "aggregate"}}, "data": {}}
+    proc = run_tool(lab, "kubectl", "apply", "-f", "-", input=yaml.safe_dump(cm))
+    assert proc.returncode == 0, proc.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_accelerator_metrics_allocation_mode": "none"})
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert checks(entry)["PerAcceleratorUtilization"] == "fail"
+    assert 'aggregate values gpu="all" name no single device' in " ".join(entry["reasons"])
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_fewer_series_than_the_node_advertises(lab, tmp_path):
+    """GFD says each GPU node has two GPUs; the exporter reports one: not one series per advertised device."""
+    nodes = run_tool(lab, "kubectl", "get", "nodes", "-l", "nvidia.com/gpu.present=true", "-o", "name")
+    assert nodes.returncode == 0 and nodes.stdout.strip(), nodes.stderr
+    for node in nodes.stdout.split():
+        proc = run_tool(lab, "kubectl", "label", node, "nvidia.com/gpu.count=2", "--overwrite")
+        assert proc.returncode == 0, proc.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_accelerator_metrics_allocation_mode": "none"})
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert checks(entry)["SeriesPerAdvertisedDevice"] == "fail"
+    assert "advertises 2 (2 nvidia.com/gpu), series for 1" in " ".join(entry["reasons"])
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_exporter_found_through_its_service_monitor(lab, tmp_path):
+    """No Service by the GPU Operator's name or app label: a ServiceMonitor named for the exporter leads to it."""
+    proc = run_tool(lab, "kubectl", "delete", "service", "-n", "gpu-operator", "nvidia-dcgm-exporter")
+    assert proc.returncode == 0, proc.stderr
+    objs = [
+        {"apiVersion": "v1", "kind": "Service",
+         "metadata": {"name": "gpu-telemetry", "namespace": "gpu-operator", "labels": {"team": "accel"}},
+         "spec": {"selector": {"app": "nvidia-dcgm-exporter"},
+                  "ports": [{"name": "gpu-metrics", "port": 9400, "targetPort": 9400, "protocol": "TCP"}]}},
+        {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
+         "metadata": {"name": "dcgm-exporter", "namespace": "gpu-operator"},
+         "spec": {"selector": {"matchLabels": {"team": "accel"}}, "endpoints": [{"port": "gpu-metrics"}]}},
+    ]
+    proc = run_tool(lab, "kubectl", "apply", "-f", "-", input=yaml.safe_dump_all(objs))
+    assert proc.returncode == 0, proc.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_accelerator_metrics_allocation_mode": "none"})
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    assert entry["facts"]["endpoint"]["service"] == "gpu-operator/gpu-telemetry:9400"
+    assert entry["facts"]["endpoint"]["found_by"] == "ServiceMonitor gpu-operator/dcgm-exporter (discovered)"
+
+
+# -- AMD's device-metrics-exporter (scenario amd-gpu): found by its app label, read by its own names ------------
+@pytest.mark.parametrize("lab", ["amd-gpu"], indirect=True)
+def test_amd_exporter_found_by_label_is_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    endpoint = entry["facts"]["endpoint"]
+    assert endpoint["service"] == "kube-amd-gpu/amd-gpu-amd-metrics-exporter-svc:5000"
+    assert endpoint["found_by"] == "label app=amd-gpu-amdgpu-metrics-exporter (discovered)"
+    got = checks(entry)
+    assert got["PerAcceleratorUtilization"] == got["PerAcceleratorMemory"] == got["SeriesPerAdvertisedDevice"] == "pass"
+    reason = next(c["reason"] for c in entry["checks"] if c["name"] == "PerAcceleratorUtilization")
+    assert reason.startswith("gpu_gfx_activity") and "violation" not in reason
+    assert "(AMD device-metrics-exporter)" in entry["reasons"][0]
+    assert got["WorkloadDrivenUtilization"] == "skip"  # the compute probe is NVIDIA's; never counted as a pass
+
+
+@pytest.mark.parametrize("lab", ["amd-gpu"], indirect=True)
+def test_amd_exporter_aggregate_is_not_implemented(lab, tmp_path):
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "amd-metrics-exporter-sim-faults", "namespace": "kube-amd-gpu",
+        "annotations": {"sim.aiconform.io/amd-metrics-exporter": "aggregate"}}, "data": {}}
+    proc = run_tool(lab, "kubectl", "apply", "-f", "-", input=yaml.safe_dump(cm))
+    assert proc.returncode == 0, proc.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert 'aggregate values gpu_id="all", serial_number="" name no single device' in " ".join(entry["reasons"])

@@ -8,8 +8,9 @@ derived from the route and pool, not sent over a network).
 from __future__ import annotations
 
 import pytest
+import yaml
 from helpers.conformance_e2e import probe_namespaces, run_conformance
-from helpers.sim import SimHandle
+from helpers.sim import SimHandle, run_tool
 
 pytestmark = pytest.mark.e2e
 REQ = "advanced_inference_ingress"
@@ -55,3 +56,34 @@ def test_api_fault_is_an_error(lab, tmp_path):
     assert "create InferencePool" in " ".join(entry["reasons"])
     lab.faults()
     assert not probe_namespaces(lab, REQ)
+
+
+def _platform(lab: SimHandle, classes: dict[str, str]) -> None:
+    """Replace the reference stack's GatewayClasses with another platform's (name -> controllerName)."""
+    proc = run_tool(lab, "kubectl", "delete", "gatewayclass", "kgateway", "kgateway-waypoint", "agentgateway")
+    assert proc.returncode == 0, proc.stderr
+    objs = [{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass", "metadata": {"name": name},
+             "spec": {"controllerName": ctrl}} for name, ctrl in classes.items()]
+    proc = run_tool(lab, "kubectl", "apply", "-f", "-", input=yaml.safe_dump_all(objs))
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_istio_platform_is_implemented_without_setting_the_class(lab, tmp_path):
+    """Istio with its Inference Extension support: its one Accepted ingress class is used."""
+    _platform(lab, {"istio": "istio.io/gateway-controller", "istio-waypoint": "istio.io/mesh-controller"})
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    gc = next(c for c in entry["checks"] if c["name"] == "GatewayClassAccepted")
+    assert gc["reason"].startswith("istio (istio.io/gateway-controller) Accepted=True")
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_platform_whose_only_class_cannot_route_to_pools_is_not_implemented(lab, tmp_path):
+    """Cilium's class is Accepted and chosen, but its gateway does not route to InferencePools."""
+    _platform(lab, {"cilium": "io.cilium/gateway-controller"})
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    route = next(c for c in entry["checks"] if c["name"] == "HTTPRouteAccepted")
+    assert route["outcome"] == "fail" and "InvalidKind" in route["reason"]

@@ -11,8 +11,9 @@ ignore weights or header matches. Timeouts are shortened through inventory varia
 from __future__ import annotations
 
 import pytest
+import yaml
 from helpers.conformance_e2e import probe_namespaces, run_conformance
-from helpers.sim import SimHandle
+from helpers.sim import SimHandle, run_tool
 
 pytestmark = pytest.mark.e2e
 REQ = "ai_inference"
@@ -44,7 +45,65 @@ def test_conformant_gateway_is_implemented(lab, tmp_path):
     assert "RESULT kind=split n=1 code=200 backend=echo-" in evidence           # trimmed client log
     assert "reason: Programmed" in evidence and "ResolvedRefs" in evidence     # statuses recorded
     assert "kgateway.dev/kgateway" in evidence
+    assert "the reference stack's class, of the Accepted agentgateway, kgateway" in \
+        _checks(entry)["GatewayClassAccepted"]["reason"]
     assert not probe_namespaces(lab, REQ)
+
+
+def _platform(lab: SimHandle, classes: dict[str, str]) -> None:
+    """Replace the reference stack's GatewayClasses with another platform's (name -> controllerName)."""
+    proc = run_tool(lab, "kubectl", "delete", "gatewayclass", "kgateway", "kgateway-waypoint", "agentgateway")
+    assert proc.returncode == 0, proc.stderr
+    objs = [{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass", "metadata": {"name": name},
+             "spec": {"controllerName": ctrl}} for name, ctrl in classes.items()]
+    proc = run_tool(lab, "kubectl", "apply", "-f", "-", input=yaml.safe_dump_all(objs))
+    assert proc.returncode == 0, proc.stderr
+
+
+ISTIO = {"istio": "istio.io/gateway-controller", "istio-remote": "istio.io/unmanaged-gateway",
+         "istio-waypoint": "istio.io/mesh-controller"}
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_istio_platform_is_implemented_without_setting_the_class(lab, tmp_path):
+    """Istio's classes (istio, istio-remote, istio-waypoint): the one Accepted ingress class is used."""
+    _platform(lab, ISTIO)
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    gc = _checks(entry)["GatewayClassAccepted"]["reason"]
+    assert gc.startswith("istio (istio.io/gateway-controller) Accepted=True") and "the only Accepted" in gc
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["broken-gateway-headers"], indirect=True)
+def test_istio_platform_broken_is_not_implemented(lab, tmp_path):
+    """The same Istio platform whose gateway ignores header matches."""
+    _platform(lab, ISTIO)
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert _checks(entry)["HeaderBasedRouting"]["outcome"] == "fail"
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_several_other_classes_are_unknown_until_the_inventory_chooses(lab, tmp_path):
+    _platform(lab, {"istio": "istio.io/gateway-controller", "cilium": "io.cilium/gateway-controller"})
+    (tmp_path / "auto").mkdir()
+    (tmp_path / "chosen").mkdir()
+    entry, out = run_conformance(lab, tmp_path / "auto", REQ, FAST)
+    assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
+    assert "several GatewayClasses are Accepted (cilium, istio)" in entry["reasons"][0]
+    assert "aiconform_ai_inference_gateway_class" in entry["reasons"][0]
+    entry, out = run_conformance(lab, tmp_path / "chosen", REQ, {**FAST, "aiconform_ai_inference_gateway_class": "cilium"})
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_no_accepted_class_is_not_implemented(lab, tmp_path):
+    """A class whose controller is not running is never Accepted."""
+    _platform(lab, {"traefik": "traefik.io/gateway-controller"})
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert "no GatewayClass is Accepted by its controller: traefik (traefik.io/gateway-controller)" in entry["reasons"][0]
 
 
 @pytest.mark.parametrize("lab", ["gpu-lab"], indirect=True)

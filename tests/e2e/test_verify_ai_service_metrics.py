@@ -77,3 +77,57 @@ def test_api_fault_is_an_error_and_leaves_nothing_behind(lab, tmp_path, status):
     assert entry["status"] == "error", (entry["reasons"], out[-3000:])
     assert "create servicemonitor" in " ".join(entry["reasons"])
     assert not probe_namespaces(lab, REQ)
+
+
+QUERY_API = "/api/v1/namespaces/monitoring/services/prometheus-server:80/proxy"
+
+
+@pytest.mark.parametrize("lab", ["prometheus-annotations"], indirect=True)
+@pytest.mark.parametrize("how", ["query_url", "prometheus_service"])
+def test_operator_less_prometheus_through_its_query_api_is_implemented(lab, tmp_path, how):
+    """No Prometheus Operator CRDs: a query API given in the inventory, the stub discovered through its annotations."""
+    where = ({"aiconform_ai_service_metrics_query_url": lab.url + QUERY_API} if how == "query_url"
+             else {"aiconform_ai_service_metrics_prometheus_service": "monitoring/prometheus-server:80"})
+    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, **where})
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    assert set(checks(entry).values()) == {"pass"}
+    assert "no Prometheus Operator" in " ".join(c["reason"] for c in entry["checks"])
+    labels = entry["facts"]["collection"]["series_labels"][0]
+    assert labels["job"] in ("kubernetes-service-endpoints", "kubernetes-pods")
+    assert entry["facts"]["stub"]["offered"] == ["prometheus.io/scrape annotations on the Pod and Service"]
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["prometheus-annotations"], indirect=True)
+def test_operator_less_prometheus_that_does_not_scrape_is_not_implemented(lab, tmp_path):
+    """The same platform broken: its server's configuration has no annotation-discovery jobs, so it collects nothing."""
+    patch = {"spec": {"template": {"metadata": {"annotations": {"sim.aiconform.io/annotation-discovery": "false"}}}}}
+    proc = run_tool(lab, "kubectl", "patch", "deployment", "-n", "monitoring", "prometheus-server", "--type", "merge",
+                    "-p", json.dumps(patch))
+    assert proc.returncode == 0, proc.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, {
+        **FAST, "aiconform_ai_service_metrics_prometheus_service": "monitoring/prometheus-server:80"})
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert checks(entry)["MetricsCollected"] == "fail"
+    assert "the stub was offered through prometheus.io/scrape annotations" in entry["reasons"][0]
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["prometheus-annotations"], indirect=True)
+def test_query_api_that_does_not_answer_is_unknown(lab, tmp_path):
+    """The server is down (scaled to zero): its query API cannot answer, so collection cannot be tested."""
+    proc = run_tool(lab, "kubectl", "scale", "deployment", "-n", "monitoring", "prometheus-server", "--replicas=0")
+    assert proc.returncode == 0, proc.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, {
+        **FAST, "aiconform_ai_service_metrics_prometheus_service": "monitoring/prometheus-server:80"})
+    assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
+    assert "did not answer the query up" in entry["reasons"][0]
+
+
+@pytest.mark.parametrize("lab", ["prometheus-annotations"], indirect=True)
+def test_operator_less_without_query_api_is_not_implemented(lab, tmp_path):
+    """No Prometheus Operator, and no query API named: nothing aiconform can test the collection through."""
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert "no Prometheus-compatible query API" in entry["reasons"][0]
+    assert "aiconform_ai_service_metrics_query_url" in entry["reasons"][0]

@@ -7,9 +7,11 @@ the AICR GKE sample (fixtures/stacks/..._cluster-autoscaler-status.yaml). Timeou
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 from helpers.conformance_e2e import probe_namespaces, run_conformance
-from helpers.sim import SimHandle
+from helpers.sim import SimHandle, run_tool
 
 pytestmark = pytest.mark.e2e
 REQ = "cluster_autoscaling"
@@ -68,3 +70,153 @@ def test_api_fault_is_an_error_and_leaves_nothing_behind(lab, tmp_path):
     assert entry["status"] == "error", (entry["reasons"], out[-3000:])
     assert "500" in " ".join(entry["reasons"])
     assert not probe_namespaces(lab, REQ)
+
+
+# -- scale from zero, Karpenter, managed Karpenter -------------------------------------------------------------
+def _apply(lab: SimHandle, obj: dict) -> None:
+    done = run_tool(lab, "kubectl", "apply", "-f", "-", input=json.dumps(obj))
+    assert done.returncode == 0, done.stderr
+
+
+ZERO = {**FAST, "aiconform_cluster_autoscaling_node_pool_label": "kwok-nodegroup=gpu-z"}
+KARP = {k: v for k, v in FAST.items() if k != "aiconform_cluster_autoscaling_tolerations"} | {
+    "aiconform_cluster_autoscaling_node_pool_label": "karpenter.sh/nodepool=gpu"}
+
+
+@pytest.mark.parametrize("lab", ["autoscaling-from-zero"], indirect=True)
+def test_ca_pool_scaling_from_zero_is_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, ZERO)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    trig = entry["facts"]["trigger"]
+    # the scheduler cannot name the accelerator: no node carries the pool's label yet
+    assert not trig["names_resource"] and trig["pool_was_empty"]
+    assert "didn't match Pod's node affinity/selector" in trig["unschedulable_message"]
+    assert trig["triggered_scale_up"] == ["pod triggered scale-up: [{gpu-z 0->1 (max: 2)}]"]
+    pending = next(c for c in entry["checks"] if c["name"] == "TriggerPodUnschedulable")
+    assert pending["outcome"] == "pass" and "TriggeredScaleUp" in pending["reason"]
+    assert entry["facts"]["mechanism"]["name"] == "cluster-autoscaler"
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["autoscaling-from-zero"], indirect=True)
+def test_ca_from_zero_without_scale_up_is_not_implemented(lab, tmp_path):
+    _apply(lab, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "cluster-autoscaler-sim-faults", "namespace": "kube-system",
+        "annotations": {"sim.aiconform.io/cluster-autoscaler": "max-size-reached"}}, "data": {}})
+    entry, out = run_conformance(lab, tmp_path, REQ, {**ZERO, "aiconform_cluster_autoscaling_scale_up_timeout": 4})
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    checks = {c["name"]: c for c in entry["checks"]}
+    assert checks["TriggerPodUnschedulable"]["outcome"] == "fail"
+    assert "no autoscaler recorded a scale-up" in checks["TriggerPodUnschedulable"]["reason"]
+    assert "max node group size reached" in checks["ScaleUpOnNewNode"]["reason"]
+
+
+@pytest.mark.parametrize("lab", ["karpenter"], indirect=True)
+def test_karpenter_nodepool_scales_from_zero_and_consolidates(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, KARP)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    facts = entry["facts"]
+    assert facts["mechanism"]["name"] == "karpenter" and "Deployment karpenter/karpenter" in facts["mechanism"]["how"]
+    ev = facts["trigger"]["scale_up_events"]
+    assert ev and ev[0]["reason"] == "Nominated" and ev[0]["source"] == "karpenter"
+    assert ev[0]["message"] == f"Pod should schedule on: nodeclaim/{facts['trigger']['nodeclaim']['name']}"
+    assert facts["trigger"]["nodeclaim"]["nodeName"] == facts["trigger"]["node"]
+    assert facts["scale_down"]["returned"] and facts["scale_down"]["stable"]
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["karpenter-managed"], indirect=True)
+def test_managed_karpenter_eks_auto_mode_is_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, KARP)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    mech = entry["facts"]["mechanism"]
+    assert mech["name"] == "karpenter" and "managed by the provider" in mech["how"] and "EKS Auto Mode" in mech["how"]
+    assert entry["facts"]["trigger"]["scale_up_events"][0]["source"] == "eks-auto-mode/compute"
+
+
+@pytest.mark.parametrize("lab", ["broken-karpenter"], indirect=True)
+def test_karpenter_at_its_limits_is_not_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, {**KARP, "aiconform_cluster_autoscaling_scale_up_timeout": 4})
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    up = next(c for c in entry["checks"] if c["name"] == "ScaleUpOnNewNode")
+    assert up["outcome"] == "fail" and "all available instance types exceed limits for nodepool" in up["reason"]
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["karpenter"], indirect=True)
+def test_two_autoscalers_and_a_pool_neither_claims_is_unknown_naming_the_variable(lab, tmp_path):
+    _apply(lab, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "cluster-autoscaler-status", "namespace": "kube-system"}, "data": {"status": ""}})
+    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_cluster_autoscaling_node_pool_label":
+                                                      "cloud.google.com/gke-nodepool=gpu"})
+    assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
+    reason = entry["reasons"][0]
+    assert "aiconform_cluster_autoscaling_autoscaler" in reason and "karpenter" in reason and "cluster-autoscaler" in reason
+    assert not probe_namespaces(lab, REQ)
+
+
+# -- DRA-only GPUs: the probe pods claim a device, the trigger waits for its claim ------------------------------
+DRA = {**FAST, "aiconform_cluster_autoscaling_node_pool_label": "kwok-nodegroup=gpu-d"}
+
+
+@pytest.mark.parametrize("lab", ["autoscaling-dra"], indirect=True)
+def test_dra_only_pool_scales_on_a_pending_claim(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, DRA)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    facts = entry["facts"]
+    assert facts["claims"]["mode"] == "dra" and facts["claims"]["device_class"] == "gpu.nvidia.com"
+    assert facts["trigger"]["claims"] == "dra" and "cannot allocate all claims" in facts["trigger"]["unschedulable_message"]
+    assert facts["trigger"]["triggered_scale_up"] == ["pod triggered scale-up: [{gpu-d 1->2 (max: 3)}]"]
+    base = next(c for c in entry["checks"] if c["name"] == "StableBaseline")
+    assert "gpu.nvidia.com device (DRA)" in base["reason"]
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["autoscaling-dra"], indirect=True)
+def test_dra_only_pool_without_its_deviceclass_is_unknown_naming_the_variable(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, {**DRA, "aiconform_cluster_autoscaling_device_class": "gpu.amd.com"})
+    assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
+    assert "aiconform_cluster_autoscaling_device_class" in entry["reasons"][0]
+    assert "DeviceClass gpu.amd.com" in entry["reasons"][0]
+
+
+@pytest.mark.parametrize("lab", ["autoscaling-dra"], indirect=True)
+def test_dra_only_pool_that_never_grows_is_not_implemented(lab, tmp_path):
+    _apply(lab, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "cluster-autoscaler-sim-faults", "namespace": "kube-system",
+        "annotations": {"sim.aiconform.io/cluster-autoscaler": "max-size-reached"}}, "data": {}})
+    entry, out = run_conformance(lab, tmp_path, REQ, {**DRA, "aiconform_cluster_autoscaling_scale_up_timeout": 4})
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    checks = {c["name"]: c for c in entry["checks"]}
+    assert checks["TriggerPodUnschedulable"]["outcome"] == "pass"  # Unschedulable for its claim
+    assert checks["ScaleUpOnNewNode"]["outcome"] == "fail"
+
+
+@pytest.mark.parametrize("lab", ["autoscaling-managed"], indirect=True)
+def test_provider_run_autoscaler_scaling_from_zero_is_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, ZERO)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    mech = entry["facts"]["mechanism"]
+    assert mech["name"] == "cluster-autoscaler" and "managed by the provider" in mech["how"]
+    assert entry["facts"]["autoscaler"]["deployments"] == []
+    assert entry["facts"]["trigger"]["triggered_scale_up"] == ["pod triggered scale-up: [{gpu-z 0->1 (max: 2)}]"]
+
+
+@pytest.mark.parametrize("lab", ["autoscaling-managed"], indirect=True)
+def test_provider_run_autoscaler_that_cannot_grow_is_not_implemented(lab, tmp_path):
+    _apply(lab, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "cluster-autoscaler-sim-faults", "namespace": "kube-system",
+        "annotations": {"sim.aiconform.io/cluster-autoscaler": "max-size-reached"}}, "data": {}})
+    entry, out = run_conformance(lab, tmp_path, REQ, {**ZERO, "aiconform_cluster_autoscaling_scale_up_timeout": 4})
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert "max node group size reached" in " ".join(entry["reasons"])
+
+
+@pytest.mark.parametrize("lab", ["karpenter-managed"], indirect=True)
+def test_managed_karpenter_at_its_limits_is_not_implemented(lab, tmp_path):
+    done = run_tool(lab, "kubectl", "patch", "nodepools.karpenter.sh", "gpu", "--type=merge", "-p",
+                    json.dumps({"spec": {"limits": {"nvidia.com/gpu": 0}}}))
+    assert done.returncode == 0, done.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, {**KARP, "aiconform_cluster_autoscaling_scale_up_timeout": 4})
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert "exceed limits for nodepool" in " ".join(entry["reasons"])

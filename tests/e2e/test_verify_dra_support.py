@@ -8,7 +8,9 @@ printing `nvidia-smi -L` in the real format of the VKS transcript.
 from __future__ import annotations
 
 import pytest
+import yaml
 from helpers.conformance_e2e import probe_namespaces, run_conformance
+from helpers.sim import run_tool
 
 pytestmark = pytest.mark.e2e
 REQ = "dra_support"
@@ -61,3 +63,45 @@ def test_api_fault_is_an_error_and_leaves_nothing(sim_factory, tmp_path):
     assert entry["status"] == "error", (entry["reasons"], out[-3000:])
     assert "API server error 500" in entry["reasons"][0]
     assert not probe_namespaces(lab, REQ)
+
+
+# -- AMD: the AMD DRA driver (gpu.amd.com) instead of NVIDIA's -----------------------------------------------
+AMD_BROKEN_CLASS = {"apiVersion": "resource.k8s.io/v1", "kind": "DeviceClass", "metadata": {"name": "gpu.amd.com"},
+                    "spec": {"selectors": [{"cel": {"expression": "device.driver == 'gpu.amd.com' && "
+                                                                  "device.attributes['gpu.amd.com'].type == "
+                                                                  "'amdgpu-partition'"}}]}}
+
+
+def test_amd_dra_driver_is_implemented(sim_factory, tmp_path):
+    lab = sim_factory("amd-gpu", kubernetes_version="v1.35.2")
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    assert entry["reasons"][0].startswith("amd accelerators (detected): ")
+    assert entry["facts"]["device_class"] == "gpu.amd.com"
+    assert entry["facts"]["functional"]["probe"]["devices"] == ["/dev/dri/renderD128"]
+
+
+def test_amd_class_matching_no_device_is_not_implemented(sim_factory, tmp_path):
+    """The DeviceClass selects partitions the cluster does not have: the claim is never allocated."""
+    lab = sim_factory("amd-gpu", kubernetes_version="v1.35.2")
+    proc = run_tool(lab, "kubectl", "apply", "-f", "-", input=yaml.safe_dump(AMD_BROKEN_CLASS))
+    assert proc.returncode == 0, proc.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    checks = {c["name"]: c for c in entry["checks"]}
+    assert checks["ClaimAllocatedAndReserved"]["outcome"] == "fail"
+
+
+def test_amd_and_nvidia_drivers_together_are_unknown(sim_factory, tmp_path):
+    lab = sim_factory("amd-gpu", kubernetes_version="v1.35.2")
+    nvidia_slice = {"apiVersion": "resource.k8s.io/v1", "kind": "ResourceSlice",
+                    "metadata": {"name": "extra-gpu.nvidia.com"},
+                    "spec": {"driver": "gpu.nvidia.com", "nodeName": "mi300-0",
+                             "pool": {"name": "mi300-0", "generation": 1, "resourceSliceCount": 1},
+                             "devices": [{"name": "gpu-0", "attributes": {"type": {"string": "gpu"}}}]}}
+    proc = run_tool(lab, "kubectl", "apply", "-f", "-", input=yaml.safe_dump(nvidia_slice))
+    assert proc.returncode == 0, proc.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
+    assert "several vendors are present (nvidia, amd)" in entry["reasons"][0]
+    assert "aiconform_dra_support_accelerator_type" in entry["reasons"][0]

@@ -15,7 +15,8 @@ from helpers.sim import SimHandle
 pytestmark = pytest.mark.e2e
 REQ = "pod_autoscaling"
 FAST = {"aiconform_pod_autoscaling_stabilization_window": 3, "aiconform_pod_autoscaling_pod_ready_timeout": 15,
-        "aiconform_pod_autoscaling_scale_up_timeout": 15, "aiconform_pod_autoscaling_scale_down_timeout": 20}
+        "aiconform_pod_autoscaling_scale_up_timeout": 15, "aiconform_pod_autoscaling_scale_down_timeout": 20,
+        "aiconform_pod_autoscaling_control_window": 3}
 
 
 @pytest.fixture
@@ -31,6 +32,9 @@ def test_conformant_hpa_scales_up_and_down(lab, tmp_path):
     facts = entry["facts"]
     assert facts["scale_up"]["hpa"]["desiredReplicas"] == 2
     assert all(v["value"] == "100" for v in facts["scale_up"]["metric_values"])  # busy GPU, as Viettel's
+    # CPU-only control: the GPU metric stayed at 0 and the HPA kept the minimum
+    assert facts["control"]["samples"] >= 1 and facts["control"]["max_value"] == 0 and facts["control"]["desired_max"] == 1
+    assert facts["source"]["name"] == "custom" and facts["load_image"] == "nvcr.io/nvidia/cuda:12.9.0-devel-ubuntu24.04"
     # scale-down waited for the stabilization window
     assert facts["scale_down"]["after_s"] >= 3
     assert any(e["reason"] == "SuccessfulRescale" and "above target" in e["message"] for e in facts["events"])
@@ -41,7 +45,9 @@ def test_conformant_hpa_scales_up_and_down(lab, tmp_path):
 def test_without_metrics_apis_is_not_implemented(lab, tmp_path):
     entry, out = run_conformance(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
-    assert "v1beta1.metrics.k8s.io not registered" in " ".join(entry["reasons"])
+    reason = " ".join(entry["reasons"])
+    assert "APIService v1beta1.custom.metrics.k8s.io not registered" in reason
+    assert "external.metrics.k8s.io not registered" in reason
 
 
 @pytest.mark.parametrize("lab", ["broken-hpa"], indirect=True)
@@ -60,4 +66,79 @@ def test_api_fault_is_an_error_and_leaves_nothing_behind(lab, tmp_path):
     entry, out = run_conformance(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "error", (entry["reasons"], out[-3000:])
     assert "forbidden" in " ".join(entry["reasons"])
+    assert not probe_namespaces(lab, REQ)
+
+
+def _kubectl(lab: SimHandle, *args: str) -> None:
+    from helpers.sim import run_tool
+    done = run_tool(lab, "kubectl", *args)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("lab", ["broken-hpa-cpu-metric"], indirect=True)
+def test_custom_metric_that_follows_cpu_is_not_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    origin = next(c for c in entry["checks"] if c["name"] == "MetricFollowsAcceleratorLoad")
+    assert origin["outcome"] == "fail" and "follows CPU load" in origin["reason"], origin
+    assert entry["facts"]["control"]["max_value"] == 100  # the "GPU" metric rose with CPU only
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["keda"], indirect=True)
+def test_keda_external_metrics_without_metrics_server_is_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    assert {c["outcome"] for c in entry["checks"]} == {"pass"}
+    facts = entry["facts"]
+    assert facts["source"]["name"] == "external" and facts["hpa_name"]["name"] == "keda-hpa-aiconform-gpu-workload"
+    assert facts["prometheus"]["address"] == "http://prometheus-operated.monitoring.svc:9090"
+    assert 'DCGM_FI_DEV_GPU_UTIL{exported_namespace="' in facts["query"]
+    assert facts["control"]["max_value"] == 0 and facts["scale_up"]["max_value"] == 100
+    apis = next(c for c in entry["checks"] if c["name"] == "MetricsAPIsAvailable")["reason"]
+    assert "KEDA" in apis and "v1beta1.metrics.k8s.io not registered (not required)" in apis
+    assert any(e["reason"] == "SuccessfulRescale" and "external metric s0-prometheus" in e["message"]
+               for e in facts["events"])
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["broken-keda"], indirect=True)
+def test_keda_whose_hpa_never_scales_is_not_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_pod_autoscaling_scale_up_timeout": 4})
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    up = next(c for c in entry["checks"] if c["name"] == "ScaleUpOnAcceleratorMetric")
+    assert up["outcome"] == "fail" and "timed out after 4s" in up["reason"]
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["keda"], indirect=True)
+def test_external_metrics_server_that_is_not_keda_is_unknown(lab, tmp_path):
+    _kubectl(lab, "delete", "crd", "scaledobjects.keda.sh", "triggerauthentications.keda.sh")
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
+    assert "keda/keda-operator-metrics-apiserver, not KEDA" in entry["reasons"][0]
+    assert "aiconform_pod_autoscaling_metrics_source" in entry["reasons"][0]
+
+
+@pytest.mark.parametrize("lab", ["keda"], indirect=True)
+def test_keda_without_a_prometheus_address_is_unknown_naming_the_variable(lab, tmp_path):
+    _kubectl(lab, "delete", "service", "-n", "monitoring", "prometheus-operated")
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
+    assert "aiconform_pod_autoscaling_prometheus_address" in entry["reasons"][0]
+
+
+@pytest.mark.parametrize("lab", ["amd-keda"], indirect=True)
+def test_two_vendors_is_unknown_and_amd_chosen_by_inventory_is_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
+    assert "amd.com/gpu" in entry["reasons"][0] and "aiconform_pod_autoscaling_accelerator_resource" in entry["reasons"][0]
+    (tmp_path / "amd").mkdir()
+    entry, out = run_conformance(lab, tmp_path / "amd", REQ, {**FAST,
+                                                              "aiconform_pod_autoscaling_accelerator_resource": "amd.com/gpu"})
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    facts = entry["facts"]
+    assert facts["accelerator"]["vendor"] == "amd" and facts["load_image"] == "docker.io/rocm/dev-ubuntu-24.04:6.4.3-complete"
+    assert facts["query"].startswith("avg(gpu_gfx_activity{")
+    assert all(p["node"].startswith("amd-gpu-worker") for p in facts["scale_up"]["pods"])
     assert not probe_namespaces(lab, REQ)

@@ -7,7 +7,11 @@ real VKS v1.36 transcript (../shared/fixtures/stacks/..._vks_robust_controller.m
 """
 from __future__ import annotations
 
+import copy
+from pathlib import Path
+
 import pytest
+import yaml
 from helpers.conformance_e2e import probe_namespaces, run_conformance
 from helpers.sim import SimHandle, run_tool
 
@@ -32,6 +36,8 @@ def test_conformant_kuberay_with_webhook_is_implemented(lab, tmp_path):
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     assert entry["test_name"] == "TestRobustCRDControllerOperation"
     assert set(checks(entry).values()) == {"pass"} and len(entry["checks"]) == 5
+    assert entry["reasons"][0].startswith("KubeRay (detected)")
+    assert [c["operator"] for c in entry["facts"]["detection"]["candidates"]] == ["kuberay"]
     evidence = "\n".join(e["content"] for e in entry["evidence"])
     assert 'admission webhook "vraycluster.kb.io" denied the request' in evidence
     assert "worker group names must be unique" in evidence
@@ -58,7 +64,117 @@ def test_helm_install_without_webhook_is_not_implemented(lab, tmp_path):
 def test_without_an_operator_is_not_implemented(lab, tmp_path):
     entry, out = run_conformance(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert "no AI operator found" in entry["reasons"][0]
+    assert "rayclusters.ray.io" in entry["reasons"][0] and "trainjobs.trainer.kubeflow.org" in entry["reasons"][0]
+
+
+@pytest.mark.parametrize("lab", ["gpu-lab"], indirect=True)
+def test_kuberay_set_but_absent_is_not_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_robust_controller_operator": "kuberay"})
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert "KubeRay is not installed" in entry["reasons"][0]
+
+
+DYNAMO_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "dynamographdeployments.nvidia.com"},
+    "spec": {"group": "nvidia.com", "scope": "Namespaced",
+             "names": {"plural": "dynamographdeployments", "singular": "dynamographdeployment",
+                       "kind": "DynamoGraphDeployment", "listKind": "DynamoGraphDeploymentList"},
+             "versions": [{"name": "v1alpha1", "served": True, "storage": True, "subresources": {"status": {}},
+                           "schema": {"openAPIV3Schema": {"type": "object",
+                                                          "x-kubernetes-preserve-unknown-fields": True}}}]}}
+
+
+@pytest.mark.parametrize("lab", ["gpu-lab"], indirect=True)
+def test_other_ai_operator_without_a_profile_is_unknown(lab, tmp_path):
+    """NVIDIA Dynamo's CRD (AICR's inference operator): aiconform cannot test it unasked, so Unknown + variables."""
+    proc = run_tool(lab, "kubectl", "apply", "-f", "-", input=yaml.safe_dump(DYNAMO_CRD))
+    assert proc.returncode == 0, proc.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
+    assert "NVIDIA Dynamo (dynamographdeployments.nvidia.com)" in entry["reasons"][0]
+    assert "aiconform_robust_controller_operator: generic" in entry["reasons"][0]
+
+
+KUEUE_RAY_WEBHOOK = [
+    {"apiVersion": "v1", "kind": "Service",
+     "metadata": {"name": "kueue-webhook-service", "namespace": "kueue-system"},
+     "spec": {"selector": {"control-plane": "controller-manager"},
+              "ports": [{"port": 443, "targetPort": 9443, "protocol": "TCP"}]}},
+    {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+     "metadata": {"name": "kueue-validating-webhook-configuration"},
+     "webhooks": [{"name": "vraycluster.kb.io", "admissionReviewVersions": ["v1"], "sideEffects": "None",
+                   "failurePolicy": "Fail",
+                   "clientConfig": {"caBundle": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==",
+                                    "service": {"name": "kueue-webhook-service", "namespace": "kueue-system",
+                                                "path": "/validate-ray-io-v1-raycluster"}},
+                   "rules": [{"apiGroups": ["ray.io"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+                              "resources": ["rayclusters"]}]}]},
+]
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_kueue_webhook_of_the_same_name_does_not_count(lab, tmp_path):
+    """KubeRay's webhook removed, Kueue's RayCluster integration webhook (also vraycluster.kb.io) registered: it
+    matches ray.io/rayclusters, is served by kueue-webhook-service, and lets the invalid RayCluster through."""
+    proc = run_tool(lab, "kubectl", "delete", "validatingwebhookconfiguration", "kuberay-validating-webhook-configuration")
+    assert proc.returncode == 0, proc.stderr
+    proc = run_tool(lab, "kubectl", "apply", "-f", "-", input=yaml.safe_dump_all(KUEUE_RAY_WEBHOOK))
+    assert proc.returncode == 0, proc.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    got = checks(entry)
+    assert got["WebhookOperational"] == got["WebhookRejectsInvalidCR"] == "fail"
+    assert "kueue-system/kueue-webhook-service" in " ".join(entry["reasons"])
+    assert not probe_namespaces(lab, REQ)
+
+
+MANIFESTS = Path(__file__).resolve().parents[2] / "aiconform/verifiers/robust_controller/manifests"
+
+
+def _ray(name: str) -> dict:
+    body = yaml.safe_load((MANIFESTS / name).read_text())
+    for spec in [body["spec"]["headGroupSpec"]["template"]["spec"],
+                 *[g["template"]["spec"] for g in body["spec"]["workerGroupSpecs"]]]:
+        for ctr in spec["containers"]:
+            ctr["image"] = "rayproject/ray:2.41.0"
+    return copy.deepcopy(body)
+
+
+GENERIC = {**FAST, "aiconform_robust_controller_operator": "generic",
+           "aiconform_robust_controller_operator_crd": "rayclusters.ray.io",
+           "aiconform_robust_controller_operator_selector": "app.kubernetes.io/name=kuberay-operator",
+           "aiconform_robust_controller_operator_valid_resource": _ray("raycluster-valid.yml"),
+           "aiconform_robust_controller_operator_invalid_resource": _ray("raycluster-invalid.yml")}
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_generic_profile_is_implemented(lab, tmp_path):
+    """The generic profile (CRD, selector and resources from the inventory) on KubeRay: reconciled by state ready."""
+    entry, out = run_conformance(lab, tmp_path, REQ, GENERIC)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    assert entry["reasons"][0].startswith("RayCluster (aiconform_robust_controller_operator: generic)")
+    assert set(checks(entry).values()) == {"pass"}
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_generic_profile_without_its_webhook_is_not_implemented(lab, tmp_path):
+    proc = run_tool(lab, "kubectl", "delete", "validatingwebhookconfiguration", "kuberay-validating-webhook-configuration")
+    assert proc.returncode == 0, proc.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, GENERIC)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert checks(entry)["WebhookRejectsInvalidCR"] == "fail"
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_generic_profile_missing_variables_is_a_clear_error(lab, tmp_path):
+    host_vars = {k: v for k, v in GENERIC.items() if not k.endswith("_invalid_resource")}
+    entry, out = run_conformance(lab, tmp_path, REQ, host_vars)
+    assert entry["status"] == "error", (entry["reasons"], out[-3000:])
+    assert "operator: generic needs aiconform_robust_controller_operator_invalid_resource" in entry["reasons"][0]
+    assert "Traceback" not in out
 
 
 @pytest.mark.parametrize("lab", ["conformant"], indirect=True)
@@ -83,3 +199,55 @@ def test_api_fault_is_an_error_and_leaves_nothing_behind(lab, tmp_path, status):
     assert entry["status"] == "error", (entry["reasons"], out[-3000:])
     assert "create RayCluster" in " ".join(entry["reasons"])
     assert not probe_namespaces(lab, REQ)
+
+
+
+# -- Kubeflow Trainer (scenario kubeflow-trainer: upstream's manifests, AICR's webhook names) ----------------
+@pytest.mark.parametrize("lab", ["kubeflow-trainer"], indirect=True)
+def test_kubeflow_trainer_detected_is_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    assert entry["reasons"][0].startswith("Kubeflow Trainer (detected)")
+    assert set(checks(entry).values()) == {"pass"}
+    evidence = "\n".join(e["content"] for e in entry["evidence"])
+    assert 'admission webhook "validator.trainjob.trainer.kubeflow.org" denied the request' in evidence
+    assert "specified clusterTrainingRuntime must be created before the TrainJob is created" in evidence
+    assert {c["type"]: c["status"] for c in entry["facts"]["valid"]["status"]["conditions"]}["Complete"] == "True"
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["kubeflow-trainer"], indirect=True)
+def test_kubeflow_trainer_without_its_webhook_is_not_implemented(lab, tmp_path):
+    proc = run_tool(lab, "kubectl", "delete", "validatingwebhookconfiguration", "validator.trainer.kubeflow.org")
+    assert proc.returncode == 0, proc.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    got = checks(entry)
+    assert got["WebhookOperational"] == got["WebhookRejectsInvalidCR"] == "fail"
+    assert got["ControllerReconcilesCR"] == "pass"
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["kubeflow-trainer"], indirect=True)
+def test_kuberay_and_trainer_both_complete_are_unknown(lab, tmp_path):
+    """Both operators installed and running: the inventory chooses."""
+    objs = [{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+             "metadata": {"name": "rayclusters.ray.io"},
+             "spec": {"group": "ray.io", "scope": "Namespaced",
+                      "names": {"plural": "rayclusters", "singular": "raycluster", "kind": "RayCluster",
+                                "listKind": "RayClusterList"},
+                      "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                          "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}},
+            {"apiVersion": "apps/v1", "kind": "Deployment",
+             "metadata": {"name": "kuberay-operator", "namespace": "default"},
+             "spec": {"replicas": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": "kuberay-operator"}},
+                      "template": {"metadata": {"labels": {"app.kubernetes.io/name": "kuberay-operator"}},
+                                   "spec": {"containers": [{"name": "kuberay-operator",
+                                                            "image": "quay.io/kuberay/operator:v1.4.2"}]}}}}]
+    proc = run_tool(lab, "kubectl", "apply", "-f", "-", input=yaml.safe_dump_all(objs))
+    assert proc.returncode == 0, proc.stderr
+    (tmp_path / "auto").mkdir()
+    entry, out = run_conformance(lab, tmp_path / "auto", REQ, FAST)
+    assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
+    assert "several AI operators found" in entry["reasons"][0]
+    assert "aiconform_robust_controller_operator" in entry["reasons"][0]

@@ -9,16 +9,20 @@ Timeouts are shortened through inventory variables.
 """
 from __future__ import annotations
 
+import json
+
 import pytest
+import yaml
 from helpers.conformance_e2e import probe_namespaces, run_conformance
-from helpers.sim import SimHandle
+from helpers.sim import SimHandle, run_tool
 
 pytestmark = pytest.mark.e2e
 REQ = "secure_accelerator_access"
 FAST = {"aiconform_secure_accelerator_access_pod_running_timeout": 4,
         "aiconform_secure_accelerator_access_log_timeout": 4,
         "aiconform_secure_accelerator_access_release_timeout": 10, "aiconform_cleanup_timeout": 20}
-SUBTESTS = ["PositiveAccessTest", "NegativeIsolationTest", "MultiContainerIsolationTest", "CrossPodIsolationTest"]
+SUBTESTS = ["PositiveAccessTest", "NegativeIsolationTest", "MultiContainerIsolationTest", "CrossPodIsolationTest",
+            "EnvVarBypassTest"]
 
 
 @pytest.fixture
@@ -80,4 +84,101 @@ def test_forbidden_pod_creation_is_an_error_and_leaves_nothing(lab, tmp_path):
     entry, out = run_conformance(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "error", (entry["reasons"], out[-3000:])
     assert "forbidden" in entry["reasons"][0] and "create pod" in entry["reasons"][0]
+    assert not probe_namespaces(lab, REQ)
+
+
+def _leftover(run_id: str) -> list[dict]:
+    """Pods of another aiconform run (a crashed one, or a second run against the same cluster) holding both GPUs."""
+    ns = f"aiconform-cluster-autoscaling-{run_id}"
+    objs: list[dict] = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {
+        "app.kubernetes.io/managed-by": "aiconform", "aiconform.io/run-id": run_id,
+        "aiconform.io/requirement": "cluster-autoscaling"}}}]
+    for i in range(2):
+        objs.append({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"baseline-{i}", "namespace": ns},
+                     "spec": {"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+                              "containers": [{"name": "hold", "image": "registry.k8s.io/pause:3.10",
+                                              "resources": {"limits": {"nvidia.com/gpu": "1"}}}]}})
+    return objs
+
+
+@pytest.mark.parametrize("lab", ["gpu-lab"], indirect=True)
+def test_a_timeout_caused_by_aiconforms_own_pods_is_an_error_not_a_verdict(lab, tmp_path):
+    """Both GPUs held by pods of another aiconform run: the probe times out, and that is aiconform's doing."""
+    manifest = tmp_path / "leftover.yaml"
+    manifest.write_text(yaml.safe_dump_all(_leftover("r0-leftover")))
+    applied = run_tool(lab, "kubectl", "apply", "-f", str(manifest))
+    assert applied.returncode == 0, applied.stderr
+    waited = run_tool(lab, "kubectl", "wait", "-n", "aiconform-cluster-autoscaling-r0-leftover", "--for=condition=Ready",
+                      "pod/baseline-0", "pod/baseline-1", "--timeout=30s")
+    assert waited.returncode == 0, waited.stdout + waited.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "error", (entry["reasons"], out[-3000:])
+    first = entry["reasons"][0]
+    assert "aiconform's own pods held what this probe needs" in first, entry["reasons"]
+    assert "aiconform-cluster-autoscaling-r0-leftover/baseline-0" in first and "cluster_autoscaling" in first
+    assert any(r.startswith("(would have been Not Implemented)") and "timed out" in r for r in entry["reasons"])
+    assert entry["facts"]["aiconform_pods_in_the_way"][0]["holds"][0] == "accelerators"
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_toolkit_honouring_the_env_var_is_not_implemented(lab, tmp_path):
+    """The GPU Operator's toolkit set to accept NVIDIA_VISIBLE_DEVICES from unprivileged pods: a pod that requests
+    nothing but sets NVIDIA_VISIBLE_DEVICES=all sees the node's GPU."""
+    patch = {"spec": {"toolkit": {"env": [{"name": "ACCEPT_NVIDIA_VISIBLE_DEVICES_ENVVAR_WHEN_UNPRIVILEGED",
+                                           "value": "true"}]}}}
+    proc = run_tool(lab, "kubectl", "patch", "clusterpolicy", "cluster-policy", "--type", "merge", "-p", json.dumps(patch))
+    assert proc.returncode == 0, proc.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    checks = {c["name"]: c for c in entry["checks"]}
+    assert checks["EnvVarBypassTest"]["outcome"] == "fail"
+    assert all(checks[n]["outcome"] == "pass" for n in SUBTESTS[:4])
+    assert "VIOLATION: envvar-plain/prober (no accelerator requested, NVIDIA_VISIBLE_DEVICES=all" in \
+        checks["EnvVarBypassTest"]["reason"]
+    assert "envvar-cuda/prober" in checks["EnvVarBypassTest"]["reason"]
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["gpu-lab"], indirect=True)
+def test_single_gpu_cluster_is_implemented_with_cross_pod_skipped(lab, tmp_path):
+    """One of the two GPU nodes cordoned: one allocatable GPU, upstream's three subtests pass."""
+    nodes = run_tool(lab, "kubectl", "get", "nodes", "-l", "nvidia.com/gpu.present=true", "-o", "name")
+    assert nodes.returncode == 0 and len(nodes.stdout.split()) == 2, nodes.stdout
+    proc = run_tool(lab, "kubectl", "cordon", nodes.stdout.split()[1])
+    assert proc.returncode == 0, proc.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    checks = {c["name"]: c for c in entry["checks"]}
+    assert checks["CrossPodIsolationTest"]["outcome"] == "skip"
+    assert "offers 1 allocatable accelerator" in checks["CrossPodIsolationTest"]["reason"]
+    assert all(checks[n]["outcome"] == "pass" for n in ("PositiveAccessTest", "NegativeIsolationTest",
+                                                          "MultiContainerIsolationTest", "EnvVarBypassTest"))
+    assert any("CrossPodIsolationTest skipped" in r for r in entry["reasons"])
+
+
+# -- AMD GPUs through AMD's DRA driver (scenario amd-gpu) --------------------------------------------------
+@pytest.mark.parametrize("lab", ["amd-gpu"], indirect=True)
+def test_amd_dra_is_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    assert entry["reasons"][0].startswith("AMD (detected): accelerator access is mediated by DRA ResourceClaims")
+    assert [c["name"] for c in entry["checks"]] == SUBTESTS[:4]  # the env-var bypass is NVIDIA's
+    assert all(c["outcome"] == "pass" for c in entry["checks"])
+    cross = entry["facts"]["subtests"]["CrossPodIsolationTest"]["pods"]
+    seen = [p["containers"]["prober"]["devices"] for p in cross.values()]
+    assert seen == [["/dev/dri/renderD128"], ["/dev/dri/renderD128"]]  # same render index, different nodes
+    assert len(set(entry["facts"]["subtests"]["CrossPodIsolationTest"]["nodes"].values())) == 2
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["amd-gpu"], indirect=True)
+def test_amd_class_matching_no_device_is_not_implemented(lab, tmp_path):
+    cls = {"apiVersion": "resource.k8s.io/v1", "kind": "DeviceClass", "metadata": {"name": "gpu.amd.com"},
+           "spec": {"selectors": [{"cel": {"expression": "device.driver == 'gpu.amd.com' && "
+                                                         "device.attributes['gpu.amd.com'].type == 'amdgpu-partition'"}}]}}
+    proc = run_tool(lab, "kubectl", "apply", "-f", "-", input=json.dumps(cls))
+    assert proc.returncode == 0, proc.stderr
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert {c["name"]: c["outcome"] for c in entry["checks"]}["PositiveAccessTest"] == "fail"
     assert not probe_namespaces(lab, REQ)

@@ -137,3 +137,13 @@ def run_tool(sim: SimHandle, *cmd: str, timeout: float = 120, input: str | None 
     from aiconform.toolchain import tool
     return subprocess.run([tool(cmd[0]), *cmd[1:]], env=sim.subprocess_env(), capture_output=True, text=True,
                           timeout=timeout, input=input, cwd=sim.dir)
+
+
+def until(fn: Any, timeout: float = 10.0) -> Any:
+    """Poll ``fn`` every 0.1 s until it returns something truthy or ``timeout`` passes; returns its last value."""
+    deadline = time.time() + timeout
+    while True:
+        val = fn()
+        if val or time.time() > deadline:
+            return val
+        time.sleep(0.1)

@@ -4,7 +4,7 @@ One admin run and one run as the ServiceAccount (token from the simulator's RBAC
 the committed bundle) go side by side on two simulators of the simulated lab (``conformant-autoscaling``,
 requirement set v1.37, node-pool variables: the largest single coverage run of aiconform/rbac_coverage.py).
 Every verifier must reach the admin run's verdict, and the bundle must hold every rule both runs' request
-logs need. Equality with all coverage runs is `aiconform rbac regenerate`'s job (five runs: too slow here).
+logs need. Equality with all coverage runs is `aiconform rbac regenerate`'s job (seven runs: too slow here).
 Then a role without one rule makes the verifier that needs it report a Forbidden error, and only it.
 
 When verifiers change their calls: ``aiconform rbac regenerate`` (then review the diff and rbac/README.md).

@@ -3,10 +3,10 @@ DaemonSets, StatefulSets, DRA allocation, GPU/Prometheus operator status, and sc
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
+from helpers.sim import until
 from kubernetes import client, config
 
 
@@ -23,15 +23,6 @@ def api(sim) -> client.ApiClient:
 @pytest.fixture(scope="module")
 def core(api) -> client.CoreV1Api:
     return client.CoreV1Api(api)
-
-
-def until(fn: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.time() + timeout
-    while True:
-        val = fn()
-        if val or time.time() > deadline:
-            return val
-        time.sleep(0.1)
 
 
 def pod(name: str, gpus: int = 0, tolerate_gpu: bool = True, **spec: Any) -> dict:

@@ -4,11 +4,10 @@ listener only at that address, from a sender that has its own allocated device."
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
+from helpers.sim import until
 from kubernetes import client, config
 
 NS = "default"
@@ -23,15 +22,6 @@ def sim_scenario() -> str:
 @pytest.fixture(scope="module")
 def api(sim) -> client.ApiClient:
     return config.new_client_from_config(config_file=str(sim.kubeconfig))
-
-
-def until(fn: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.time() + timeout
-    while True:
-        val = fn()
-        if val or time.time() > deadline:
-            return val
-        time.sleep(0.1)
 
 
 def probe(name: str, role: str, env: dict[str, Any], claim: bool = True) -> dict[str, Any]:

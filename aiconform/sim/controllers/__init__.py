@@ -16,6 +16,7 @@ from typing import Any
 
 from aiconform.sim.api import Cluster
 from aiconform.sim.controllers import (
+    amdmetrics,  # noqa: F401 - registers AMD's device-metrics-exporter /metrics behind the services/pods proxy
     autoscaler,
     daemonset,
     dcgm,  # noqa: F401 - registers the DCGM exporter's /metrics behind the services/pods proxy
@@ -23,10 +24,13 @@ from aiconform.sim.controllers import (
     devicemanager,
     dra,
     dranet,
+    gang,
     gateway,
     gpusharing,
     hpa,
     job,
+    karpenter,
+    keda,
     kubelet,
     kuberay,
     kueue,
@@ -37,6 +41,7 @@ from aiconform.sim.controllers import (
     sandbox,
     scheduler,
     statefulset,
+    trainer,
 )
 
 log = logging.getLogger(__name__)
@@ -53,13 +58,17 @@ CONTROLLERS: dict[str, Sync] = {
     "gpusharing": gpusharing.sync,  # before scheduler: device-plugin time-slicing config -> node labels/capacity
     "dra": dra.sync,
     "scheduler": scheduler.sync,
+    "gang": gang.sync,  # Volcano / KAI / coscheduling: all-or-nothing binding of pods with their schedulerName
     "kubelet": kubelet.sync,
     # after kubelet: GPU Operator ClusterPolicy and Prometheus CR status from their operands' readiness
     "gpuoperator": operators.gpu_operator,
     "prometheusoperator": operators.prometheus_operator,
     "kuberay": kuberay.sync,  # RayCluster children and status (its webhook: admission.py registration)
+    "keda": keda.sync,  # before hpa: a ScaledObject's HPA (External metric served by KEDA's metrics server)
+    "trainer": trainer.sync,  # a TrainJob's node Job and status (its webhook: admission.py registration)
     "hpa": hpa.sync,  # HorizontalPodAutoscaler on prometheus-adapter custom metrics
     "autoscaler": autoscaler.sync,  # after scheduler: cluster-autoscaler (kwok provider) on Unschedulable pods
+    "karpenter": karpenter.sync,  # after scheduler: Karpenter (kwok provider) NodeClaims for Unschedulable pods
     "sandbox": sandbox.sync,  # after kubelet: RuntimeClass handler of running pods (+ isolation probe log producer)
     "devicemanager": devicemanager.sync,  # after kubelet: devices of started containers (+ probe log producer)
     "pvc": misc.pvc,

@@ -45,3 +45,23 @@ def registered_webhooks(c: Cluster, rd: ResourceDef, operation: str) -> list[Obj
 
 def _matches(values: list[str] | None, value: str) -> bool:
     return bool(values) and ("*" in values or value in values)
+
+
+def reach(c: Cluster, wh: Obj) -> tuple[str | None, list[Obj]]:
+    """Whether the API server could call this webhook: (why the call fails, or None; the ready pods serving it).
+    An empty caBundle fails TLS verification; a missing Service or one without ready endpoints cannot be reached."""
+    from aiconform.sim.controllers import proxy  # noqa: PLC0415 - proxy imports controllers that import this module
+
+    cfg = wh.get("clientConfig") or {}
+    ref = cfg.get("service") or {}
+    url = (f"https://{ref.get('name')}.{ref.get('namespace')}.svc:{ref.get('port', 443)}{ref.get('path', '')}"
+           "?timeout=10s")
+    if not cfg.get("caBundle"):
+        return f'Post "{url}": tls: failed to verify certificate: x509: certificate signed by unknown authority', []
+    svc = c.find("", "services", ref.get("namespace", ""), ref.get("name", ""))
+    if svc is None:
+        return f'Post "{url}": service "{ref.get("name")}" not found', []
+    served = proxy.endpoints(c, svc)
+    if not served:
+        return f'Post "{url}": no endpoints available for service "{ref.get("name")}"', []
+    return None, served

@@ -24,7 +24,9 @@ and no autoscaling; it is read again each scan interval, as a restarting contain
   ``--scale-down-delay-after-add`` after the last scale-up) gets a ``ScaleDown`` event and is removed;
 - ``cluster-autoscaler-status`` (``data.status``, the YAML format of CA >= 1.30, as in the AICR GKE sample).
 
-Flags are read from the Deployment's container args (``--scan-interval``, ``--scale-down-unneeded-time``,
+A provider-run autoscaler (GKE's, node auto-provisioning) has no Deployment in the cluster: the simulator runs it
+when the ``cluster-autoscaler-status`` ConfigMap carries the annotation ``sim.aiconform.io/managed-cluster-autoscaler``
+(value: its flags), started once from that ConfigMap's namespace (provider config ``kwok-provider-config``). Flags are read from the Deployment's container args (``--scan-interval``, ``--scale-down-unneeded-time``,
 ``--scale-down-delay-after-add``). Simulator-only fault: annotation
 ``sim.aiconform.io/cluster-autoscaler: max-size-reached`` on a ConfigMap in that namespace: the autoscaler never
 adds a node (every pending pod gets NotTriggerScaleUp), as when a group cannot grow.
@@ -46,6 +48,7 @@ from aiconform.sim.scenario import node_objects
 Obj = dict[str, Any]
 ANN = "cluster-autoscaler.kwok.nodegroup/"
 FAULT = ANNOTATION_PREFIX + "cluster-autoscaler"
+MANAGED = ANNOTATION_PREFIX + "managed-cluster-autoscaler"
 NG_NAME = ANN + "name"  # the provider's own annotation on the nodes it creates (its node-group lister filter)
 CONFIG_ENV = "KWOK_PROVIDER_CONFIGMAP"
 DEFAULT_CONFIG = "kwok-provider-config"
@@ -70,6 +73,14 @@ def _duration(text: str, default: float) -> float:
 
 
 def _autoscaler(c: Cluster) -> tuple[Obj | None, dict[str, str]]:
+    # A provider-run autoscaler (GKE): no Deployment in the cluster, only its status ConfigMap, which the simulator
+    # marks with MANAGED (its value: the flags the provider runs it with).
+    for cm in c.objects("", "configmaps"):
+        flags = ((cm["metadata"].get("annotations") or {}).get(MANAGED))
+        if cm["metadata"]["name"] == "cluster-autoscaler-status" and flags is not None:
+            args = dict(str(a)[2:].partition("=")[::2] for a in str(flags).split() if str(a).startswith("--"))
+            return {"metadata": {"name": "cluster-autoscaler", "namespace": cm["metadata"]["namespace"]},
+                    "managed": cm}, args
     for dep in c.objects("apps", "deployments"):
         if dep["metadata"]["name"] == "cluster-autoscaler" and not dep["metadata"].get("deletionTimestamp"):
             args: dict[str, str] = {}
@@ -233,7 +244,7 @@ def sync(c: Cluster, mgr: Any) -> None:
         return
     _STATE["last"] = t
     ns = dep["metadata"]["namespace"]
-    pod = _running_pod(c, dep)
+    pod = dep["managed"] if "managed" in dep else _running_pod(c, dep)  # a provider-run one: always running
     if pod is None:
         _STATE["instance"] = None
         return

@@ -22,7 +22,9 @@ allocation), since nothing computes in the simulator.
 
 Simulator-only faults: annotation ``sim.aiconform.io/dcgm-exporter`` on a ConfigMap
 ``dcgm-exporter-sim-faults`` in the exporter's namespace: ``no-gpu-labels`` (series without any
-per-GPU label, as an exporter behind a relabelling that drops them) or ``malformed`` (a truncated line).
+per-GPU label, as an exporter behind a relabelling that drops them), ``aggregate`` (one series per node
+labelled ``gpu="all"``, the values of the first GPU, as a summing relabel/recording setup gives) or
+``malformed`` (a truncated line).
 """
 from __future__ import annotations
 
@@ -70,7 +72,8 @@ def holders(c: Cluster, node_name: str) -> dict[int, tuple[Obj, str, dict[str, A
             continue
         for ctr in (p.get("spec") or {}).get("containers") or []:
             for dev in devicemanager.VISIBLE.get((p["metadata"]["uid"], ctr["name"]), []):
-                out.setdefault(int(dev["minor"]), (p, ctr["name"], dev))
+                if not dev.get("vendor"):  # AMD/Intel devices are not DCGM's
+                    out.setdefault(int(dev["minor"]), (p, ctr["name"], dev))
     return out
 
 
@@ -141,7 +144,7 @@ def exposition(c: Cluster, node: Obj, fault: str = "", mapping: set[str] | None 
     lines: list[str] = []
     for metric, mtype, help_, idle, busy in METRICS:
         lines += [f"# HELP {metric} {help_}", f"# TYPE {metric} {mtype}"]
-        for gpu in gpus:
+        for gpu in gpus[:1] if fault == "aggregate" else gpus:
             i = int(gpu["minor"])
             pod, ctr, dev = held.get(i, (None, "", {}))
             value = busy if pod else idle
@@ -149,6 +152,8 @@ def exposition(c: Cluster, node: Obj, fault: str = "", mapping: set[str] | None 
                 value = mem_mib - 470 - (1024 if pod else 0)
             if fault == "no-gpu-labels":
                 lab = {"modelName": model, "Hostname": name, "DCGM_FI_DRIVER_VERSION": driver}
+            elif fault == "aggregate":
+                lab = {"gpu": "all", "modelName": model, "Hostname": name, "DCGM_FI_DRIVER_VERSION": driver}
             else:
                 lab = {"gpu": str(i), "UUID": gpu.get("uuid") or f"GPU-{uuid.uuid5(uuid.NAMESPACE_DNS, f'{name}/{i}')}",
                        "pci_bus_id": f"00000000:{0x31 + i:02X}:00.0", "device": f"nvidia{i}", "modelName": model,

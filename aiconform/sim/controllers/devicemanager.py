@@ -3,10 +3,15 @@
 Real semantics emulated (and nothing more):
 - kubelet device manager + NVIDIA device plugin: a container whose limits ask for ``nvidia.com/gpu: n`` is
   given n free GPUs of its node when it starts; the assignment is kept (checkpointed) until the pod ends.
-- DRA (NVIDIA DRA driver through CDI): a container gets exactly the devices allocated to the claims it
-  lists in ``resources.claims`` (a pod-level claim the container does not reference stays invisible).
+- DRA (NVIDIA DRA driver through CDI; AMD's ``gpu.amd.com`` and Intel's ``gpu.intel.com`` DRA drivers alike): a
+  container gets exactly the devices allocated to the claims it lists in ``resources.claims`` (a pod-level claim
+  the container does not reference stays invisible). An AMD or Intel GPU appears as its DRM render node
+  ``/dev/dri/renderD<n>`` (AMD's ``renderIndex`` attribute, else 128 + its index), with no ``nvidia-smi``.
 - A container with neither sees no accelerator device node, and the NVIDIA container toolkit injects no
-  ``nvidia-smi`` into it.
+  ``nvidia-smi`` into it - unless it sets ``NVIDIA_VISIBLE_DEVICES`` (``all`` or GPU indices) and the toolkit
+  accepts that variable from unprivileged containers (``accept-nvidia-visible-devices-envvar-when-unprivileged``;
+  in the simulator: a ClusterPolicy whose ``spec.toolkit.env`` sets
+  ``ACCEPT_NVIDIA_VISIBLE_DEVICES_ENVVAR_WHEN_UNPRIVILEGED=true``), the bypass that makes it see those GPUs.
 
 The pod-log producer answers for accelerator probe containers (their script prints
 ``RESULT: ACCELERATOR_COUNT=<n>`` or ``RESULT: ACCELERATOR_FOUND|MISSING``) with what that probe prints on
@@ -35,6 +40,7 @@ from aiconform.sim.logs import register_producer
 Obj = dict[str, Any]
 GPU_RESOURCE = "nvidia.com/gpu"
 GPU_DRIVER = "gpu.nvidia.com"
+GPU_DRIVERS = (GPU_DRIVER, "gpu.amd.com", "gpu.intel.com")
 GROUP = "resource.k8s.io"
 
 # (pod uid, container) -> visible devices; rebuilt by sync(), read by the log producer.
@@ -90,9 +96,17 @@ def _replicas(c: Cluster, node: str) -> int:
         return 1
 
 
-def _visible(dev: dict[str, Any], fallback: int) -> dict[str, Any]:
-    return {"minor": _minor(dev, fallback), "uuid": _attr(dev, "uuid"), "product": _attr(dev, "productName"),
-            "driver": _attr(dev, "driverVersion"), "cuda": _attr(dev, "cudaDriverVersion")}
+def _visible(dev: dict[str, Any], fallback: int, vendor: str = GPU_DRIVER) -> dict[str, Any]:
+    out = {"minor": _minor(dev, fallback), "uuid": _attr(dev, "uuid"), "product": _attr(dev, "productName"),
+           "driver": _attr(dev, "driverVersion"), "cuda": _attr(dev, "cudaDriverVersion")}
+    if vendor != GPU_DRIVER:
+        render = _attr(dev, "renderIndex")
+        out.update(vendor=vendor, uuid=None, render=int(render) if str(render).isdigit() else 128 + out["minor"])
+    return out
+
+
+def _device_node(g: dict[str, Any]) -> str:
+    return f"/dev/dri/renderD{g['render']}" if g.get("vendor") else f"/dev/nvidia{g['minor']}"
 
 
 # The driver a node really runs (what nvidia-smi reports inside a container): a scenario can set it apart
@@ -131,12 +145,12 @@ def _dra_devices(c: Cluster, pod: Obj, container: dict[str, Any]) -> list[dict[s
                 if spec.get("driver") != r.get("driver") or (spec.get("pool") or {}).get("name") != r.get("pool"):
                     continue
                 for i, d in enumerate(spec.get("devices") or []):
-                    if d.get("name") == r.get("device") and r.get("driver") == GPU_DRIVER:
+                    if d.get("name") == r.get("device") and r.get("driver") in GPU_DRIVERS:
                         # "via": how the kubelet hands it out (pod-resources DynamicResources for DRA), which
                         # decides what a DCGM exporter can map back to the pod (dcgm.py)
-                        out.append({**_visible(d, i), "via": "dra", "claim": claim_name or "", "claim_namespace": ns,
-                                    "dra_driver": r.get("driver") or "", "pool": r.get("pool") or "",
-                                    "device": r.get("device") or ""})
+                        out.append({**_visible(d, i, r["driver"]), "via": "dra", "claim": claim_name or "",
+                                    "claim_namespace": ns, "dra_driver": r.get("driver") or "",
+                                    "pool": r.get("pool") or "", "device": r.get("device") or ""})
     return out
 
 
@@ -147,6 +161,7 @@ def sync(c: Cluster, mgr: Any) -> None:
         del _ASSIGNED[key]
     for key in [k for k in VISIBLE if k not in live_keys]:
         del VISIBLE[key]
+    envvar_honoured = _toolkit_accepts_envvar(c)
     gpus_by_node: dict[str, list[dict[str, Any]]] = {}
     slots_by_node: dict[str, list[dict[str, Any]]] = {}
     for pod in sorted(pods, key=lambda p: (p["metadata"].get("creationTimestamp", ""), p["metadata"]["name"])):
@@ -165,8 +180,33 @@ def sync(c: Cluster, mgr: Any) -> None:
                     free = [i for i in range(len(slots)) if i not in taken]
                     _ASSIGNED[key] = (node, free[:want])  # fewer when over-subscribed: the scheduler should not allow it
                 seen += [{**slots[i], "via": "device-plugin"} for i in _ASSIGNED[key][1] if i < len(slots)]
+            if not want and not seen and envvar_honoured:
+                # the toolkit's env-var path, not the kubelet's: no pod-resources entry (what dcgm.py maps)
+                seen = [{**g, "via": "envvar"} for g in _envvar_devices(ctr, gpus)]
             driver, cuda = _node_driver(c, node, gpus)
             VISIBLE[key] = [{**g, "node_driver": driver, "node_cuda": cuda} for g in seen]
+
+
+def _toolkit_accepts_envvar(c: Cluster) -> bool:
+    if c.registry.get("nvidia.com", "clusterpolicies") is None:
+        return False
+    for cp in c.objects("nvidia.com", "clusterpolicies"):
+        for env in ((cp.get("spec") or {}).get("toolkit") or {}).get("env") or []:
+            if env.get("name") == "ACCEPT_NVIDIA_VISIBLE_DEVICES_ENVVAR_WHEN_UNPRIVILEGED" and \
+                    str(env.get("value")).lower() == "true":
+                return True
+    return False
+
+
+def _envvar_devices(ctr: dict[str, Any], gpus: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The GPUs an unprivileged container's NVIDIA_VISIBLE_DEVICES names (all, or indices/UUIDs)."""
+    value = next((str(e.get("value", "")) for e in ctr.get("env") or [] if e.get("name") == "NVIDIA_VISIBLE_DEVICES"), "")
+    if value in ("", "void", "none"):
+        return []
+    if value == "all":
+        return list(gpus)
+    wanted = {v.strip() for v in value.split(",")}
+    return [g for g in gpus if str(g["minor"]) in wanted or (g.get("uuid") or "") in wanted]
 
 
 @register_producer
@@ -177,14 +217,14 @@ def probe_log(pod: Obj, container: str) -> str | None:
     if "ACCELERATOR_COUNT=" not in script and "ACCELERATOR_FOUND" not in script:
         return None
     devices = sorted(VISIBLE.get((pod["metadata"].get("uid", ""), container), []), key=lambda g: g["minor"])
-    lines = [f"DEVICE: /dev/nvidia{g['minor']}" for g in devices] if "DEVICE: " in script else []
+    lines = [f"DEVICE: {_device_node(g)}" for g in devices] if "DEVICE: " in script else []
     if "ACCELERATOR_COUNT=" in script:
         lines.append(f"RESULT: ACCELERATOR_COUNT={len(devices)}")
     else:
         lines.append("RESULT: ACCELERATOR_FOUND" if devices else "RESULT: ACCELERATOR_MISSING")
-    if "nvidia-smi" in script and devices:  # the toolkit injects nvidia-smi only with a GPU
+    if "nvidia-smi" in script and devices:  # the toolkit injects nvidia-smi only with an NVIDIA GPU
         lines += [f"GPU {i}: {g['product'] or 'NVIDIA GPU'} (UUID: {g['uuid']})" for i, g in enumerate(devices)
-                  if g.get("uuid")]
+                  if g.get("uuid") and not g.get("vendor")]
     if "RESULT: HEALTH_CHECK=" in script:  # gpu_sharing: nvidia-smi's CSV query, only where a GPU was injected
         lines += [f"{g['uuid']}, {g['product'] or 'NVIDIA GPU'}, 0 MiB, 10240 MiB" for g in devices if g.get("uuid")]
         lines.append("RESULT: HEALTH_CHECK=PASS" if devices else "RESULT: HEALTH_CHECK=FAIL nvidia-smi was not injected")

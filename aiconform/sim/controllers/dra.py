@@ -25,7 +25,32 @@ def _claim_names(pod: Obj) -> list[tuple[str, str | None]]:
             for rc in (pod.get("spec") or {}).get("resourceClaims") or []]
 
 
+def publish_slices(c: Cluster) -> None:
+    """A DRA driver's kubelet plugin runs on every node its DaemonSet selects: a node that joins later (added by an
+    autoscaler) gets its ResourceSlice too, from the scenario's ``resource_slices`` specs."""
+    from aiconform.sim.scenario import slice_objects
+
+    specs = getattr(c, "slice_specs", None)
+    rd = c.registry.get(GROUP, "resourceslices")
+    if not specs or rd is None:
+        return
+    have = {((s.get("spec") or {}).get("nodeName"), (s.get("spec") or {}).get("driver"))
+            for s in c.objects(GROUP, "resourceslices")}
+    for node in c.objects("", "nodes"):
+        if node["metadata"].get("deletionTimestamp"):
+            continue
+        for spec in specs:
+            if (node["metadata"]["name"], spec["driver"]) in have:
+                continue
+            for obj in slice_objects(spec, [node], rd.api_version()):
+                try:
+                    c.create(rd, "", obj)
+                except ApiError:
+                    pass
+
+
 def sync(c: Cluster, mgr: Any) -> None:
+    publish_slices(c)
     if c.registry.get(GROUP, "resourceclaims") is None:
         return
     claim_rd = c.rd(GROUP, "resourceclaims")

@@ -55,9 +55,14 @@ FAULTS_CONFIGMAP = "gateway-sim-faults"
 CLIENT_LABEL = ("aiconform.io/probe", "gateway-client")
 ROLE_LABEL = "llm-d.ai/role"  # llm-d's prefill/decode role label
 # controllerName → whether the implementation routes to InferencePools (kgateway ≥ 2.2 left GIE to agentgateway)
+# Istio's and Cilium's controllers (their controllerName values) are served with the same status and traffic
+# emulation, so a platform using them instead of the reference stack can be simulated; Istio routes to
+# InferencePools (with its Inference Extension support enabled), Cilium does not.
 SERVED: dict[str, dict[str, bool]] = {
     "kgateway.dev/kgateway": {"inference": False},
     "agentgateway.dev/agentgateway": {"inference": True},
+    "istio.io/gateway-controller": {"inference": True},
+    "io.cilium/gateway-controller": {"inference": False},
 }
 _CLIENT_LOGS: dict[str, str] = {}  # pod uid → log text, computed when the client pod starts
 

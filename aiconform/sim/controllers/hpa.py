@@ -6,7 +6,12 @@ prometheus-adapter rules in the adapter's ConfigMap (``config.yaml`` with ``rule
 DCGM value of a Running pod holding ``nvidia.com/gpu`` is emulated from what the pod itself runs: a pod that
 mounts a ConfigMap whose key ``load`` is ``"1"`` runs its GPU kernel (the pod_autoscaling probe's load switch),
 so DCGM_FI_DEV_GPU_UTIL = 100, as the Viettel v1.35 evidence shows for a GPU under a busy kernel
-(``gpu-inference-… -> 100``); otherwise the GPU idles at 0 (the idle L4 of the kOps DCGM dump).
+(``gpu-inference-… -> 100``); otherwise the GPU idles at 0 (the idle L4 of the kOps DCGM dump). ``load`` = ``"cpu"``
+is the probe's CPU-only control: the pod burns a CPU core and leaves the GPU idle. AMD pods (``amd.com/gpu``) are
+read through the device-metrics-exporter's ``gpu_gfx_activity`` the same way. Rules over cAdvisor's
+``container_cpu_usage_seconds_total`` (as an adapter turning CPU use into a "utilization" would have) give the
+rule's output of ``rate(...)*100``: 100 while the pod burns a core (CPU-only control, or the host thread that keeps
+the GPU busy), 1 idle.
 
 HPA algorithm (pkg/controller/podautoscaler): for a Pods metric with an AverageValue target,
 ``ratio = average / target``; within the 0.1 tolerance nothing changes, else
@@ -34,8 +39,10 @@ Obj = dict[str, Any]
 TOLERANCE = 0.1
 SYNC_PERIOD = 1.0
 GPU = "nvidia.com/gpu"
-DCGM_BUSY = {"DCGM_FI_DEV_GPU_UTIL": 100.0}
-DCGM_IDLE = {"DCGM_FI_DEV_GPU_UTIL": 0.0}
+AMD_GPU = "amd.com/gpu"
+GPU_SERIES = {GPU: "DCGM_FI_DEV_GPU_UTIL", AMD_GPU: "gpu_gfx_activity"}
+CPU_SERIES = "container_cpu_usage_seconds_total"
+SERIES = (*GPU_SERIES.values(), CPU_SERIES)
 _SERIES = re.compile(r"^\s*([A-Za-z_:][A-Za-z0-9_:]*)")
 # Per HPA uid: last sync (monotonic) and the (time, recommendation) history for stabilization.
 _STATE: dict[str, dict[str, Any]] = {}
@@ -55,27 +62,47 @@ def _adapter_rules(c: Cluster) -> dict[str, str]:
         for rule in rules:
             m = _SERIES.match(str(rule.get("seriesQuery", "")).strip("'\""))
             name = rule.get("name") or {}
-            if m and name.get("as") and m.group(1) in DCGM_IDLE:
+            if m and name.get("as") and m.group(1) in SERIES:
                 out[str(name["as"])] = m.group(1)
     return out
 
 
-def _busy(c: Cluster, pod: Obj) -> bool:
+def load_mode(c: Cluster, pod: Obj) -> str:
+    """What the probe's load switch (a mounted ConfigMap's ``load``) makes the pod do: gpu, cpu or idle."""
     ns = pod["metadata"]["namespace"]
     for vol in (pod.get("spec") or {}).get("volumes") or []:
         ref = (vol.get("configMap") or {}).get("name")
         cm = c.find("", "configmaps", ns, ref) if ref else None
-        if cm and str((cm.get("data") or {}).get("load", "")).strip() == "1":
-            return True
-    return False
+        value = str(((cm or {}).get("data") or {}).get("load", "")).strip()
+        if value == "1":
+            return "gpu"
+        if value == "cpu":
+            return "cpu"
+    return "idle"
 
 
-def _holds_gpu(pod: Obj) -> bool:
+def gpu_kind(pod: Obj) -> str | None:
     for ctr in (pod.get("spec") or {}).get("containers") or []:
         res = ctr.get("resources") or {}
-        if quantity({**(res.get("requests") or {}), **(res.get("limits") or {})}.get(GPU, 0)) > 0:
-            return True
-    return False
+        merged = {**(res.get("requests") or {}), **(res.get("limits") or {})}
+        for kind in GPU_SERIES:
+            if quantity(merged.get(kind, 0)) > 0:
+                return kind
+    return None
+
+
+def pod_series(c: Cluster, pod: Obj) -> dict[str, float]:
+    """Emulated per-pod series values: the pod's GPU utilization (its vendor's exporter) and its CPU use."""
+    mode = load_mode(c, pod)
+    out = {CPU_SERIES: 100.0 if mode in ("gpu", "cpu") else 1.0}
+    kind = gpu_kind(pod)
+    if kind:
+        out[GPU_SERIES[kind]] = 100.0 if mode == "gpu" else 0.0
+    return out
+
+
+def gpu_pods(c: Cluster) -> list[Obj]:
+    return [p for p in c.objects("", "pods") if (p.get("status") or {}).get("phase") == "Running" and gpu_kind(p)]
 
 
 def custom_metric_items(c: Cluster) -> list[dict[str, Any]]:
@@ -84,11 +111,11 @@ def custom_metric_items(c: Cluster) -> list[dict[str, Any]]:
     if not rules:
         return []
     out = []
-    for pod in c.objects("", "pods"):
-        if (pod.get("status") or {}).get("phase") != "Running" or not _holds_gpu(pod):
-            continue
-        values = DCGM_BUSY if _busy(c, pod) else DCGM_IDLE
+    for pod in gpu_pods(c):
+        values = pod_series(c, pod)
         for exposed, series in rules.items():
+            if series not in values:
+                continue
             out.append({"metric": exposed, "resource": "pods", "namespace": pod["metadata"]["namespace"],
                         "name": pod["metadata"]["name"], "value": _fmt(values[series]),
                         "labels": pod["metadata"].get("labels") or {}})
@@ -131,25 +158,36 @@ def _reconcile(c: Cluster, hpa: Obj, state: dict[str, Any], t: float) -> None:
         return
     current = int((dep.get("spec") or {}).get("replicas", 1))
     lo, hi = int(spec.get("minReplicas", 1)), int(spec.get("maxReplicas", 1))
-    metric = ((spec.get("metrics") or [{}])[0].get("pods") or {})
+    m0 = (spec.get("metrics") or [{}])[0]
+    external = m0.get("type") == "External"
+    metric = (m0.get("external") if external else m0.get("pods")) or {}
     name = (metric.get("metric") or {}).get("name", "")
     target = quantity((metric.get("target") or {}).get("averageValue", "0"))
     match = parse_label_selector(selector_to_string(((dep.get("spec") or {}).get("selector")) or {}))
     pods = [p for p in c.objects("", "pods", ns) if match(p["metadata"].get("labels") or {})
             and not p["metadata"].get("deletionTimestamp") and pod_ready(p)]
-    values = {m["name"]: float(quantity(m["value"])) for m in custom_metric_items(c)
-              if m["metric"] == name and m["namespace"] == ns}
-    got = [values[p["metadata"]["name"]] for p in pods if p["metadata"]["name"] in values]
+    if external:  # KEDA's metrics server answers external.metrics.k8s.io (controllers/keda.py)
+        from aiconform.sim.controllers import keda
+        value = keda.external_value(c, ns, name, (metric.get("metric") or {}).get("selector") or {})
+        got = [] if value is None else [value]
+        missing = (f"the HPA was unable to compute the replica count: unable to get external metric {ns}/{name}: no "
+                   "metrics returned from external metrics API")
+    else:
+        values = {m["name"]: float(quantity(m["value"])) for m in custom_metric_items(c)
+                  if m["metric"] == name and m["namespace"] == ns}
+        got = [values[p["metadata"]["name"]] for p in pods if p["metadata"]["name"] in values]
+        missing = (f"the HPA was unable to compute the replica count: unable to get metric {name}: no metrics "
+                   "returned from custom metrics API")
     st.update(currentReplicas=current, desiredReplicas=st.get("desiredReplicas", current))
     if not got or target <= 0:
         conds = set_condition(conds, "AbleToScale", "True", "SucceededGetScale",
                               "the HPA controller was able to get the target's current scale")
-        conds = set_condition(conds, "ScalingActive", "False", "FailedGetPodsMetric",
-                              f"the HPA was unable to compute the replica count: unable to get metric {name}: no "
-                              "metrics returned from custom metrics API")
+        conds = set_condition(conds, "ScalingActive", "False",
+                              "FailedGetExternalMetric" if external else "FailedGetPodsMetric", missing)
         c.update_status(rd, hpa, {**st, "conditions": conds})
         return
-    average = sum(got) / len(got)
+    # Pods: the average over pods against the target; External AverageValue: the value per current replica
+    average = sum(got) / (max(current, 1) if external else len(got))
     ratio = average / target
     raw = current if abs(ratio - 1.0) <= TOLERANCE else math.ceil(sum(got) / target)
     # stabilization: scale-down takes the highest recommendation of the window (upstream's stabilizeRecommendation)
@@ -163,13 +201,15 @@ def _reconcile(c: Cluster, hpa: Obj, state: dict[str, Any], t: float) -> None:
         desired, limited = hi, ("TooManyReplicas", "the desired replica count is more than the maximum replica count")
     elif desired < lo:
         desired, limited = lo, ("TooFewReplicas", "the desired replica count is less than the minimum replica count")
-    st.update(desiredReplicas=desired, currentMetrics=[{"type": "Pods", "pods": {
+    kind = "External" if external else "Pods"
+    st.update(desiredReplicas=desired, currentMetrics=[{"type": kind, kind.lower(): {
         "metric": {"name": name}, "current": {"averageValue": _fmt(average)}}}])
     if desired != current:
         new = copy.deepcopy(dep)
         new["spec"]["replicas"] = desired
         c.write(c.rd("apps", "deployments"), new)
-        why = f"pods metric {name} above target" if desired > current else "All metrics below target"
+        why = (f"{'external' if external else 'pods'} metric {name} above target" if desired > current
+               else "All metrics below target")
         c.record_event(hpa, "Normal", "SuccessfulRescale", f"New size: {desired}; reason: {why}",
                        "horizontal-pod-autoscaler")
         st["lastScaleTime"] = now()
@@ -179,7 +219,8 @@ def _reconcile(c: Cluster, hpa: Obj, state: dict[str, Any], t: float) -> None:
         conds = set_condition(conds, "AbleToScale", "True", "ReadyForNewScale",
                               "recommended size matches current size")
     conds = set_condition(conds, "ScalingActive", "True", "ValidMetricFound",
-                          f"the HPA was able to successfully calculate a replica count from pods metric {name}")
+                          f"the HPA was able to successfully calculate a replica count from "
+                          f"{'external' if external else 'pods'} metric {name}")
     if limited:
         conds = set_condition(conds, "ScalingLimited", "True", *limited)
     else:

@@ -4,7 +4,8 @@ Webhook (``vraycluster.kb.io``, KubeRay ``raycluster_webhook.go`` + ``ValidateRa
 only when a ValidatingWebhookConfiguration registers a webhook for ``ray.io`` ``rayclusters``, as the
 API server calls only registered webhooks (the KubeRay Helm chart registers none). Like the real call:
 an empty ``caBundle`` fails TLS verification and a webhook Service without ready endpoints cannot be
-reached; with ``failurePolicy: Fail`` both reject with 500 ``failed calling webhook``. Otherwise the
+reached; with ``failurePolicy: Fail`` both reject with 500 ``failed calling webhook``. A reachable webhook whose
+Service's endpoints are not KubeRay operator pods (Kueue's own ``vraycluster.kb.io``) allows. Otherwise the
 KubeRay rules deny with 422 ``admission webhook "vraycluster.kb.io" denied the request: RayCluster.ray.io
 "<name>" is invalid: <field>: Invalid value: ...: <reason>``: worker group names must be unique (the Ray
 docs' example), the head group needs a container, a name must be a DNS-1035 label, minReplicas must
@@ -49,19 +50,22 @@ def _call(c: Cluster, wh: Obj, obj: Obj) -> None:
     url = (f"https://{svc_ref.get('name')}.{svc_ref.get('namespace')}.svc:{svc_ref.get('port', 443)}"
            f"{svc_ref.get('path', '')}?timeout=10s")
     failure: str | None = None
+    served: list[Obj] = []
     if not cfg.get("caBundle"):
         failure = f'Post "{url}": tls: failed to verify certificate: x509: certificate signed by unknown authority'
     else:
         svc = c.find("", "services", svc_ref.get("namespace", ""), svc_ref.get("name", ""))
         if svc is None:
             failure = f'Post "{url}": service "{svc_ref.get("name")}" not found'
-        elif not proxy.endpoints(c, svc):
+        elif not (served := proxy.endpoints(c, svc)):
             failure = f'Post "{url}": no endpoints available for service "{svc_ref.get("name")}"'
     if failure:
         if wh.get("failurePolicy", "Fail") == "Ignore":
             return
         raise ApiError(500, "InternalError", f'Internal error occurred: failed calling webhook "{name}": '
                                              f"failed to call webhook: {failure}")
+    if not any(_is_kuberay(p) for p in served):
+        return  # another component's webhook (Kueue's vraycluster.kb.io): its server, not emulated, allows
     errors = raycluster_errors(obj)
     if errors:
         cname = (obj.get("metadata") or {}).get("name", "")
@@ -70,6 +74,11 @@ def _call(c: Cluster, wh: Obj, obj: Obj) -> None:
                                        f"is invalid: {detail}",
                        {"name": cname, "group": GROUP, "kind": "RayCluster",
                         "causes": [{"reason": "FieldValueInvalid", "message": m, "field": f} for f, _, m in errors]})
+
+
+def _is_kuberay(pod: Obj) -> bool:
+    """A pod running the KubeRay operator (the webhook server is the operator binary with ENABLE_WEBHOOKS)."""
+    return any("kuberay/operator" in (ctr.get("image") or "") for ctr in (pod.get("spec") or {}).get("containers") or [])
 
 
 def raycluster_errors(obj: Obj) -> list[tuple[str, str, str]]:

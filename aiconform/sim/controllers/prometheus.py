@@ -13,6 +13,14 @@ Prometheus would not select yields no data:
   ``service``, ``pod``, ``container``, ``endpoint``, ``instance`` (podIP:port); with ``honorLabels: false``
   clashing exposed labels become ``exported_<name>``. PodMonitors: ``job`` is ``<namespace>/<name>``.
 
+A Prometheus pod that no Prometheus object owns (the prometheus-community chart's ``prometheus-server``, configured
+by file) discovers as that chart's default scrape configs do: job ``kubernetes-service-endpoints`` scrapes the
+ready endpoints of Services annotated ``prometheus.io/scrape: "true"`` and job ``kubernetes-pods`` Running pods so
+annotated, on ``prometheus.io/port`` (else the Service's ports / the first container port) and
+``prometheus.io/path`` (default ``/metrics``), with labels ``namespace``, ``service``/``pod``, ``node``.
+Simulator-only: the pod annotation ``sim.aiconform.io/annotation-discovery: "false"`` stands for a server whose
+configuration has no such jobs (it scrapes nothing).
+
 Emulation limits: targets are scraped when a query arrives (no 30 s scrape interval), and a query must be an
 instant-vector selector (``name{label="v",label=~"re"}``); anything else is answered ``bad_data``.
 
@@ -30,7 +38,7 @@ from urllib.parse import parse_qs
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from aiconform.sim.api import Cluster
+from aiconform.sim.api import ANNOTATION_PREFIX, Cluster
 from aiconform.sim.controllers import proxy
 from aiconform.sim.selectors import parse_label_selector, selector_to_string
 
@@ -159,6 +167,36 @@ def _pod_targets(c: Cluster, mon: Obj) -> list[dict[str, Any]]:
     return out
 
 
+SCRAPE = "prometheus.io/scrape"
+
+
+def annotation_targets(c: Cluster) -> list[dict[str, Any]]:
+    """Targets of the prometheus-community chart's kubernetes-service-endpoints and kubernetes-pods jobs."""
+    out: list[dict[str, Any]] = []
+    for svc in c.objects("", "services"):
+        ann = svc["metadata"].get("annotations") or {}
+        if ann.get(SCRAPE) != "true":
+            continue
+        for pod in proxy.endpoints(c, svc):
+            ports = [int(ann["prometheus.io/port"])] if str(ann.get("prometheus.io/port", "")).isdigit() else [
+                proxy._target_port(pod, p) for p in (svc.get("spec") or {}).get("ports") or []]
+            for num in ports:
+                out.append(_target(pod, num, {"path": ann.get("prometheus.io/path")}, "kubernetes-service-endpoints",
+                                   "kubernetes-service-endpoints", {"service": svc["metadata"]["name"],
+                                                                    "node": pod["spec"].get("nodeName", "")}))
+    for pod in c.objects("", "pods"):
+        ann = pod["metadata"].get("annotations") or {}
+        if ann.get(SCRAPE) != "true" or (pod.get("status") or {}).get("phase") != "Running":
+            continue
+        num = (int(ann["prometheus.io/port"]) if str(ann.get("prometheus.io/port", "")).isdigit() else
+               next((cp["containerPort"] for ctr in pod["spec"].get("containers") or [] for cp in ctr.get("ports") or []),
+                    None))
+        if num is not None:
+            out.append(_target(pod, int(num), {"path": ann.get("prometheus.io/path")}, "kubernetes-pods",
+                               "kubernetes-pods", {"node": pod["spec"].get("nodeName", "")}))
+    return out
+
+
 def _target(pod: Obj, port: int, ep: dict[str, Any], job: str, pool: str, extra: dict[str, str]) -> dict[str, Any]:
     ctr = next((ctr["name"] for ctr in pod["spec"].get("containers") or []
                 if any(cp.get("containerPort") == port for cp in ctr.get("ports") or [])),
@@ -238,7 +276,8 @@ def prometheus_backend(c: Cluster, req: proxy.ProxyRequest) -> proxy.ProxyRespon
     if req.method == "POST" and req.body:
         params.update({k: v[0] for k, v in parse_qs(req.body.decode()).items()})
     now_ = round(time.time(), 3)
-    found = targets(c, prom) if prom else []
+    discovery = (req.pod["metadata"].get("annotations") or {}).get(ANNOTATION_PREFIX + "annotation-discovery")
+    found = targets(c, prom) if prom else ([] if discovery == "false" else annotation_targets(c))
     if req.path.rstrip("/") == "/api/v1/targets":
         active = []
         for t in found:

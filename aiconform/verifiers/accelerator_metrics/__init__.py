@@ -1,7 +1,9 @@
 """accelerator_metrics: per-accelerator utilization and memory on a Prometheus endpoint (KAR-0059).
 
 Upstream test: ``TestAcceleratorPerformanceMetrics`` (requirements.md §4.2). Option defaults are the
-upstream values (scrape timeout 30 s); the endpoint defaults to the GPU Operator's DCGM exporter.
+upstream values (scrape timeout 30 s); the endpoint defaults to the GPU Operator's DCGM exporter, else the
+exporter Service found by its labels, a ServiceMonitor or its name (DCGM, AMD device-metrics-exporter, Intel
+XPU Manager).
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from aiconform.versions import component_image
 
 REQUIREMENT = "accelerator_metrics"
 TEST_NAME = "TestAcceleratorPerformanceMetrics"
+# What the probe holds while it runs (verifiers/holdings.py): its load pod drives a GPU and reads the others idle.
+HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "shared"}
 
 # The GPU Operator's own DCGM pin
 # (gpu_operator.images.dcgm), which ships dcgmproftester. A unit test keeps the two equal.
@@ -24,6 +28,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
     # Exact metric names (upstream -metrics-utilization-metric / -metrics-memory-metric); empty: patterns.
     "utilization_metric": {"type": "str", "default": ""},
     "memory_metric": {"type": "str", "default": ""},
+    # The label that names one device (e.g. gpu_id); empty: the known exporters' labels (judge.EXPORTERS).
+    "device_label": {"type": "str", "default": ""},
     "scrape_timeout": {"type": "int", "default": 30},
     "max_bytes": {"type": "int", "default": 8388608},
     # Workload-driven case: how the compute probe gets an accelerator (none disables the case).
@@ -39,4 +45,4 @@ OPTIONS: dict[str, dict[str, Any]] = {
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402
 
-__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "fetch", "judge"]
+__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "HOLDS", "fetch", "judge"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,19 @@ from aiconform.verifiers.httpproxy import (
 from .judge import primary_utilization, utilization_change, utilization_series
 
 MANIFESTS = Path(__file__).parent / "manifests"
-# Labels of the exporter Service when it is not where the option says (GPU Operator, standalone chart).
-DISCOVERY_SELECTORS = ("app=nvidia-dcgm-exporter", "app.kubernetes.io/name=dcgm-exporter")
-METRICS_PORT_NAMES = ("gpu-metrics", "metrics", "http-metrics")
+# The exporter Service when it is not where the option says: a Service whose app labels, or a ServiceMonitor
+# selecting it, or its name, say it is an accelerator exporter. The GPU Operator's and dcgm-exporter chart's
+# app=nvidia-dcgm-exporter / app.kubernetes.io/name=dcgm-exporter; the ROCm device-metrics-exporter chart's
+# app=<release>-amdgpu-metrics-exporter (Service <release>-amd-metrics-exporter-svc, port http 5000); Intel XPU
+# Manager's xpumanager.
+EXPORTER_PATTERN = re.compile(r"dcgm-exporter|amd(gpu)?-(device-)?metrics-exporter|xpu-?manager|xpum", re.I)
+APP_LABELS = ("app", "app.kubernetes.io/name", "app.kubernetes.io/component", "k8s-app")
+METRICS_PORT_NAMES = ("gpu-metrics", "metrics", "http-metrics", "http")
 GPU_RESOURCE = "nvidia.com/gpu"
 GPU_DEVICE_CLASS = "gpu.nvidia.com"
+# What a node advertises: extended resources of the vendors' device plugins, and DRA drivers' ResourceSlices.
+ACCELERATOR_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu", "gpu.intel.com/i915", "gpu.intel.com/xe")
+DRA_GPU_DRIVERS = ("gpu.nvidia.com", "gpu.amd.com", "gpu.intel.com")
 
 
 def manifest(name: str) -> dict[str, Any]:
@@ -37,7 +46,9 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
     facts: dict[str, Any] = {
         "utilization_metric_option": opts.get("utilization_metric") or "",
         "memory_metric_option": opts.get("memory_metric") or "",
+        "device_label_option": opts.get("device_label") or "",
     }
+    facts["advertised"] = advertised_devices(ctx)
     endpoint = resolve_endpoint(ctx)
     facts["endpoint"] = endpoint
     if not endpoint["found"]:
@@ -67,21 +78,18 @@ def resolve_endpoint(ctx: ProbeContext) -> dict[str, Any]:
     except ValueError as exc:
         return {"found": False, "reason": f"{exc}; set aiconform_accelerator_metrics_service"}
     svc = ctx.optional(f"get service {ns}/{name}", ctx.core.read_namespaced_service, name, ns)
-    searched = [f"{ns}/{name}"]
+    how, others = "the configured Service", []
     if svc is None:
-        for selector in DISCOVERY_SELECTORS:
-            found = ctx.call(f"list services -l {selector}", ctx.core.list_service_for_all_namespaces,
-                             label_selector=selector).items
-            searched.append(f"-l {selector}")
-            if found:
-                svc = found[0]
-                port = _metrics_port(svc) or port
-                break
+        svc, how, others = discover(ctx)
+        if svc is not None:
+            port = _metrics_port(svc) or port
     if svc is None:
-        return {"found": False, "searched": searched,
-                "reason": (f"no accelerator metrics exporter: Service {ns}/{name} not found and no Service "
-                           f"labelled {' or '.join(DISCOVERY_SELECTORS)} (install the GPU Operator with "
-                           "dcgmExporter.enabled, or set aiconform_accelerator_metrics_service/_url)")}
+        return {"found": False,
+                "reason": (f"no accelerator metrics exporter: Service {ns}/{name} not found, and no Service whose "
+                           f"labels ({', '.join(APP_LABELS)}), ServiceMonitor or name matches "
+                           f"{EXPORTER_PATTERN.pattern} (install the GPU Operator with dcgmExporter.enabled, AMD's "
+                           "device-metrics-exporter or Intel XPU Manager, or set "
+                           "aiconform_accelerator_metrics_service/_url)")}
     ctx.record(f"Service {svc.metadata.namespace}/{svc.metadata.name}", svc,
                command=f"kubectl get service -n {svc.metadata.namespace} {svc.metadata.name} -o yaml")
     ports = [p.port for p in svc.spec.ports or []] + [p.name for p in svc.spec.ports or [] if p.name]
@@ -89,9 +97,50 @@ def resolve_endpoint(ctx: ProbeContext) -> dict[str, Any]:
         return {"found": False, "reason": f"Service {svc.metadata.namespace}/{svc.metadata.name} has no port {port} "
                                           f"(ports: {', '.join(str(p) for p in ports) or 'none'})"}
     ns, name = svc.metadata.namespace, svc.metadata.name
-    return {"found": True, "kind": "service", "service": f"{ns}/{name}:{port}",
-            "path": service_proxy_path(ns, name, port, path),
-            "description": f"service {ns}/{name}:{port}{path}"}
+    out = {"found": True, "kind": "service", "service": f"{ns}/{name}:{port}", "found_by": how,
+           "path": service_proxy_path(ns, name, port, path), "description": f"service {ns}/{name}:{port}{path}"}
+    if others:
+        out["other_candidates"] = others
+    return out
+
+
+def discover(ctx: ProbeContext) -> tuple[Any, str, list[str]]:
+    """(Service, how it was found, other candidates): by app labels, then ServiceMonitors, then name."""
+    services = ctx.call("list services -A", ctx.core.list_service_for_all_namespaces).items
+    found: list[tuple[Any, str]] = []
+    for svc in services:
+        labels = svc.metadata.labels or {}
+        hit = next((f"{k}={labels[k]}" for k in APP_LABELS if EXPORTER_PATTERN.search(labels.get(k) or "")), None)
+        if hit:
+            found.append((svc, f"label {hit}"))
+    sms = ctx.optional("list servicemonitors -A", ctx.custom.list_cluster_custom_object, "monitoring.coreos.com",
+                       "v1", "servicemonitors")
+    for sm in (sms or {}).get("items") or []:
+        meta, spec = sm.get("metadata") or {}, sm.get("spec") or {}
+        want = (spec.get("selector") or {}).get("matchLabels") or {}
+        words = [meta.get("name", ""), *(meta.get("labels") or {}).values(), *want.values()]
+        if not want or not any(EXPORTER_PATTERN.search(str(w)) for w in words):
+            continue
+        nss = spec.get("namespaceSelector") or {}
+        allowed = None if nss.get("any") else set(nss.get("matchNames") or [meta.get("namespace")])
+        for svc in services:
+            labels = svc.metadata.labels or {}
+            if (allowed is None or svc.metadata.namespace in allowed) and all(labels.get(k) == v
+                                                                             for k, v in want.items()):
+                found.append((svc, f"ServiceMonitor {meta.get('namespace')}/{meta.get('name')}"))
+    for svc in services:
+        if EXPORTER_PATTERN.search(svc.metadata.name or ""):
+            found.append((svc, "its name"))
+    seen: dict[str, tuple[Any, str]] = {}
+    for svc, how in found:
+        seen.setdefault(f"{svc.metadata.namespace}/{svc.metadata.name}", (svc, how))
+    if not seen:
+        return None, "", []
+    keys = list(seen)
+    svc, how = seen[keys[0]]
+    ctx.record("accelerator exporter Services found", {k: v[1] for k, v in seen.items()},
+               command="kubectl get services,servicemonitors -A")
+    return svc, f"{how} (discovered)", keys[1:]
 
 
 def _metrics_port(svc: Any) -> str | None:
@@ -124,7 +173,8 @@ def scrape(ctx: ProbeContext, endpoint: dict[str, Any]) -> dict[str, Any]:
 # -- workload-driven case ----------------------------------------------------------------------
 def workload(ctx: ProbeContext, endpoint: dict[str, Any], families: list[dict[str, Any]]) -> dict[str, Any]:
     opts = ctx.options
-    metric = primary_utilization(families, opts.get("utilization_metric") or "")
+    device_label = opts.get("device_label") or ""
+    metric = primary_utilization(families, opts.get("utilization_metric") or "", device_label)
     wl: dict[str, Any] = {"attempted": False, "metric": metric}
     if metric is None:
         wl["skipped_reason"] = "no per-accelerator utilization metric to watch"
@@ -137,7 +187,7 @@ def workload(ctx: ProbeContext, endpoint: dict[str, Any], families: list[dict[st
     if allocation is None:
         wl["skipped_reason"] = why
         return wl
-    wl.update(attempted=True, allocation=allocation, baseline=utilization_series(families, metric))
+    wl.update(attempted=True, allocation=allocation, baseline=utilization_series(families, metric, device_label))
     ns = ctx.probe_namespace()
     pod = probe_pod(ctx, ns, allocation)
     wl.update(pod=pod["metadata"]["name"], namespace=ns)
@@ -179,7 +229,7 @@ def workload(ctx: ProbeContext, endpoint: dict[str, Any], families: list[dict[st
         sample: dict[str, Any] = {"t": round(window - (deadline - time.monotonic()), 1)}
         if res["ok"] and not res["truncated"]:
             try:
-                sample["series"] = utilization_series(parse(res["text"]), metric)
+                sample["series"] = utilization_series(parse(res["text"]), metric, device_label)
             except ExpositionError as exc:
                 sample["error"] = str(exc)
         else:
@@ -252,6 +302,53 @@ def probe_pod(ctx: ProbeContext, ns: str, allocation: str) -> dict[str, Any]:
         pod["spec"]["resourceClaims"] = [{"name": "accelerator", "resourceClaimTemplateName": "accelerator-load"}]
         container["resources"]["claims"] = [{"name": "accelerator"}]
     return copy.deepcopy(pod)
+
+
+def advertised_devices(ctx: ProbeContext) -> dict[str, dict[str, Any]]:
+    """node → {count, sources}: the accelerators each node advertises, physical devices only (NVIDIA time-slicing
+    replicas and MIG or partition devices are not counted). The larger of device plugin and DRA counts."""
+    out: dict[str, dict[str, Any]] = {}
+    for n in ctx.call("list nodes", ctx.core.list_node).items:
+        labels, alloc = n.metadata.labels or {}, n.status.allocatable or {}
+        count, sources = 0, []
+        for res in ACCELERATOR_RESOURCES:
+            q = _quantity(alloc.get(res))
+            if res == GPU_RESOURCE and q:
+                physical = _quantity(labels.get("nvidia.com/gpu.count"))
+                q = physical or q // max(1, _quantity(labels.get("nvidia.com/gpu.replicas")) or 1)
+            if q:
+                count += q
+                sources.append(f"{q} {res}")
+        if count:
+            out[n.metadata.name] = {"count": count, "sources": sources}
+    slices = ctx.optional("list resourceslices", ctx.custom.list_cluster_custom_object, "resource.k8s.io", "v1",
+                          "resourceslices")
+    for node, per in dra_devices_per_node((slices or {}).get("items") or []).items():
+        total = sum(per.values())
+        if total > (out.get(node) or {}).get("count", 0):
+            out[node] = {"count": total, "sources": [f"{v} DRA {k} device(s)" for k, v in sorted(per.items())]}
+    if out:
+        ctx.record("accelerators advertised per node", out, command="kubectl get nodes -o yaml; kubectl get resourceslices")
+    return out
+
+
+def dra_devices_per_node(slices: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """node → driver → whole devices published by the GPU DRA drivers. A partition is not a device: NVIDIA's
+    ``type: mig``, AMD's ``type: amdgpu-partition`` (full GPUs are ``gpu`` / ``amdgpu``; Intel sets no type)."""
+    out: dict[str, dict[str, int]] = {}
+    for sl in slices:
+        spec = sl.get("spec") or {}
+        if spec.get("driver") not in DRA_GPU_DRIVERS or not spec.get("nodeName"):
+            continue
+        whole = [d for d in spec.get("devices") or [] if not _partition(d)]
+        per = out.setdefault(spec["nodeName"], {})
+        per[spec["driver"]] = per.get(spec["driver"], 0) + len(whole)
+    return out
+
+
+def _partition(device: dict[str, Any]) -> bool:
+    kind = str(((device.get("attributes") or {}).get("type") or {}).get("string") or "").lower()
+    return kind == "mig" or kind.endswith("partition")
 
 
 def _quantity(value: Any) -> int:

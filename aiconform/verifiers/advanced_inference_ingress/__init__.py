@@ -14,14 +14,21 @@ from aiconform.versions import probe_image
 
 REQUIREMENT = "advanced_inference_ingress"
 TEST_NAME = "TestAdvancedInferenceIngress"
+# What the probe holds while it runs (verifiers/holdings.py): model-server, EPP and client pods.
+HOLDS: dict[str, str] = {"node_capacity": "shared"}
 
 # Probe images (pinned in versions.yml verifier_probes): the GIE v1.5.0 sample's model-server simulator and EPP.
 MODEL_SERVER_IMAGE = probe_image("inference_sim")
 EPP_IMAGE = probe_image("gie_epp")
 CLIENT_IMAGE = probe_image("curl")
 
+# The reference stack's class (stacks.md), preferred only when it is one of several Accepted classes.
+REFERENCE_CLASS = "agentgateway"
+GATEWAY_CLASS_VAR = "aiconform_advanced_inference_ingress_gateway_class"
+
 OPTIONS: dict[str, dict[str, Any]] = {
-    "gateway_class": {"type": "str", "default": "agentgateway"},
+    # "" = the one Accepted GatewayClass; of several, REFERENCE_CLASS if it is one, else Unknown naming them
+    "gateway_class": {"type": "str", "default": ""},
     "model": {"type": "str", "default": "aiconform/probe-model"},
     "completion_requests": {"type": "int", "default": 5},
     "gateway_address": {"type": "str", "default": ""},
@@ -40,4 +47,4 @@ OPTIONS: dict[str, dict[str, Any]] = {
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402
 
-__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "fetch", "judge"]
+__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "HOLDS", "fetch", "judge"]

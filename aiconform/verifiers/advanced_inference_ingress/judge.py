@@ -38,6 +38,12 @@ def judge(facts: dict[str, Any]) -> Verdict:
     checks.append(Check("InferencePoolAPIServed", Outcome.PASS, "InferencePool inference.networking.k8s.io/v1 served"))
 
     gc = facts.get("gateway_class") or {}
+    choice = gc.get("choice") or {}
+    if choice and not choice.get("name"):
+        unknown, reason = net.undecided_gateway_class(choice, gc.get("available") or [],
+                                                      "a Gateway API Inference Extension implementation")
+        return _fail("GatewayClassAccepted", reason, checks, Status.UNKNOWN if unknown else Status.NOT_IMPLEMENTED)
+    how = f"; {choice['how']}" if choice.get("how") else ""
     if not gc.get("found"):
         others = ", ".join(f"{c['name']} ({c.get('controllerName', '')})" for c in gc.get("available") or []) or "none"
         return _fail("GatewayClassAccepted", f"GatewayClass {gc.get('name')!r} does not exist (present: {others}); set "
@@ -45,7 +51,8 @@ def judge(facts: dict[str, Any]) -> Verdict:
     if not net.is_true(gc.get("conditions"), "Accepted"):
         return _fail("GatewayClassAccepted", f"GatewayClass {gc.get('name')!r} is not Accepted: "
                      f"{net.describe_conditions(gc.get('conditions'), ('Accepted',))}", checks)
-    checks.append(Check("GatewayClassAccepted", Outcome.PASS, f"{gc.get('name')} ({gc.get('controllerName', '')}) Accepted=True"))
+    checks.append(Check("GatewayClassAccepted", Outcome.PASS,
+                        f"{gc.get('name')} ({gc.get('controllerName', '')}) Accepted=True{how}"))
 
     probe = facts.get("probe") or {}
     gw = facts.get("gateway") or {}

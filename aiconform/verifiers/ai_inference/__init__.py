@@ -14,14 +14,21 @@ from aiconform.versions import probe_image
 
 REQUIREMENT = "ai_inference"
 TEST_NAME = "TestAIInference"
+# What the probe holds while it runs (verifiers/holdings.py): backend and client pods.
+HOLDS: dict[str, str] = {"node_capacity": "shared"}
 
 # Probe images (pinned in versions.yml verifier_probes, overridable for mirrors).
 # agnhost netexec answers GET /hostname with the pod name; curlimages/curl is a ~10 MB curl + busybox sh.
 BACKEND_IMAGE = probe_image("agnhost")
 CLIENT_IMAGE = probe_image("curl")
 
+# The reference stack's class (stacks.md), preferred only when it is one of several Accepted classes.
+REFERENCE_CLASS = "kgateway"
+GATEWAY_CLASS_VAR = "aiconform_ai_inference_gateway_class"
+
 OPTIONS: dict[str, dict[str, Any]] = {
-    "gateway_class": {"type": "str", "default": "kgateway"},
+    # "" = the one Accepted GatewayClass; of several, REFERENCE_CLASS if it is one, else Unknown naming them
+    "gateway_class": {"type": "str", "default": ""},
     "header_name": {"type": "str", "default": "x-model"},
     "header_value": {"type": "str", "default": "model-b"},
     "split_weight": {"type": "int", "default": 80},
@@ -43,4 +50,4 @@ OPTIONS: dict[str, dict[str, Any]] = {
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402
 
-__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "fetch", "judge"]
+__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "HOLDS", "fetch", "judge"]

@@ -7,7 +7,7 @@ from typing import Any
 from aiconform.verifiers import _networking as net
 from aiconform.verifiers.base import ProbeContext, ProbeTimeout, wait_until
 
-from . import OPTIONS
+from . import GATEWAY_CLASS_VAR, OPTIONS, REFERENCE_CLASS
 
 GROUP, VERSION = net.GATEWAY_GROUP, net.GATEWAY_VERSION
 PRIMARY, SECONDARY = "echo-a", "echo-b"  # split 80/20 (weights from options); SECONDARY also gets the header
@@ -35,12 +35,16 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
         return facts  # nothing to probe with
 
     classes = ctx.call("list GatewayClasses", ctx.custom.list_cluster_custom_object, GROUP, VERSION, "gatewayclasses")
-    listing = [{"name": c["metadata"]["name"], "controllerName": (c.get("spec") or {}).get("controllerName", ""),
-                "accepted": net.is_true((c.get("status") or {}).get("conditions"), "Accepted")}
-               for c in classes.get("items") or []]
+    listing = net.gateway_class_listing(classes)
     ctx.record("GatewayClasses", listing, kind="api", command="kubectl get gatewayclass")
+    choice = net.choose_gateway_class(o["gateway_class"], listing, REFERENCE_CLASS, GATEWAY_CLASS_VAR)
+    if not choice["name"]:
+        facts["gateway_class"] = {"name": "", "choice": choice, "available": listing}
+        return facts
+    o["gateway_class"] = choice["name"]
+    facts["options"]["gateway_class"] = choice["name"]
     gc = next((c for c in classes.get("items") or [] if c["metadata"]["name"] == o["gateway_class"]), None)
-    facts["gateway_class"] = {"name": o["gateway_class"], "found": gc is not None, "available": listing,
+    facts["gateway_class"] = {"name": o["gateway_class"], "choice": choice, "found": gc is not None, "available": listing,
                               "controllerName": ((gc or {}).get("spec") or {}).get("controllerName", ""),
                               "conditions": net.conds(((gc or {}).get("status") or {}).get("conditions"))}
     if gc is None or not net.is_true(facts["gateway_class"]["conditions"], "Accepted"):

@@ -4,7 +4,10 @@ Subtests (in order, each needs the previous): GatewayAPIResourcesServed, Gateway
 GatewayProgrammed, HTTPRouteAccepted, then on the client's traffic WeightedTrafficSplitting and
 HeaderBasedRouting. Implemented only when every one passes.
 
-Status rules: the Gateway API or the class missing, a Gateway never Programmed, a route never Accepted,
+GatewayClass: the inventory's, else the one Accepted ingress class, else of several Accepted the reference
+stack's (kgateway) when it is one of them; several others → Unknown naming them and the variable.
+
+Status rules: the Gateway API or the class missing (or none Accepted), a Gateway never Programmed, a route never Accepted,
 or traffic that does not follow the route → Not Implemented. Probe pods that cannot start (the echo
 backends or the client: image pulls, quota) → unknown, since that says nothing about the gateway.
 """
@@ -44,6 +47,13 @@ def judge(facts: dict[str, Any]) -> Verdict:
 
     gc = facts.get("gateway_class") or {}
     name = gc.get("name", "")
+    choice = gc.get("choice") or {}
+    if choice and not choice.get("name"):
+        unknown, reason = net.undecided_gateway_class(choice, gc.get("available") or [],
+                                                      "a Gateway API implementation")
+        checks.append(Check("GatewayClassAccepted", Outcome.FAIL, reason))
+        return _finish(Status.UNKNOWN if unknown else Status.NOT_IMPLEMENTED, reason, checks)
+    how = f"; {choice['how']}" if choice.get("how") else ""
     if not gc.get("found"):
         others = ", ".join(f"{c['name']} ({c.get('controllerName', '')})" for c in gc.get("available") or []) or "none"
         reason = (f"GatewayClass {name!r} does not exist (GatewayClasses present: {others}); set "
@@ -55,7 +65,8 @@ def judge(facts: dict[str, Any]) -> Verdict:
                   f"{net.describe_conditions(gc.get('conditions'), ('Accepted',))}; is its controller running?")
         checks.append(Check("GatewayClassAccepted", Outcome.FAIL, reason))
         return _finish(Status.NOT_IMPLEMENTED, reason, checks)
-    checks.append(Check("GatewayClassAccepted", Outcome.PASS, f"{name} ({gc.get('controllerName', '')}) Accepted=True"))
+    checks.append(Check("GatewayClassAccepted", Outcome.PASS,
+                        f"{name} ({gc.get('controllerName', '')}) Accepted=True{how}"))
 
     gw = facts.get("gateway") or {}
     if gw.get("timeout") or not (net.is_true(gw.get("conditions"), "Accepted") and net.is_true(gw.get("conditions"), "Programmed")):

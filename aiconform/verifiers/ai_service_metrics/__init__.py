@@ -12,6 +12,8 @@ from aiconform.versions import probe_image
 
 REQUIREMENT = "ai_service_metrics"
 TEST_NAME = "TestAIServiceMetrics"
+# What the probe holds while it runs (verifiers/holdings.py): a stub service's pod.
+HOLDS: dict[str, str] = {"node_capacity": "shared"}
 
 # The upstream test's stub image (pinned in versions.yml verifier_probes).
 DEFAULT_STUB_IMAGE = probe_image("python")
@@ -35,4 +37,4 @@ OPTIONS: dict[str, dict[str, Any]] = {
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402
 
-__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "fetch", "judge"]
+__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "HOLDS", "fetch", "judge"]

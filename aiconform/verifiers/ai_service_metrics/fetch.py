@@ -1,4 +1,5 @@
-"""Fetch for ai_service_metrics: Prometheus Operator present, stub + ServiceMonitor, N requests, queries."""
+"""Fetch for ai_service_metrics: the monitoring system (Prometheus Operator, or any Prometheus-compatible query
+API), the stub offered through every discovery means present, N requests, queries."""
 from __future__ import annotations
 
 import json
@@ -9,11 +10,15 @@ from typing import Any
 import yaml
 from kubernetes import client
 
+from aiconform.verifiers.ai_service_metrics import OPTIONS
 from aiconform.verifiers.base import ProbeContext, ProbeTimeout, pause, wait_until
 from aiconform.verifiers.httpproxy import api_request, parse_service_ref, service_proxy_path, status_reason, url_request
 
+from .judge import DISCOVERY_CRDS, SCRAPE_ANNOTATIONS
+
 MANIFESTS = Path(__file__).parent / "manifests"
 MON = ("monitoring.coreos.com", "v1")
+OPTION_DEFAULT_SERVICE = OPTIONS["prometheus_service"]["default"]
 COUNTER = "ai_conformance_inference_requests_total"
 HISTOGRAM_COUNT = "ai_conformance_inference_request_duration_seconds_count"
 QUEUE = "ai_conformance_inference_queue_depth"
@@ -36,14 +41,19 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
     facts: dict[str, Any] = {"run_label": ctx.run_id, "request_count": int(opts.get("request_count") or 10),
                              "scrape_labels": parse_labels(opts.get("scrape_labels") or "")}
     facts["monitoring"] = monitoring(ctx)
-    if not facts["monitoring"]["servicemonitor_crd"] or not facts["monitoring"]["prometheuses"]:
-        return facts
+    operator = facts["monitoring"]["servicemonitor_crd"] and facts["monitoring"]["prometheuses"]
     facts["endpoint"] = prometheus_endpoint(ctx, facts["monitoring"]["prometheuses"])
     if not facts["endpoint"]["found"]:
         return facts
+    if not operator or facts["endpoint"].get("configured"):
+        # No Prometheus Operator, or a query API named in the inventory: it must answer a query at all.
+        facts["query_api"] = query(ctx, facts["endpoint"], "up")
+        facts["query_api"].pop("result", None)
+        if not facts["query_api"]["ok"]:
+            return facts
     ns = ctx.probe_namespace()
     facts["namespace"] = ns
-    facts["stub"] = deploy_stub(ctx, ns, facts["scrape_labels"])
+    facts["stub"] = deploy_stub(ctx, ns, facts["scrape_labels"], facts["monitoring"])
     if not facts["stub"].get("ready"):
         return facts
     facts["requests"] = send_requests(ctx, ns, facts["request_count"])
@@ -66,33 +76,44 @@ def monitoring(ctx: ProbeContext) -> dict[str, Any]:
                           "serviceMonitorNamespaceSelector": spec.get("serviceMonitorNamespaceSelector"),
                           "available": any(c.get("type") == "Available" and c.get("status") == "True"
                                            for c in st.get("conditions") or [])})
+    others = [name for name in DISCOVERY_CRDS
+              if ctx.optional(f"get crd {name}", ext.read_custom_resource_definition, name) is not None]
     out = {"servicemonitor_crd": crds["servicemonitors.monitoring.coreos.com"],
            "podmonitor_crd": crds["podmonitors.monitoring.coreos.com"],
-           "prometheus_crd": crds["prometheuses.monitoring.coreos.com"], "prometheuses": proms}
+           "prometheus_crd": crds["prometheuses.monitoring.coreos.com"], "prometheuses": proms,
+           "discovery_crds": others}
     ctx.record("Prometheus Operator CRDs and Prometheus objects", out,
-               command="kubectl get crd servicemonitors.monitoring.coreos.com podmonitors.monitoring.coreos.com; "
-                       "kubectl get prometheuses -A -o yaml")
+               command="kubectl get crd servicemonitors.monitoring.coreos.com podmonitors.monitoring.coreos.com "
+                       + " ".join(DISCOVERY_CRDS) + "; kubectl get prometheuses -A -o yaml")
     return out
 
 
 def prometheus_endpoint(ctx: ProbeContext, proms: list[dict[str, Any]]) -> dict[str, Any]:
     opts = ctx.options
     if opts.get("query_url"):
-        return {"found": True, "kind": "url", "url": opts["query_url"].rstrip("/"), "description": opts["query_url"]}
-    refs = [opts.get("prometheus_service") or "monitoring/kube-prometheus-stack-prometheus:9090"]
-    refs += [f"{p['namespace']}/prometheus-operated:9090" for p in proms]  # the operator's governing Service
+        return {"found": True, "kind": "url", "url": opts["query_url"].rstrip("/"), "description": opts["query_url"],
+                "configured": True}
+    default = OPTION_DEFAULT_SERVICE
+    given = opts.get("prometheus_service") or default
+    refs = [given] + [f"{p['namespace']}/prometheus-operated:9090" for p in proms]  # the operator's governing Service
     for ref in refs:
         ns, name, port = parse_service_ref(ref)
         if ctx.optional(f"get service {ns}/{name}", ctx.core.read_namespaced_service, name, ns) is not None:
             return {"found": True, "kind": "service", "service": f"{ns}/{name}:{port}",
                     "path": service_proxy_path(ns, name, port, "/api/v1/query"),
-                    "description": f"service {ns}/{name}:{port}"}
-    return {"found": False, "reason": f"no Prometheus Service found ({', '.join(refs)}); set "
+                    "description": f"service {ns}/{name}:{port}", "configured": ref == given and given != default}
+    return {"found": False, "reason": f"no Prometheus-compatible query API found ({', '.join(refs)}); set "
                                       "aiconform_ai_service_metrics_prometheus_service or _query_url"}
 
 
-def deploy_stub(ctx: ProbeContext, ns: str, scrape_labels: dict[str, str]) -> dict[str, Any]:
+def deploy_stub(ctx: ProbeContext, ns: str, scrape_labels: dict[str, str],
+                monitoring_: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The stub, offered to every discovery means present: scrape annotations on its Pod and Service (always), a
+    ServiceMonitor (Prometheus Operator CRD), a PodMonitoring (GKE) or VMServiceScrape (VictoriaMetrics)."""
+    mon = monitoring_ if monitoring_ is not None else {"servicemonitor_crd": True, "discovery_crds": []}
     cm, pod, svc, smon = yaml.safe_load((MANIFESTS / "stub.yml").read_text())
+    for obj in (pod, svc):
+        obj["metadata"].setdefault("annotations", {}).update(SCRAPE_ANNOTATIONS)
     cm["data"] = {"stub.py": (MANIFESTS / "stub.py").read_text()}
     ctr = pod["spec"]["containers"][0]
     ctr["image"] = ctx.options.get("stub_image") or "python:3.13-alpine"
@@ -106,9 +127,20 @@ def deploy_stub(ctx: ProbeContext, ns: str, scrape_labels: dict[str, str]) -> di
     ctx.call("create configmap ai-metrics-stub", ctx.core.create_namespaced_config_map, ns, cm)
     ctx.call("create pod ai-metrics-stub", ctx.core.create_namespaced_pod, ns, pod)
     ctx.call("create service ai-metrics-stub", ctx.core.create_namespaced_service, ns, svc)
-    ctx.call("create servicemonitor ai-metrics-stub", ctx.custom.create_namespaced_custom_object, *MON, ns,
-             "servicemonitors", smon)
-    ctx.record("ServiceMonitor ai-metrics-stub (as created)", smon, command=f"kubectl create -n {ns} -f stub.yml")
+    offered = ["prometheus.io/scrape annotations on the Pod and Service"]
+    if mon.get("servicemonitor_crd"):
+        ctx.call("create servicemonitor ai-metrics-stub", ctx.custom.create_namespaced_custom_object, *MON, ns,
+                 "servicemonitors", smon)
+        ctx.record("ServiceMonitor ai-metrics-stub (as created)", smon, command=f"kubectl create -n {ns} -f stub.yml")
+        offered.append("ServiceMonitor ai-metrics-stub")
+    for crd in mon.get("discovery_crds") or []:
+        group, version, plural, kind, _system = DISCOVERY_CRDS[crd]
+        body = discovery_object(kind, ns, scrape_labels)
+        body["apiVersion"] = f"{group}/{version}"
+        ctx.call(f"create {plural} ai-metrics-stub", ctx.custom.create_namespaced_custom_object, group, version, ns,
+                 plural, body)
+        ctx.record(f"{kind} ai-metrics-stub (as created)", body, command=f"kubectl create -n {ns} -f -")
+        offered.append(f"{kind} ai-metrics-stub")
     state: dict[str, Any] = {}
 
     def ready() -> bool:
@@ -120,7 +152,7 @@ def deploy_stub(ctx: ProbeContext, ns: str, scrape_labels: dict[str, str]) -> di
         state["summary"] = f"phase {p.status.phase}" + (f"; {', '.join(waiting)}" if waiting else "")
         return state["ready"]
 
-    out: dict[str, Any] = {"image": ctr["image"]}
+    out: dict[str, Any] = {"image": ctr["image"], "offered": offered}
     try:
         wait_until(ready, timeout=float(ctx.options.get("stub_ready_timeout") or 120), interval=2.0,
                    what="stub pod ai-metrics-stub to be Ready", missing=lambda: state.get("summary", "no status"))
@@ -129,6 +161,17 @@ def deploy_stub(ctx: ProbeContext, ns: str, scrape_labels: dict[str, str]) -> di
         out.update(ready=False, timeout=str(exc))
     out["phase"] = state.get("phase")
     return out
+
+
+def discovery_object(kind: str, ns: str, labels: dict[str, str]) -> dict[str, Any]:
+    """PodMonitoring (monitoring.googleapis.com: selector, endpoints[].port/interval) or VMServiceScrape
+    (operator.victoriametrics.com: selector, endpoints[].port/path) for the stub, as their CRDs define them."""
+    meta = {"name": "ai-metrics-stub", "namespace": ns,
+            "labels": {"app.kubernetes.io/name": "ai-metrics-stub", "app.kubernetes.io/managed-by": "aiconform",
+                       **labels}}
+    selector = {"matchLabels": {"app.kubernetes.io/name": "ai-metrics-stub"}}
+    return {"kind": kind, "metadata": meta,
+            "spec": {"selector": selector, "endpoints": [{"port": "http", "path": "/metrics", "interval": "5s"}]}}
 
 
 def send_requests(ctx: ProbeContext, ns: str, n: int) -> dict[str, Any]:

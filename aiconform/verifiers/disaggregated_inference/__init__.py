@@ -14,6 +14,8 @@ from aiconform.versions import probe_image
 
 REQUIREMENT = "disaggregated_inference"
 TEST_NAME = "TestDisaggregatedInference"
+# What the probe holds while it runs (verifiers/holdings.py): a client pod.
+HOLDS: dict[str, str] = {"node_capacity": "shared"}
 CLIENT_IMAGE = probe_image("curl")
 
 OPTIONS: dict[str, dict[str, Any]] = {
@@ -33,4 +35,4 @@ OPTIONS: dict[str, dict[str, Any]] = {
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402
 
-__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "fetch", "judge"]
+__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "HOLDS", "fetch", "judge"]

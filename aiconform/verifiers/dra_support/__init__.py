@@ -17,13 +17,17 @@ REQUIREMENT = "dra_support"
 # No upstream ai-conformance test exists (kubernetes-sigs/ai-conformance#74: covered by the Kubernetes
 # conformance DRA CRUD tests from v1.35); named after kOps' transcript.
 TEST_NAME = "TestAcceleratorsDRASupport"
+# What the probe holds while it runs (verifiers/holdings.py): a claim gets a device allocated.
+HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "shared"}
 
 # The upstream probe image (pinned in versions.yml verifier_probes).
 PROBE_IMAGE = probe_image("ubuntu")
 
 OPTIONS: dict[str, dict[str, Any]] = {
-    "accelerator_type": {"type": "str", "default": "nvidia"},
-    # DeviceClass the functional claim requests; empty = the accelerator type's (gpu.nvidia.com).
+    # auto: the one vendor whose DRA driver publishes ResourceSlices (nvidia gpu.nvidia.com, amd gpu.amd.com,
+    # intel gpu.intel.com)
+    "accelerator_type": {"type": "str", "default": "auto"},
+    # DeviceClass the functional claim requests; empty = the accelerator type's (gpu.nvidia.com, ...).
     "device_class": {"type": "str", "default": ""},
     "probe_image": {"type": "str", "default": PROBE_IMAGE},
     # AICR DRATestPodTimeout and kOps' `kubectl wait --timeout=5m`.
@@ -32,4 +36,4 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "log_timeout": {"type": "int", "default": 90},
 }
 
-__all__ = ["REQUIREMENT", "TEST_NAME", "OPTIONS", "fetch", "judge"]
+__all__ = ["REQUIREMENT", "TEST_NAME", "HOLDS", "OPTIONS", "fetch", "judge"]

@@ -24,23 +24,30 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
     if not version:
         return facts
 
-    cfg = acc.accelerator_config(opts.get("accelerator_type") or "nvidia")
-    device_class = opts.get("device_class") or (cfg.device_class if cfg else "")
-    facts["device_class"] = device_class
     classes = [acc.device_class_summary(o) for o in acc.list_dra(ctx, version, "deviceclasses")]
     slices = [acc.slice_summary(o) for o in acc.list_dra(ctx, version, "resourceslices")]
     nodes = acc.list_nodes(ctx)
+    # DRA is what is tested: the vendor is the one whose DRA driver publishes slices (device plugins aside).
+    vendor = acc.detect_vendor(opts.get("accelerator_type") or "auto", slices, [])
+    facts["accelerator_detection"] = vendor
+    cfg = acc.accelerator_config(vendor["type"] or "", acc.GPU_VENDORS)
+    device_class = opts.get("device_class") or (cfg.device_class if cfg else "")
+    facts["device_class"] = device_class
     facts.update(device_classes=classes, resource_slices=slices,
                  nodes=[{k: v for k, v in n.items() if k != "all_labels"} for n in nodes])
     ctx.record("DeviceClasses", [c["name"] for c in classes], command="kubectl get deviceclasses")
     ctx.record("ResourceSlices", [{"name": s["name"], "driver": s["driver"], "node": s["node_name"],
                                    "pool": s["pool"], "devices": [d["name"] for d in s["devices"]]} for s in slices],
                command="kubectl get resourceslices -o yaml")
-    if cfg is None:
-        facts["unknown_accelerator"] = opts.get("accelerator_type")
+    if vendor["type"] is None:
         return facts
+    if cfg is None:
+        facts["unknown_accelerator"] = vendor["type"]
+        return facts
+    facts["accelerator_type"] = vendor["type"]
     # A DeviceClass selects devices by CEL; like upstream, aiconform maps the class to the vendor's driver
-    # (gpu.nvidia.com publishes the gpu, mig and vfio classes' devices) instead of evaluating CEL.
+    # (gpu.nvidia.com publishes the gpu, mig and vfio classes' devices; gpu.amd.com / gpu.intel.com theirs)
+    # instead of evaluating CEL.
     driver_cfg = dataclasses.replace(cfg, device_class=device_class)
     usable = acc.dra_usable(driver_cfg, classes, slices, nodes, device_class)
     facts["usable"] = usable

@@ -42,7 +42,8 @@ def _objects_checks(facts: dict[str, Any]) -> list[Check]:
                  f"DeviceClasses: {', '.join(classes)}" if classes else "no DeviceClass exists (no DRA driver installed)")]
     usable = facts.get("usable")
     if usable is None:
-        out.append(Check("ResourceSlices", Outcome.SKIP, "not checked: the accelerator type is unknown"))
+        out.append(Check("ResourceSlices", Outcome.SKIP, "not checked: the accelerator type is unknown or not "
+                                                         "chosen"))
     elif usable.get("usable"):
         out.append(Check("ResourceSlices", Outcome.PASS,
                          f"ResourceSlice {usable['slice']} publishes allocatable devices on Ready node {usable['node']}"))
@@ -124,6 +125,10 @@ def judge(facts: dict[str, Any]) -> Verdict:
             "default: the API is disabled", *detail], checks)
     if state == "partial-v1":
         return Verdict(Status.NOT_IMPLEMENTED, [api.reason, *detail], checks)
+    det = facts.get("accelerator_detection") or {}
+    if det.get("unknown"):
+        return Verdict(Status.UNKNOWN, [f"{api.reason}, but {det['unknown']}: set aiconform_dra_support_accelerator_type "
+                                        "(or aiconform_accelerator_type) to the one whose claim to try"], checks)
     if facts.get("unknown_accelerator"):
         return Verdict(Status.UNKNOWN, [f"{api.reason}, but accelerator type {facts['unknown_accelerator']!r} is "
                                         "unknown to aiconform, so no functional claim was tried"], checks)
@@ -136,4 +141,7 @@ def judge(facts: dict[str, Any]) -> Verdict:
     skipped = [c for c in checks if c.outcome is not Outcome.PASS]
     if skipped:  # a skipped check never counts as a pass
         return Verdict(Status.UNKNOWN, [f"{c.name}: {c.reason}" for c in skipped], checks)
-    return Verdict(Status.IMPLEMENTED, [f"{api.reason}; " + "; ".join(c.reason for c in checks[1:])], checks)
+    who = facts.get("accelerator_type") or ""
+    how = (det.get("how") or "") if det else ""
+    prefix = f"{who} accelerators ({how}): " if who and how == "detected" and who != "nvidia" else ""
+    return Verdict(Status.IMPLEMENTED, [prefix + f"{api.reason}; " + "; ".join(c.reason for c in checks[1:])], checks)

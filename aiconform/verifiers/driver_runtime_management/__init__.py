@@ -17,6 +17,8 @@ from .judge import judge
 
 REQUIREMENT = "driver_runtime_management"
 TEST_NAME = "TestAcceleratorDriverRuntimeManagement"
+# What the probe holds while it runs (verifiers/holdings.py): a pod with a GPU reads the driver.
+HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "shared"}
 
 # Upstream -driver-runtime-image default (a vanilla image: the runtime must inject the driver tools).
 PROBE_IMAGE = probe_image("ubuntu")
@@ -30,4 +32,4 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "release_timeout": {"type": "int", "default": 120},  # upstream deleteAndAwaitRelease: 2m
 }
 
-__all__ = ["REQUIREMENT", "TEST_NAME", "OPTIONS", "fetch", "judge"]
+__all__ = ["REQUIREMENT", "TEST_NAME", "HOLDS", "OPTIONS", "fetch", "judge"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiconform.verifiers import _accelerator as acc
-from aiconform.verifiers.base import ProbeContext, ProbeTimeout, pause
+from aiconform.verifiers.base import ProbeContext, ProbeTimeout
 
 from . import probe
 
@@ -78,14 +78,9 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
     node = (running.get("spec") or {}).get("nodeName") or env["node"]
     if node != facts["platform"]["node"]:
         facts["platform"] = info_for(node)  # upstream re-resolves on the node the pod landed on
-    import time
-    deadline = time.monotonic() + float(opts.get("log_timeout", 90))
-    while True:
-        text = acc.read_log(ctx, ns, POD, "prober")
-        parsed = probe.parse(text)
-        if parsed["complete"] or time.monotonic() >= deadline:
-            break
-        pause(2)
+    text, _ = acc.wait_for_log(ctx, ns, POD, "prober", float(opts.get("log_timeout", 90)),
+                               lambda t: bool(probe.parse(t)["complete"]))
+    parsed = probe.parse(text)
     result.update(parsed, log=acc.trim(text))
     if not parsed["complete"]:
         result["timeout"] = (f"timed out after {float(opts.get('log_timeout', 90)):g}s waiting for complete "

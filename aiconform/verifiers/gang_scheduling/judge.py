@@ -5,6 +5,8 @@ from typing import Any
 
 from aiconform.results import Check, Outcome, Status, Verdict
 
+from .mechanisms import MECHANISMS, VARIABLE, describe
+
 POSITIVE, NEGATIVE, CLEANUP = "PositiveGangScheduling", "NegativeGangScheduling", "Cleanup"
 
 
@@ -18,31 +20,85 @@ def judge(facts: dict[str, Any]) -> Verdict:
         reasons = [f"a Job of {facts['positive']['parallelism']} pods was co-scheduled and completed; a Job of "
                    f"{facts['negative']['parallelism']} pods got no pod Running or bound in "
                    f"{facts['negative']['window_s']:g}s; the probe's resources were released"]
-        reasons += _kueue_notes(facts)
+        reasons += mechanism_note(facts) + _kueue_notes(facts)
         return Verdict(Status.IMPLEMENTED, reasons, checks)
-    return Verdict(Status.NOT_IMPLEMENTED, [f"{c.name}: {c.reason}" for c in failed] + _kueue_notes(facts), checks)
+    return Verdict(Status.NOT_IMPLEMENTED, [f"{c.name}: {c.reason}" for c in failed] + mechanism_note(facts)
+                   + _kueue_notes(facts), checks)
 
 
 def _preconditions(facts: dict[str, Any]) -> Verdict | None:
     skip = [Check(name, Outcome.SKIP, "not run: no usable gang scheduler") for name in (POSITIVE, NEGATIVE, CLEANUP)]
-    if facts.get("scheduler") == "kueue":
+    mech = facts.get("mechanism") or {}
+    name, found = mech.get("name"), list(mech.get("found") or [])
+    choices = "|".join([*MECHANISMS, "other"])
+    if name is None:
+        if len(found) > 1:
+            return Verdict(Status.UNKNOWN, [
+                f"several gang schedulers are installed: {', '.join(describe(f) for f in found)}; set {VARIABLE} "
+                f"({choices}) to the one the platform's AI workloads use"], skip)
+        looked = ", ".join(f"{describe(n)}" for n in MECHANISMS)
+        kueue = facts.get("kueue") or {}
+        served = kueue.get("served_versions") or []
+        return Verdict(Status.NOT_IMPLEMENTED, [
+            f"no gang scheduler found: looked for {looked}; "
+            + (f"kueue.x-k8s.io serves only {', '.join(served)}" if served
+               else "the kueue.x-k8s.io API group is not served, nor any other of these groups")
+            + f". Another scheduler: set {VARIABLE}: other with its job labels / scheduler name"], skip)
+    m = MECHANISMS.get(name)
+    if m is not None and m.name not in found and mech.get("source") == "inventory":
+        chose = mech.get("variable") or VARIABLE
+        return Verdict(Status.UNKNOWN, [
+            f"{chose} chose {name} ({chose} is set), but {m.group} is not served"
+            + (f"; installed: {', '.join(describe(f) for f in found)}" if found else "; no gang scheduler API found")
+            + f"; set {VARIABLE} to the installed one"], skip)
+    if name == "kueue":
         kueue = facts.get("kueue") or {}
         if not kueue.get("api_version") or kueue["api_version"] not in (kueue.get("served_versions") or []):
-            others = facts.get("other_gang_schedulers") or []
-            if others:
-                return Verdict(Status.UNKNOWN, [
-                    f"Kueue (kueue.x-k8s.io) is not served, but {', '.join(others)} is installed; set "
-                    "aiconform_gang_scheduling_scheduler: other with its job labels / scheduler name to test it"], skip)
             served = kueue.get("served_versions") or []
-            detail = (f"kueue.x-k8s.io serves {', '.join(served)}, not {kueue.get('api_version')}" if served
-                      else "the kueue.x-k8s.io API group is not served")
-            return Verdict(Status.NOT_IMPLEMENTED, [
-                f"no gang scheduler found: {detail}, and no Volcano, KAI Scheduler or coscheduling API either"], skip)
+            return Verdict(Status.UNKNOWN, [
+                f"kueue.x-k8s.io serves {', '.join(served) or 'no version'}, not "
+                f"{kueue.get('api_version') or 'v1beta2 or v1beta1'}: set aiconform_gang_scheduling_kueue_api_version "
+                "to a served version aiconform knows"], skip)
         queue = facts.get("queue") or {}
         if not queue.get("usable"):
             return Verdict(Status.UNKNOWN, [f"{queue.get('error', 'no usable Kueue queue')}: fix "
-                                            "aiconform_gang_scheduling_queue_name / _queue_namespace"], skip)
+                                            "aiconform_gang_scheduling_queue_name / _queue_namespace / "
+                                            "_cluster_queue"], skip)
+    if m is not None and m.podgroup:
+        pg = facts.get("podgroup") or {}
+        if not pg.get("api_version"):
+            return Verdict(Status.UNKNOWN, [
+                f"{m.label} is installed but {m.group} serves {', '.join(pg.get('served_versions') or []) or 'no version'}"
+                f", not the PodGroup version aiconform writes ({', '.join(m.versions)})"], skip)
+        if pg.get("queue_missing"):
+            return Verdict(Status.UNKNOWN, [
+                f"{m.label} queue {pg.get('queue')!r} does not exist (queues: "
+                f"{', '.join(pg.get('queues') or []) or 'none'}); set aiconform_gang_scheduling_kai_queue to a queue "
+                "the probe may use"], skip)
     return None
+
+
+def mechanism_note(facts: dict[str, Any]) -> list[str]:
+    """Which mechanism the probe used, and why that one (the report says it)."""
+    mech = facts.get("mechanism") or {}
+    name = mech.get("name")
+    if not name:
+        return []
+    why = (f"chosen by {mech.get('variable') or VARIABLE}" if mech.get("source") == "inventory"
+           else "detected: the only gang scheduler installed")
+    m = MECHANISMS.get(name)
+    if m is None:
+        labels = facts.get("job_labels") or {}
+        return [f"mechanism: a plain Job with labels {labels or '{}'} and schedulerName "
+                f"{(facts.get('options') or {}).get('scheduler_name') or 'default'} ({why})"]
+    if m.podgroup:
+        pg = facts.get("podgroup") or {}
+        return [f"mechanism: {m.label}, a PodGroup {m.group}/{pg.get('api_version')} with minMember = the Job's "
+                f"pods, schedulerName {pg.get('scheduler_name')} ({why})"]
+    queue = facts.get("queue") or {}
+    how = ("a queue of aiconform's own" if queue.get("created") else
+           f"LocalQueue {queue.get('namespace')}/{queue.get('name')} on ClusterQueue {queue.get('cluster_queue')}")
+    return [f"mechanism: Kueue, {how} ({why})"]
 
 
 def _positive(p: dict[str, Any] | None) -> Check:
@@ -57,7 +113,7 @@ def _positive(p: dict[str, Any] | None) -> Check:
     if p.get("timeout") or not p.get("complete"):
         wl = _wl_state(p.get("workload"))
         return Check(POSITIVE, Outcome.FAIL, f"Job {p['job']} of {n} pods did not complete: "
-                     f"{p.get('timeout') or 'not Complete'}{wl}", dur)
+                     f"{p.get('timeout') or 'not Complete'}{wl}{_pg_state(p.get('podgroup'))}", dur)
     unbound = [x["name"] for x in pods if not x.get("node")]
     if len(pods) < n or unbound:
         return Check(POSITIVE, Outcome.FAIL, f"Job {p['job']} completed but {len(pods)} pod(s) were seen for "
@@ -82,7 +138,8 @@ def _negative(nf: dict[str, Any] | None) -> Check:
         return Check(NEGATIVE, Outcome.FAIL, f"observed only {dur:g}s of the {nf['window_s']:g}s window", dur)
     how = "the Job stayed suspended" if nf.get("suspended_throughout") else f"{nf.get('pods_seen', 0)} pod(s) pending"
     return Check(NEGATIVE, Outcome.PASS, f"no pod of Job {nf['job']} (parallelism {nf['parallelism']}) Running or "
-                 f"bound during {nf['window_s']:g}s ({how}){_wl_state(nf.get('workload'))}", dur)
+                 f"bound during {nf['window_s']:g}s ({how}){_wl_state(nf.get('workload'))}"
+                 f"{_pg_state(nf.get('podgroup'))}{_pending(nf.get('pending_reason'))}", dur)
 
 
 def _cleanup(c: dict[str, Any] | None) -> Check:
@@ -103,6 +160,24 @@ def _wl_state(wl: dict[str, Any] | None) -> str:
                                                       if c.get("status") != "True" and c.get("message") else "")
                       for c in wl.get("conditions") or [])
     return f"; Workload {wl['name']}: {conds or 'no conditions'}"
+
+
+def _pending(reason: dict[str, Any] | None) -> str:
+    if not reason or not reason.get("message"):
+        return ""
+    return f"; pending: {reason.get('reason', '')}: {str(reason['message'])[:200]}"
+
+
+def _pg_state(pg: dict[str, Any] | None) -> str:
+    if pg is None:
+        return ""
+    if not pg.get("found"):
+        return f"; PodGroup {pg.get('name')} is gone"
+    conds = "; ".join(f"{c.get('type')}={c.get('status')}" + (f" ({c.get('reason')}: {c.get('message')})"
+                                                             if c.get("message") else "")
+                      for c in pg.get("conditions") or [])
+    return (f"; PodGroup {pg['name']} minMember {pg.get('min_member')}, phase {pg.get('phase') or 'unset'}"
+            + (f", {conds}" if conds else ""))
 
 
 def _kueue_notes(facts: dict[str, Any]) -> list[str]:

@@ -19,6 +19,8 @@ from .judge import judge
 
 REQUIREMENT = "gpu_sharing"
 TEST_NAME = "TestGPUSharing"  # no upstream test; named in the upstream style for junit.xml
+# What the probe holds while it runs (verifiers/holdings.py): pods share one GPU.
+HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "shared"}
 
 # Same vanilla image as the other accelerator probes (the runtime injects nvidia-smi).
 PROBE_IMAGE = probe_image("ubuntu")
@@ -33,4 +35,4 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "release_timeout": {"type": "int", "default": 120},  # upstream deleteAndAwaitRelease
 }
 
-__all__ = ["REQUIREMENT", "TEST_NAME", "OPTIONS", "fetch", "judge"]
+__all__ = ["REQUIREMENT", "TEST_NAME", "HOLDS", "OPTIONS", "fetch", "judge"]

@@ -16,6 +16,8 @@ from aiconform.versions import probe_image
 
 REQUIREMENT = "high_performance_networking"
 TEST_NAME = "TestHighPerformanceNetworking"
+# What the probe holds while it runs (verifiers/holdings.py): listener and sender pods (NICs, not accelerators).
+HOLDS: dict[str, str] = {"node_capacity": "shared"}
 PROBE_IMAGE = probe_image("busybox")
 
 OPTIONS: dict[str, dict[str, Any]] = {
@@ -33,4 +35,4 @@ OPTIONS: dict[str, dict[str, Any]] = {
 from .fetch import fetch  # noqa: E402
 from .judge import judge  # noqa: E402
 
-__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "fetch", "judge"]
+__all__ = ["OPTIONS", "REQUIREMENT", "TEST_NAME", "HOLDS", "fetch", "judge"]

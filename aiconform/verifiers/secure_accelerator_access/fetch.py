@@ -8,20 +8,26 @@ from aiconform.verifiers.base import ProbeContext, ProbeTimeout
 
 TEMPLATE = "accelerator-claim-template"  # upstream testResourceTemplateName
 REQUEST = "single-accelerator"  # upstream testRequestName
+BYPASS_ENV = [{"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"}, {"name": "NVIDIA_DRIVER_CAPABILITIES", "value": "all"}]
 
 
 def fetch(ctx: ProbeContext) -> dict[str, Any]:
     opts = ctx.options
-    facts: dict[str, Any] = {"accelerator_type": opts.get("accelerator_type", "nvidia"),
+    facts: dict[str, Any] = {"accelerator_type": opts.get("accelerator_type") or "auto",
                              "allocation_mode_requested": opts.get("allocation_mode", "auto")}
-    cfg = acc.accelerator_config(facts["accelerator_type"])
+    disc, version, classes, slices = acc.dra_inventory(ctx)
+    nodes = acc.list_nodes(ctx)
+    vendor = acc.detect_vendor(facts["accelerator_type"], slices, nodes)
+    facts["accelerator_detection"] = vendor
+    ctx.record("Accelerator type", vendor, command="kubectl get resourceslices; kubectl get nodes")
+    if vendor["type"] is None:
+        return facts
+    facts["accelerator_type"] = vendor["type"]
+    cfg = acc.accelerator_config(vendor["type"], acc.GPU_VENDORS)
     if cfg is None:
         facts["unknown_accelerator"] = True
         return facts
     facts["accelerator"] = acc.as_dict(cfg)
-
-    disc, version, classes, slices = acc.dra_inventory(ctx)
-    nodes = acc.list_nodes(ctx)
     env = acc.detect_allocation_mode(facts["allocation_mode_requested"], cfg, classes, slices, nodes)
     facts.update(dra=disc, dra_version=version, device_classes=classes, resource_slices=slices,
                  nodes=[{k: v for k, v in n.items() if k != "all_labels"} for n in nodes], environment=env)
@@ -50,6 +56,14 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
     multi = run.subtest("MultiContainerIsolationTest",
                         {"multi-container-pod": [("authorized", True), ("unauthorized", False)]}, image)
     facts["subtests"] = {"PositiveAccessTest": pos, "NegativeIsolationTest": neg, "MultiContainerIsolationTest": multi}
+    if cfg.dra_driver == "gpu.nvidia.com":
+        # No request, NVIDIA_VISIBLE_DEVICES=all: the toolkit must not hand an unprivileged pod the node's GPUs.
+        pods = {"envvar-plain": ([("prober", False)], image)}
+        if opts.get("cuda_probe_image", "x"):
+            pods["envvar-cuda"] = ([("prober", False)], opts.get("cuda_probe_image") or image)
+        facts["subtests"]["EnvVarBypassTest"] = run.subtest(
+            "EnvVarBypassTest", {k: v[0] for k, v in pods.items()}, image, node_name=node,
+            env=BYPASS_ENV, images={k: v[1] for k, v in pods.items()})
     if facts["capacity"] >= 2:
         facts["subtests"]["CrossPodIsolationTest"] = run.subtest(
             "CrossPodIsolationTest", {"iso-pod-a": [("prober", True)], "iso-pod-b": [("prober", True)]}, image)
@@ -69,19 +83,23 @@ class _Runner:
         self.release_timeout = float(o.get("release_timeout", 120))
 
     def subtest(self, title: str, pods: dict[str, list[tuple[str, bool]]], image: str,
-                node_name: str | None = None) -> dict[str, Any]:
+                node_name: str | None = None, env: list[dict[str, str]] | None = None,
+                images: dict[str, str] | None = None) -> dict[str, Any]:
         """Create the pods (container name, granted?), wait Running, read each container's probe result."""
         ctx, ns = self.ctx, self.ns
         out: dict[str, Any] = {"pods": {}, "nodes": {}, "timeout": "", "cleanup": []}
         for name, containers in pods.items():
-            built = [acc.probe_container(c, image, self.cfg) for c, _ in containers]
+            built = [acc.probe_container(c, (images or {}).get(name) or image, self.cfg) for c, _ in containers]
+            for c in built if env else []:
+                c["env"] = [*c.get("env", []), *env]
             grant = self.mode if containers[0][1] else None
             body = acc.probe_pod(ns, name, built, self.cfg, grant=grant, node_name=node_name,
                                  claim_template=TEMPLATE if grant == "dra" else None)
             ctx.call(f"create pod {ns}/{name}", ctx.core.create_namespaced_pod, ns, body)
             ctx.record(f"{title}: pod {name}", body, command=f"kubectl create -n {ns} -f {name}.yaml")
             out["pods"][name] = {"expected": {c: (1 if granted else 0) for c, granted in containers},
-                                 "containers": {}, "claims": []}
+                                 "containers": {}, "claims": [], "image": built[0]["image"],
+                                 **({"env": [e["name"] + "=" + e["value"] for e in env]} if env else {})}
         current = ""
         try:
             for name, containers in pods.items():

@@ -2,7 +2,10 @@
 
 A container passes when its log has the exact line ``RESULT: ACCELERATOR_COUNT=<expected>`` (1 for a
 granted container, 0 otherwise); the older ``RESULT: ACCELERATOR_FOUND``/``MISSING`` lines count as
-1/0. The cross-pod check needs both pods to see exactly one device and the two devices to differ.
+1/0. The cross-pod check needs both pods to see exactly one device and the two devices to differ; it is
+skipped (with why, never counted as a pass) when the cluster offers one accelerator, and the verdict then
+rests on upstream's three subtests. ``EnvVarBypassTest`` (NVIDIA): pods that request nothing but set
+``NVIDIA_VISIBLE_DEVICES=all`` must see no device.
 """
 from __future__ import annotations
 
@@ -37,7 +40,10 @@ def _subtest(name: str, st: dict[str, Any]) -> Check:
                 problems.append(f"{pod}/{cname}: no probe result")
                 continue
             ok, seen = _container_ok(res, expected)
-            what = f"{pod}/{cname} ({'granted one accelerator' if expected else 'no accelerator requested'}) {seen}"
+            asked = "granted one accelerator" if expected else "no accelerator requested"
+            if pdata.get("env"):
+                asked += f", {', '.join(pdata['env'][:1])}, image {pdata.get('image')}"
+            what = f"{pod}/{cname} ({asked}) {seen}"
             (notes if ok else problems).append(what)
         for claim in pdata.get("claims") or []:
             if not claim.get("allocated"):
@@ -79,10 +85,23 @@ def _cross_pod(st: dict[str, Any]) -> Check:
     return Check(name, Outcome.PASS, f"{a} sees {', '.join(sorted(ida))}; {b} sees {', '.join(sorted(idb))}")
 
 
+def _vendor(facts: dict[str, Any]) -> str:
+    """'AMD (detected): ' when the accelerator type was not NVIDIA or was detected, so the report names it."""
+    det = facts.get("accelerator_detection") or {}
+    kind = facts.get("accelerator_type") or ""
+    if not det or (kind == "nvidia" and det.get("how") != "detected"):
+        return ""
+    return f"{kind.upper() if len(kind) <= 5 else kind} ({det.get('how')}): "
+
+
 def judge(facts: dict[str, Any]) -> Verdict:
+    det = facts.get("accelerator_detection") or {}
+    if det.get("unknown"):
+        return Verdict(Status.UNKNOWN, [f"{det['unknown']}: set aiconform_secure_accelerator_access_accelerator_type "
+                                        "(or aiconform_accelerator_type) to the one to test"])
     if facts.get("unknown_accelerator"):
-        return Verdict(Status.UNKNOWN, [f"accelerator type {facts.get('accelerator_type')!r} is not one the upstream "
-                                        "test knows (nvidia); certify manually"])
+        return Verdict(Status.UNKNOWN, [f"accelerator type {facts.get('accelerator_type')!r} is not one aiconform "
+                                        "knows (nvidia, amd, intel); certify manually"])
     env = facts.get("environment") or {}
     if env.get("error"):
         other = env.get("device_plugin" if env.get("requested") == "dra" else "dra", {}) or {}
@@ -94,6 +113,8 @@ def judge(facts: dict[str, Any]) -> Verdict:
     subtests = facts.get("subtests") or {}
     checks = [_subtest(n, subtests.get(n) or {}) for n in UPSTREAM]
     checks.append(_cross_pod(subtests.get("CrossPodIsolationTest") or {}))
+    if "EnvVarBypassTest" in subtests:  # NVIDIA only: no request + NVIDIA_VISIBLE_DEVICES=all must see nothing
+        checks.append(_subtest("EnvVarBypassTest", subtests["EnvVarBypassTest"]))
     mode = env.get("mode")
     failed = [c for c in checks if c.outcome is Outcome.FAIL]
     cleanup = [m for st in subtests.values() for m in st.get("cleanup") or []]
@@ -102,9 +123,14 @@ def judge(facts: dict[str, Any]) -> Verdict:
         return Verdict(Status.NOT_IMPLEMENTED, reasons + [f"cleanup: {m}" for m in cleanup], checks)
     skipped = [c for c in checks if c.outcome is Outcome.SKIP]
     if skipped:
-        return Verdict(Status.UNKNOWN, [f"the upstream subtests passed (allocation mode {mode}), but "
-                                        f"{skipped[0].name} was skipped: {skipped[0].reason}"], checks)
+        # Upstream's three subtests need one accelerator and passed: a single-accelerator cluster meets the
+        # requirement as upstream tests it. The skipped check stays a skip (never a pass) and says why.
+        return Verdict(Status.IMPLEMENTED, [
+            f"{_vendor(facts)}accelerator access is mediated by {'DRA ResourceClaims' if mode == 'dra' else 'the device plugin'} on "
+            f"node {env.get('node')}: a granted container sees exactly one device, a pod or container without a "
+            "grant sees none (upstream's subtests all passed)",
+            *(f"{c.name} skipped: {c.reason}" for c in skipped)], checks)
     return Verdict(Status.IMPLEMENTED, [
-        f"accelerator access is mediated by {'DRA ResourceClaims' if mode == 'dra' else 'the device plugin'} on "
+        f"{_vendor(facts)}accelerator access is mediated by {'DRA ResourceClaims' if mode == 'dra' else 'the device plugin'} on "
         f"node {env.get('node')}: a granted container sees exactly one device, a pod or container without a "
         "grant sees none, and two pods holding one accelerator each see different devices"], checks)

@@ -20,6 +20,8 @@ from .judge import judge
 
 REQUIREMENT = "virtualized_accelerator"
 TEST_NAME = "TestVirtualizedAccelerator"  # no upstream test; named in the upstream style for junit.xml
+# What the probe holds while it runs (verifiers/holdings.py): a pod gets a vGPU.
+HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "shared"}
 
 PROBE_IMAGE = probe_image("ubuntu")  # vanilla: the runtime injects nvidia-smi, as for the other accelerator probes
 
@@ -32,4 +34,4 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "release_timeout": {"type": "int", "default": 120},  # upstream deleteAndAwaitRelease 2m
 }
 
-__all__ = ["REQUIREMENT", "TEST_NAME", "OPTIONS", "fetch", "judge"]
+__all__ = ["REQUIREMENT", "TEST_NAME", "HOLDS", "OPTIONS", "fetch", "judge"]

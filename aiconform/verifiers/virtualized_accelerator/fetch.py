@@ -1,11 +1,10 @@
 """Fetch for virtualized_accelerator: classify the GPU nodes, then allocate one vGPU like any GPU and probe it."""
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from aiconform.verifiers import _accelerator as acc
-from aiconform.verifiers.base import ProbeContext, ProbeTimeout, pause
+from aiconform.verifiers.base import ProbeContext, ProbeTimeout
 from aiconform.verifiers.gpu_sharing import probe as sharing
 
 from . import probe
@@ -66,13 +65,9 @@ def _probe(ctx: ProbeContext, cfg: acc.AcceleratorConfig, env: dict[str, Any], v
                     found = acc.find_device(slices, d["driver"], d["pool"], d["device"]) or {}
                     d["attributes"] = found.get("attributes") or {}
         timeout = float(opts.get("log_timeout", 90))
-        deadline = time.monotonic() + timeout
-        while True:
-            text = acc.read_log(ctx, ns, POD, "prober")
-            parsed = sharing.parse(text)
-            if parsed["health"] is not None or time.monotonic() >= deadline:
-                break
-            pause(min(2.0, max(0.05, deadline - time.monotonic())))
+        text, _ = acc.wait_for_log(ctx, ns, POD, "prober", timeout,
+                                   lambda t: sharing.parse(t)["health"] is not None)
+        parsed = sharing.parse(text)
         out.update(parsed, log=acc.trim(text))
         if parsed["health"] is None:
             out["timeout"] = f"timed out after {timeout:g}s waiting for the RESULT: HEALTH_CHECK line in the log of {POD}"

@@ -20,6 +20,8 @@ from .judge import judge
 
 REQUIREMENT = "workload_sandboxing"
 TEST_NAME = "TestWorkloadSandboxing"
+# What the probe holds while it runs (verifiers/holdings.py): sandboxed and control pods.
+HOLDS: dict[str, str] = {"node_capacity": "shared"}
 
 # Upstream -sandbox-image is "busybox" (pinned in versions.yml verifier_probes).
 PROBE_IMAGE = probe_image("busybox")
@@ -31,4 +33,4 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "timeout": {"type": "int", "default": 180},  # upstream -sandbox-timeout 3m, per step
 }
 
-__all__ = ["REQUIREMENT", "TEST_NAME", "OPTIONS", "fetch", "judge"]
+__all__ = ["REQUIREMENT", "TEST_NAME", "HOLDS", "OPTIONS", "fetch", "judge"]

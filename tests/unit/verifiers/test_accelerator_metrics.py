@@ -28,6 +28,7 @@ from aiconform import PROJECT_ROOT
 from aiconform.results import Outcome, Status
 from aiconform.verifiers import accelerator_metrics as am
 from aiconform.verifiers.accelerator_metrics import judge
+from aiconform.verifiers.accelerator_metrics.fetch import dra_devices_per_node
 from aiconform.verifiers.accelerator_metrics.judge import (
     PER_ACCELERATOR_LABELS,
     analyse,
@@ -290,6 +291,13 @@ def test_workload_probe_never_ran_is_unknown() -> None:
     ("DCGM_FI_DEV_MEMORY_TEMP", {"temperature"}), ("DCGM_FI_DEV_POWER_USAGE", {"power"}),
     ("DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL", {"interconnect"}), ("DCGM_FI_PROF_PCIE_TX_BYTES", {"interconnect"}),
     ("amdgpu_vram_used_bytes", {"memory"}), ("amd_xgmi_bandwidth", {"interconnect"}),
+    # by name, not substring: a violation counter, reserved framebuffer, encoder engine are not these
+    ("gpu_violation_low_utilization_percentage", set()), ("GPU_VIOLATION_LOW_UTILIZATION_ACCUMULATED", set()),
+    ("DCGM_FI_DEV_FB_RESERVED", set()), ("DCGM_FI_DEV_ENC_UTIL", set()), ("DCGM_FI_DEV_DEC_UTIL", set()),
+    ("gpu_gfx_activity", {"utilization"}), ("gpu_used_vram", {"memory"}), ("gpu_vram_max_bandwidth", {"interconnect"}),
+    ("xpum_engine_group_compute_all_ratio", {"utilization"}), ("xpum_memory_used_bytes", {"memory"}),
+    ("xpum_memory_bandwidth_ratio", {"interconnect"}), ("hw_gpu_utilization_ratio", {"utilization"}),
+    ("vendor_accel_busy_percent", {"utilization"}), ("futility_index", set()),
 ])
 def test_category_patterns(name: str, cats: set[str]) -> None:
     assert category_of(name) == cats
@@ -342,3 +350,134 @@ def test_fuzz_corrupted_dump(pos: int, char: str) -> None:
         assert verdict.status is Status.ERROR
         return
     assert verdict.status in (Status.IMPLEMENTED, Status.NOT_IMPLEMENTED)
+
+
+# ---- other exporters, aggregates, one series per advertised device -------------------------
+# AMD device-metrics-exporter: metric and label names as its docs list them (metricslist.md; labels gpu_id,
+# serial_number, card_model, hostname, gpu_partition_id always set); values and identifiers are our own.
+AMD_LABELS = ('serial_number="69205{i}",gpu_id="{i}",gpu_partition_id="0",card_model="102-G30211-00",'
+              'hostname="mi300-node",job_id="",pod="",namespace="",container=""')
+SMALL_AMD = "".join(
+    f"# HELP {n} {h}\n# TYPE {n} gauge\n" + "".join(f"{n}{{{AMD_LABELS.format(i=i)}}} {v}\n" for i in (0, 1))
+    for n, h, v in [("gpu_gfx_activity", "Graphics engine usage percentage", 0),
+                    ("gpu_used_vram", "Total VRAM memory used in MB", 284),
+                    ("gpu_total_vram", "Total VRAM available in MB", 196592),
+                    ("gpu_violation_low_utilization_percentage", "GPU Low Utilization Percentage", 100),
+                    ("gpu_junction_temperature", "Hotspot temperature", 41),
+                    ("gpu_package_power", "Package power", 140)])
+# Intel XPU Manager 1.x exporter names and its device labels.
+SMALL_XPUM = "".join(
+    f"# TYPE {n} gauge\n" + "".join(f'{n}{{deviceId="{i}",pci_bdf="0000:4d:0{i}.0",uuid="01000000-0000-0000-0000-00000'
+                                     f'000004{i}",node="pvc-node"}} {v}\n' for i in (0, 1))
+    for n, v in [("xpum_engine_group_compute_all_ratio", 0.0), ("xpum_memory_used_bytes", 1048576)])
+
+
+def test_amd_exporter_is_implemented_by_its_own_names_and_gpu_id() -> None:
+    facts = facts_for(SMALL_AMD, advertised={"mi300-node": {"count": 2, "sources": ["2 amd.com/gpu"]}})
+    verdict = judge(facts)
+    assert verdict.status is Status.IMPLEMENTED, verdict.reasons
+    checks = by_name(verdict)
+    assert checks["PerAcceleratorUtilization"].reason == "gpu_gfx_activity for 2 accelerator(s)"
+    assert "gpu_used_vram" in checks["PerAcceleratorMemory"].reason
+    assert checks["SeriesPerAdvertisedDevice"].outcome is Outcome.PASS
+    assert "(AMD device-metrics-exporter)" in verdict.reasons[0]
+    assert analyse(parse(SMALL_AMD))["utilization"]["accelerators"] == ["mi300-node/serial_number=692050",
+                                                                        "mi300-node/serial_number=692051"]
+
+
+def test_amd_low_utilization_violation_is_not_utilization() -> None:
+    """Without gpu_gfx_activity, the 'low utilization' violation counter must not stand in for utilization."""
+    text = "".join(line + "\n" for line in SMALL_AMD.splitlines() if "gpu_gfx_activity" not in line)
+    verdict = judge(facts_for(text))
+    assert verdict.status is Status.NOT_IMPLEMENTED
+    assert by_name(verdict)["PerAcceleratorUtilization"].outcome is Outcome.FAIL
+    assert "no utilization metric" in by_name(verdict)["PerAcceleratorUtilization"].reason
+
+
+def test_intel_xpum_exporter_is_implemented() -> None:
+    verdict = judge(facts_for(SMALL_XPUM, advertised={"pvc-node": {"count": 2, "sources": ["2 gpu.intel.com/i915"]}}))
+    assert verdict.status is Status.IMPLEMENTED, verdict.reasons
+    assert "(Intel XPU Manager)" in verdict.reasons[0]
+
+
+def aggregate(text: str) -> str:
+    """The dump as an exporter behind a recording rule that sums GPUs: gpu="all", no other device label."""
+    out = []
+    for fam in parse(text):
+        out.append(f"# TYPE {fam['name']} {fam['type'] if fam['type'] != 'unknown' else 'untyped'}")
+        for s in fam["samples"]:
+            labels = {k: v for k, v in s["labels"].items() if k not in PER_ACCELERATOR_LABELS}
+            body = ",".join(f'{k}="{v}"' for k, v in {"gpu": "all", **labels}.items())
+            out.append(f"{s['name']}{{{body}}} {s['value']}")
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("source", ["kops_prom", "small"])
+def test_aggregate_gpu_all_is_not_per_accelerator(source: str) -> None:
+    text = {"kops_prom": lambda: _need(KOPS_PROM), "small": lambda: SMALL_DCGM}[source]()
+    verdict = judge(facts_for(aggregate(text)))
+    assert verdict.status is Status.NOT_IMPLEMENTED
+    reason = by_name(verdict)["PerAcceleratorUtilization"].reason
+    assert 'aggregate values gpu="all" name no single device' in reason
+
+
+@pytest.mark.parametrize("advertised, outcome, status", [
+    ({"i-030791dc5a37cd257": {"count": 1, "sources": ["1 nvidia.com/gpu"]}}, Outcome.PASS, Status.IMPLEMENTED),
+    ({"i-030791dc5a37cd257": {"count": 2, "sources": ["2 nvidia.com/gpu"]}}, Outcome.FAIL, Status.NOT_IMPLEMENTED),
+    ({"other-node": {"count": 4, "sources": ["4 nvidia.com/gpu"]}}, Outcome.SKIP, Status.IMPLEMENTED),
+    ({}, Outcome.SKIP, Status.IMPLEMENTED),
+])
+def test_kops_series_per_advertised_device(advertised: dict[str, Any], outcome: Outcome, status: Status) -> None:
+    """kOps: one L4 on node i-030791dc5a37cd257 (DCGM's Hostname); a node advertising 2 needs 2 series."""
+    verdict = judge(facts_for(_need(KOPS_PROM), advertised=advertised))
+    check = by_name(verdict)["SeriesPerAdvertisedDevice"]
+    assert check.outcome is outcome and verdict.status is status, (check.reason, verdict.reasons)
+    if outcome is Outcome.FAIL:
+        assert "node i-030791dc5a37cd257 advertises 2 (2 nvidia.com/gpu), series for 1" in check.reason
+
+
+def test_aicr_two_nodes_of_eight_h100() -> None:
+    text = exposition_from_query(aicr_query_results("GPU Utilization (DCGM_FI_DEV_GPU_UTIL)")
+                                 + aicr_query_results("GPU Memory Used (DCGM_FI_DEV_FB_USED)"))
+    hosts = sorted({s["labels"]["Hostname"] for f in parse(text) for s in f["samples"]})
+    assert len(hosts) == 2
+    ok = judge(facts_for(text, advertised={h: {"count": 8, "sources": ["8 nvidia.com/gpu"]} for h in hosts}))
+    assert by_name(ok)["SeriesPerAdvertisedDevice"].outcome is Outcome.PASS, ok.reasons
+    short = judge(facts_for(text, advertised={hosts[0]: {"count": 9, "sources": ["9 nvidia.com/gpu"]}}))
+    assert short.status is Status.NOT_IMPLEMENTED
+
+
+VKS_SLICES = SHARED / "stacks" / "cncf_k8s-ai-conformance__v1.36_vks_dra_support.md__resourceslices.yaml"
+
+
+def test_vks_resourceslices_count_whole_gpus_per_node() -> None:
+    slices = yaml.safe_load(_need(VKS_SLICES))["items"]
+    per = dra_devices_per_node(slices)
+    assert per and all(set(d) == {"gpu.nvidia.com"} and d["gpu.nvidia.com"] == 1 for d in per.values())
+    # a MIG partition published beside its GPU is not another device
+    mig = {**slices[0], "spec": {**slices[0]["spec"], "devices": [
+        *slices[0]["spec"]["devices"], {"name": "gpu-0-mig-1g", "attributes": {"type": {"string": "mig"}}}]}}
+    assert dra_devices_per_node([mig])[slices[0]["spec"]["nodeName"]] == {"gpu.nvidia.com": 1}
+
+
+def test_amd_and_intel_resourceslices_count_whole_gpus() -> None:
+    """AMD's DRA driver (docs/driver-attributes.md): full GPUs type amdgpu, partitions type amdgpu-partition;
+    Intel's (doc/gpu/USAGE.md example): devices without a type attribute. Device names and values are our own."""
+    amd = {"spec": {"driver": "gpu.amd.com", "nodeName": "mi300", "devices": [
+        {"name": "gpu-1-128", "attributes": {"type": {"string": "amdgpu"}, "cardIndex": {"int": 1}}},
+        {"name": "gpu-2-129", "attributes": {"type": {"string": "amdgpu"}, "cardIndex": {"int": 2}}},
+        {"name": "gpu-9-136", "attributes": {"type": {"string": "amdgpu-partition"}}}]}}
+    intel = {"spec": {"driver": "gpu.intel.com", "nodeName": "arc", "devices": [
+        {"name": "0000-03-00-0-0x56a0", "attributes": {"driver": {"string": "i915"}}}]}}
+    other = {"spec": {"driver": "dra.net", "nodeName": "arc", "devices": [{"name": "eth1"}]}}
+    assert dra_devices_per_node([amd, intel, other]) == {"mi300": {"gpu.amd.com": 2}, "arc": {"gpu.intel.com": 1}}
+
+
+def test_configured_device_label() -> None:
+    text = SMALL_DCGM.replace("UUID=", "accel_uuid=").replace('gpu="', 'slot="').replace("pci_bus_id=", "bus=") \
+        .replace('device="', 'dev="')
+    assert judge(facts_for(text)).status is Status.NOT_IMPLEMENTED
+    verdict = judge(facts_for(text, device_label_option="accel_uuid"))
+    assert verdict.status is Status.IMPLEMENTED, verdict.reasons
+    assert "for 2 accelerator(s)" in by_name(verdict)["PerAcceleratorUtilization"].reason
+    assert "the configured label nope" in judge(facts_for(text, device_label_option="nope")).reasons[0]

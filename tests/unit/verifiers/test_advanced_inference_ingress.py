@@ -102,3 +102,20 @@ def test_judge(case, modify, status, failing, words) -> None:
     if failing:
         assert by[failing].outcome is Outcome.FAIL
     assert (v.status is Status.IMPLEMENTED) == all(c.outcome is Outcome.PASS for c in v.checks)
+
+
+@pytest.mark.parametrize("listing, status, needle", [
+    ([{"name": "gke-l7-rilb", "controllerName": "networking.gke.io/gateway", "accepted": True},
+      {"name": "gke-l7-regional-external-managed", "controllerName": "networking.gke.io/gateway", "accepted": True}],
+     Status.UNKNOWN, "set aiconform_advanced_inference_ingress_gateway_class"),
+    ([{"name": "istio", "controllerName": "istio.io/gateway-controller", "accepted": False,
+       "conditions": [{"type": "Accepted", "status": "Unknown", "reason": "Pending"}]}],
+     Status.NOT_IMPLEMENTED, "no GatewayClass is Accepted by its controller: istio"),
+])
+def test_no_class_chosen(listing: list[dict[str, Any]], status: Status, needle: str) -> None:
+    from aiconform.verifiers import _networking as net
+    facts = base()
+    facts["gateway_class"] = {"name": "", "available": listing, "choice": net.choose_gateway_class(
+        "", listing, "agentgateway", "aiconform_advanced_inference_ingress_gateway_class")}
+    verdict = judge(facts)
+    assert verdict.status is status and needle in verdict.reasons[0], verdict.reasons

@@ -277,3 +277,75 @@ def test_trim_log_keeps_head_and_tail() -> None:
     text = "\n".join(f"l{i}" for i in range(100))
     trimmed = net.trim_log(text, head=3, tail=2)
     assert trimmed.splitlines() == ["l0", "l1", "l2", "... [95 lines omitted by aiconform]", "l98", "l99"]
+
+
+# -- which GatewayClass: the Accepted one, the inventory's, or Unknown ---------------------------------------
+VAR = "aiconform_ai_inference_gateway_class"
+
+
+def _gc(name: str, controller: str, accepted: bool = True) -> dict[str, Any]:
+    return {"name": name, "controllerName": controller, "accepted": accepted,
+            "conditions": [{"type": "Accepted", "status": "True" if accepted else "False",
+                            **({} if accepted else {"reason": "Pending", "message": "Waiting for controller"})}]}
+
+
+# GatewayClasses as each implementation's install creates them (names and controllerName from their docs).
+ISTIO = [_gc("istio", "istio.io/gateway-controller"), _gc("istio-remote", "istio.io/unmanaged-gateway"),
+         _gc("istio-waypoint", "istio.io/mesh-controller")]
+CILIUM = [_gc("cilium", "io.cilium/gateway-controller")]
+ENVOY_GATEWAY = [_gc("eg", "gateway.envoyproxy.io/gatewayclass-controller")]
+TRAEFIK = [_gc("traefik", "traefik.io/gateway-controller")]
+GKE = [_gc("gke-l7-global-external-managed", "networking.gke.io/gateway"),
+       _gc("gke-l7-regional-external-managed", "networking.gke.io/gateway"),
+       _gc("gke-l7-rilb", "networking.gke.io/gateway")]
+
+
+@pytest.mark.parametrize("listing, requested, name, unknown", [
+    (ISTIO, "", "istio", False),                   # waypoint and remote classes are not for ingress
+    (CILIUM, "", "cilium", False),
+    (ENVOY_GATEWAY, "", "eg", False),
+    (TRAEFIK, "", "traefik", False),
+    (GKE, "", None, True),                         # several ingress classes: the inventory chooses
+    (GKE, "gke-l7-rilb", "gke-l7-rilb", False),
+    ([*ISTIO, *CILIUM], "", None, True),
+    ([*CILIUM, _gc("kgateway", "kgateway.dev/kgateway")], "", "kgateway", False),  # the reference stack's, of several
+    ([_gc("cilium", "io.cilium/gateway-controller", accepted=False)], "", None, False),
+    ([], "", None, False),
+])
+def test_choose_gateway_class(listing: list[dict[str, Any]], requested: str, name: str | None, unknown: bool) -> None:
+    choice = net.choose_gateway_class(requested, listing, "kgateway", VAR)
+    assert choice["name"] == name
+    assert bool(choice.get("unknown")) is unknown
+    if unknown:
+        assert VAR in choice["unknown"] and all(c["name"] in choice["unknown"] for c in listing
+                                                if not c["name"].endswith(("-waypoint", "-remote")))
+
+
+def test_aicr_classes_choose_kgateway_not_its_waypoint_class() -> None:
+    classes = [{**c, "conditions": [{"type": "Accepted", "status": "True"}]} for c in aicr_gatewayclasses()]
+    choice = net.choose_gateway_class("", classes, "kgateway", VAR)
+    assert choice == {"name": "kgateway", "how": "the only Accepted GatewayClass", "candidates": ["kgateway"]}
+
+
+@pytest.mark.parametrize("listing, status, needle", [
+    (GKE, Status.UNKNOWN, "several GatewayClasses are Accepted (gke-l7-global-external-managed, "
+                          "gke-l7-regional-external-managed, gke-l7-rilb): set aiconform_ai_inference_gateway_class"),
+    ([_gc("cilium", "io.cilium/gateway-controller", accepted=False)], Status.NOT_IMPLEMENTED,
+     "no GatewayClass is Accepted by its controller: cilium (io.cilium/gateway-controller) Accepted=False"),
+    ([], Status.NOT_IMPLEMENTED, "no GatewayClass exists"),
+])
+def test_judge_without_a_chosen_class(listing: list[dict[str, Any]], status: Status, needle: str) -> None:
+    facts = base_facts()
+    facts["gateway_class"] = {"name": "", "choice": net.choose_gateway_class("", listing, "kgateway", VAR),
+                              "available": listing}
+    verdict = judge(facts)
+    assert verdict.status is status
+    assert needle in verdict.reasons[0], verdict.reasons
+    assert {c.name: c.outcome for c in verdict.checks}["GatewayClassAccepted"] is Outcome.FAIL
+
+
+def test_judge_names_the_chosen_class_and_why() -> None:
+    facts = base_facts()
+    facts["gateway_class"]["choice"] = net.choose_gateway_class("", ISTIO, "kgateway", VAR)
+    verdict = judge(facts)
+    assert "the only Accepted GatewayClass" in {c.name: c for c in verdict.checks}["GatewayClassAccepted"].reason

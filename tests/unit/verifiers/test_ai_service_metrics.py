@@ -171,3 +171,51 @@ def test_upstream_defaults() -> None:
     assert asm.OPTIONS["request_count"]["default"] == 10
     assert asm.OPTIONS["stub_image"]["default"] == "docker.io/library/python:3.13-alpine"  # upstream python:3.13-alpine
     assert asm.TEST_NAME == "TestAIServiceMetrics"
+
+
+# -- without the Prometheus Operator: any Prometheus-compatible query API -----------------------------
+def operator_less(**changes: Any) -> dict[str, Any]:
+    """The kOps collected series, read through a query URL on a platform without monitoring.coreos.com CRDs."""
+    facts = base_facts()
+    facts["monitoring"] = {"servicemonitor_crd": False, "podmonitor_crd": False, "prometheus_crd": False,
+                           "prometheuses": [], "discovery_crds": ["podmonitorings.monitoring.googleapis.com"]}
+    facts["endpoint"] = {"found": True, "kind": "url", "configured": True,
+                         "description": "https://monitoring.googleapis.com/v1/projects/p/location/global/prometheus"}
+    facts["query_api"] = {"ok": True}
+    facts["stub"] = {"ready": True, "offered": ["prometheus.io/scrape annotations on the Pod and Service",
+                                                "PodMonitoring ai-metrics-stub"]}
+    facts.update(changes)
+    return facts
+
+
+def test_query_url_without_operator_crds_is_implemented() -> None:
+    verdict = judge(operator_less())
+    assert verdict.status is Status.IMPLEMENTED, verdict.reasons
+    assert verdict.reasons[0].startswith("Google Cloud Managed Service for Prometheus discovered the stub")
+    assert "no Prometheus Operator" in by_name(verdict)["MonitoringSystemPresent"].reason
+
+
+def test_query_url_without_operator_collecting_nothing_is_not_implemented() -> None:
+    responses = kops_responses()
+    empty = next(r for r in responses if not r["data"]["result"])["data"]["result"]
+    facts = operator_less()
+    facts["collection"].update(counter=_value(empty), histogram_count=None, queue_depth=None)
+    verdict = judge(facts)
+    assert verdict.status is Status.NOT_IMPLEMENTED
+    assert "offered through prometheus.io/scrape annotations on the Pod and Service, PodMonitoring" in verdict.reasons[0]
+
+
+@pytest.mark.parametrize("changes, status, needle", [
+    ({"query_api": {"ok": False, "error": "HTTP 401: Unauthorized"}}, Status.UNKNOWN, "_query_bearer_token_file"),
+    ({"query_api": None, "endpoint": {"found": False, "reason": "no Prometheus-compatible query API found "
+                                                                 "(monitoring/kube-prometheus-stack-prometheus:9090)"}},
+     Status.NOT_IMPLEMENTED, "and no Prometheus-compatible query API"),
+])
+def test_query_api_outcomes(changes: dict[str, Any], status: Status, needle: str) -> None:
+    facts = operator_less(**changes)
+    if facts["query_api"] is None:
+        del facts["query_api"]
+    verdict = judge(facts)
+    assert verdict.status is status
+    assert needle in verdict.reasons[0], verdict.reasons
+    assert by_name(verdict)["MonitoringSystemPresent"].outcome is Outcome.FAIL

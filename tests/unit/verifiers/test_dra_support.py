@@ -153,3 +153,73 @@ def test_claim_template_shape_per_version() -> None:
     assert v1["spec"]["spec"]["devices"]["requests"][0]["exactly"]["deviceClassName"] == "gpu.nvidia.com"
     b1 = acc.claim_template("ns", "t", "r", "gpu.nvidia.com", "v1beta1")
     assert b1["spec"]["spec"]["devices"]["requests"][0]["deviceClassName"] == "gpu.nvidia.com"
+
+
+# -- the vendor: AMD and Intel DRA drivers beside NVIDIA's --------------------------------------------
+# ResourceSlices of AMD's (ROCm/k8s-gpu-dra-driver docs/driver-attributes.md: device gpu-<card>-<render>,
+# type amdgpu) and Intel's (intel-resource-drivers-for-kubernetes doc/gpu/USAGE.md: no type attribute) DRA
+# drivers, written with our own node names and values in the API shape of the VKS fixture.
+def _slice(driver: str, node: str, devices: list[dict[str, Any]]) -> dict[str, Any]:
+    return acc.slice_summary({"metadata": {"name": f"{node}-{driver}-x"}, "spec": {
+        "driver": driver, "nodeName": node, "pool": {"name": node, "generation": 1, "resourceSliceCount": 1},
+        "devices": devices}})
+
+
+AMD_SLICE = _slice("gpu.amd.com", "mi300-0", [
+    {"name": "gpu-1-128", "attributes": {"type": {"string": "amdgpu"}, "renderIndex": {"int": 128},
+                                         "productName": {"string": "AMD_Instinct_MI300X_OAM"}}}])
+INTEL_SLICE = _slice("gpu.intel.com", "arc-0", [
+    {"name": "0000-03-00-0-0x56a0", "attributes": {"driver": {"string": "i915"},
+                                                   "resource.kubernetes.io/pciBusID": {"string": "0000:03:00.0"}}}])
+
+
+@needs(VKS_SLICES)
+@pytest.mark.parametrize("requested, extra, vtype, unknown", [
+    ("auto", [], "nvidia", False),
+    ("auto", [AMD_SLICE], None, True),
+    ("intel", [AMD_SLICE], "intel", False),
+])
+def test_detect_vendor_with_vks_slices(requested: str, extra: list[dict[str, Any]], vtype: str | None,
+                                       unknown: bool) -> None:
+    det = acc.detect_vendor(requested, vks_slices() + extra, [])
+    assert det["type"] == vtype and bool(det.get("unknown")) is unknown
+    if unknown:
+        assert det["unknown"] == "accelerators of several vendors are present (nvidia, amd)"
+
+
+@pytest.mark.parametrize("slices, vtype, device_class, pattern", [
+    ([AMD_SLICE], "amd", "gpu.amd.com", "/dev/dri/renderD[0-9]*"),
+    ([INTEL_SLICE], "intel", "gpu.intel.com", "/dev/dri/renderD[0-9]*"),
+    ([], "nvidia", "gpu.nvidia.com", "/dev/nvidia[0-9]*"),
+])
+def test_detect_amd_and_intel(slices: list[dict[str, Any]], vtype: str, device_class: str, pattern: str) -> None:
+    det = acc.detect_vendor("auto", slices, [])
+    assert det["type"] == vtype
+    cfg = acc.accelerator_config(vtype, acc.GPU_VENDORS)
+    assert cfg is not None and (cfg.device_class, cfg.device_pattern) == (device_class, pattern)
+    # the NVIDIA-only verifiers keep knowing only nvidia
+    assert (acc.accelerator_config(vtype) is None) is (vtype != "nvidia")
+
+
+def test_amd_dra_cluster_judged_like_nvidias() -> None:
+    """AMD's DRA driver: a claim on gpu.amd.com allocated and reserved, the pod sees its render node."""
+    nodes = [{"name": "mi300-0", "ready": True, "unschedulable": False, "labels": {}, "allocatable": {}}]
+    usable = acc.dra_usable(acc.GPU_VENDORS["amd"], [{"name": "gpu.amd.com"}], [AMD_SLICE], nodes)
+    assert usable["usable"] and usable["node"] == "mi300-0"
+    facts = {
+        "server": {"major": 1, "minor": 35}, "dra_version": "v1",
+        "dra": {"served": True, "versions": ["v1"], "resources": {"v1": list(acc.DRA_RESOURCES)}},
+        "accelerator_type": "amd", "accelerator_detection": {"type": "amd", "present": ["amd"], "how": "detected"},
+        "device_class": "gpu.amd.com", "device_classes": [{"name": "gpu.amd.com"}], "resource_slices": [AMD_SLICE],
+        "usable": usable,
+        "functional": {"timeout": "", "pod_uid": "u1", "node": "mi300-0", "claims": [
+            {"name": "dra-probe-claim-x", "allocated": True, "reserved_for": [{"uid": "u1"}],
+             "devices": [{"driver": "gpu.amd.com", "pool": "mi300-0", "device": "gpu-1-128", "in_resource_slice": True,
+                          "slice": AMD_SLICE["name"], "uuid": None}]}],
+            "probe": acc.parse_probe_log("DEVICE: /dev/dri/renderD128\nRESULT: ACCELERATOR_COUNT=1\n")},
+    }
+    verdict = judge(facts)
+    assert verdict.status is Status.IMPLEMENTED, verdict.reasons
+    assert verdict.reasons[0].startswith("amd accelerators (detected): ")
+    facts["accelerator_detection"] = acc.detect_vendor("auto", [AMD_SLICE, INTEL_SLICE], [])
+    assert judge(facts).status is Status.UNKNOWN

@@ -19,6 +19,9 @@ import yaml
 
 from aiconform.results import Outcome, Status
 from aiconform.verifiers.gang_scheduling import judge
+from aiconform.verifiers.gang_scheduling.mechanisms import MECHANISMS, choose
+
+LOOKED_FOR = {name: m.group for name, m in MECHANISMS.items()}
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures"
 STACKS = SHARED / "stacks"
@@ -68,6 +71,7 @@ def _base() -> dict[str, Any]:
     evs = [e for e in vks_events() if "mbd4h" in e["object"]]  # the job admitted first at VKS
     return {
         "scheduler": "kueue",
+        "mechanism": {"name": "kueue", "source": "detected", "found": ["kueue"], "looked_for": LOOKED_FOR},
         "kueue": {"served_versions": ["v1beta2", "v1beta1"], "api_version": "v1beta2", "deprecated_only": False},
         "queue": {"created": True, "usable": True, "name": "aiconform-gang", "cluster_queue": "aiconform-x"},
         "positive": {"job": "aiconform-gang-pos", "parallelism": 2, "complete": True, "failed": False,
@@ -120,10 +124,46 @@ def _kops_v1beta1() -> dict[str, Any]:
     return facts
 
 
-def _no_kueue(others: list[str]):
+def _found(found: list[str], name: str | None = None, source: str | None = None):
     def build() -> dict[str, Any]:
-        return {"scheduler": "kueue", "other_gang_schedulers": others,
-                "kueue": {"served_versions": [], "api_version": None, "deprecated_only": False}}
+        return {"scheduler": name, "mechanism": {"name": name, "source": source, "found": found,
+                                                 "looked_for": LOOKED_FOR}}
+    return build
+
+
+def _podgroup(name: str, version: str, scheduler_name: str):
+    """A conformant run through a PodGroup mechanism: the gang of 2 ran, the big one stayed pending."""
+    def build() -> dict[str, Any]:
+        facts = _base()
+        facts.pop("kueue")
+        facts.pop("queue")
+        facts["scheduler"] = name
+        facts["mechanism"] = {"name": name, "source": "detected", "found": [name], "looked_for": LOOKED_FOR}
+        facts["podgroup"] = {"group": MECHANISMS[name].group, "served_versions": [version], "api_version": version,
+                             "scheduler_name": scheduler_name}
+        facts["positive"].pop("workload")
+        facts["negative"].pop("workload")
+        facts["negative"].update(suspended_throughout=False, pods_seen=1000, podgroup={
+            "found": True, "name": "aiconform-gang-neg", "min_member": 1000, "phase": "Pending",
+            "conditions": [{"type": "Unschedulable", "status": "True", "reason": "NotEnoughResources",
+                            "message": "1000/1000 tasks in gang unschedulable"}]})
+        return facts
+    return build
+
+
+def _with_podgroup_version():
+    def build() -> dict[str, Any]:
+        facts = _podgroup("volcano", "v1beta1", "volcano")()
+        facts["podgroup"] = {"group": "scheduling.volcano.sh", "served_versions": ["v1"], "api_version": None}
+        return facts
+    return build
+
+
+def _with_kai_queue_missing():
+    def build() -> dict[str, Any]:
+        facts = _podgroup("kai", "v2alpha2", "kai-scheduler")()
+        facts["podgroup"].update(queue="team-x", queue_missing=True, queues=["default-parent-queue", "default-queue"])
+        return facts
     return build
 
 
@@ -151,9 +191,27 @@ CASES = [
      Status.NOT_IMPLEMENTED, "Workload job-aiconform-gang-neg-4fbeb", {"Cleanup": "fail"}),
     ("cleanup-missing-is-not-a-pass", _with(cleanup=None), Status.NOT_IMPLEMENTED, "Cleanup: not run",
      {"Cleanup": "skip"}),
-    ("no-gang-scheduler", _no_kueue([]), Status.NOT_IMPLEMENTED, "kueue.x-k8s.io API group is not served",
+    ("no-gang-scheduler", _found([]), Status.NOT_IMPLEMENTED, "kueue.x-k8s.io API group is not served",
      {"PositiveGangScheduling": "skip"}),
-    ("volcano-instead-of-kueue", _no_kueue(["Volcano"]), Status.UNKNOWN, "Volcano is installed", {}),
+    ("no-gang-scheduler-names-what-was-looked-for", _found([]), Status.NOT_IMPLEMENTED,
+     "Volcano (scheduling.volcano.sh), KAI Scheduler (scheduling.run.ai), scheduler-plugins coscheduling", {}),
+    ("kueue-and-volcano-installed", _found(["kueue", "volcano"]), Status.UNKNOWN,
+     "several gang schedulers are installed: Kueue (kueue.x-k8s.io), Volcano (scheduling.volcano.sh); set "
+     "aiconform_gang_scheduling_scheduler", {"PositiveGangScheduling": "skip"}),
+    ("inventory-names-a-missing-one", _found(["volcano"], "kai", "inventory"), Status.UNKNOWN,
+     "aiconform_gang_scheduling_scheduler chose kai (aiconform_gang_scheduling_scheduler is set), but "
+     "scheduling.run.ai is not served; installed: Volcano", {}),
+    ("volcano", _podgroup("volcano", "v1beta1", "volcano"), Status.IMPLEMENTED,
+     "mechanism: Volcano, a PodGroup scheduling.volcano.sh/v1beta1 with minMember = the Job's pods, schedulerName "
+     "volcano (detected: the only gang scheduler installed)", {"NegativeGangScheduling": "pass"}),
+    ("kai", _podgroup("kai", "v2alpha2", "kai-scheduler"), Status.IMPLEMENTED, "mechanism: KAI Scheduler", {}),
+    ("coscheduling", _podgroup("coscheduling", "v1alpha1", "scheduler-plugins-scheduler"), Status.IMPLEMENTED,
+     "mechanism: scheduler-plugins coscheduling", {}),
+    ("kai-queue-missing", _with_kai_queue_missing(), Status.UNKNOWN,
+     "KAI Scheduler queue 'team-x' does not exist (queues: default-parent-queue, default-queue); set "
+     "aiconform_gang_scheduling_kai_queue", {"PositiveGangScheduling": "skip"}),
+    ("podgroup-version-unknown", _with_podgroup_version(), Status.UNKNOWN, "not the PodGroup version aiconform "
+     "writes (v1beta1)", {}),
     ("inventory-queue-missing", _with(queue={"usable": False, "error": "LocalQueue gang/e2e-lq (from the "
                                              "inventory) does not exist"}),
      Status.UNKNOWN, "LocalQueue gang/e2e-lq", {}),
@@ -175,6 +233,49 @@ def test_pending_reason_from_kueue_is_shown_for_the_negative_job():
     neg = next(c for c in verdict.checks if c.name == "NegativeGangScheduling")
     assert neg.outcome is Outcome.PASS
     assert "insufficient quota for cpu" in neg.reason and "QuotaReserved=False" in neg.reason
+
+
+def test_the_report_names_the_mechanism_also_on_failure():
+    facts = _broken_scheduler()
+    verdict = judge(facts)
+    assert verdict.status is Status.NOT_IMPLEMENTED
+    assert any(r.startswith("mechanism: Kueue, a queue of aiconform's own (detected") for r in verdict.reasons)
+
+
+def test_podgroup_state_is_shown_for_the_negative_job():
+    neg = next(c for c in judge(_podgroup("volcano", "v1beta1", "volcano")()).checks if c.name == "NegativeGangScheduling")
+    assert "PodGroup aiconform-gang-neg minMember 1000, phase Pending" in neg.reason and "NotEnoughResources" in neg.reason
+
+
+def test_the_schedulers_pending_reason_is_shown_for_the_negative_job():
+    facts = _podgroup("coscheduling", "v1alpha1", "scheduler-plugins-scheduler")()
+    facts["negative"]["pending_reason"] = {"reason": "Unschedulable", "message": "PodGroup ns/pg gets rejected due "
+                                           "to Pod p is unschedulable even after PostFilter"}
+    neg = next(c for c in judge(facts).checks if c.name == "NegativeGangScheduling")
+    assert neg.outcome is Outcome.PASS and "pending: Unschedulable: PodGroup ns/pg gets rejected" in neg.reason
+
+
+def test_a_kueue_queue_in_the_inventory_chooses_kueue_among_several():
+    got = choose("auto", {"kueue.x-k8s.io", "scheduling.volcano.sh"}, "aiconform_gang_scheduling_cluster_queue")
+    assert (got["name"], got["source"], got["variable"]) == ("kueue", "inventory",
+                                                            "aiconform_gang_scheduling_cluster_queue")
+    assert choose("volcano", {"kueue.x-k8s.io"}, "aiconform_gang_scheduling_queue_name")["name"] == "volcano"
+
+
+@pytest.mark.parametrize(("requested", "groups", "name", "source"), [
+    ("auto", {"kueue.x-k8s.io", "apps"}, "kueue", "detected"),
+    ("auto", {"scheduling.volcano.sh", "batch.volcano.sh"}, "volcano", "detected"),
+    ("auto", {"scheduling.run.ai"}, "kai", "detected"),
+    ("auto", {"scheduling.x-k8s.io"}, "coscheduling", "detected"),
+    ("auto", {"kueue.x-k8s.io", "scheduling.run.ai"}, None, None),   # several: the inventory must choose
+    ("auto", {"apps"}, None, None),
+    ("kai", {"kueue.x-k8s.io", "scheduling.run.ai"}, "kai", "inventory"),
+    ("other", {"kueue.x-k8s.io"}, "other", "inventory"),
+])
+def test_choose_picks_the_only_one_installed_unless_the_inventory_says(requested, groups, name, source):
+    got = choose(requested, groups)
+    assert (got["name"], got["source"]) == (name, source)
+    assert set(got["looked_for"]) == {"kueue", "volcano", "kai", "coscheduling"}
 
 
 def test_kueue_conditions_noted_on_success():

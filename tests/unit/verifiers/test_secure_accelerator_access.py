@@ -137,7 +137,7 @@ CASES = [
      Status.NOT_IMPLEMENTED, "see the same device"),
     ("a single accelerator: cross-pod check skipped, not passed",
      lambda f: f["subtests"].update(CrossPodIsolationTest={"skipped": "the cluster offers 1 allocatable accelerator(s)"}),
-     Status.UNKNOWN, "CrossPodIsolationTest was skipped"),
+     Status.IMPLEMENTED, "CrossPodIsolationTest skipped: the cluster offers 1"),
     ("no RESULT line in the log",
      lambda f: _set_log(f, "NegativeIsolationTest", "neg-pod", "prober", "bash: line 1: nvidia-smi: command not found\n"),
      Status.NOT_IMPLEMENTED, "no RESULT line"),
@@ -243,3 +243,68 @@ def test_probe_pod_grants_only_the_first_container() -> None:
     assert pod["spec"]["tolerations"][0]["key"] == "nvidia.com/gpu"
     dp = acc.probe_pod("ns", "p", [acc.probe_container("prober", "img", NVIDIA)], NVIDIA, grant="device-plugin")
     assert dp["spec"]["containers"][0]["resources"]["limits"] == {"nvidia.com/gpu": "1"}
+
+
+
+# -- the env-var bypass (NVIDIA): no request, NVIDIA_VISIBLE_DEVICES=all -----------------------------------
+def _bypass(log: str) -> dict[str, Any]:
+    pods = {}
+    for name, image in (("envvar-plain", "docker.io/library/ubuntu:22.04"),
+                        ("envvar-cuda", "nvcr.io/nvidia/cuda:12.9.0-base-ubuntu24.04")):
+        pods[name] = {**_pod({"prober": (0, log)}), "image": image, "env": ["NVIDIA_VISIBLE_DEVICES=all",
+                                                                             "NVIDIA_DRIVER_CAPABILITIES=all"]}
+    return _subtest(pods, {"envvar-plain": "i-030791dc5a37cd257", "envvar-cuda": "i-030791dc5a37cd257"})
+
+
+@needs(KOPS_SAA)
+def test_envvar_bypass_refused_is_implemented() -> None:
+    facts = kops_facts()
+    facts["subtests"]["EnvVarBypassTest"] = _bypass(probe_log([]))
+    v = judge(facts)
+    assert v.status is Status.IMPLEMENTED, v.reasons
+    check = {c.name: c for c in v.checks}["EnvVarBypassTest"]
+    assert check.outcome is Outcome.PASS
+    assert "NVIDIA_VISIBLE_DEVICES=all, image nvcr.io/nvidia/cuda:12.9.0-base-ubuntu24.04) sees 0" in check.reason
+
+
+@needs(KOPS_SAA)
+def test_envvar_bypass_honoured_is_a_violation() -> None:
+    """The toolkit honoured the variable: the pod that asked for nothing sees the node's L4 (kOps nvidia-smi)."""
+    blocks = kops_saa_blocks()
+    gpu = nvsmi_gpus(blocks["Checking that GPUs are available if requested"][0])
+    facts = kops_facts()
+    facts["subtests"]["EnvVarBypassTest"] = _bypass(probe_log(gpu))
+    v = judge(facts)
+    assert v.status is Status.NOT_IMPLEMENTED
+    assert any(r.startswith("EnvVarBypassTest: VIOLATION: envvar-plain/prober (no accelerator requested, "
+                            "NVIDIA_VISIBLE_DEVICES=all") for r in v.reasons), v.reasons
+
+
+@needs(KOPS_SAA)
+def test_single_accelerator_passes_upstream_subtests_with_the_skip_stated() -> None:
+    facts = kops_facts()
+    facts["capacity"] = 1
+    facts["subtests"]["CrossPodIsolationTest"] = {"skipped": "the cluster offers 1 allocatable accelerator(s); two "
+                                                             "pods holding one each cannot run"}
+    v = judge(facts)
+    assert v.status is Status.IMPLEMENTED, v.reasons
+    checks = {c.name: c.outcome for c in v.checks}
+    assert checks["CrossPodIsolationTest"] is Outcome.SKIP
+    assert [c for c, o in checks.items() if o is Outcome.PASS] == ["PositiveAccessTest", "NegativeIsolationTest",
+                                                                   "MultiContainerIsolationTest"]
+    assert "CrossPodIsolationTest skipped: the cluster offers 1" in v.reasons[-1]
+    # ... but never when one of them failed
+    facts["subtests"]["NegativeIsolationTest"]["pods"]["neg-pod"]["containers"]["prober"] = _res(
+        "RESULT: ACCELERATOR_COUNT=1\n")
+    assert judge(facts).status is Status.NOT_IMPLEMENTED
+
+
+def test_several_vendors_are_unknown_until_the_inventory_chooses() -> None:
+    nodes = [{"name": "n1", "allocatable": {"nvidia.com/gpu": "1"}}, {"name": "n2", "allocatable": {"amd.com/gpu": "8"}}]
+    det = acc.detect_vendor("auto", [], nodes)
+    v = judge({"accelerator_type": "auto", "accelerator_detection": det})
+    assert v.status is Status.UNKNOWN
+    assert v.reasons[0] == ("accelerators of several vendors are present (nvidia, amd): set "
+                            "aiconform_secure_accelerator_access_accelerator_type (or aiconform_accelerator_type) to "
+                            "the one to test")
+    assert acc.detect_vendor("auto", [], nodes[1:])["type"] == "amd"

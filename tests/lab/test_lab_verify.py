@@ -1,0 +1,45 @@
+"""aiconform's verify phase against the lab: verdicts decided by a real control plane.
+
+On the bare lab (nothing of the reference stack installed) the real scheduler allocates DRA devices, but no
+container output exists (kwok runs no process): dra_support must then be `error` naming that, never Not
+Implemented; gang_scheduling has no gang scheduler to find: Not Implemented naming what was looked for.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers.lab import LabHandle
+
+from aiconform import PROJECT_ROOT
+from aiconform.lab import write_lab_engine_inventory
+
+pytestmark = pytest.mark.lab
+
+
+def test_verify_on_the_bare_lab(lab: LabHandle, tmp_path: Path) -> None:
+    inv = tmp_path / "inventory.yml"
+    write_lab_engine_inventory(inv, lab.kubeconfig, {"aiconform_dra_support_log_timeout": 8,
+                                                     "aiconform_dra_support_pod_running_timeout": 60})
+    reports = tmp_path / "reports"
+    proc = subprocess.run([sys.executable, "-m", "aiconform.cli", "run", "-i", str(inv), "--phase", "verify",
+                           "--only", "dra_support,gang_scheduling", "--reports-dir", str(reports)],
+                          cwd=PROJECT_ROOT, env=lab.subprocess_env(), capture_output=True, text=True, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert "LAB cluster: lab (kwok nodes, no real accelerators)" in out, out
+    # gang_scheduling Not Implemented (a MUST) decides the exit code: 1
+    assert proc.returncode == 1, out
+    results = json.loads(next(reports.glob("lab/*/results.json")).read_text())
+    assert results["cluster"]["engine"] == "lab"
+    by_id = {r["id"]: r for r in results["requirements"]}
+    dra = by_id["dra_support"]
+    assert dra["status"] == "error", dra
+    assert "could not read the output of probe" in json.dumps(dra) and "no logs found" in json.dumps(dra)
+    gang = by_id["gang_scheduling"]
+    assert gang["status"] == "Not Implemented", gang
+    assert "no gang scheduler found" in json.dumps(gang)
+    run_dir = next(reports.glob("lab/2*"))
+    assert (run_dir / "PRODUCT.yaml").read_text().startswith("# LAB CLUSTER")
