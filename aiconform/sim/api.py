@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiconform.sim import patch as patchlib
+from aiconform.sim import validation
 from aiconform.sim.discovery import Registry, ResourceDef, crd_to_def
 from aiconform.sim.selectors import parse_field_selector, parse_label_selector
 from aiconform.sim.store import Obj, Store
@@ -26,6 +27,20 @@ NO_GENERATION = {("", "configmaps"), ("", "secrets"), ("", "events"), ("", "endp
 STATUS_RESET_ON_CREATE = {("apps", "deployments"), ("apps", "replicasets"), ("apps", "statefulsets"),
                           ("apps", "daemonsets"), ("batch", "jobs"), ("", "persistentvolumeclaims"), ("", "services"),
                           ("apiextensions.k8s.io", "customresourcedefinitions"), ("resource.k8s.io", "resourceclaims")}
+
+
+ROOT_CA_DESCRIPTION = ("Contains a CA bundle that can be used to verify the kube-apiserver when using internal "
+                       "endpoints such as the internal service IP or kubernetes.default.svc. No other usage is "
+                       "guaranteed across distributions of Kubernetes clusters.")
+SIMULATED_CA = "-----BEGIN CERTIFICATE-----\n(simulated cluster: no certificate authority)\n-----END CERTIFICATE-----\n"
+
+# A reset status as the API server serialises it: the status fields without omitempty.
+EMPTY_STATUS: dict[tuple[str, str], dict[str, Any]] = {
+    ("apps", "statefulsets"): {"replicas": 0, "availableReplicas": 0},
+    ("apps", "replicasets"): {"replicas": 0},
+    ("apps", "daemonsets"): {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0,
+                             "numberReady": 0},
+}
 
 
 def now() -> str:
@@ -45,8 +60,10 @@ class ApiError(Exception):
     def status(self) -> dict[str, Any]:
         body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                                 "message": self.message, "reason": self.reason, "code": self.code}
+        if not self.reason:
+            body.pop("reason")
         if self.details:
-            body["details"] = self.details
+            body["details"] = {k: v for k, v in self.details.items() if not (k == "group" and v == "")}
         return body
 
 
@@ -70,6 +87,15 @@ def invalid(rd: ResourceDef, name: str, field: str, msg: str) -> ApiError:
     return ApiError(422, "Invalid", f'{rd.kind}{"." + rd.group if rd.group else ""} "{name}" is invalid: {field}: {msg}',
                     {"name": name, "group": rd.group, "kind": rd.kind,
                      "causes": [{"reason": "FieldValueRequired", "message": msg, "field": field}]})
+
+
+def invalid_causes(rd: ResourceDef, name: str, causes: list[tuple[str, str, str]]) -> ApiError:
+    """422 Invalid as kube-apiserver words it (``<Kind>.<group> "<name>" is invalid: <field>: <msg>, ...``)."""
+    listed = [f"{f}: {m}" for _, f, m in causes]
+    text = listed[0] if len(listed) == 1 else "[" + ", ".join(listed) + "]"
+    return ApiError(422, "Invalid", f'{rd.kind}{"." + rd.group if rd.group else ""} "{name}" is invalid: {text}',
+                    {"name": name, "group": rd.group, "kind": rd.kind,
+                     "causes": [{"reason": r, "message": m, "field": f} for r, f, m in causes]})
 
 
 def owner_ref(obj: Obj, controller: bool = True) -> dict[str, Any]:
@@ -158,10 +184,17 @@ class Cluster:
         meta["creationTimestamp"] = meta.get("creationTimestamp") if seed and meta.get("creationTimestamp") else now()
         for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "managedFields"):
             meta.pop(k, None)
+        _drop_empty_meta(meta)
         if rd.key not in NO_GENERATION:
             meta["generation"] = 1
         if not seed and (rd.key in STATUS_RESET_ON_CREATE or (rd.crd and "status" in rd.subresources)):
             obj.pop("status", None)
+            if not rd.crd:  # what the API server answers for a reset status (fields JSON always writes)
+                obj["status"] = copy.deepcopy(EMPTY_STATUS.get(rd.key, {}))
+        if seed:
+            validation.apply_defaults(rd.key, obj)
+        else:
+            self._validate(rd, obj)
         self._prepare_create(rd, obj, seed)
         if dry_run:
             meta["resourceVersion"] = ""
@@ -169,7 +202,37 @@ class Cluster:
         meta["resourceVersion"] = str(self.store.next_rv())
         self.store.put(rd.key, obj)
         self._after_write(rd, obj, None)
+        if rd.key == ("", "namespaces"):
+            self._namespace_defaults(name)
         return obj
+
+    def _validate(self, rd: ResourceDef, obj: Obj) -> None:
+        """Defaulting, then the validation clients observe most (see validation.py)."""
+        validation.apply_defaults(rd.key, obj)
+        found = validation.causes(rd.key, obj, self._crd_schema(rd, obj) if rd.crd else None)
+        if found:
+            raise invalid_causes(rd, obj["metadata"].get("name") or "", found)
+
+    def _crd_schema(self, rd: ResourceDef, obj: Obj) -> Any:
+        crd = self.store.get(("apiextensions.k8s.io", "customresourcedefinitions"), "", f"{rd.plural}.{rd.group}")
+        version = str(obj.get("apiVersion", "")).rpartition("/")[2]
+        for v in ((crd or {}).get("spec") or {}).get("versions") or []:
+            if v.get("name") == version:
+                return (v.get("schema") or {}).get("openAPIV3Schema")
+        return None
+
+    def _namespace_defaults(self, ns: str) -> None:
+        """What kube-controller-manager puts in every new namespace: the ``default`` ServiceAccount
+        (serviceaccount controller) and the ``kube-root-ca.crt`` ConfigMap (root-ca-cert-publisher)."""
+        for key, body in ((("", "serviceaccounts"), {"apiVersion": "v1", "kind": "ServiceAccount",
+                                                     "metadata": {"name": "default"}}),
+                          (("", "configmaps"), {"apiVersion": "v1", "kind": "ConfigMap",
+                                                "metadata": {"name": "kube-root-ca.crt", "annotations": {
+                                                    "kubernetes.io/description": ROOT_CA_DESCRIPTION}},
+                                                "data": {"ca.crt": SIMULATED_CA}})):
+            rd = self.registry.get(*key)
+            if rd is not None and self.store.get(key, ns, body["metadata"]["name"]) is None:
+                self.create(rd, ns, body, seed=True)
 
     def _prepare_create(self, rd: ResourceDef, obj: Obj, seed: bool) -> None:
         """Per-kind create strategy (the parts of upstream's PrepareForCreate clients observe)."""
@@ -252,7 +315,8 @@ class Cluster:
         new = copy.deepcopy(body)
         new_meta = new.get("metadata") or {}
         if new_meta.get("name") and new_meta["name"] != name:
-            raise ApiError(400, "BadRequest", "the name of the object does not match the name on the URL")
+            raise ApiError(400, "BadRequest", f"the name of the object ({new_meta['name']}) does not match the name on "
+                           f"the URL ({name})")
         rv = new_meta.get("resourceVersion")
         if check_rv and rv and rv != old["metadata"]["resourceVersion"]:
             raise conflict(rd, name)
@@ -290,6 +354,9 @@ class Cluster:
                 spec["clusterIP"] = old["spec"]["clusterIP"]
                 spec["clusterIPs"] = old["spec"].get("clusterIPs", [spec["clusterIP"]])
         meta["resourceVersion"] = om["resourceVersion"]
+        _drop_empty_meta(meta)
+        if subresource is None:
+            self._validate(rd, new)
         if new == old:
             return old  # no-op writes keep the resourceVersion (idempotent re-runs report unchanged)
         if rd.key == ("apiextensions.k8s.io", "customresourcedefinitions") and subresource is None:
@@ -464,6 +531,13 @@ class Cluster:
             "source": {"component": component}, "firstTimestamp": t, "lastTimestamp": t,
             "reportingComponent": component, "reportingInstance": "", "eventTime": None,
         }, seed=True)
+
+
+def _drop_empty_meta(meta: dict[str, Any]) -> None:
+    """Empty maps and lists of ObjectMeta are omitted (omitempty), as a patch deleting the last key leaves them."""
+    for k in ("labels", "annotations", "finalizers", "ownerReferences"):
+        if k in meta and not meta[k]:
+            meta.pop(k)
 
 
 def _spec_of(obj: Obj) -> Any:

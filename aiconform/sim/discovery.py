@@ -45,7 +45,10 @@ class ResourceDef:
 # Built-in kinds the project needs: (group, versions, plural, kind, namespaced, shortNames, subresources, categories)
 _B = [
     ("", "v1", "namespaces", "Namespace", False, "ns", "status finalize", ""),
-    ("", "v1", "pods", "Pod", True, "po", "status log binding eviction ephemeralcontainers resize", "all"),
+    ("", "v1", "pods", "Pod", True, "po",
+     "status log binding eviction ephemeralcontainers resize attach exec portforward proxy", "all"),
+    ("", "v1", "bindings", "Binding", True, "", "", ""),
+    ("", "v1", "componentstatuses", "ComponentStatus", False, "cs", "", ""),
     ("", "v1", "services", "Service", True, "svc", "status proxy", "all"),
     ("", "v1", "configmaps", "ConfigMap", True, "cm", "", ""),
     ("", "v1", "secrets", "Secret", True, "", "", ""),
@@ -91,7 +94,49 @@ _B = [
     ("storage.k8s.io", "v1", "volumeattachments", "VolumeAttachment", False, "", "status", ""),
     ("events.k8s.io", "v1", "events", "Event", True, "ev", "", ""),
     ("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False, "", "", ""),
+    ("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview", False, "", "", ""),
+    ("authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview", False, "", "", ""),
+    ("authorization.k8s.io", "v1", "localsubjectaccessreviews", "LocalSubjectAccessReview", True, "", "", ""),
+    ("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", False, "", "", ""),
+    ("authentication.k8s.io", "v1", "tokenreviews", "TokenReview", False, "", "", ""),
+    ("certificates.k8s.io", "v1", "certificatesigningrequests", "CertificateSigningRequest", False, "csr",
+     "approval status", ""),
+    ("flowcontrol.apiserver.k8s.io", "v1", "flowschemas", "FlowSchema", False, "", "status", ""),
+    ("flowcontrol.apiserver.k8s.io", "v1", "prioritylevelconfigurations", "PriorityLevelConfiguration", False, "",
+     "status", ""),
+    ("networking.k8s.io", "v1", "ipaddresses", "IPAddress", False, "ip", "", ""),
+    ("networking.k8s.io", "v1", "servicecidrs", "ServiceCIDR", False, "", "status", ""),
+    ("storage.k8s.io", "v1", "csistoragecapacities", "CSIStorageCapacity", True, "", "", ""),
+    ("storage.k8s.io", "v1", "volumeattributesclasses", "VolumeAttributesClass", False, "vac", "", ""),
 ]
+CREATE_ONLY = ["create"]
+# Resources whose verbs differ from the full set (as kube-apiserver's discovery lists them).
+VERBS: dict[tuple[str, str], list[str]] = {
+    ("", "namespaces"): ["create", "delete", "get", "list", "patch", "update", "watch"],
+    ("", "bindings"): CREATE_ONLY,
+    ("", "componentstatuses"): ["get", "list"],
+    ("", "events"): ALL_VERBS, ("events.k8s.io", "events"): ALL_VERBS,
+    **{("authorization.k8s.io", p): CREATE_ONLY for p in ("selfsubjectaccessreviews", "selfsubjectrulesreviews",
+                                                          "subjectaccessreviews", "localsubjectaccessreviews")},
+    ("authentication.k8s.io", "selfsubjectreviews"): CREATE_ONLY,
+    ("authentication.k8s.io", "tokenreviews"): CREATE_ONLY,
+}
+PROXY_VERBS = ["create", "delete", "get", "patch", "update"]
+# subresource -> (kind, verbs, group/version when not the parent's)
+SUBRESOURCES: dict[str, tuple[str | None, list[str], str | None]] = {
+    "status": (None, ["get", "patch", "update"], None),
+    "scale": ("Scale", ["get", "patch", "update"], "autoscaling/v1"),
+    "log": ("Pod", ["get"], None),
+    "binding": ("Binding", CREATE_ONLY, None),
+    "eviction": ("Eviction", CREATE_ONLY, "policy/v1"),
+    "token": ("TokenRequest", CREATE_ONLY, "authentication.k8s.io/v1"),
+    "finalize": ("Namespace", ["update"], None),
+    "attach": ("PodAttachOptions", ["create", "get"], None),
+    "exec": ("PodExecOptions", ["create", "get"], None),
+    "portforward": ("PodPortForwardOptions", ["create", "get"], None),
+    "proxy": (None, PROXY_VERBS, None),  # <Kind>ProxyOptions
+    "approval": (None, ["get", "patch", "update"], None),
+}
 
 # resource.k8s.io: which versions a given Kubernetes minor serves by default (preferred first).
 _DRA = [
@@ -103,7 +148,9 @@ _DRA = [
 
 
 def dra_versions(minor: int) -> list[str]:
-    if minor >= 34:
+    if minor >= 35:  # the betas are off by default from 1.35 (as the lab's kube-apiserver v1.35 serves them)
+        return ["v1"]
+    if minor == 34:
         return ["v1", "v1beta2", "v1beta1"]
     if minor == 33:
         return ["v1beta2", "v1beta1"]
@@ -135,7 +182,8 @@ class Registry:
         self._by_key: dict[tuple[str, str], ResourceDef] = {}
         self.aggregated = list(aggregated)
         for g, vers, plural, kind, ns, short, subs, cats in _B:
-            self.add(ResourceDef(g, vers.split(), plural, kind, ns, short.split(), subs.split(), cats.split()))
+            self.add(ResourceDef(g, vers.split(), plural, kind, ns, short.split(), subs.split(), cats.split(),
+                                 verbs=list(VERBS.get((g, plural), ALL_VERBS))))
         for plural, kind, ns, short, subs in _DRA:
             self.add(ResourceDef("resource.k8s.io", dra_versions(minor), plural, kind, ns, short.split(), subs.split()))
         if "metrics.k8s.io" in self.aggregated:
@@ -212,17 +260,13 @@ class Registry:
             entry["storageVersionHash"] = hashlib.sha256(f"{gv}/{rd.kind}".encode()).hexdigest()[:12]
             out.append(entry)
             for sub in rd.subresources:
-                kind = {"scale": "Scale", "log": "Pod", "binding": "Binding", "eviction": "Eviction",
-                        "token": "TokenRequest"}.get(sub, rd.kind)
-                verbs = ["get", "patch", "update"]
-                if sub in ("binding", "eviction", "token"):
-                    verbs = ["create"]
-                elif sub in ("log", "proxy"):
-                    verbs = ["get"]
+                kind, verbs, sub_gv = SUBRESOURCES.get(sub, (None, ["get", "patch", "update"], None))
+                if sub == "proxy":
+                    kind = f"{rd.kind}ProxyOptions"
                 sub_entry: dict[str, Any] = {"name": f"{rd.plural}/{sub}", "singularName": "",
-                                             "namespaced": rd.namespaced, "kind": kind, "verbs": verbs}
-                if sub == "scale":
-                    sub_entry.update(group="autoscaling", version="v1")
+                                             "namespaced": rd.namespaced, "kind": kind or rd.kind, "verbs": verbs}
+                if sub_gv:
+                    sub_entry.update(group=sub_gv.split("/")[0], version=sub_gv.split("/")[1])
                 out.append(sub_entry)
         if group == "custom.metrics.k8s.io":
             out = [{"name": "pods/*", "singularName": "", "namespaced": True, "kind": "MetricValueList", "verbs": ["get"]},
@@ -232,6 +276,35 @@ class Registry:
             out = [{"name": "*", "singularName": "", "namespaced": True, "kind": "ExternalMetricValueList",
                     "verbs": ["get"]}]
         return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": out}
+
+    def aggregated_discovery(self, core: bool) -> dict[str, Any]:
+        """Aggregated discovery (apidiscovery.k8s.io/v2 APIGroupDiscoveryList) of ``/api`` or ``/apis``."""
+        items = []
+        for group, versions in sorted(self.groups().items()):
+            if (group == "") != core:
+                continue
+            vlist = []
+            for v in versions:
+                doc = self.resource_list(group, v) or {"resources": []}
+                entries: dict[str, dict[str, Any]] = {}
+                for r in doc["resources"]:
+                    plural, _, sub = r["name"].partition("/")
+                    kind = {"group": r.get("group", ""), "version": r.get("version", ""), "kind": r["kind"]}
+                    if not sub:
+                        e: dict[str, Any] = {"resource": plural, "responseKind": kind,
+                                             "scope": "Namespaced" if r["namespaced"] else "Cluster",
+                                             "singularResource": r.get("singularName", ""), "verbs": r["verbs"]}
+                        for k in ("shortNames", "categories"):
+                            if r.get(k):
+                                e[k] = r[k]
+                        entries[plural] = e
+                    elif plural in entries:
+                        entries[plural].setdefault("subresources", []).append(
+                            {"subresource": sub, "responseKind": kind, "verbs": r["verbs"]})
+                vlist.append({"version": v, "resources": list(entries.values()), "freshness": "Current"})
+            items.append({"metadata": {"name": group} if group else {}, "versions": vlist})
+        return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {},
+                "items": items}
 
     # ---- OpenAPI v3: permissive schemas that advertise server-side fieldValidation ----
     def openapi_index(self) -> dict[str, Any]:

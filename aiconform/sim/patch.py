@@ -26,9 +26,27 @@ class PatchError(ValueError):
     pass
 
 
+def _lenient(obj: Any, ops: Any) -> Any:
+    """kube-apiserver's JSON patch (evanphx/json-patch) lets ``replace`` set a missing member of an object."""
+    if not isinstance(ops, list):
+        return ops
+    out = []
+    for op in ops:
+        if isinstance(op, dict) and op.get("op") == "replace" and isinstance(op.get("path"), str):
+            parent_path, _, last = op["path"].rpartition("/")
+            try:
+                parent = jsonpatch.JsonPointer(parent_path).resolve(obj) if parent_path else obj
+            except (jsonpatch.JsonPointerException, TypeError, KeyError, IndexError):
+                parent = None
+            if isinstance(parent, dict) and last.replace("~1", "/").replace("~0", "~") not in parent:
+                op = {**op, "op": "add"}
+        out.append(op)
+    return out
+
+
 def json_patch(obj: dict[str, Any], ops: Any) -> dict[str, Any]:
     try:
-        return jsonpatch.JsonPatch(ops).apply(copy.deepcopy(obj))
+        return jsonpatch.JsonPatch(_lenient(obj, ops)).apply(copy.deepcopy(obj))
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, KeyError, IndexError) as e:
         raise PatchError(str(e)) from e
 
@@ -85,21 +103,35 @@ def strategic_merge(target: Any, patch: Any, field_name: str = "") -> Any:
         if key is None or not isinstance(target, list):
             return [strategic_merge(None, i) if isinstance(i, dict) else copy.deepcopy(i) for i in patch
                     if not (isinstance(i, dict) and i.get("$patch") == "delete")]
-        out_list = [copy.deepcopy(i) for i in target]
-        index = {i.get(key): n for n, i in enumerate(out_list) if isinstance(i, dict)}
+        server = [copy.deepcopy(i) for i in target]
+        server_index = {i.get(key): n for n, i in enumerate(server) if isinstance(i, dict)}
         deleted: set[Any] = set()
+        patched: list[Any] = []  # the patch's items, merged, in the patch's order
         for item in patch:
             if not isinstance(item, dict):
                 continue
             if item.get("$patch") == "delete":
                 deleted.add(item.get(key))
                 continue
-            if item.get(key) in index:
-                out_list[index[item.get(key)]] = strategic_merge(out_list[index[item.get(key)]], item)
+            k = item.get(key)
+            patched.append(strategic_merge(server[server_index[k]], item) if k in server_index
+                           else strategic_merge(None, item))
+        in_patch = {i.get(key) for i in patched} | deleted
+        server_only = [i for i in server if not (isinstance(i, dict) and i.get(key) in in_patch)]
+        # upstream's normalizeElementOrder: patch items and server-only items merged by their index on the server,
+        # items new to the server first
+        out_list: list[Any] = []
+        a = b = 0
+        while a < len(patched) and b < len(server_only):
+            left = server_index.get(patched[a].get(key), -1)
+            right = server_index.get(server_only[b].get(key) if isinstance(server_only[b], dict) else None, -1)
+            if left < right:
+                out_list.append(patched[a])
+                a += 1
             else:
-                index[item.get(key)] = len(out_list)
-                out_list.append(strategic_merge(None, item))
-        return [i for i in out_list if not (isinstance(i, dict) and i.get(key) in deleted)]
+                out_list.append(server_only[b])
+                b += 1
+        return out_list + patched[a:] + server_only[b:]
     return copy.deepcopy(patch)
 
 

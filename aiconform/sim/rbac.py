@@ -4,8 +4,9 @@
 returns a bearer token for ``system:serviceaccount:<namespace>:<name>``; requests carrying it are
 authorized against those ClusterRole rules the way kube-apiserver's RBAC authorizer does it (request
 attributes from the URL as ``RequestInfoFactory`` derives them, ``rbac/v1`` rule matching, the real
-Forbidden Status). Every other token (the kubeconfig's admin token) keeps full access, so existing
-tests are unaffected. Issued tokens survive ``/_sim/reset``: they stand for identities, not objects.
+Forbidden Status). The kubeconfig's admin token keeps full access and may impersonate
+(``Impersonate-User``/``Impersonate-Group``, ``kubectl --as``): an impersonated user is authorized against the
+stored Roles/ClusterRoles bound to it (``store_rules``), as kube-apiserver's RBAC authorizer does. Issued tokens survive ``/_sim/reset``: they stand for identities, not objects.
 
 ``GET /_sim/requests?log=1`` returns every API request with its user agent and decision, the input of
 ``aiconform rbac generate``.
@@ -126,7 +127,7 @@ def forbidden_status(user: str, a: Attributes) -> dict[str, Any]:
     msg = f'User "{user}" cannot {a.verb} resource "{resource}" in API group "{a.api_group}" {scope}'
     qualified = f"{a.resource}.{a.api_group}" if a.api_group else a.resource
     head = f'{qualified} "{a.name}" is forbidden' if a.name else f"{qualified} is forbidden"
-    details: dict[str, Any] = {"group": a.api_group, "kind": a.resource}
+    details: dict[str, Any] = {"group": a.api_group, "kind": a.resource} if a.api_group else {"kind": a.resource}
     if a.name:
         details["name"] = a.name
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
@@ -139,10 +140,93 @@ class Identity:
     rules: list[dict[str, Any]]
 
 
+def user_groups(user: str, groups: list[str]) -> list[str]:
+    """The groups an authenticated user has: the asked ones, ServiceAccount groups, system:authenticated."""
+    out = list(groups)
+    parts = user.split(":")
+    if len(parts) == 4 and parts[:2] == ["system", "serviceaccount"]:
+        out += ["system:serviceaccounts", f"system:serviceaccounts:{parts[2]}"]
+    return [*out, "system:authenticated"]
+
+
+def subject_matches(subject: Mapping[str, Any], user: str, groups: list[str], binding_ns: str) -> bool:
+    kind, name = subject.get("kind"), subject.get("name")
+    if kind == "User":
+        return name == user
+    if kind == "Group":
+        return name in groups
+    if kind == "ServiceAccount":
+        return user == f"system:serviceaccount:{subject.get('namespace') or binding_ns}:{name}"
+    return False
+
+
+def store_rules(find: Any, items: Any, user: str, groups: list[str], namespace: str) -> list[dict[str, Any]]:
+    """rbac/v1 rules granted to a user by the stored (Cluster)Roles and (Cluster)RoleBindings.
+
+    ``find(plural, ns, name)`` and ``items(plural, ns)`` read objects of rbac.authorization.k8s.io.
+    """
+    def cluster_role_rules(name: str) -> list[dict[str, Any]]:
+        role = find("clusterroles", "", name) or {}
+        rules = list(role.get("rules") or [])
+        for sel in (role.get("aggregationRule") or {}).get("clusterRoleSelectors") or []:
+            from aiconform.sim.selectors import match_label_selector_obj
+            for other in items("clusterroles", None):
+                if other["metadata"]["name"] != name and match_label_selector_obj(sel, other["metadata"].get(
+                        "labels") or {}):
+                    rules += other.get("rules") or []
+        return rules
+    out: list[dict[str, Any]] = []
+    for b in items("clusterrolebindings", None):
+        if any(subject_matches(s, user, groups, "") for s in b.get("subjects") or []):
+            out += cluster_role_rules((b.get("roleRef") or {}).get("name", ""))
+    if namespace:
+        for b in items("rolebindings", namespace):
+            if not any(subject_matches(s, user, groups, namespace) for s in b.get("subjects") or []):
+                continue
+            ref = b.get("roleRef") or {}
+            if ref.get("kind") == "ClusterRole":
+                out += cluster_role_rules(ref.get("name", ""))
+            else:
+                out += (find("roles", namespace, ref.get("name", "")) or {}).get("rules") or []
+    return out
+
+
+@dataclass
+class Requester:
+    """Who makes a request: the admin (full access), an issued token, or a user the admin impersonates."""
+    user: str
+    groups: list[str]
+    token_rules: list[dict[str, Any]] | None = None  # an issued token's rules
+    admin: bool = False
+
+
 @dataclass
 class Authorizer:
     identities: dict[str, Identity] = field(default_factory=dict)
     log: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=LOG_LIMIT))
+    # (user, groups, namespace) -> rules from the stored RBAC objects (set by the server)
+    bound_rules: Any = None
+
+    def requester(self, headers: Any) -> Requester:
+        auth = headers.get("Authorization", "")
+        ident = self.identities.get(auth[7:].strip()) if auth[:7].lower() == "bearer " else None
+        if ident is not None:
+            return Requester(ident.user, user_groups(ident.user, []), ident.rules)
+        user = headers.get("Impersonate-User")
+        if user:
+            groups = headers.getall("Impersonate-Group", []) if hasattr(headers, "getall") else []
+            return Requester(user, user_groups(user, list(groups)))
+        return Requester("kubernetes-admin", ["system:masters", "system:authenticated"], admin=True)
+
+    def allows(self, who: Requester, attrs: Attributes) -> bool:
+        if who.admin or "system:masters" in who.groups:
+            return True
+        rules = list(DEFAULT_RULES)
+        if who.token_rules is not None:
+            rules += who.token_rules
+        elif self.bound_rules is not None:
+            rules += self.bound_rules(who.user, who.groups, attrs.namespace)
+        return any(rule_allows(r, attrs) for r in rules)
 
     def issue(self, name: str, namespace: str, rules: list[dict[str, Any]]) -> tuple[str, str]:
         token = secrets.token_urlsafe(32)
@@ -152,20 +236,41 @@ class Authorizer:
 
     def admit(self, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str]) -> dict[str, Any] | None:
         """Log the request; return the Forbidden Status when an issued token may not make it."""
-        auth = headers.get("Authorization", "")
-        ident = self.identities.get(auth[7:].strip()) if auth[:7].lower() == "bearer " else None
+        who = self.requester(headers)
         entry: dict[str, Any] = {"method": method, "path": path,
                                  "query": "&".join(f"{k}={v}" for k, v in query.items()),
                                  "user_agent": headers.get("User-Agent", ""),
-                                 "user": ident.user if ident else "admin", "allowed": True}
+                                 "user": "admin" if who.admin else who.user, "allowed": True}
         self.log.append(entry)
-        if ident is None:
+        if who.admin:
             return None
         attrs = request_attributes(method, path, query)
-        if any(rule_allows(r, attrs) for r in [*DEFAULT_RULES, *ident.rules]):
+        if self.allows(who, attrs):
             return None
         entry["allowed"] = False
-        return forbidden_status(ident.user, attrs)
+        return forbidden_status(who.user, attrs)
+
+    def review(self, who: Requester, kind: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """The status of a (Self|Local)SubjectAccessReview."""
+        if kind in ("SubjectAccessReview", "LocalSubjectAccessReview"):
+            user = str(spec.get("user") or "")
+            who = Requester(user, user_groups(user, list(spec.get("groups") or [])))
+        ra = spec.get("resourceAttributes")
+        if ra:
+            attrs = Attributes(verb=ra.get("verb", ""), path="", resource_request=True, api_group=ra.get("group", ""),
+                               api_version=ra.get("version", ""), namespace=ra.get("namespace", ""),
+                               resource=ra.get("resource", ""), subresource=ra.get("subresource", ""),
+                               name=ra.get("name", ""))
+        else:
+            nra = spec.get("nonResourceAttributes") or {}
+            attrs = Attributes(verb=nra.get("verb", ""), path=nra.get("path", ""), resource_request=False)
+        allowed = self.allows(who, attrs)
+        status: dict[str, Any] = {"allowed": allowed}
+        if allowed and not who.admin and "system:masters" not in who.groups:
+            status["reason"] = "RBAC: allowed by the bound roles"
+        elif allowed:
+            status["reason"] = ""
+        return status
 
     def admin(self, method: str, path: str, query: Mapping[str, str], body: Any) -> dict[str, Any] | None:
         """``/_sim/tokens`` and the request log; None lets the server handle the path (after side effects)."""

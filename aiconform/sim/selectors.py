@@ -134,3 +134,43 @@ def selector_to_string(selector: dict[str, Any] | None) -> str:
         parts.append({"In": f"{key} in ({vals})", "NotIn": f"{key} notin ({vals})", "Exists": key,
                       "DoesNotExist": f"!{key}"}.get(op, key))
     return ",".join(parts)
+
+
+# Field selectors each built-in resource supports besides metadata.name and metadata.namespace (the field label
+# conversion functions kube-apiserver registers); other kinds support only those two.
+FIELD_LABELS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("", "pods"): ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+                   "spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs", "status.nominatedNodeName"),
+    ("", "events"): ("involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+                     "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
+                     "reason", "reportingComponent", "source", "type"),
+    ("events.k8s.io", "events"): ("involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+                                  "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
+                                  "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type",
+                                  "regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid",
+                                  "reportingController", "deprecatedSource"),
+    ("", "secrets"): ("type",),
+    ("", "nodes"): ("spec.unschedulable",),
+    ("", "namespaces"): ("status.phase",),
+    ("", "services"): ("spec.clusterIP", "spec.type"),
+    ("", "replicationcontrollers"): ("status.replicas",),
+    ("", "persistentvolumes"): ("name",),
+    ("apps", "replicasets"): ("status.replicas",),
+    ("batch", "jobs"): ("status.successful",),
+    ("certificates.k8s.io", "certificatesigningrequests"): ("spec.signerName",),
+    ("resource.k8s.io", "resourceslices"): ("spec.nodeName", "spec.driver"),
+}
+
+
+def check_field_selector(key: tuple[str, str], expr: str | None, selectable: tuple[str, ...] = ()) -> None:
+    """400 BadRequest for a field the resource cannot be selected by, worded as kube-apiserver does."""
+    if not expr:
+        return
+    allowed = ("metadata.name", "metadata.namespace", *FIELD_LABELS.get(key, ()), *selectable)
+    for term in _split_terms(expr):
+        m = re.match(r"^\s*([A-Za-z0-9_.]+)\s*(==|=|!=)", term)
+        if m and m.group(1) not in allowed:
+            if key in FIELD_LABELS or selectable:
+                raise SelectorError(f'field label not supported: {m.group(1)}')
+            raise SelectorError(f'"{m.group(1)}" is not a known field selector: only "metadata.name", '
+                                '"metadata.namespace"')

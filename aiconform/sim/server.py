@@ -23,13 +23,25 @@ from aiconform.sim.controllers import ControllerManager, admission, hpa, keda, p
 from aiconform.sim.discovery import Registry, ResourceDef
 from aiconform.sim.faults import Faults
 from aiconform.sim.logs import LogProducers
-from aiconform.sim.rbac import Authorizer
+from aiconform.sim.rbac import Authorizer, store_rules
 from aiconform.sim.scenario import Scenario, load_scenario, seed_cluster
-from aiconform.sim.selectors import SelectorError, parse_field_selector, parse_label_selector
+from aiconform.sim.selectors import SelectorError, check_field_selector, parse_field_selector, parse_label_selector
 from aiconform.sim.store import Event, Watcher, labels_of
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_BODY = 64 * 1024 * 1024
+REVIEWS = {("authorization.k8s.io", p) for p in ("selfsubjectaccessreviews", "subjectaccessreviews",
+                                                 "localsubjectaccessreviews")}
+AGGREGATED_DISCOVERY = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+# Kinds whose DELETE answers the deleted object (registry ReturnDeletedObject); the others answer a Success Status
+# once the object is gone (an object held by finalizers is answered as it now is, on every kind).
+RETURN_DELETED_OBJECT = {("", "pods"), ("", "services"), ("", "namespaces"), ("", "serviceaccounts"),
+                         ("", "persistentvolumes"), ("", "persistentvolumeclaims"), ("", "resourcequotas"),
+                         ("", "podtemplates"), *(("resource.k8s.io", p) for p in (
+                             "resourceclaims", "resourceclaimtemplates", "resourceslices", "deviceclasses",
+                             "devicetaintrules")),
+                         *(("storage.k8s.io", p) for p in ("csidrivers", "storageclasses", "volumeattachments",
+                                                           "csinodes", "volumeattributesclasses"))}
 
 
 @dataclass
@@ -76,7 +88,8 @@ class SimServer:
             self.git_version = "v" + self.git_version
         self.controllers_on = controllers
         self.faults = Faults()
-        self.rbac = Authorizer()  # tokens from /_sim/tokens are RBAC-authorized; request log
+        self.rbac = Authorizer()  # tokens from /_sim/tokens and impersonated users are RBAC-authorized; request log
+        self.rbac.bound_rules = self._bound_rules
         self.requests: Counter[str] = Counter()
         self.by_verb: Counter[str] = Counter()
         self.total_requests = 0
@@ -148,6 +161,12 @@ class SimServer:
         except SelectorError as e:
             return _error(ApiError(400, "BadRequest", str(e)))
 
+    def _bound_rules(self, user: str, groups: list[str], namespace: str) -> list[dict[str, Any]]:
+        c = self.cluster
+        return store_rules(lambda plural, ns, name: c.find("rbac.authorization.k8s.io", plural, ns, name),
+                           lambda plural, ns: c.objects("rbac.authorization.k8s.io", plural, ns),
+                           user, groups, namespace)
+
     @staticmethod
     def _verb(request: web.Request) -> str:
         m = request.method
@@ -171,6 +190,10 @@ class SimServer:
             return web.Response(text="ok")
         if path == "/version":
             return _json(self.version())
+        if path in ("/api", "/apis") and "as=APIGroupDiscoveryList" in request.headers.get("Accept", ""):
+            resp = _json(reg.aggregated_discovery(core=path == "/api"))
+            resp.headers["Content-Type"] = AGGREGATED_DISCOVERY
+            return resp
         if path == "/api":
             return _json(reg.api_versions())
         if path == "/apis":
@@ -193,6 +216,8 @@ class SimServer:
             group, version, rest = "", segs[1], segs[2:]
         elif segs[0] == "apis" and len(segs) >= 2:
             group = segs[1]
+            if group not in reg.groups():  # no handler at all for the path: the mux's plain-text 404
+                return web.Response(status=404, text="404 page not found\n")
             if len(segs) == 2:
                 doc = reg.api_group(group)
                 if doc is None:
@@ -267,8 +292,24 @@ class SimServer:
         ns = t.namespace or ""
         if rd.namespaced and t.name is not None and t.namespace is None and request.method != "GET":
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
-        dry_run = q.get("dryRun") == "All"
         m = request.method
+        options = {"POST": "CreateOptions", "PUT": "UpdateOptions", "PATCH": "PatchOptions",
+                   "DELETE": "DeleteOptions"}.get(m)
+        dry_values = q.getall("dryRun", [])
+        if options and any(v != "All" for v in dry_values):
+            raise ApiError(422, "Invalid", f'{options}.meta.k8s.io "" is invalid: dryRun: Unsupported value: '
+                           f'{json.dumps(dry_values)}: supported values: "All"',
+                           {"group": "meta.k8s.io", "kind": options, "causes": [{
+                               "reason": "FieldValueNotSupported", "field": "dryRun",
+                               "message": f'Unsupported value: {json.dumps(dry_values)}: supported values: "All"'}]})
+        dry_run = "All" in dry_values
+        if (m == "PATCH" and request.headers.get("Content-Type", "").split(";")[0].strip()
+                == "application/apply-patch+yaml" and not q.get("fieldManager")):
+            raise ApiError(422, "Invalid", 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
+                           "is required for apply patch",
+                           {"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [{
+                               "reason": "FieldValueRequired", "message": "Required value: is required for apply patch",
+                               "field": "fieldManager"}]})
         if m == "GET":
             if t.watch_path or q.get("watch") in ("true", "1"):
                 fs = q.get("fieldSelector")
@@ -289,6 +330,14 @@ class SimServer:
                 raise ApiError(400, "BadRequest", "the body of the request was empty or not an object")
             if t.name is not None:
                 return self._post_subresource(t, body)
+            if rd.key in REVIEWS:  # answered, never stored
+                review = {**body, "apiVersion": rd.api_version(t.version), "kind": rd.kind,
+                          "metadata": {**(body.get("metadata") or {})},
+                          "status": self.rbac.review(self.rbac.requester(request.headers), rd.kind,
+                                                     body.get("spec") or {})}
+                if rd.kind == "LocalSubjectAccessReview":
+                    review["spec"] = {**(body.get("spec") or {})}
+                return _json(review, 201)
             bns = (body.get("metadata") or {}).get("namespace")
             if rd.namespaced and bns and bns != ns:
                 raise ApiError(400, "BadRequest", "the namespace of the provided object does not match the namespace "
@@ -330,11 +379,16 @@ class SimServer:
                 opts = await self._body(request) or {}
             obj = c.delete(rd, ns, t.name, dry_run or "All" in (opts.get("dryRun") or []),
                            q.get("propagationPolicy") or opts.get("propagationPolicy"), opts.get("preconditions"))
-            return _json(present(obj, rd, t.version))
+            if rd.key in RETURN_DELETED_OBJECT or obj["metadata"].get("deletionTimestamp"):
+                return _json(present(obj, rd, t.version))
+            return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                          "details": {"name": t.name, "group": rd.group, "kind": rd.plural,
+                                      "uid": obj["metadata"].get("uid")}})
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
     def _list(self, t: Target, q: Any) -> web.Response:
         rd = t.rd
+        check_field_selector(rd.key, q.get("fieldSelector"), self._selectable(rd))
         items = self.cluster.list(rd, t.namespace, q.get("labelSelector"), q.get("fieldSelector"))
         meta: dict[str, Any] = {"resourceVersion": str(self.cluster.store.rv)}
         limit = int(q.get("limit") or 0)
@@ -346,12 +400,21 @@ class SimServer:
                 raise ApiError(400, "BadRequest", "continue key is not valid") from e
         if limit and start + limit < len(items):
             meta["continue"] = base64.urlsafe_b64encode(json.dumps({"start": start + limit}).encode()).decode()
-            meta["remainingItemCount"] = len(items) - start - limit
+            if not q.get("labelSelector") and not q.get("fieldSelector"):  # unknown to the server when filtered
+                meta["remainingItemCount"] = len(items) - start - limit
             items = items[start:start + limit]
         elif start:
             items = items[start:]
         return _json({"kind": rd.kind + "List", "apiVersion": rd.api_version(t.version), "metadata": meta,
                       "items": [present(o, rd, t.version) for o in items]})
+
+    def _selectable(self, rd: ResourceDef) -> tuple[str, ...]:
+        """A custom resource's ``selectableFields`` (jsonPath without the dot)."""
+        if not rd.crd:
+            return ()
+        crd = self.cluster.find("apiextensions.k8s.io", "customresourcedefinitions", "", f"{rd.plural}.{rd.group}")
+        return tuple(str(f.get("jsonPath", "")).lstrip(".") for v in ((crd or {}).get("spec") or {}).get("versions")
+                     or [] for f in v.get("selectableFields") or [])
 
     async def _delete_collection(self, request: web.Request, t: Target, dry_run: bool) -> web.Response:
         c = self.cluster
@@ -421,6 +484,7 @@ class SimServer:
     # ---- watch ----
     async def watch(self, request: web.Request, t: Target, field_selector: str | None) -> web.StreamResponse:
         q = request.query
+        check_field_selector(t.rd.key, q.get("fieldSelector"), self._selectable(t.rd))
         lmatch = parse_label_selector(q.get("labelSelector"))
         fmatch = parse_field_selector(field_selector)
         store = self.cluster.store
@@ -439,8 +503,9 @@ class SimServer:
             else:
                 try:
                     since = int(rv_param)
-                except ValueError as e:
-                    raise ApiError(400, "BadRequest", f"invalid resource version {rv_param!r}") from e
+                except ValueError as e:  # kube-apiserver answers this one with a bare 500
+                    raise ApiError(500, "", f'resourceVersion: Invalid value: "{rv_param}": strconv.ParseUint: '
+                                   f'parsing "{rv_param}": invalid syntax') from e
                 replayed = store.replay(w, since)
                 if replayed is None:
                     initial.append(("ERROR", ApiError(410, "Expired", f"too old resource version: {since} "

@@ -172,7 +172,8 @@ def test_controllers_off_leave_pods_pending(sim_factory):
 
 
 @pytest.mark.parametrize(("version", "dra"), [("v1.33.2", ["v1beta2", "v1beta1"]),
-                                              ("v1.35.2", ["v1", "v1beta2", "v1beta1"])])
+                                              ("v1.34.2", ["v1", "v1beta2", "v1beta1"]),
+                                              ("v1.35.2", ["v1"])])
 def test_kubernetes_version_flag_selects_dra_versions(sim_factory, version, dra):
     h = sim_factory("empty", kubernetes_version=version)
     api = config.new_client_from_config(config_file=str(h.kubeconfig))
