@@ -103,21 +103,28 @@ def _leftover(run_id: str) -> list[dict]:
 
 @pytest.mark.parametrize("lab", ["gpu-lab"], indirect=True)
 def test_a_timeout_caused_by_aiconforms_own_pods_is_an_error_not_a_verdict(lab, tmp_path):
-    """Both GPUs held by pods of another aiconform run: the probe times out, and that is aiconform's doing."""
-    manifest = tmp_path / "leftover.yaml"
-    manifest.write_text(yaml.safe_dump_all(_leftover("r0-leftover")))
-    applied = run_tool(lab, "kubectl", "apply", "-f", str(manifest))
-    assert applied.returncode == 0, applied.stderr
-    waited = run_tool(lab, "kubectl", "wait", "-n", "aiconform-cluster-autoscaling-r0-leftover", "--for=condition=Ready",
-                      "pod/baseline-0", "pod/baseline-1", "--timeout=30s")
-    assert waited.returncode == 0, waited.stdout + waited.stderr
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
-    assert entry["status"] == "error", (entry["reasons"], out[-3000:])
-    first = entry["reasons"][0]
-    assert "aiconform's own pods held what this probe needs" in first, entry["reasons"]
-    assert "aiconform-cluster-autoscaling-r0-leftover/baseline-0" in first and "cluster_autoscaling" in first
-    assert any(r.startswith("(would have been Not Implemented)") and "timed out" in r for r in entry["reasons"])
-    assert entry["facts"]["aiconform_pods_in_the_way"][0]["holds"][0] == "accelerators"
+    """Both GPUs held by pods of another aiconform run that is still alive (its Lease is renewed, so the leftover
+    cleanup leaves them alone): the probe times out, and that is aiconform's doing."""
+    from aiconform.verifiers.leftovers import RunLease
+
+    lease = RunLease({"kubeconfig": str(lab.kubeconfig)}, "r0-leftover", renew_seconds=1).start()
+    try:
+        manifest = tmp_path / "leftover.yaml"
+        manifest.write_text(yaml.safe_dump_all(_leftover("r0-leftover")))
+        applied = run_tool(lab, "kubectl", "apply", "-f", str(manifest))
+        assert applied.returncode == 0, applied.stderr
+        waited = run_tool(lab, "kubectl", "wait", "-n", "aiconform-cluster-autoscaling-r0-leftover", "--for=condition=Ready",
+                          "pod/baseline-0", "pod/baseline-1", "--timeout=30s")
+        assert waited.returncode == 0, waited.stdout + waited.stderr
+        entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+        assert entry["status"] == "error", (entry["reasons"], out[-3000:])
+        first = entry["reasons"][0]
+        assert "aiconform's own pods held what this probe needs" in first, entry["reasons"]
+        assert "aiconform-cluster-autoscaling-r0-leftover/baseline-0" in first and "cluster_autoscaling" in first
+        assert any(r.startswith("(would have been Not Implemented)") and "timed out" in r for r in entry["reasons"])
+        assert entry["facts"]["aiconform_pods_in_the_way"][0]["holds"][0] == "accelerators"
+    finally:
+        lease.stop()
 
 
 @pytest.mark.parametrize("lab", ["conformant"], indirect=True)
