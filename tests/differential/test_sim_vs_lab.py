@@ -1030,6 +1030,8 @@ def run_case(engine: Any, case: Case, ns: str) -> list[Any]:
     request(api, "POST", "/api/v1/namespaces", body={"metadata": {"name": ns}})
     # the namespace's default ServiceAccount (the lab's controller-manager makes it) before pods are created
     wait_for(lambda: request(api, "GET", f"/api/v1/namespaces/{ns}/serviceaccounts/default")[0] == 200, 20, 0.05)
+    # and its kube-root-ca.crt (the lab's root-ca publisher makes it asynchronously): lists of ConfigMaps must not race it
+    wait_for(lambda: request(api, "GET", f"/api/v1/namespaces/{ns}/configmaps/kube-root-ca.crt")[0] == 200, 20, 0.05)
     return run_steps(Ctx(api, ns, engine), case.steps)
 
 
