@@ -206,7 +206,9 @@ class Supervisor:
             kcfg("scheduler", pki.scheduler.cert, pki.scheduler.key))])
         stages = self.state / "kwok.yaml"
         out = subprocess.run([kwok, "default-stages"], capture_output=True, text=True, check=True).stdout
-        stages.write_text(topology.kwok_config() + pods.kwok_stages(out, list(pods.IMAGES) if run_pods else []),
+        metrics = subprocess.run([kwok, "default-metrics"], capture_output=True, text=True, check=True,
+                                 timeout=60).stdout
+        stages.write_text(topology.kwok_config(metrics) + pods.kwok_stages(out, list(pods.IMAGES) if run_pods else []),
                           encoding="utf-8")
         pod_logs = run_pods
         if run_pods:
