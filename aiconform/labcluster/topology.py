@@ -82,6 +82,9 @@ class Topology:
                 obj["status"]["addresses"] = [{"type": "InternalIP", "address": ip},
                                               {"type": "Hostname", "address": meta["name"]}]
                 obj["status"]["nodeInfo"]["containerRuntimeVersion"] = "kwok"
+                # as a kubelet publishes it (kwok's node-initialize Stage would, but the nodes start Ready):
+                # metrics-server's --kubelet-use-node-status-port reads it
+                obj["status"]["daemonEndpoints"] = {"kubeletEndpoint": {"Port": KUBELET_PORT}}
                 n_gpu = int(obj["status"]["capacity"].get("nvidia.com/gpu", 0))
                 nodes.append(LabNode(meta["name"], ip, obj, n_gpu))
         device_classes = [copy.deepcopy(o) for o in sc.objects if o.get("kind") == "DeviceClass"]
@@ -152,12 +155,22 @@ def kwok_flags(topo: Topology, pki: PKI, kubeconfig: str, config: Path) -> list[
             f"--tls-private-key-file={pki.kwok_serving.key}", "--node-lease-duration-seconds=40"]
 
 
+# Emulated system usage of every node (a kubelet's node figures include the system's own processes): 10m CPU and
+# 128 MiB memory on top of the sum of its pods' usage.
+NODE_BASELINE = {"node_cpu_usage_seconds_total": "0.01 * node.SinceSecond()",
+                 "node_memory_working_set_bytes": "134217728.0"}
+
+
 def kwok_config(metrics: str = "") -> str:
     """kwok's configuration documents before upstream's default Stages: upstream's resource-metrics documents
     (``kwok default-metrics``: the Metric ``metrics-resource`` that serves each node's ``/metrics/resource`` and
     the ClusterResourceUsage that takes usage from the pod annotations ``kwok.x-k8s.io/usage-cpu``/``-memory``,
-    default 1m CPU and 1Mi memory per container). Usage is emulated: kwok computes it, no cgroup measures it."""
+    default 1m CPU and 1Mi memory per container), each node's figures plus ``NODE_BASELINE``. Usage is emulated: kwok computes it, no cgroup measures it."""
     docs = [d for d in yaml.safe_load_all(metrics) if d]
+    for d in docs:
+        for m in d.get("spec", {}).get("metrics", []) if d.get("kind") == "Metric" else []:
+            if m.get("name") in NODE_BASELINE:  # a node without pods reports 0 and metrics-server skips it
+                m["value"] = f"{m['value']} + {NODE_BASELINE[m['name']]}"
     kinds = {d.get("kind") for d in docs}
     if metrics and not {"Metric", "ClusterResourceUsage"} <= kinds:
         raise RuntimeError(f"kwok default-metrics printed kinds {sorted(k for k in kinds if k)}, not a Metric and "
