@@ -56,3 +56,14 @@ class LabHandle:
 
     def stop(self) -> None:
         cluster.stop(self.running)
+
+
+def require_controllers(names: list[str]) -> None:
+    """Skip (fail under CI) unless the binaries of these ``lab.controllers`` are built."""
+    missing = [n for n in names if not build.program_of(n).binary.exists()]
+    if not missing:
+        return
+    why = f"the lab's {', '.join(missing)} binaries are not built (run `aiconform lab build`; cache {build.lab_home()})"
+    if os.environ.get("CI"):
+        pytest.fail(why + " — .ci/run builds them before the tests", pytrace=False)
+    pytest.skip(why)
