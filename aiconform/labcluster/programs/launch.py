@@ -117,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         socket.sethostname(spec["hostname"])
     else:
         print("launch: no UTS namespace of its own: the hostname stays the host's", file=sys.stderr)
+    # a controller's binary is opened before the pod's mounts: a volume (e.g. an emptyDir at /tmp) may cover the
+    # lab's cache directory where it lives; it is then executed from the descriptor (fexecve)
+    binary = os.open(spec["argv"][0], os.O_RDONLY | os.O_CLOEXEC) if spec["program"] == "controller" else -1
     if spec.get("rootfs"):
         try:
             setup_root(spec["rootfs"], spec.get("mounts") or [], spec.get("etc"))
@@ -130,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     if spec["program"] == "exec":
         return _exec_command(spec["argv"], env)
     if spec["program"] == "controller":  # an upstream controller built by `aiconform lab build`, the pod's args
-        os.execve(spec["argv"][0], spec["argv"], env)
+        os.execve(binary, spec["argv"], env)
     if spec["program"] == "agnhost":
         from aiconform.labcluster.programs import agnhost
         return agnhost.main(spec["argv"])
