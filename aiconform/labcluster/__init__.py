@@ -27,5 +27,5 @@ STACKS = {
     "base": "kwok GPU nodes (NVIDIA GFD labels, nvidia.com/gpu capacity), the NVIDIA DRA driver's DeviceClasses "
             "and ResourceSlices published by the lab; allocation by the real kube-scheduler",
     "reference": "base, plus the reference stack's controllers for real (lab.stacks.reference of versions.yml: "
-                 "Kueue, KubeRay operator, built from their Go modules): a pod of their image runs the real binary",
+                 "Kueue, KubeRay operator, metrics-server, built from their Go modules): a pod of their image runs the real binary",
 }

@@ -98,7 +98,8 @@ def test_wrapper_module_builds_main_packages_from_versions_yml(monkeypatch: pyte
                                                 f"kueue-{ctl['kueue']['version']}",
                                                 f"kueue-{ctl['kueue']['version']} manifests",
                                                 f"kuberay-operator-{ctl['kuberay-operator']['version']}",
-                                                f"kuberay-operator-{ctl['kuberay-operator']['version']} manifests"]
+                                                f"kuberay-operator-{ctl['kuberay-operator']['version']} manifests",
+                                                f"metrics-server-{ctl['metrics-server']['version']}"]
     assert build.find_binaries(None, "reference") is None
     with pytest.raises(build.BuildError, match="unknown stack"):
         build.stack_controllers("nope")
@@ -170,3 +171,45 @@ def test_lab_down_without_a_lab_is_a_clear_error(tmp_path: Path) -> None:
     st.write_text(json.dumps({"pid": 2**22 + 12345, "state": str(state), "url": "https://127.0.0.1:1"}))
     assert "was not running" in cluster.down(tmp_path / "kubeconfig")
     assert not st.exists() and not state.exists() and not (tmp_path / "kubeconfig").exists()
+
+
+def test_nodes_tell_metrics_server_where_kwok_serves_their_resource_metrics() -> None:
+    for n in topology.Topology.build("v1.35.4").nodes:
+        assert n.obj["metadata"]["annotations"]["metrics.k8s.io/resource-metrics-path"] == \
+            f"/metrics/nodes/{n.name}/metrics/resource"
+        # --kubelet-use-node-status-port (the real chart's default) reads it: kwok serves on KUBELET_PORT
+        assert n.obj["status"]["daemonEndpoints"] == {"kubeletEndpoint": {"Port": topology.KUBELET_PORT}}
+
+
+# the shape of `kwok default-metrics` (upstream's kustomize/metrics/{resource,usage}), trimmed
+KWOK_METRICS = """---
+kind: Metric
+apiVersion: kwok.x-k8s.io/v1alpha1
+metadata: {name: metrics-resource}
+spec:
+  path: "/metrics/nodes/{nodeName}/metrics/resource"
+  metrics:
+  - {name: pod_cpu_usage_seconds_total, dimension: pod, kind: counter, value: 'pod.CumulativeUsage("cpu")'}
+  - {name: node_cpu_usage_seconds_total, dimension: node, kind: counter, value: 'node.CumulativeUsage("cpu")'}
+  - {name: node_memory_working_set_bytes, dimension: node, kind: gauge, value: 'node.Usage("memory")'}
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterResourceUsage
+metadata: {name: usage-from-annotation}
+spec: {usages: []}
+"""
+
+
+def test_kwok_config_serves_resource_metrics_with_a_node_baseline() -> None:
+    import yaml
+
+    docs = [d for d in yaml.safe_load_all(topology.kwok_config(KWOK_METRICS)) if d]
+    assert [d["kind"] for d in docs] == ["Metric", "ClusterResourceUsage"]
+    values = {m["name"]: m["value"] for m in docs[0]["spec"]["metrics"]}
+    assert values["pod_cpu_usage_seconds_total"] == 'pod.CumulativeUsage("cpu")'  # pods: kwok's usage as is
+    assert values["node_cpu_usage_seconds_total"] == 'node.CumulativeUsage("cpu") + 0.01 * node.SinceSecond()'
+    assert values["node_memory_working_set_bytes"] == 'node.Usage("memory") + 134217728.0'
+    assert topology.kwok_config("").strip() == ""
+    # a kwok binary without the sub-command (older build) prints something else: a clear error, not a bad config
+    with pytest.raises(RuntimeError, match="aiconform lab build --force"):
+        topology.kwok_config("---\nkind: Stage\napiVersion: kwok.x-k8s.io/v1alpha1\nmetadata: {name: x}\n")
