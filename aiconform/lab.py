@@ -145,8 +145,9 @@ def simulated_lab(scenario: str = LAB_SCENARIO, timeout: float = 30.0) -> Iterat
 
 # The lab of real components (`--engine lab`, aiconform/labcluster/): a real control plane, kwok GPU nodes, the
 # NVIDIA DRA driver's DeviceClasses/ResourceSlices. With the reference stack built (`aiconform lab build`), the
-# install phase installs the components whose real controller the lab runs (lab.stacks.reference: Kueue, KubeRay)
-# from the tests' stand-in charts with controller-gen's CRDs and RBAC (labcluster/charts.py); every other role is
+# install phase installs the components whose real controller the lab runs (lab.stacks.reference: Kueue, KubeRay,
+# metrics-server) from the tests' stand-in charts with controller-gen's CRDs and RBAC (labcluster/charts.py); every
+# other role is
 # off, and the verifiers say Not Implemented/Unknown for what is absent. Timeouts as the simulated lab's.
 LAB_ENGINE_HOST = "lab"
 LAB_ENGINE_BANNER = ("*** LAB CLUSTER: no inventory was given, so this run targets `aiconform lab` (a real Kubernetes "
@@ -175,7 +176,7 @@ def write_lab_engine_inventory(path: Path, kubeconfig: Path, extra: dict[str, ob
 
 
 # install role -> lab controller whose real binary backs it (the role is enabled only when the lab runs it)
-LAB_ROLES = {"kueue": "kueue", "kuberay": "kuberay-operator"}
+LAB_ROLES = {"kueue": "kueue", "kuberay": "kuberay-operator", "metrics_server": "metrics-server"}
 
 
 def lab_stack_vars(controllers: list[str], charts_dir: Path) -> dict[str, object]:
@@ -205,6 +206,11 @@ def lab_components(controllers: list[str]) -> list[str]:
         out.append(f"real: {name} {pin['version']} (built from {pin['module']}{note})")
     out.append("emulated: NVIDIA DRA driver and device plugin (the lab publishes DeviceClasses, ResourceSlices and "
                "nvidia.com/gpu capacity; no accelerators)")
+    if "metrics-server" in controllers:
+        out.append("emulated: the resource usage metrics-server reads (kwok computes each node's /metrics/resource "
+                   "from pod annotations kwok.x-k8s.io/usage-cpu/-memory, default 1m CPU and 1Mi per container, plus "
+                   "10m CPU and 128Mi per node; no cgroups); the HPA deciding on it is the real "
+                   "kube-controller-manager's")
     rest = sorted(role for role in component_switches(False) if role.removesuffix("_enabled") not in
                   {r for r, c in LAB_ROLES.items() if c in controllers})
     out.append("not installed: " + ", ".join(r.removesuffix("_enabled") for r in rest)

@@ -19,7 +19,8 @@ from aiconform.labcluster import build
 STAND_INS = PROJECT_ROOT / "tests" / "charts"
 # chart directory under STAND_INS -> (lab controller, install role variable that takes the chart path)
 LAB_CHARTS = {"kueue": ("kueue", "kueue_chart_path"),
-              "kuberay-operator": ("kuberay-operator", "kuberay_chart_path")}
+              "kuberay-operator": ("kuberay-operator", "kuberay_chart_path"),
+              "metrics-server": ("metrics-server", "metrics_server_chart_path")}
 
 
 class ChartError(RuntimeError):
@@ -32,7 +33,13 @@ def assemble(chart: str, dest: Path, stand_ins: Path = STAND_INS) -> Path:
     src = stand_ins / chart
     if not (src / "Chart.yaml").exists():
         raise ChartError(f"no stand-in chart {src} (the lab installs the tests' stand-in charts: run from a checkout)")
+    pin = build.upstream_pin(controller)
     generated = build.manifests_dir(controller)
+    if not (pin.get("crds") or pin.get("rbac")):  # nothing generated for it (metrics-server): the chart as it is
+        out = dest / chart
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(src, out)
+        return out
     if not (generated / ".stamp").exists():
         raise ChartError(f"{controller}'s CRDs and RBAC are not generated ({generated}): run `aiconform lab build`")
     out = dest / chart

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.lab
 
 INSTALL = PROJECT_ROOT / "playbooks" / "install.yml"
 TEARDOWN = PROJECT_ROOT / "playbooks" / "teardown.yml"
-CONTROLLERS = ["kueue", "kuberay-operator"]
+CONTROLLERS = ["kueue", "kuberay-operator", "metrics-server"]
 
 
 @pytest.fixture(scope="module")
