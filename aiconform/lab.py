@@ -147,8 +147,7 @@ def simulated_lab(scenario: str = LAB_SCENARIO, timeout: float = 30.0) -> Iterat
 # NVIDIA DRA driver's DeviceClasses/ResourceSlices. With the reference stack built (`aiconform lab build`), the
 # install phase installs the components whose real controller the lab runs (lab.stacks.reference: Kueue, KubeRay,
 # metrics-server) from the tests' stand-in charts with controller-gen's CRDs and RBAC (labcluster/charts.py); every
-# other role is
-# off, and the verifiers say Not Implemented/Unknown for what is absent. Timeouts as the simulated lab's.
+# other role is off, and the verifiers say Not Implemented/Unknown for what is absent. Timeouts as the simulated lab's.
 LAB_ENGINE_HOST = "lab"
 LAB_ENGINE_BANNER = ("*** LAB CLUSTER: no inventory was given, so this run targets `aiconform lab` (a real Kubernetes "
                      "control plane built from source; kwok nodes, no real accelerators), not your platform. Its "
