@@ -144,3 +144,29 @@ def test_the_real_hpa_scales_on_cpu_and_not_without_load(installed: LabHandle) -
     reasons = {(e["involvedObject"]["name"], e["reason"]) for e in json.loads(events)["items"]}
     assert ("busy", "SuccessfulRescale") in reasons, reasons
     assert ("idle", "SuccessfulRescale") not in reasons, reasons
+
+
+def test_without_metrics_server_the_hpa_cannot_decide(installed: LabHandle) -> None:
+    """The pipeline broken: metrics-server stopped → the aggregated API is unavailable and the real HPA reports it
+    cannot get the resource metric (so the scaling above came through metrics-server, nothing else)."""
+    kubectl(installed, "-n", "kube-system", "scale", "deployment", "metrics-server", "--replicas=0")
+
+    def unavailable() -> bool:
+        svc = json.loads(kubectl(installed, "get", "apiservice", "v1beta1.metrics.k8s.io", "-o", "json"))
+        return any(c["type"] == "Available" and c["status"] == "False" for c in svc["status"].get("conditions", []))
+
+    wait("APIService v1beta1.metrics.k8s.io unavailable", unavailable, 90)
+
+    def failing() -> dict[str, Any] | None:
+        st = json.loads(kubectl(installed, "-n", NS, "get", "hpa", "idle", "-o", "json")).get("status", {})
+        cond = {c["type"]: c for c in st.get("conditions", [])}.get("ScalingActive", {})
+        return cond if cond.get("status") == "False" else None
+
+    cond = wait("HPA idle reports it cannot get metrics", failing, 90)
+    assert cond["reason"] == "FailedGetResourceMetric", cond
+    assert proc_fails(installed, "top", "nodes")
+
+
+def proc_fails(lab: LabHandle, *args: str) -> bool:
+    proc = run_tool(lab, "kubectl", *args)
+    return proc.returncode != 0 and "Metrics API not available" in proc.stderr
