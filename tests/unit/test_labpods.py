@@ -350,3 +350,22 @@ def test_readiness_follows_the_containers_http_probe(tmp_path: Path) -> None:
         assert runner.probe_of(pods.Managed(pod(AGNHOST), "agnhost", tmp_path)) is None  # stand-ins: kwok's Ready
     finally:
         server.shutdown()
+
+
+def test_launch_runs_a_controller_binary_from_what_it_opened_first(tmp_path: Path) -> None:
+    """The binary is opened before the pod's mounts, which may hide its directory (an emptyDir at /tmp over a lab
+    cache under /tmp): here it is gone from its path when the pod is released, and still runs."""
+    binary = tmp_path / "cache" / "bin" / "ctl"
+    binary.parent.mkdir(parents=True)
+    shutil.copyfile("/bin/sh", binary)
+    binary.chmod(0o755)
+    spec = tmp_path / "launch.json"
+    spec.write_text(json.dumps({"program": "controller", "argv": [str(binary), "-c", "exit 7"],
+                                "env": {"PATH": pods.DEFAULT_PATH}, "hostname": "not-set", "workdir": str(tmp_path)}))
+    proc = subprocess.Popen([sys.executable, "-m", "aiconform.labcluster.programs.launch", str(spec)],
+                            cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    shutil.rmtree(tmp_path / "cache")
+    _, err = proc.communicate("x", timeout=20)
+    assert proc.returncode == 7, err

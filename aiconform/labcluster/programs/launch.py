@@ -109,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     with open(args[0], encoding="utf-8") as fh:
         spec = json.load(fh)
+    # a controller's binary is opened at once, before the pod's mounts: a volume (e.g. an emptyDir at /tmp) may
+    # cover the lab's cache directory where it lives; it is then executed from the descriptor (fexecve)
+    binary = os.open(spec["argv"][0], os.O_RDONLY | os.O_CLOEXEC) if spec["program"] == "controller" else -1
     if not sys.stdin.read(1):  # the runner closed the pipe without releasing us: the pod is gone
         return 137
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -117,9 +120,6 @@ def main(argv: list[str] | None = None) -> int:
         socket.sethostname(spec["hostname"])
     else:
         print("launch: no UTS namespace of its own: the hostname stays the host's", file=sys.stderr)
-    # a controller's binary is opened before the pod's mounts: a volume (e.g. an emptyDir at /tmp) may cover the
-    # lab's cache directory where it lives; it is then executed from the descriptor (fexecve)
-    binary = os.open(spec["argv"][0], os.O_RDONLY | os.O_CLOEXEC) if spec["program"] == "controller" else -1
     if spec.get("rootfs"):
         try:
             setup_root(spec["rootfs"], spec.get("mounts") or [], spec.get("etc"))
