@@ -62,7 +62,7 @@ def kubectl(lab: LabHandle, *args: str) -> subprocess.CompletedProcess[str]:
 
 def verify(lab: LabHandle, tmp_path: Path, only: str) -> dict[str, dict[str, Any]]:
     inv = tmp_path / "inventory.yml"
-    write_lab_engine_inventory(inv, lab.kubeconfig)
+    write_lab_engine_inventory(inv, lab.kubeconfig, {"aiconform_gang_scheduling_negative_window": 10})
     reports = tmp_path / "reports"
     proc = subprocess.run([sys.executable, "-m", "aiconform.cli", "run", "-i", str(inv), "--phase", "verify",
                            "--only", only, "--reports-dir", str(reports)],
