@@ -214,6 +214,8 @@ def lab_components(controllers: list[str]) -> list[str]:
                   {r for r, c in LAB_ROLES.items() if c in controllers})
     out.append("not installed: " + ", ".join(r.removesuffix("_enabled") for r in rest)
                + " (no real controller of theirs runs on the lab)")
+    for role, why in (versions.get("lab.not_built") or {}).items():
+        out.append(f"not built: {role}: {' '.join(str(why).split())}")
     return out
 
 

@@ -275,6 +275,9 @@ def test_lab_components_say_what_is_real_and_what_is_not() -> None:
     assert any(line.startswith("emulated: the resource usage metrics-server reads") for line in with_ms)
     assert "metrics_server" not in next(line for line in with_ms if line.startswith("not installed: "))
     assert not any("metrics-server reads" in line for line in lines)
+    # what the lab cannot run for real says why
+    not_built = [line for line in with_ms if line.startswith("not built: ")]
+    assert any(line.startswith("not built: cluster_autoscaler: the Go module proxy refuses") for line in not_built)
 
 
 def test_the_metrics_server_stand_in_needs_nothing_generated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
