@@ -25,7 +25,7 @@ from helpers.sim import run_playbook, run_tool
 from install.cluster_objects import object_set
 
 from aiconform import PROJECT_ROOT, versions
-from aiconform.lab import component_switches, lab_stack_vars, write_lab_engine_inventory
+from aiconform.lab import component_switches, lab_components, lab_stack_vars, write_lab_engine_inventory
 from aiconform.labcluster import build
 
 pytestmark = pytest.mark.lab
@@ -62,13 +62,16 @@ def kubectl(lab: LabHandle, *args: str) -> subprocess.CompletedProcess[str]:
 
 def verify(lab: LabHandle, tmp_path: Path, only: str) -> dict[str, dict[str, Any]]:
     inv = tmp_path / "inventory.yml"
-    write_lab_engine_inventory(inv, lab.kubeconfig, {"aiconform_gang_scheduling_negative_window": 10})
+    write_lab_engine_inventory(inv, lab.kubeconfig, {"aiconform_gang_scheduling_negative_window": 10,
+                                                     "aiconform_engine_components": lab_components(CONTROLLERS)})
     reports = tmp_path / "reports"
     proc = subprocess.run([sys.executable, "-m", "aiconform.cli", "run", "-i", str(inv), "--phase", "verify",
                            "--only", only, "--reports-dir", str(reports)],
                           cwd=PROJECT_ROOT, env=lab.subprocess_env(), capture_output=True, text=True, timeout=900)
     results = json.loads(next(reports.glob("lab/*/results.json")).read_text())
-    return {r["id"]: r for r in results["requirements"]} | {"_out": {"text": proc.stdout + proc.stderr}}
+    readme = next(reports.glob("lab/2*/README.md")).read_text()
+    return {r["id"]: r for r in results["requirements"]} | {"_out": {"text": proc.stdout + proc.stderr,
+                                                                      "readme": readme}}
 
 
 def pods_log(lab: LabHandle) -> str:
@@ -110,6 +113,9 @@ def test_gang_scheduling_and_robust_controller_are_implemented_by_the_real_contr
     assert robust["status"] == "Implemented", (robust, out[-3000:])
     # the invalid RayCluster was rejected by the real operator's webhook (its own message)
     assert "vraycluster.kb.io" in json.dumps(robust) or "denied" in json.dumps(robust), robust
+    # the report says which components were real
+    kueue = versions.get("lab.controllers.kueue.version")
+    assert f"real: kueue {kueue} (built from sigs.k8s.io/kueue)" in by_id["_out"]["readme"]
 
 
 def test_the_install_again_changes_nothing(stack: tuple[LabHandle, dict[str, Any], set[Any]]) -> None:
@@ -145,7 +151,8 @@ def test_gang_scheduling_fails_with_kueue_stopped(stack: tuple[LabHandle, dict[s
         assert time.monotonic() < deadline, "the Kueue pod was not deleted"
         time.sleep(1)
     gang = verify(lab, tmp_path, "gang_scheduling")["gang_scheduling"]
-    assert gang["status"] != "Implemented", gang
+    assert gang["status"] == "Not Implemented", gang
+    assert "Kueue is installed but not operational" in json.dumps(gang), gang
     # decided by what the stopped controller no longer does: its webhooks are unreachable
     assert "kueue-webhook-service" in json.dumps(gang) and "no endpoints available" in json.dumps(gang), gang
 
