@@ -199,3 +199,22 @@ def test_etc_files_name_the_pod_and_point_dns_nowhere() -> None:
     files = pods.etc_files(p)
     assert "10.244.1.7\tp\n" in files["hosts"] and "10.244.9.9\ta b\n" in files["hosts"]
     assert files["resolv.conf"].startswith("nameserver 127.0.0.1\n")
+
+
+def test_exec_shims_cover_the_programs_on_path_and_refuse_outside_a_pod(tmp_path, monkeypatch, capsys) -> None:
+    from aiconform.labcluster.programs import podexec
+    bin_a, bin_b = tmp_path / "a", tmp_path / "b"
+    bin_a.mkdir()
+    bin_b.mkdir()
+    for d, name, mode in ((bin_a, "tool", 0o755), (bin_b, "tool", 0o755), (bin_b, "other", 0o755),
+                          (bin_b, "data.txt", 0o644)):
+        (d / name).write_text("#!/bin/sh\n")
+        (d / name).chmod(mode)
+    shims = podexec.shim_dir(tmp_path / "state", f"{bin_a}:{bin_b}:/nonexistent")
+    assert sorted(p.name for p in shims.iterdir()) == ["other", "tool"]
+    assert all(p.resolve() == (tmp_path / "state" / "podexec") for p in shims.iterdir())
+    monkeypatch.delenv("AICONFORM_POD_DIR", raising=False)
+    assert podexec.main(["tool"]) == 126
+    monkeypatch.setenv("AICONFORM_POD_DIR", str(tmp_path / "gone"))
+    assert podexec.main(["tool", "x"]) == 126
+    assert "not running" in capsys.readouterr().err
