@@ -187,6 +187,16 @@ def test_amd_dra_is_implemented(lab, tmp_path):
     assert not probe_namespaces(lab, REQ)
 
 
+@pytest.mark.parametrize("lab", ["intel-gpu"], indirect=True)
+def test_intel_dra_is_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    assert entry["reasons"][0].startswith("INTEL (detected): accelerator access is mediated by DRA ResourceClaims")
+    assert [c["name"] for c in entry["checks"]] == SUBTESTS[:4]
+    assert all(c["outcome"] == "pass" for c in entry["checks"])
+    assert not probe_namespaces(lab, REQ)
+
+
 @pytest.mark.parametrize("lab", ["amd-gpu"], indirect=True)
 def test_amd_class_matching_no_device_is_not_implemented(lab, tmp_path):
     cls = {"apiVersion": "resource.k8s.io/v1", "kind": "DeviceClass", "metadata": {"name": "gpu.amd.com"},
