@@ -47,12 +47,14 @@ from typing import Any
 import yaml
 
 from aiconform import versions
+from aiconform.labcluster import devices
 
 BRIDGE = "aic0"
 GATEWAY = "10.244.255.254"  # the last address of the pod CIDR: kwok hands out 10.244.<node>.x from node podCIDRs
 POD_PREFIX = 16
 # versions.yml verifier_probes.images key -> the stand-in that runs it (programs/launch.py)
-PROGRAMS = {"agnhost": "agnhost", "pause": "pause", "busybox": "exec", "python": "exec", "curl": "exec"}
+PROGRAMS = {"agnhost": "agnhost", "pause": "pause", "busybox": "exec", "python": "exec", "curl": "exec",
+            "ubuntu": "exec"}  # ubuntu: the accelerator probe (a shell script listing device nodes)
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
@@ -295,6 +297,7 @@ class PodRunner:
             m.dir.mkdir(exist_ok=True)
             (m.dir / "root").mkdir(exist_ok=True)
             m.extra["env"], m.extra["mounts"] = self.prepare(pod, m.dir)
+            m.extra["devices"] = self.accelerator_devices(pod)
             self.launch(m)
             self.logs_object(m)
             self.exec_object(m)
@@ -311,7 +314,7 @@ class PodRunner:
         spec = {"program": m.program, "argv": _argv(m.program, container), "env": m.extra["env"],
                 "hostname": pod["spec"].get("hostname") or meta["name"], "workdir": container.get("workingDir"),
                 "rootfs": str(m.dir / "rootfs"), "mounts": m.extra.get("mounts", []),
-                "etc": etc_files(pod)}
+                "etc": etc_files(pod), "devices": m.extra.get("devices") or []}
         spec_file = m.dir / "launch.json"
         spec_file.write_text(json.dumps(spec), encoding="utf-8")
         os.chmod(spec_file, 0o600)
@@ -484,6 +487,22 @@ class PodRunner:
                         self._file(dest, content)
             # emptyDir (and kinds the lab does not fill): an empty directory
         return env, mounts
+
+    def accelerator_devices(self, pod: dict[str, Any]) -> list[str]:
+        """The device nodes the pod's DRA allocation gives its container (``devices.py``; the scheduler decided)."""
+        if not pod["spec"].get("resourceClaims"):
+            return []
+        ns = pod["metadata"]["namespace"]
+        names = {c.get("resourceClaimName") for c in pod["spec"]["resourceClaims"]} | {
+            c.get("resourceClaimName") for c in (pod.get("status") or {}).get("resourceClaimStatuses") or []}
+        claims = {}
+        for name in sorted(n for n in names if n):
+            code, claim = self.api.request("GET", f"/apis/resource.k8s.io/v1/namespaces/{ns}/resourceclaims/{name}")
+            if code == 200:
+                claims[name] = claim
+        code, slices = self.api.request("GET", "/apis/resource.k8s.io/v1/resourceslices")
+        return devices.container_devices(pod, pod["spec"]["containers"][0], claims,
+                                         slices.get("items", []) if code == 200 else [])
 
     def _env_value(self, pod: dict[str, Any], var: dict[str, Any]) -> str | None:
         if "value" in var:

@@ -187,6 +187,10 @@ def test_kubectl_exec_runs_in_the_pods_own_namespaces(lab: LabHandle) -> None:
     assert lines[:3] == ["shell", "hello", "pod-env"], res.stdout
     assert f" {ip}/" in lines[3], res.stdout
     assert lines[4] == "/etc/aiconform-exec", res.stdout  # the container's workingDir
+    # a /dev of its own, as a container's: the standard nodes, none of the host's other devices
+    res = kubectl(lab, "-n", ns, "exec", "shell", "--", "sh", "-c", "ls /dev | sort | tr '\\n' ' '")
+    assert res.stdout.split() == sorted(["full", "null", "random", "tty", "urandom", "zero", "pts", "shm", "fd",
+                                         "stdin", "stdout", "stderr", "ptmx"]), res.stdout
     # stdin reaches the command; a failure comes back as one (kwok names the exit status instead of passing it on)
     res = kubectl(lab, "-n", ns, "exec", "-i", "shell", "--", "sh", "-c", "read x; echo got-$x; exit 3",
                   check=False, input="abc\n")
