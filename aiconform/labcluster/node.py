@@ -228,14 +228,19 @@ class Supervisor:
             "GET", "/api/v1/namespaces/default/serviceaccounts/default")[0] == 200, 60)
 
         if run_pods:
+            controllers = {n: Path(b) for n, b in (c.split("=", 1) for c in a.controller)}
             runner = pods.PodRunner(api, self.state, pki.ca.cert, topo.host_ip, topology.APISERVER_PORT,
-                                    self.stopping, preexec=_die_with_parent)
+                                    self.stopping, preexec=_die_with_parent, controllers=controllers)
             self.pod_thread = threading.Thread(target=runner.run, name="pods", daemon=True)
             self.pod_thread.start()
         host_server = f"https://127.0.0.1:{a.port}"
         _write_yaml(self.state / "admin.kubeconfig",
                     kubeconfig(host_server, pki, pki.admin.cert, pki.admin.key, embed=True))
-        (self.state / "lab.json").write_text(json.dumps(topo.describe() | {"server": host_server}, indent=1))
+        info = topo.describe() | {"server": host_server}
+        real_ctl = [f"{Path(b).name} (the pods of its image run the binary built from its Go module)"
+                    for b in (c.split("=", 1)[1] for c in a.controller)]
+        info["real"] = [*info["real"], *real_ctl]
+        (self.state / "lab.json").write_text(json.dumps(info, indent=1))
         print(READY_PREFIX + host_server, flush=True)
         while not self.stopping.wait(1.0):
             self.check_alive()
@@ -287,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kwok", required=True)
     p.add_argument("--kubernetes-version", required=True)
     p.add_argument("--gpus", type=int, default=2)
+    p.add_argument("--controller", action="append", default=[], metavar="NAME=BINARY",
+                   help="an upstream controller the pod runner runs for pods of its image (lab.controllers)")
     args = p.parse_args(argv)
     sup = Supervisor(args)
 

@@ -2,7 +2,9 @@
 
 The pod runner starts this in a new network (and UTS) namespace and holds it on stdin until the namespace has its
 ``eth0`` and pod IP; one byte on stdin releases it. It then sets the hostname to the pod's name and becomes the
-program named in the spec (its exit code is the container's).
+program named in the spec (its exit code is the container's): a stand-in, the container's command with the
+host's programs, or (``controller``) an upstream controller's binary built by ``aiconform lab build`` with the
+container's args.
 """
 from __future__ import annotations
 
@@ -112,7 +114,12 @@ def setup_root(root: str, mounts: list[dict[str, str]], etc: dict[str, str] | No
             _mount("-o", "remount,bind,ro", dst)
     for source, target in targets:
         inside = os.path.join(root, target.lstrip("/"))
-        os.makedirs(inside, exist_ok=True)
+        if os.path.isdir(source):
+            os.makedirs(inside, exist_ok=True)
+        else:  # a subPath file (the Kueue chart's /controller_manager_config.yaml): bind a file onto a file
+            os.makedirs(os.path.dirname(inside), exist_ok=True)
+            if not os.path.exists(inside):
+                open(inside, "a").close()  # noqa: SIM115 - creates the mount point
         _mount("--bind", source, inside)
     for name, content in (etc or {}).items():  # /etc/hosts, /etc/resolv.conf, as a kubelet writes them
         path = os.path.join(root, "etc", name)
@@ -156,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(env)
     if spec["program"] == "exec":
         return _exec_command(spec["argv"], env)
+    if spec["program"] == "controller":  # an upstream controller built by `aiconform lab build`, the pod's args
+        os.execve(spec["argv"][0], spec["argv"], env)
     if spec["program"] == "agnhost":
         from aiconform.labcluster.programs import agnhost
         return agnhost.main(spec["argv"])
