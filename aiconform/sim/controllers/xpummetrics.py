@@ -72,11 +72,5 @@ def exposition(c: Cluster, node: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-@proxy.register
-def backend(c: Cluster, req: proxy.ProxyRequest) -> proxy.ProxyResponse | None:
-    if not any("xpumanager" in img for img in proxy.container_images(req.pod)):
-        return None
-    if req.path.rstrip("/") != "/metrics":
-        return proxy.ProxyResponse(404, b"404 page not found\n")
-    node = (req.pod.get("spec") or {}).get("nodeName") or ""
-    return proxy.ProxyResponse(200, exposition(c, node).encode(), "text/plain; version=0.0.4; charset=utf-8")
+backend = proxy.register_exporter("xpumanager", lambda c, req: exposition(
+    c, (req.pod.get("spec") or {}).get("nodeName") or ""))
