@@ -60,12 +60,15 @@ def build(output: Path) -> Path:
 
 def install(tarball: Path, collections: Path, ansible_galaxy: Path) -> Path:
     """Install the tarball into ``collections`` (empty) with kubernetes.core beside it; the collection's dir."""
-    proc = subprocess.run([str(ansible_galaxy), "collection", "install", "--no-deps", "-p", str(collections),
-                           str(tarball)], capture_output=True, text=True, timeout=300,
-                          env={"PATH": os.environ.get("PATH", ""), "HOME": str(collections.parent),
-                               "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false"})
+    # cwd: the collections dir, so no ansible.cfg (the checkout's would show the collection as installed already)
+    proc = subprocess.run([str(ansible_galaxy), "collection", "install", "--force", "--no-deps", "-p",
+                           str(collections), str(tarball)], capture_output=True, text=True, timeout=300,
+                          cwd=collections, env={"PATH": os.environ.get("PATH", ""), "HOME": str(collections.parent),
+                                                "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false"})
     if proc.returncode != 0:
         raise RuntimeError(f"ansible-galaxy collection install failed:\n{proc.stdout}{proc.stderr}")
+    if not (collections / "ansible_collections" / "aiconform" / "conformance" / "MANIFEST.json").is_file():
+        raise RuntimeError(f"ansible-galaxy collection install installed nothing:\n{proc.stdout}{proc.stderr}")
     # The dependency, from the copy `make setup` fetched (Galaxy may be unreachable here).
     shutil.copytree(COLLECTIONS_DIR / "ansible_collections" / "kubernetes" / "core",
                     collections / "ansible_collections" / "kubernetes" / "core", symlinks=True)
