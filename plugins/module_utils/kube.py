@@ -6,6 +6,7 @@ ca_cert) so one ``module_defaults`` group sets them for both collections.
 from __future__ import annotations
 
 import email.utils
+import os
 import json
 import socket
 import threading
@@ -23,13 +24,40 @@ from kubernetes.config.config_exception import ConfigException
 from .about import __version__
 
 # Argument spec shared by every aiconform module that talks to a cluster (see doc_fragments/cluster.py).
+def k8s_auth_env(*names: str, boolean: bool = False) -> Any:
+    """An Ansible argument-spec ``fallback``: the environment as kubernetes.core reads it.
+
+    kubernetes.core (``module_utils/k8s/client.py``, ``_create_auth_spec``) takes ``K8S_AUTH_<OPTION>``, else
+    ``K8S_AUTH_<its kubernetes.core name>`` (``K8S_AUTH_VERIFY_SSL`` for ``validate_certs``), when the option is
+    not given; a boolean is true unless the value is ``0``, ``false`` or ``no`` (any case). Same here, so the
+    aiconform modules and kubernetes.core's talk to the same cluster with the same settings.
+    """
+    from ansible.module_utils.errors import AnsibleFallbackNotFound
+    value = os.environ.get(names[0])
+    for name in names[1:]:
+        value = value or os.environ.get(name)
+    if value is None:
+        raise AnsibleFallbackNotFound
+    return value.lower() not in ("0", "false", "no") if boolean else value
+
+
+def _env(option: str, alias: str | None = None, *, boolean: bool = False) -> tuple[Any, ...]:
+    names = [f"K8S_AUTH_{option.upper()}"] + ([f"K8S_AUTH_{alias.upper()}"] if alias else [])
+    return (k8s_auth_env, names, {"boolean": True}) if boolean else (k8s_auth_env, names)
+
+
+# The connection options of every aiconform module (documented once: doc fragment aiconform.conformance.cluster).
+# Options, aliases and environment variables as kubernetes.core's (args_common.AUTH_ARG_SPEC, AUTH_ARG_MAP).
 CONNECTION_ARGSPEC: dict[str, dict[str, Any]] = {
-    "kubeconfig": {"type": "path"},
-    "context": {"type": "str"},
-    "host": {"type": "str"},
-    "api_key": {"type": "str", "no_log": True},
-    "validate_certs": {"type": "bool", "default": True},
-    "ca_cert": {"type": "path"},
+    "kubeconfig": {"type": "path", "fallback": _env("kubeconfig")},
+    "context": {"type": "str", "fallback": _env("context")},
+    "host": {"type": "str", "fallback": _env("host")},
+    "api_key": {"type": "str", "no_log": True, "fallback": _env("api_key")},
+    "validate_certs": {"type": "bool", "default": True, "aliases": ["verify_ssl"],
+                       "fallback": _env("validate_certs", "verify_ssl", boolean=True)},
+    "ca_cert": {"type": "path", "aliases": ["ssl_ca_cert"], "fallback": _env("ca_cert", "ssl_ca_cert")},
+    "client_cert": {"type": "path", "aliases": ["cert_file"], "fallback": _env("client_cert", "cert_file")},
+    "client_key": {"type": "path", "aliases": ["key_file"], "fallback": _env("client_key", "key_file")},
     "request_timeout": {"type": "int", "default": 30},
 }
 
@@ -258,6 +286,10 @@ def connect(params: dict[str, Any], component: str = "cli", *, policy: RetryPoli
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     if params.get("ca_cert"):
         cfg.ssl_ca_cert = params["ca_cert"]
+    if params.get("client_cert"):
+        cfg.cert_file = params["client_cert"]
+    if params.get("client_key"):
+        cfg.key_file = params["client_key"]
     cfg.retries = False  # urllib3's own retries off: RetryingApiClient decides (see RetryPolicy)
     timeout = int(params.get("request_timeout") or 30)
     api = RetryingApiClient(cfg, policy or DEFAULT_POLICY, cancel)
