@@ -21,10 +21,6 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from aiconform import PROJECT_ROOT
 from aiconform.results import Outcome, Status
 from aiconform.verifiers import accelerator_metrics as am
 from aiconform.verifiers.accelerator_metrics import judge
@@ -37,6 +33,10 @@ from aiconform.verifiers.accelerator_metrics.judge import (
     utilization_series,
 )
 from aiconform.verifiers.exposition import ExpositionError, parse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aiconform import PROJECT_ROOT
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures"
 KOPS_PROM = SHARED / "stacks" / ("cncf_k8s-ai-conformance__v1.35_kops_tests_TestObservability_AcceleratorMetrics_"

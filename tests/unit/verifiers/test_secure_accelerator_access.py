@@ -21,7 +21,6 @@ from _accel_fixtures import (
     probe_log,
     ready_nodes,
 )
-
 from aiconform.results import Outcome, Status
 from aiconform.verifiers import _accelerator as acc
 from aiconform.verifiers.secure_accelerator_access import judge
