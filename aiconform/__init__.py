@@ -1,19 +1,30 @@
 """aiconform: install, verify and report CNCF Kubernetes AI Conformance on a GPU cluster.
 
-Layout of this package (shared by the Ansible plugins under ``plugins/`` and the ``aiconform`` CLI):
+The code Ansible runs lives in the collection's ``plugins/module_utils`` (self-contained: Ansible ships it to
+modules, action plugins import it by FQCN). This package is the CLI, the simulator and the lab, and it imports
+the same files under its own name: ``plugins/module_utils`` is part of this package's ``__path__``, so
+``aiconform.verifiers`` *is* ``plugins/module_utils/verifiers`` (one source, no copy):
 
 - ``aiconform.catalog``    requirement sets per Kubernetes version (ids, levels, descriptions, KARs)
 - ``aiconform.results``    the results model every verifier returns
 - ``aiconform.verifiers``  one sub-package per requirement: ``fetch`` (talks to the cluster),
                            ``judge`` (pure function: facts -> verdict), probe ``manifests/``
 - ``aiconform.report``     renderers (PRODUCT.yaml, Markdown, HTML, junit.xml, e2e.log) and the validator
+- ``aiconform.kube``, ``aiconform.preflight``, ``aiconform.redact``, ``aiconform.versions``, ``aiconform.engines``
+(all in ``plugins/module_utils``), and here:
 - ``aiconform.sim``        a Kubernetes API *simulator* for tests and the embedded demo lab
 - ``aiconform.bootstrap``  stdlib-only setup of .venv, kubernetes.core, helm and kubectl
 """
 from pathlib import Path
 
-__version__ = "0.1.0"
-
 PACKAGE_DIR = Path(__file__).resolve().parent
 # The repository (and collection) root when running from a checkout or an editable install.
 PROJECT_ROOT = PACKAGE_DIR.parent
+# The collection's module_utils: the runtime the Ansible plugins and this package share.
+MODULE_UTILS = PROJECT_ROOT / "plugins" / "module_utils"
+if MODULE_UTILS.is_dir() and str(MODULE_UTILS) not in __path__:
+    __path__.append(str(MODULE_UTILS))
+
+from aiconform.about import __version__  # noqa: E402  (found through the __path__ above)
+
+__all__ = ["MODULE_UTILS", "PACKAGE_DIR", "PROJECT_ROOT", "__version__"]

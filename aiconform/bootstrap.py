@@ -4,7 +4,8 @@
 Standard library only: this runs before the virtual environment exists.
 
 Steps (each idempotent, each skipped in well under a second when already done):
-  1. ``.venv/``  – a virtual environment with the pinned Python dependencies (requirements.lock)
+  1. ``.venv/``  – a virtual environment with the pinned Python dependencies (requirements.lock: runtime,
+     requirements-dev.lock: tests and linters)
                    and aiconform itself installed in editable mode.
   2. ``.tools/collections`` – kubernetes.core (from Ansible Galaxy when reachable, else extracted
                    from the ``ansible`` wheel on PyPI, sha256-checked) and a link making the
@@ -226,7 +227,7 @@ def pip_download(spec: str, wheel_file: str, expected_sha256: str, paths: Paths)
 
 def lock_stamp(paths: Paths) -> str:
     digest = hashlib.sha256()
-    for name in ("pyproject.toml", "requirements.lock"):
+    for name in ("pyproject.toml", "requirements.lock", "requirements-dev.lock"):
         digest.update((paths.root / name).read_bytes())
     digest.update(sys.version.encode())
     return digest.hexdigest()
@@ -242,10 +243,11 @@ def ensure_venv(paths: Paths) -> None:
     if not paths.python.exists():
         log(f"creating virtual environment {paths.venv}")
         subprocess.run([sys.executable, "-m", "venv", str(paths.venv)], check=True)
-    log("installing pinned Python dependencies (requirements.lock)")
+    log("installing pinned Python dependencies (requirements.lock, requirements-dev.lock)")
     proc = subprocess.run(
         [str(paths.python), "-m", "pip", "install", "--disable-pip-version-check", "-q",
-         "-c", str(paths.root / "requirements.lock"), "-e", f"{paths.root}[test]"],
+         "-c", str(paths.root / "requirements.lock"), "-c", str(paths.root / "requirements-dev.lock"),
+         "-e", f"{paths.root}[test]"],
         check=False,
     )
     if proc.returncode != 0:

@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from aiconform import MODULE_UTILS
+
 UA_RE = re.compile(r"aiconform/\S+ \((?P<component>[^)]+)\)")
 _CORE = re.compile(r"^/api/v1(?P<rest>/.*)?$")
 METRICS_GROUPS = ("custom.metrics.k8s.io", "external.metrics.k8s.io")
@@ -97,7 +99,7 @@ def component_of(user_agent: str) -> str:
     return "kubernetes.core" if (user_agent or "").startswith("OpenAPI-Generator/") else "unknown"
 
 
-VERIFIERS_DIR = Path(__file__).parent / "verifiers"
+VERIFIERS_DIR = MODULE_UTILS / "verifiers"
 
 
 def delegated_accesses(component: str, verifiers_dir: Path = VERIFIERS_DIR) -> list[Access]:

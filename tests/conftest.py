@@ -1,10 +1,18 @@
 """Shared pytest fixtures. Keep this small and generic; helpers live in tests/helpers/."""
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from helpers.sim import SimHandle, run_playbook  # noqa: F401  (re-exported for test modules)
+
+# Plugins import the collection's module_utils by FQCN (ansible_collections.aiconform.conformance...); tests that
+# load a plugin file directly find it where `make setup` links the repository as the collection.
+_COLLECTIONS = str(Path(__file__).resolve().parents[1] / ".tools" / "collections")
+if _COLLECTIONS not in sys.path:
+    sys.path.append(_COLLECTIONS)
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,7 @@ import yaml
 
 from aiconform.labcluster import pods, topology
 from aiconform.labcluster.pki import PKI, generate
+from aiconform.labcluster.programs import podexec
 
 READY_PREFIX = "aiconform lab ready on "
 _PR_SET_PDEATHSIG = 1
@@ -126,12 +127,12 @@ class Supervisor:
         self.pod_thread: threading.Thread | None = None
 
     # -- processes -------------------------------------------------------------------------------------------
-    def start(self, name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
+    def start(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed by the child's exit
         (self.state / "cmdlines").mkdir(exist_ok=True)
         (self.state / "cmdlines" / name).write_text(" ".join(cmd) + "\n", encoding="utf-8")
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=self.state, preexec_fn=_die_with_parent)  # noqa: PLW1509 - prctl only
+                                cwd=self.state, env=env, preexec_fn=_die_with_parent)  # noqa: PLW1509 - prctl only
         log.close()
         self.procs.append((name, proc))
         return proc
@@ -220,8 +221,12 @@ class Supervisor:
             except (RuntimeError, OSError, ssl.SSLError) as exc:
                 print(f"aiconform lab: no `kubectl logs` for the pods it runs ({exc})", file=sys.stderr, flush=True)
                 pod_logs = False
+        kwok_env = None
+        if pod_logs:  # `kubectl exec`: kwok finds commands on the shims' PATH (programs/podexec.py)
+            kwok_env = {**os.environ, "PATH": str(podexec.shim_dir(self.state / "exec"))}
         self.start("kwok", [kwok, *topology.kwok_flags(topo, pki, kcfg("kwok", pki.kwok.cert, pki.kwok.key),
-                                                      stages), *(["--enable-crds=Logs"] if pod_logs else [])])
+                                                      stages), *(["--enable-crds=Logs,Exec"] if pod_logs else [])],
+                   env=kwok_env)
         topology.bootstrap(api, topo)
         self.wait_for("nodes Ready", lambda: topology.nodes_ready(api, topo), 120)
         self.wait_for("default ServiceAccount", lambda: api.request(

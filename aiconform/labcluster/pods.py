@@ -15,7 +15,9 @@ bound to the pod) with the cluster CA and a kubeconfig (``KUBECONFIG``), and Con
 The files are written under the pod's directory (``$AICONFORM_POD_ROOT``) and bound at their paths in the pod's
 own mount namespace, where the host's directories are overlays with a tmpfs writable layer (``programs/launch.py``;
 the pod never writes the host's files). There is no image filesystem: commands run with the host's programs.
-``kubectl logs [--previous]`` reads the program's output (CRI format) through a kwok ``Logs`` object per pod.
+``kubectl logs [--previous]`` reads the program's output (CRI format) through a kwok ``Logs`` object per pod;
+``kubectl exec`` runs a command (given by name) in the pod's namespaces through a kwok ``Exec`` object per pod
+(``programs/podexec.py``).
 
 Pod status: kwok's ``pod-complete`` Stage skips images in the table (``kwok_stages``); when the program exits the
 runner writes the phase and the real exit code (pods/status), or restarts it (restartPolicy Always/OnFailure,
@@ -54,12 +56,14 @@ from typing import Any
 import yaml
 
 from aiconform import versions
+from aiconform.labcluster import devices
 
 BRIDGE = "aic0"
 GATEWAY = "10.244.255.254"  # the last address of the pod CIDR: kwok hands out 10.244.<node>.x from node podCIDRs
 POD_PREFIX = 16
 # versions.yml verifier_probes.images key -> the stand-in that runs it (programs/launch.py)
-PROGRAMS = {"agnhost": "agnhost", "pause": "pause", "busybox": "exec", "python": "exec", "curl": "exec"}
+PROGRAMS = {"agnhost": "agnhost", "pause": "pause", "busybox": "exec", "python": "exec", "curl": "exec",
+            "ubuntu": "exec"}  # ubuntu: the accelerator probe (a shell script listing device nodes)
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
@@ -144,16 +148,29 @@ LOGS_CRD = {
                                                           "x-kubernetes-preserve-unknown-fields": True}}}]}}
 
 
+# kwok serves `kubectl exec` from an Exec object per pod (kwok --enable-crds=Exec): the command runs through the
+# lab's shims (programs/podexec.py), which enter the pod's namespaces; declared the same way
+EXEC_CRD = {
+    **LOGS_CRD, "metadata": {"name": "execs.kwok.x-k8s.io"},
+    "spec": {**LOGS_CRD["spec"],
+             "names": {"kind": "Exec", "listKind": "ExecList", "plural": "execs", "singular": "exec"}}}
+
+
 def install_logs_crd(api: Any, timeout: float = 30) -> None:
-    api.create("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", LOGS_CRD)
+    """The kinds kwok reads for `kubectl logs` and `kubectl exec` (Logs, Exec), established."""
+    for crd_obj in (LOGS_CRD, EXEC_CRD):
+        api.create("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd_obj)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        _, crd = api.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/logs.kwok.x-k8s.io")
+    pending = [LOGS_CRD["metadata"]["name"], EXEC_CRD["metadata"]["name"]]
+    while pending and time.monotonic() < deadline:
+        _, crd = api.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{pending[0]}")
         conds = ((crd.get("status") or {}).get("conditions") or []) if isinstance(crd, dict) else []
         if any(c["type"] == "Established" and c["status"] == "True" for c in conds):
-            return
+            pending.pop(0)
+            continue
         time.sleep(0.2)
-    raise RuntimeError("the Logs CustomResourceDefinition was not established")
+    if pending:
+        raise RuntimeError(f"the CustomResourceDefinition {pending[0]} was not established")
 
 
 def _pump(pipe: Any, stream: str, fd: int) -> None:
@@ -373,8 +390,10 @@ class PodRunner:
             m.dir.mkdir(exist_ok=True)
             (m.dir / "root").mkdir(exist_ok=True)
             m.extra["env"], m.extra["mounts"] = self.prepare(pod, m.dir, container, m.volumes)
+            m.extra["devices"] = self.accelerator_devices(pod, container)
             self.launch(m)
             self.logs_object(m)
+            self.exec_object(m)
         except Exception as exc:  # noqa: BLE001 - reported on the pod, as a kubelet would
             self.say(f"{meta['namespace']}/{meta['name']}: cannot start: {exc}")
             self.event(pod, "FailedCreatePodSandBox", f"the lab could not start the pod's program: {exc}",
@@ -389,7 +408,7 @@ class PodRunner:
         spec = {"program": m.program, "argv": argv, "env": m.extra["env"],
                 "hostname": pod["spec"].get("hostname") or meta["name"], "workdir": container.get("workingDir"),
                 "rootfs": str(m.dir / "rootfs"), "mounts": m.extra.get("mounts", []),
-                "etc": etc_files(pod)}
+                "etc": etc_files(pod), "devices": m.extra.get("devices") or []}
         spec_file = m.dir / "launch.json"
         spec_file.write_text(json.dumps(spec), encoding="utf-8")
         os.chmod(spec_file, 0o600)
@@ -403,6 +422,7 @@ class PodRunner:
             threading.Thread(target=_pump, args=(pipe, stream, fd), daemon=True,
                              name=f"log-{meta['name']}").start()
         pid = m.proc.pid
+        (m.dir / "pid").write_text(f"{pid}\n", encoding="utf-8")  # for `kubectl exec` (programs/podexec.py)
         m.veth = "aic" + hashlib.sha1(meta["uid"].encode()).hexdigest()[:10]  # noqa: S324 - a name, not security
         ip = pod["status"]["podIP"]
         # the namespace exists once unshare has exec'd python: wait until /proc/<pid>/ns/net differs from ours
@@ -582,6 +602,23 @@ class PodRunner:
             mounts.append({"path": mount["mountPath"], "source": str(source)})
         return env, mounts
 
+    def accelerator_devices(self, pod: dict[str, Any], index: int = 0) -> list[str]:
+        """The device nodes the pod's DRA allocation gives container ``index`` (``devices.py``; the scheduler
+        decided)."""
+        if not pod["spec"].get("resourceClaims"):
+            return []
+        ns = pod["metadata"]["namespace"]
+        names = {c.get("resourceClaimName") for c in pod["spec"]["resourceClaims"]} | {
+            c.get("resourceClaimName") for c in (pod.get("status") or {}).get("resourceClaimStatuses") or []}
+        claims = {}
+        for name in sorted(n for n in names if n):
+            code, claim = self.api.request("GET", f"/apis/resource.k8s.io/v1/namespaces/{ns}/resourceclaims/{name}")
+            if code == 200:
+                claims[name] = claim
+        code, slices = self.api.request("GET", "/apis/resource.k8s.io/v1/resourceslices")
+        return devices.container_devices(pod, pod["spec"]["containers"][index], claims,
+                                         slices.get("items", []) if code == 200 else [])
+
     def _write_volume(self, target: Path, data: dict[str, str], items: list[dict[str, Any]] | None) -> bool:
         """The volume's files from the object's data (``items`` picks keys); True when anything changed."""
         files = {i["path"]: data[i["key"]] for i in items if i["key"] in data} if items else dict(data)
@@ -738,6 +775,23 @@ class PodRunner:
                 "POST", f"/apis/kwok.x-k8s.io/v1alpha1/namespaces/{meta['namespace']}/logs", obj)
         if code >= 300:
             self.say(f"{meta['namespace']}/{meta['name']}: Logs object failed: {code} {str(out)[:200]}")
+
+    def exec_object(self, m: Managed) -> None:
+        """kwok's Exec for the pod: `kubectl exec POD -- CMD` runs CMD in the pod's namespaces (podexec.py)."""
+        meta = m.pod["metadata"]
+        obj = {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Exec",
+               "metadata": {"name": meta["name"], "namespace": meta["namespace"],
+                            "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": meta["name"],
+                                                 "uid": meta["uid"]}]},
+               "spec": {"execs": [{"local": {"workDir": str(m.dir),
+                                             "envs": [{"name": "AICONFORM_POD_DIR", "value": str(m.dir)}]}}]}}
+        path = f"/apis/kwok.x-k8s.io/v1alpha1/namespaces/{meta['namespace']}/execs"
+        code, out = self.api.request("POST", path, obj)
+        if code == 409:  # a pod of the same name before: its Exec is being garbage-collected
+            self.api.request("DELETE", f"{path}/{meta['name']}")
+            code, out = self.api.request("POST", path, obj)
+        if code not in (200, 201):
+            self.say(f"{meta['namespace']}/{meta['name']}: Exec object failed: {code} {str(out)[:200]}")
 
     def patch_status(self, pod: dict[str, Any], status: dict[str, Any]) -> None:
         meta = pod["metadata"]

@@ -5,7 +5,6 @@ nothing is scraped from console output. The rendering itself is ``aiconform.repo
 """
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,10 +12,6 @@ from typing import Any
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
-
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:  # the collection root is the aiconform checkout
-    sys.path.insert(0, _ROOT)
 
 RESULT_PREFIX = "aiconform_result_"
 
@@ -47,13 +42,29 @@ def build_model(task_vars: Mapping[str, Any], results: list[dict[str, Any]]) -> 
             "run": run, "requirements": sorted(results, key=lambda r: str(r.get("id")))}
 
 
+def default_reports_dir(playbook_dir: str, cwd: str | None = None) -> str:
+    """Where run directories go when neither the task nor ``aiconform_reports_dir`` says.
+
+    A checkout (``conformance.yml`` or ``playbooks/*.yml``): ``reports/`` at the repository root, as always. An
+    installed collection (its root holds ``MANIFEST.json``; read-only in an execution environment):
+    ``reports/`` in the current working directory, never inside the collection. A playbook of the user's own:
+    ``reports/`` beside it.
+    """
+    here = Path(playbook_dir).resolve()
+    is_collection = (here.parent / "galaxy.yml").exists() or (here.parent / "MANIFEST.json").exists()
+    root = here.parent if here.name == "playbooks" and is_collection else here  # the phase playbooks' dir
+    if (root / "MANIFEST.json").exists():
+        return str(Path(cwd or Path.cwd()) / "reports")
+    return str(root / "reports")
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(("reports_dir", "fail_on_errors"))
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
-        from aiconform import catalog
-        from aiconform.report import render
+        from ansible_collections.aiconform.conformance.plugins.module_utils import catalog
+        from ansible_collections.aiconform.conformance.plugins.module_utils.report import render
 
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
@@ -82,7 +93,7 @@ class ActionModule(ActionBase):
         if override and not model["cluster"].get("kubernetes_version"):
             model["cluster"]["kubernetes_version"] = override
         reports_dir = args.get("reports_dir") or var("aiconform_reports_dir") or \
-            str(Path(var("playbook_dir", ".")) / "reports")
+            default_reports_dir(var("playbook_dir", "."))
         try:
             run_dir, rendered = render.write_run(model, reports_dir)
         except catalog.UnsupportedVersionError as exc:

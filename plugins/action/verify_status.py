@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,12 +27,7 @@ from typing import Any
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
-
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:  # the collection root is the aiconform checkout
-    sys.path.insert(0, _ROOT)
-
-from aiconform.redact import redact_text  # noqa: E402
+from ansible_collections.aiconform.conformance.plugins.module_utils.redact import redact_text
 
 RESULT_PREFIX = "aiconform_result_"
 

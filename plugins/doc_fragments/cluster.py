@@ -2,30 +2,58 @@
 
 
 class ModuleDocFragment:
+    # Options, aliases and environment variables as kubernetes.core's (its k8s_auth_options fragment), so a play
+    # whose connection comes from K8S_AUTH_* talks to one cluster through both collections' modules. The
+    # argument spec is CONNECTION_ARGSPEC in plugins/module_utils/kube.py.
     DOCUMENTATION = r"""
 options:
   kubeconfig:
     description:
-      - Path to a kubeconfig. Defaults to C(K8S_AUTH_KUBECONFIG), C(KUBECONFIG) or C(~/.kube/config).
+      - Path to a kubeconfig. Without it, C(KUBECONFIG) or C(~/.kube/config) (unless I(host) is set).
+      - Can also be specified via the C(K8S_AUTH_KUBECONFIG) environment variable.
       - Set once for a play with C(module_defaults) and the C(group/aiconform.conformance.cluster) group.
     type: path
   context:
-    description: Context of the kubeconfig to use.
+    description:
+      - Context of the kubeconfig to use.
+      - Can also be specified via the C(K8S_AUTH_CONTEXT) environment variable.
     type: str
   host:
-    description: API server URL, used with I(api_key) instead of a kubeconfig.
+    description:
+      - API server URL, used with I(api_key) instead of a kubeconfig.
+      - Can also be specified via the C(K8S_AUTH_HOST) environment variable.
     type: str
   api_key:
-    description: Bearer token (for example a ServiceAccount token). Never logged or reported.
+    description:
+      - Bearer token (for example a ServiceAccount token). Never logged or reported.
+      - Can also be specified via the C(K8S_AUTH_API_KEY) environment variable.
     type: str
   validate_certs:
     description:
       - Verify the API server's TLS certificate. Turning it off is recorded in the report.
+      - Can also be specified via the C(K8S_AUTH_VALIDATE_CERTS) or C(K8S_AUTH_VERIFY_SSL) environment variable
+        (as in kubernetes.core, any value but C(0), C(false) or C(no) is true).
     type: bool
     default: true
+    aliases: [verify_ssl]
   ca_cert:
-    description: CA bundle to verify the API server with.
+    description:
+      - CA bundle to verify the API server with.
+      - Can also be specified via the C(K8S_AUTH_CA_CERT) or C(K8S_AUTH_SSL_CA_CERT) environment variable.
     type: path
+    aliases: [ssl_ca_cert]
+  client_cert:
+    description:
+      - Client certificate to authenticate with.
+      - Can also be specified via the C(K8S_AUTH_CLIENT_CERT) or C(K8S_AUTH_CERT_FILE) environment variable.
+    type: path
+    aliases: [cert_file]
+  client_key:
+    description:
+      - Key of I(client_cert).
+      - Can also be specified via the C(K8S_AUTH_CLIENT_KEY) or C(K8S_AUTH_KEY_FILE) environment variable.
+    type: path
+    aliases: [key_file]
   request_timeout:
     description: Seconds allowed for one API request.
     type: int

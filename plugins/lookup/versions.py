@@ -1,8 +1,6 @@
 # The aiconform.conformance.versions lookup: role defaults derive their pins from aiconform/data/versions.yml.
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 from ansible.errors import AnsibleLookupError
@@ -51,12 +49,7 @@ _MISSING = object()
 
 
 def _versions_module() -> Any:
-    # The collection root is the repository; make `aiconform` importable when the package is not installed.
-    try:
-        from aiconform import versions
-    except ImportError:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-        from aiconform import versions
+    from ansible_collections.aiconform.conformance.plugins.module_utils import versions
     return versions
 
 

@@ -71,8 +71,11 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 
 def main() -> None:
-    from aiconform.kube import CONNECTION_ARGSPEC
-    from aiconform.verifiers.leftovers import dead_runs_objects, sweep
+    from ansible_collections.aiconform.conformance.plugins.module_utils.kube import CONNECTION_ARGSPEC
+    from ansible_collections.aiconform.conformance.plugins.module_utils.verifiers.leftovers import (
+        dead_runs_objects,
+        sweep,
+    )
 
     module = AnsibleModule(argument_spec={
         **CONNECTION_ARGSPEC,

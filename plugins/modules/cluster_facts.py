@@ -83,8 +83,8 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 
 def main() -> None:
-    from aiconform.kube import CONNECTION_ARGSPEC
-    from aiconform.preflight import gather, plan
+    from ansible_collections.aiconform.conformance.plugins.module_utils.kube import CONNECTION_ARGSPEC
+    from ansible_collections.aiconform.conformance.plugins.module_utils.preflight import gather, plan
 
     argument_spec = {
         **CONNECTION_ARGSPEC,

@@ -18,7 +18,10 @@ author: aiconform developers
 options:
   reports_dir:
     description:
-      - Where run directories go. Default C(aiconform_reports_dir), else C(<playbook_dir>/reports).
+      - Where run directories go. Default C(aiconform_reports_dir); when that is unset too, C(reports/) at the
+        repository root when the collection is a checkout, C(reports/) in the current working directory when it
+        is an installed collection (never inside the collection, which is read-only in an execution
+        environment), and C(<playbook_dir>/reports) for a playbook outside the collection.
     type: path
   fail_on_errors:
     description: Fail the task when the report has validation errors (PRODUCT.yaml would be rejected).

@@ -31,7 +31,7 @@ options:
   requirements:
     description:
       - Requirement id to that verifier's options (as for the C(verify_<id>) module; C(null) or absent options
-        take their defaults). C(playbooks/verify/*.yml) build this from the inventory variables
+        take their defaults). C(playbooks/verify_plan/*.yml) build this from the inventory variables
         C(aiconform_<id>_<option>).
     type: dict
     required: true
@@ -118,8 +118,8 @@ ansible_facts:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402,F401  (AnsiballZ bundles basic and hands over the args)
-
-from aiconform.verifiers.module import run_verify_module  # noqa: E402
+from ansible_collections.aiconform.conformance.plugins.module_utils.verifiers import every  # noqa: E402,F401  (AnsiballZ ships every verifier)
+from ansible_collections.aiconform.conformance.plugins.module_utils.verifiers.module import run_verify_module  # noqa: E402
 
 
 def main() -> None:

@@ -150,7 +150,12 @@ class Checker:
 
 
 def main() -> None:
-    from aiconform.kube import CONNECTION_ARGSPEC, ClusterError, connect, describe_error
+    from ansible_collections.aiconform.conformance.plugins.module_utils.kube import (
+        CONNECTION_ARGSPEC,
+        ClusterError,
+        connect,
+        describe_error,
+    )
 
     module = AnsibleModule(
         argument_spec={

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 import yaml
+from aiconform.verifiers import base, orchestrate
 
 from aiconform.lab import provided_by_platform_vars, write_inventory
 from aiconform.runner.engine import RunOutcome, UsageError, decide, print_summary, tags_for
 from aiconform.runner.exitcodes import Exit
 from aiconform.runner.progress import LineView, RunState, TableView
-from aiconform.verifiers import base, orchestrate
 
 
 def ev(event: str, host: str = "c1", action: str = "", res: dict[str, Any] | None = None, **data: Any) -> dict:

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 import yaml
+from aiconform.report.product import PLATFORM_FIELDS
 
 from aiconform import PROJECT_ROOT
-from aiconform.report.product import PLATFORM_FIELDS
 
 pytestmark = pytest.mark.e2e
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from helpers.sim import SimHandle, run_tool
-
 from aiconform.verifiers import leftovers
 from aiconform.verifiers.base import MANAGED_BY, RUN_LABEL
+from helpers.sim import SimHandle, run_tool
 
 pytestmark = pytest.mark.e2e
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from helpers.conformance_e2e import probe_namespaces
-
 from aiconform.verifiers import base, orchestrate
+from helpers.conformance_e2e import probe_namespaces
 
 pytestmark = pytest.mark.e2e
 REQ = "robust_controller"

@@ -130,7 +130,7 @@ def test_kueue_webhook_of_the_same_name_does_not_count(lab, tmp_path):
     assert not probe_namespaces(lab, REQ)
 
 
-MANIFESTS = Path(__file__).resolve().parents[2] / "aiconform/verifiers/robust_controller/manifests"
+MANIFESTS = Path(__file__).resolve().parents[2] / "plugins/module_utils/verifiers/robust_controller/manifests"
 
 
 def _ray(name: str) -> dict:

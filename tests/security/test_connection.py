@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from aiconform.kube import CONNECTION_ARGSPEC, connect
 
 from aiconform import PROJECT_ROOT
-from aiconform.kube import CONNECTION_ARGSPEC, connect
 from aiconform.sim.cli import write_kubeconfig
 
 

@@ -19,17 +19,17 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from aiconform import PROJECT_ROOT
 from aiconform.results import Status, Verdict
 from aiconform.verifiers import base
 from aiconform.verifiers.base import dns_label, judge_facts, run_verifier
 from aiconform.verifiers.exposition import ExpositionError, parse
 from aiconform.verifiers.httpproxy import url_request
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-JUDGES = sorted(Path(p).parent.name for p in glob.glob(str(PROJECT_ROOT / "aiconform/verifiers/*/judge.py")))
+from aiconform import PROJECT_ROOT
+
+JUDGES = sorted(Path(p).parent.name for p in glob.glob(str(PROJECT_ROOT / "plugins/module_utils/verifiers/*/judge.py")))
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
                     max_leaves=20)

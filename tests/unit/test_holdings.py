@@ -10,10 +10,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
-from aiconform import catalog
 from aiconform.results import Check, Outcome, RequirementResult, Status
 from aiconform.verifiers import base, holdings, orchestrate
+
+from aiconform import catalog
 
 GPU_PROBES = ["dra_support", "secure_accelerator_access", "pod_autoscaling", "accelerator_metrics",
               "cluster_autoscaling", "gpu_sharing", "virtualized_accelerator", "driver_runtime_management"]

@@ -12,10 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from aiconform.kube import ClusterError, RetryPolicy, connect, describe_error, get_json
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
-
-from aiconform.kube import ClusterError, RetryPolicy, connect, describe_error, get_json
 
 
 class FakeAPI:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from aiconform.verifiers.base import load
 
 from aiconform import PROJECT_ROOT, catalog
 from aiconform.toolchain import ansible_env
-from aiconform.verifiers.base import load
 
 COMPONENT_TAGS = ["gpu_operator", "nvidia_dra_driver", "kueue", "gateway_api", "kgateway", "metrics_server",
                   "kube_prometheus_stack", "prometheus_adapter", "kuberay", "cluster_autoscaler"]
@@ -41,11 +41,11 @@ def test_every_phase_requirement_and_component_is_a_tag():
 def test_every_requirement_has_module_verifier_and_task(requirement):
     """One verifier per id, findable by name (and never two: AICR mapped two ids to one check)."""
     module = PROJECT_ROOT / "plugins" / "modules" / f"verify_{requirement}.py"
-    package = PROJECT_ROOT / "aiconform" / "verifiers" / requirement
+    package = PROJECT_ROOT / "plugins" / "module_utils" / "verifiers" / requirement
     assert module.is_file(), f"missing {module.relative_to(PROJECT_ROOT)}"
     assert (package / "judge.py").is_file() and (package / "fetch.py").is_file()
     # its plan task: the options of this requirement, from aiconform_<id>_<option> inventory variables
-    tasks = [t for f in (PROJECT_ROOT / "playbooks" / "verify").glob("*.yml")
+    tasks = [t for f in (PROJECT_ROOT / "playbooks" / "verify_plan").glob("*.yml")
              for t in (yaml.safe_load(f.read_text()) or []) if t.get("name") == f"Plan the {requirement} verifier"]
     assert len(tasks) == 1, f"expected one task planning {requirement}, found {len(tasks)}"
     plan = tasks[0]

@@ -5,10 +5,10 @@ import json
 import subprocess
 
 import pytest
+from aiconform.verifiers.module import argument_spec
 
 from aiconform import PROJECT_ROOT, catalog
 from aiconform.toolchain import ansible_env
-from aiconform.verifiers.module import argument_spec
 
 MODULES = sorted(p.stem for p in (PROJECT_ROOT / "plugins" / "modules").glob("*.py") if not p.stem.startswith("_"))
 

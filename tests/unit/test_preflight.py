@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-
 from aiconform.preflight import kubernetes_minor, plan, run_id, select
 
 IDS = ["dra_support", "ai_inference", "gang_scheduling", "pod_autoscaling"]

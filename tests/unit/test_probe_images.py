@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import pytest
-
-from aiconform import catalog, versions
 from aiconform.verifiers.base import load
 from aiconform.verifiers.module import mirrored_options
+
+from aiconform import catalog, versions
 
 PINNED = {versions.image_ref(img) for img in versions.get("verifier_probes.images").values()} | {
     versions.image_ref(img) for img in versions.get("gpu_operator.images").values()}

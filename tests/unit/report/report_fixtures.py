@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiconform import catalog
 from aiconform.results import Check, Evidence, Outcome, RequirementResult, Status
+
+from aiconform import catalog
 
 PLATFORM: dict[str, str] = {
     "platformName": "Example AI Platform",

@@ -6,10 +6,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from report_fixtures import model, result
-
 from aiconform.report import render
 from aiconform.results import Status
+from report_fixtures import model, result
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 pytestmark = pytest.mark.skipif(not CHROMIUM, reason="chromium not installed")

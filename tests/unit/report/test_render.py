@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 import yaml
-from report_fixtures import PLATFORM, model, result
-
-from aiconform import catalog
 from aiconform.report import gotest, render
 from aiconform.report.model import NOT_RUN_REASON
 from aiconform.report.validate import validate_file
 from aiconform.results import Check, Evidence, Outcome, Status
+from report_fixtures import PLATFORM, model, result
+
+from aiconform import catalog
 
 VERSIONS = catalog.versions()
 

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from aiconform.report import validate as v
+from aiconform.report.productyaml import MAX_BYTES, MAX_DEPTH
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aiconform import catalog
 from aiconform.cli import main
-from aiconform.report import validate as v
-from aiconform.report.productyaml import MAX_BYTES, MAX_DEPTH
 
 VERSION = "v1.35"
 META = {

@@ -6,10 +6,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from report_fixtures import model
-
-from aiconform import PROJECT_ROOT
-from aiconform.cli import main
 from aiconform.report import render
 from aiconform.report.validate import (
     USER_AGENT,
@@ -19,6 +15,10 @@ from aiconform.report.validate import (
     validate_document,
     validate_file,
 )
+from report_fixtures import model
+
+from aiconform import PROJECT_ROOT
+from aiconform.cli import main
 
 EVIDENCE = PROJECT_ROOT.parent / "shared" / "fixtures" / "evidence"
 needs_shared = pytest.mark.skipif(not EVIDENCE.is_dir(), reason="../shared fixtures absent")

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from aiconform.verifiers import _accelerator as acc
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared"

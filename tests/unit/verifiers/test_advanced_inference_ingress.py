@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from aiconform.results import Outcome, Status
 from aiconform.verifiers import _networking as net
 from aiconform.verifiers.advanced_inference_ingress import judge

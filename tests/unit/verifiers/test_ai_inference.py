@@ -19,12 +19,11 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given
-from hypothesis import strategies as st
-
 from aiconform.results import Outcome, Status
 from aiconform.verifiers import _networking as net
 from aiconform.verifiers.ai_inference import judge
+from hypothesis import given
+from hypothesis import strategies as st
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures"
 AICR = SHARED / "evidence/NVIDIA-aicr/docs/conformance/cncf/evidence/inference-gateway.md"

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from aiconform.results import Outcome, Status
 from aiconform.verifiers import ai_service_metrics as asm
 from aiconform.verifiers.ai_service_metrics import judge

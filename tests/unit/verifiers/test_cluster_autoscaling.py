@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from aiconform.results import Status
 from aiconform.verifiers.cluster_autoscaling import judge
 

@@ -7,7 +7,6 @@ import copy
 from typing import Any
 
 import pytest
-
 from aiconform.results import Outcome, Status
 from aiconform.verifiers import _networking as net
 from aiconform.verifiers.disaggregated_inference import judge

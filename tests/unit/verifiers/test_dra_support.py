@@ -26,7 +26,6 @@ from _accel_fixtures import (
     vks_claim,
     vks_slices,
 )
-
 from aiconform.results import Outcome, Status
 from aiconform.verifiers import _accelerator as acc
 from aiconform.verifiers.dra_support import judge

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from _accel_fixtures import AICR_SAA, KOPS_DRIVER, VKS_SLICES, aicr_slices, kops_driver_check, needs, vks_slices
-
 from aiconform.results import Outcome, Status
 from aiconform.verifiers.driver_runtime_management import judge
 from aiconform.verifiers.driver_runtime_management.probe import parse, platform_info, versions_compatible

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from aiconform.results import Outcome, Status
 from aiconform.verifiers.gang_scheduling import judge
 from aiconform.verifiers.gang_scheduling.mechanisms import MECHANISMS, choose

@@ -21,7 +21,6 @@ from _accel_fixtures import (
     needs,
     vks_slices,
 )
-
 from aiconform.results import Outcome, Status
 from aiconform.verifiers.gpu_sharing import judge
 from aiconform.verifiers.gpu_sharing.probe import dra_mig, node_sharing, parse, pick, pod_count

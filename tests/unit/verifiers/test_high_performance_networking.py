@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from aiconform.results import Outcome, Status
 from aiconform.verifiers.high_performance_networking import judge
 from aiconform.verifiers.high_performance_networking.fetch import _network_slice

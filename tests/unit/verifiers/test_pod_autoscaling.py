@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from aiconform.results import Status
 from aiconform.verifiers.pod_autoscaling import judge
 

@@ -5,10 +5,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from kubernetes.client import ApiException
-
 from aiconform.kube import ClusterError
 from aiconform.verifiers import _accelerator as acc
+from kubernetes.client import ApiException
 
 
 class FakeCtx:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from aiconform.results import Outcome, Status
 from aiconform.verifiers import robust_controller as rc
 from aiconform.verifiers.robust_controller import judge

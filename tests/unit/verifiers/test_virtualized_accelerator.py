@@ -20,7 +20,6 @@ from _accel_fixtures import (
     needs,
     vks_slices,
 )
-
 from aiconform.results import Outcome, Status
 from aiconform.verifiers.gpu_sharing.probe import parse
 from aiconform.verifiers.virtualized_accelerator import judge

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from _accel_fixtures import KOPS, needs
-
 from aiconform.results import Outcome, Status
 from aiconform.verifiers.workload_sandboxing import judge
 from aiconform.verifiers.workload_sandboxing.fetch import discover

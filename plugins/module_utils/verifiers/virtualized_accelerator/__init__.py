@@ -1,0 +1,36 @@
+"""virtualized_accelerator (KAR-0004, SHOULD from v1.35): vGPUs exposed and allocated like physical GPUs.
+
+Detection (pure, ``probe.classify_node``): a node's GPUs are virtual when GPU Feature Discovery says so
+(``nvidia.com/vgpu.present=true``, ``nvidia.com/vgpu.host-driver-version``, a ``GRID``/``-vGPU`` product) or
+its DRA devices carry a virtual NVML brand (``NvidiaVCS``/``VWS``/``VPC``/``VApps``, as the VKS GRID A100
+slices do) or are ``vfio`` passthrough devices; physical when the DRA brand is a physical one (``Nvidia``,
+as AICR's H100 slices) or GFD says ``vgpu.present=false``. Functional: one pod requests one accelerator on a
+vGPU node through the platform's own mechanism (DRA claim or ``nvidia.com/gpu``, upstream allocation-mode
+rules), must see one device that is the vGPU and pass a health check. N/A only where the GPUs are
+demonstrably physical; otherwise ``unknown``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ...versions import probe_image
+from .fetch import fetch
+from .judge import judge
+
+REQUIREMENT = "virtualized_accelerator"
+TEST_NAME = "TestVirtualizedAccelerator"  # no upstream test; named in the upstream style for junit.xml
+# What the probe holds while it runs (verifiers/holdings.py): a pod gets a vGPU.
+HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "shared"}
+
+PROBE_IMAGE = probe_image("ubuntu")  # vanilla: the runtime injects nvidia-smi, as for the other accelerator probes
+
+OPTIONS: dict[str, dict[str, Any]] = {
+    "accelerator_type": {"type": "str", "default": "nvidia"},
+    "allocation_mode": {"type": "str", "default": "auto", "choices": ["auto", "dra", "device-plugin"]},
+    "probe_image": {"type": "str", "default": PROBE_IMAGE},
+    "pod_running_timeout": {"type": "int", "default": 60},  # upstream runTestPod 1m
+    "log_timeout": {"type": "int", "default": 90},  # upstream log polling
+    "release_timeout": {"type": "int", "default": 120},  # upstream deleteAndAwaitRelease 2m
+}
+
+__all__ = ["REQUIREMENT", "TEST_NAME", "HOLDS", "OPTIONS", "fetch", "judge"]
