@@ -144,9 +144,10 @@ def simulated_lab(scenario: str = LAB_SCENARIO, timeout: float = 30.0) -> Iterat
 
 
 # The lab of real components (`--engine lab`, aiconform/labcluster/): a real control plane, kwok GPU nodes, the
-# NVIDIA DRA driver's DeviceClasses/ResourceSlices. Nothing of the reference stack runs there yet, so no component is
-# installed or claimed; the verifiers judge what the real components do (e.g. the scheduler's DRA allocation) and say
-# Not Implemented/Unknown for what is absent. Timeouts as the simulated lab's: kwok starts pods within a second.
+# NVIDIA DRA driver's DeviceClasses/ResourceSlices. With the reference stack built (`aiconform lab build`), the
+# install phase installs the components whose real controller the lab runs (lab.stacks.reference: Kueue, KubeRay,
+# metrics-server) from the tests' stand-in charts with controller-gen's CRDs and RBAC (labcluster/charts.py); every
+# other role is off, and the verifiers say Not Implemented/Unknown for what is absent. Timeouts as the simulated lab's.
 LAB_ENGINE_HOST = "lab"
 LAB_ENGINE_BANNER = ("*** LAB CLUSTER: no inventory was given, so this run targets `aiconform lab` (a real Kubernetes "
                      "control plane built from source; kwok nodes, no real accelerators), not your platform. Its "
@@ -173,8 +174,54 @@ def write_lab_engine_inventory(path: Path, kubeconfig: Path, extra: dict[str, ob
     os.chmod(path, 0o600)
 
 
+# install role -> lab controller whose real binary backs it (the role is enabled only when the lab runs it)
+LAB_ROLES = {"kueue": "kueue", "kuberay": "kuberay-operator", "metrics_server": "metrics-server"}
+
+
+def lab_stack_vars(controllers: list[str], charts_dir: Path) -> dict[str, object]:
+    """Inventory variables that install the components whose real controller runs on the lab, from stand-in charts
+    with the generated CRDs/RBAC; the reference stack's own wait timeouts stay (real controllers take seconds)."""
+    from aiconform.labcluster import charts
+
+    out: dict[str, object] = dict(charts.assemble_all(charts_dir, controllers))
+    for role, controller in LAB_ROLES.items():
+        if controller in controllers:
+            out[f"{role}_enabled"] = True
+    return out
+
+
+def lab_components(controllers: list[str]) -> list[str]:
+    """What decides on the lab: real (name and version) or emulated (and why), for the console and the report."""
+    from aiconform import versions
+    from aiconform.labcluster import build as lab_build
+
+    kube = versions.get("lab.kubernetes")[lab_build.resolve_minor(None)]["version"]
+    out = [f"real: Kubernetes {kube} (etcd, kube-apiserver, kube-controller-manager, kube-scheduler), "
+           f"kwok {versions.get('lab.kwok.version')} nodes"]
+    for name in controllers:
+        pin = lab_build.upstream_pin(name)
+        note = (f"; reference {pin['reference_version']}: {' '.join(str(pin.get('deviation', '')).split())}"
+                if pin.get("reference_version") else "")
+        out.append(f"real: {name} {pin['version']} (built from {pin['module']}{note})")
+    out.append("emulated: NVIDIA DRA driver and device plugin (the lab publishes DeviceClasses, ResourceSlices and "
+               "nvidia.com/gpu capacity; no accelerators)")
+    if "metrics-server" in controllers:
+        out.append("emulated: the resource usage metrics-server reads (kwok computes each node's /metrics/resource "
+                   "from pod annotations kwok.x-k8s.io/usage-cpu/-memory, default 1m CPU and 1Mi per container, plus "
+                   "10m CPU and 128Mi per node; no cgroups); the HPA deciding on it is the real "
+                   "kube-controller-manager's")
+    rest = sorted(role for role in component_switches(False) if role.removesuffix("_enabled") not in
+                  {r for r, c in LAB_ROLES.items() if c in controllers})
+    out.append("not installed: " + ", ".join(r.removesuffix("_enabled") for r in rest)
+               + " (no real controller of theirs runs on the lab)")
+    for role, why in (versions.get("lab.not_built") or {}).items():
+        out.append(f"not built: {role}: {' '.join(str(why).split())}")
+    return out
+
+
 def _conformance_on_lab(args: argparse.Namespace) -> int:
     from aiconform.labcluster import build as lab_build
+    from aiconform.labcluster import charts as lab_charts
     from aiconform.labcluster import cluster as lab_cluster
     from aiconform.runner.cli import execute
 
@@ -182,16 +229,26 @@ def _conformance_on_lab(args: argparse.Namespace) -> int:
     directory = Path(tempfile.mkdtemp(prefix="aiconform-labrun-"))
     os.chmod(directory, 0o700)
     running = None
+    stack = lab_build.DEFAULT_STACK
+    missing = lab_build.missing(None, stack)
+    if missing:
+        print(f"lab: the {stack} stack is not built (missing: {', '.join(missing)}); running the base stack with "
+              f"nothing installed. `aiconform lab build --stack {stack}` builds it.", flush=True)
+        stack = "base"
     try:
-        running = lab_cluster.start(directory / "kubeconfig")
+        running = lab_cluster.start(directory / "kubeconfig", stack=stack)
+        controllers = lab_build.stack_controllers(stack)
         inventory = directory / "inventory.yml"
-        write_lab_engine_inventory(inventory, running.kubeconfig)
-        print(f"lab: {running.url} (host {LAB_ENGINE_HOST}; nothing installed: no component of the reference stack "
-              "runs on the lab yet, see `aiconform lab status`)", flush=True)
+        components = lab_components(controllers)
+        write_lab_engine_inventory(inventory, running.kubeconfig, {
+            **lab_stack_vars(controllers, directory / "charts"), "aiconform_engine_components": components})
+        print(f"lab: {running.url} (host {LAB_ENGINE_HOST}, stack {stack})", flush=True)
+        for line in components:
+            print(f"  {line}", flush=True)
         code = execute(args, inventory=str(inventory))
     except KeyboardInterrupt:
         return int(Exit.INTERRUPTED)
-    except (lab_cluster.LabError, lab_build.BuildError) as exc:
+    except (lab_cluster.LabError, lab_build.BuildError, lab_charts.ChartError) as exc:
         print(f"aiconform conformance: could not start the lab: {exc}", file=sys.stderr)
         return int(Exit.PLAYBOOK_FAILED)
     finally:

@@ -2,7 +2,7 @@
 from Go modules at the versions pinned in aiconform/data/versions.yml (``lab:``), kwok (sigs.k8s.io/kwok) in place
 of kubelets, in a network namespace of its own.
 
-  aiconform lab build [--kubernetes-version v1.35]        build once (cached; seconds when nothing changed)
+  aiconform lab build [--kubernetes-version v1.35] [--stack reference]   build once (cached; seconds after)
   aiconform lab up --kubeconfig PATH [--gpus N] [--detach] run until Ctrl-C/SIGTERM, then clean up
   aiconform lab down --kubeconfig PATH                     stop a detached lab
   aiconform lab status [--kubeconfig PATH]                 what is built, what runs
@@ -15,7 +15,10 @@ real accelerators: every report of a lab run says "lab (kwok nodes, no real acce
 Pods whose image the lab knows (the verifiers' probe images: agnhost, pause, busybox, python, curl) really run:
 the lab's own stand-in program starts in the pod's own network, UTS and mount namespaces, with the pod IP, env,
 ServiceAccount token and volumes; its exit code is the container's, ``kubectl logs`` shows its output, and a
-webhook served by a pod is called by the API server. Other pods stay kwok-only (an Event ``KwokOnly`` says so).
+webhook served by a pod is called by the API server. With ``--stack reference`` (the default) pods of the reference
+stack's controller images (Kueue, KubeRay operator) run the real controllers, built from their Go modules at the
+versions of ``lab.controllers`` (``aiconform lab status`` lists what is real and what is emulated). Other pods stay
+kwok-only (an Event ``KwokOnly`` says so).
 
 Files: ``build.py`` (Go builds), ``cluster.py`` (host side: up/down), ``node.py`` (inside the namespace:
 supervises the programs, forwards the API port), ``topology.py`` (addresses, nodes, flags), ``pki.py``,
@@ -27,5 +30,5 @@ STACKS = {
     "base": "kwok GPU nodes (NVIDIA GFD labels, nvidia.com/gpu capacity), the NVIDIA DRA driver's DeviceClasses "
             "and ResourceSlices published by the lab; allocation by the real kube-scheduler",
     "reference": "base, plus the reference stack's controllers for real (lab.stacks.reference of versions.yml: "
-                 "Kueue, KubeRay operator, built from their Go modules): a pod of their image runs the real binary",
+                 "Kueue, KubeRay operator, metrics-server, built from their Go modules): a pod of their image runs the real binary",
 }

@@ -95,15 +95,14 @@ def _cmd_status(args: argparse.Namespace) -> int:
     print(f"cache: {build.lab_home()}")
     print(f"Kubernetes {topology.full_version(minor)}: " + (", ".join(str(p) for p in found.values()) if found
                                                           else "not built (aiconform lab build)"))
+    from aiconform.lab import lab_components
+
     for name, what in topology.STACKS.items():
-        print(f"stack {name}: {what}")
-        for ctl in build.stack_controllers(name):
-            pin = build.upstream_pin(ctl)
-            binary = build.program_of(ctl).binary
-            dev = (f" (reference {pin['reference_version']}: {' '.join(str(pin.get('deviation', '')).split())})"
-                   if pin.get("reference_version") else "")
-            print(f"  real {ctl} {pin['version']}{dev}: "
-                  + (str(binary) if binary.exists() else f"not built (aiconform lab build --stack {name})"))
+        missing = build.missing(minor, name)
+        print(f"stack {name}: {what}" + (f" [not built: {', '.join(missing)}; aiconform lab build --stack {name}]"
+                                         if missing else " [built]"))
+        for line in lab_components(build.stack_controllers(name)):
+            print(f"  {line}")
     if args.kubeconfig:
         st = cluster.state_file(Path(args.kubeconfig).expanduser().resolve())
         if st.exists():

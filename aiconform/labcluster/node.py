@@ -207,7 +207,12 @@ class Supervisor:
             kcfg("scheduler", pki.scheduler.cert, pki.scheduler.key))])
         stages = self.state / "kwok.yaml"
         out = subprocess.run([kwok, "default-stages"], capture_output=True, text=True, check=True).stdout
-        stages.write_text(topology.kwok_config() + pods.kwok_stages(out, list(pods.IMAGES) if run_pods else []),
+        res = subprocess.run([kwok, "default-metrics"], capture_output=True, text=True, check=False, timeout=60)
+        if res.returncode != 0:
+            raise RuntimeError(f"{kwok} has no `default-metrics` sub-command (built before it was added): rebuild it "
+                               f"with `aiconform lab build` ({res.stderr.strip()[-300:]})")
+        metrics = res.stdout
+        stages.write_text(topology.kwok_config(metrics) + pods.kwok_stages(out, list(pods.IMAGES) if run_pods else []),
                           encoding="utf-8")
         pod_logs = run_pods
         if run_pods:

@@ -25,6 +25,15 @@ counting ``restartCount``). Any other pod stays kwok-only and gets an Event with
 A deleted pod's process is stopped (SIGTERM, SIGKILL after the grace period, at most 10 s) and its veth removed.
 Everything dies with the lab's namespace (PR_SET_PDEATHSIG).
 
+Upstream controllers (``lab.controllers`` of versions.yml, built by ``aiconform lab build --stack``): a container
+whose image is a controller's ``<repository>:<tag>`` under any registry (the install phase may mirror it) runs the
+built binary in place of the container's command, with the container's args and the pod's in-cluster config; other
+containers of the pod (sidecars) are not run, and an Event ``PartiallyRun`` says so. As a kubelet, the runner holds
+a pod whose non-optional ConfigMap/Secret volume does not exist yet (``ContainerCreating``, Event ``FailedMount``),
+refreshes a running pod's ConfigMap/Secret volumes when the objects change (Kueue writes its webhook certificate
+into the mounted Secret and waits for the files), binds ``subPath`` mounts as single files, and sets Ready from an
+``httpGet`` readinessProbe (a controller is Ready when it says so, not when kwok would).
+
 Not a security boundary: programs run as the lab's root (the invoking user, mapped, when rootless) with the host's
 kernel, /proc, /sys and /dev; no cgroups, no resource limits, no DNS, no Service ClusterIPs (no kube-proxy).
 """

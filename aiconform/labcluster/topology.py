@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from aiconform import labcluster, versions
 from aiconform.labcluster.pki import PKI
 
@@ -27,6 +29,13 @@ KUBERNETES_SERVICE_IP = "10.96.0.1"
 APISERVER_PORT = 6443
 KUBELET_PORT = 10250  # kwok serves the kubelet API (logs, exec, port-forward, metrics) for every node
 KWOK_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
+# metrics-server scrapes a node's kubelet at this path when the node carries the annotation (upstream
+# pkg/scraper/client/resource); kwok serves it from its Metric `metrics-resource` (kwok default-metrics)
+RESOURCE_METRICS_ANNOTATION = "metrics.k8s.io/resource-metrics-path"
+
+
+def resource_metrics_path(node: str) -> str:
+    return f"/metrics/nodes/{node}/metrics/resource"
 BASE_SCENARIO = "conformant"  # nodes (via gpu-lab/empty), DRA slices and DeviceClasses
 GPU_POOL = "gpu-worker"
 STACKS = labcluster.STACKS
@@ -67,11 +76,15 @@ class Topology:
                 meta = obj["metadata"]
                 meta.pop("uid", None)
                 meta.setdefault("annotations", {})[KWOK_ANNOTATION[0]] = KWOK_ANNOTATION[1]
+                meta["annotations"][RESOURCE_METRICS_ANNOTATION] = resource_metrics_path(meta["name"])
                 obj["spec"]["providerID"] = f"kwok://{meta['name']}"
                 ip = HOST_IP if pool.get("role") == "control-plane" else f"{NODE_NET}{10 + len(nodes)}"
                 obj["status"]["addresses"] = [{"type": "InternalIP", "address": ip},
                                               {"type": "Hostname", "address": meta["name"]}]
                 obj["status"]["nodeInfo"]["containerRuntimeVersion"] = "kwok"
+                # as a kubelet publishes it (kwok's node-initialize Stage would, but the nodes start Ready):
+                # metrics-server's --kubelet-use-node-status-port reads it
+                obj["status"]["daemonEndpoints"] = {"kubeletEndpoint": {"Port": KUBELET_PORT}}
                 n_gpu = int(obj["status"]["capacity"].get("nvidia.com/gpu", 0))
                 nodes.append(LabNode(meta["name"], ip, obj, n_gpu))
         device_classes = [copy.deepcopy(o) for o in sc.objects if o.get("kind") == "DeviceClass"]
@@ -86,7 +99,10 @@ class Topology:
                 "pods": "pods of the verifiers' probe images run as the lab's stand-in programs with their own "
                         "network namespace and pod IP (labcluster/pods.py); other images are kwok-only",
                 "emulated": ["NVIDIA DRA driver: the lab publishes its DeviceClasses and ResourceSlices",
-                             "NVIDIA device plugin: nvidia.com/gpu capacity in the node objects"],
+                             "NVIDIA device plugin: nvidia.com/gpu capacity in the node objects",
+                             "resource usage (what metrics-server reads from each node's /metrics/resource): kwok "
+                             "computes it (pod annotation kwok.x-k8s.io/usage-cpu/-memory, else 1m CPU and 1Mi per "
+                             "container; each node 10m CPU and 128Mi more), no cgroup measures it"],
                 "accelerators": "none (kwok nodes, no real accelerators)"}
 
 
@@ -142,9 +158,27 @@ def kwok_flags(topo: Topology, pki: PKI, kubeconfig: str, config: Path) -> list[
             f"--tls-private-key-file={pki.kwok_serving.key}", "--node-lease-duration-seconds=40"]
 
 
-def kwok_config() -> str:
-    """kwok's configuration documents before upstream's default Stages (none needed today)."""
-    return ""
+# Emulated system usage of every node (a kubelet's node figures include the system's own processes): 10m CPU and
+# 128 MiB memory on top of the sum of its pods' usage.
+NODE_BASELINE = {"node_cpu_usage_seconds_total": "0.01 * node.SinceSecond()",
+                 "node_memory_working_set_bytes": "134217728.0"}
+
+
+def kwok_config(metrics: str = "") -> str:
+    """kwok's configuration documents before upstream's default Stages: upstream's resource-metrics documents
+    (``kwok default-metrics``: the Metric ``metrics-resource`` that serves each node's ``/metrics/resource`` and
+    the ClusterResourceUsage that takes usage from the pod annotations ``kwok.x-k8s.io/usage-cpu``/``-memory``,
+    default 1m CPU and 1Mi memory per container), each node's figures plus ``NODE_BASELINE``. Usage is emulated: kwok computes it, no cgroup measures it."""
+    docs = [d for d in yaml.safe_load_all(metrics) if d]
+    for d in docs:
+        for m in d.get("spec", {}).get("metrics", []) if d.get("kind") == "Metric" else []:
+            if m.get("name") in NODE_BASELINE:  # a node without pods reports 0 and metrics-server skips it
+                m["value"] = f"{m['value']} + {NODE_BASELINE[m['name']]}"
+    kinds = {d.get("kind") for d in docs}
+    if metrics and not {"Metric", "ClusterResourceUsage"} <= kinds:
+        raise RuntimeError(f"kwok default-metrics printed kinds {sorted(k for k in kinds if k)}, not a Metric and "
+                           "a ClusterResourceUsage; rebuild the lab (aiconform lab build --force)")
+    return "".join(yaml.safe_dump(d, sort_keys=False) + "---\n" for d in docs)
 
 
 def bootstrap(api: Any, topo: Topology) -> None:

@@ -43,6 +43,8 @@ def gather(params: dict[str, Any]) -> dict[str, Any]:
     if facts["simulated"]:
         facts["engine"] = engines.engine_of({"simulated": True, "engine": params.get("engine")})
         facts["engine_label"] = engines.label(facts)
+        if params.get("engine_components"):  # the lab: which components are real, which emulated
+            facts["engine_components"] = [str(c) for c in params["engine_components"]]
     try:
         conn = connect(params, component="preflight")
     except ClusterError as exc:

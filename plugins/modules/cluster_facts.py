@@ -47,6 +47,13 @@ options:
     type: str
     default: ""
     choices: ["", simulator, lab]
+  engine_components:
+    description:
+      - With O(simulated), what decides on the test cluster, one line each (C(real:) name and version,
+        C(emulated:) what and why); reports list them.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -88,6 +95,7 @@ def main() -> None:
         "skip_tags": {"type": "list", "elements": "str", "default": []},
         "simulated": {"type": "bool", "default": False},
         "engine": {"type": "str", "default": "", "choices": ["", "simulator", "lab"]},
+        "engine_components": {"type": "list", "elements": "str", "default": []},
     }
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     cluster = gather(module.params)

@@ -98,7 +98,8 @@ def test_wrapper_module_builds_main_packages_from_versions_yml(monkeypatch: pyte
                                                 f"kueue-{ctl['kueue']['version']}",
                                                 f"kueue-{ctl['kueue']['version']} manifests",
                                                 f"kuberay-operator-{ctl['kuberay-operator']['version']}",
-                                                f"kuberay-operator-{ctl['kuberay-operator']['version']} manifests"]
+                                                f"kuberay-operator-{ctl['kuberay-operator']['version']} manifests",
+                                                f"metrics-server-{ctl['metrics-server']['version']}"]
     assert build.find_binaries(None, "reference") is None
     with pytest.raises(build.BuildError, match="unknown stack"):
         build.stack_controllers("nope")
@@ -170,3 +171,119 @@ def test_lab_down_without_a_lab_is_a_clear_error(tmp_path: Path) -> None:
     st.write_text(json.dumps({"pid": 2**22 + 12345, "state": str(state), "url": "https://127.0.0.1:1"}))
     assert "was not running" in cluster.down(tmp_path / "kubeconfig")
     assert not st.exists() and not state.exists() and not (tmp_path / "kubeconfig").exists()
+
+
+def test_nodes_tell_metrics_server_where_kwok_serves_their_resource_metrics() -> None:
+    for n in topology.Topology.build("v1.35.4").nodes:
+        assert n.obj["metadata"]["annotations"]["metrics.k8s.io/resource-metrics-path"] == \
+            f"/metrics/nodes/{n.name}/metrics/resource"
+        # --kubelet-use-node-status-port (the real chart's default) reads it: kwok serves on KUBELET_PORT
+        assert n.obj["status"]["daemonEndpoints"] == {"kubeletEndpoint": {"Port": topology.KUBELET_PORT}}
+
+
+# the shape of `kwok default-metrics` (upstream's kustomize/metrics/{resource,usage}), trimmed
+KWOK_METRICS = """---
+kind: Metric
+apiVersion: kwok.x-k8s.io/v1alpha1
+metadata: {name: metrics-resource}
+spec:
+  path: "/metrics/nodes/{nodeName}/metrics/resource"
+  metrics:
+  - {name: pod_cpu_usage_seconds_total, dimension: pod, kind: counter, value: 'pod.CumulativeUsage("cpu")'}
+  - {name: node_cpu_usage_seconds_total, dimension: node, kind: counter, value: 'node.CumulativeUsage("cpu")'}
+  - {name: node_memory_working_set_bytes, dimension: node, kind: gauge, value: 'node.Usage("memory")'}
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterResourceUsage
+metadata: {name: usage-from-annotation}
+spec: {usages: []}
+"""
+
+
+def test_kwok_config_serves_resource_metrics_with_a_node_baseline() -> None:
+    import yaml
+
+    docs = [d for d in yaml.safe_load_all(topology.kwok_config(KWOK_METRICS)) if d]
+    assert [d["kind"] for d in docs] == ["Metric", "ClusterResourceUsage"]
+    values = {m["name"]: m["value"] for m in docs[0]["spec"]["metrics"]}
+    assert values["pod_cpu_usage_seconds_total"] == 'pod.CumulativeUsage("cpu")'  # pods: kwok's usage as is
+    assert values["node_cpu_usage_seconds_total"] == 'node.CumulativeUsage("cpu") + 0.01 * node.SinceSecond()'
+    assert values["node_memory_working_set_bytes"] == 'node.Usage("memory") + 134217728.0'
+    assert topology.kwok_config("").strip() == ""
+    # a kwok binary without the sub-command (older build) prints something else: a clear error, not a bad config
+    with pytest.raises(RuntimeError, match="aiconform lab build --force"):
+        topology.kwok_config("---\nkind: Stage\napiVersion: kwok.x-k8s.io/v1alpha1\nmetadata: {name: x}\n")
+
+
+def test_stand_in_charts_get_the_generated_crds_and_rbac(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import subprocess
+
+    import yaml
+
+    from aiconform.labcluster import charts
+    from aiconform.toolchain import tool
+
+    monkeypatch.setenv("AICONFORM_LAB_HOME", str(tmp_path / "home"))
+    with pytest.raises(charts.ChartError, match="run `aiconform lab build`"):
+        charts.assemble("kueue", tmp_path / "out")
+    for name, crd in (("kueue", "workloads.kueue.x-k8s.io"), ("kuberay-operator", "rayclusters.ray.io")):
+        gen = build.manifests_dir(name)
+        (gen / "crds").mkdir(parents=True)
+        (gen / "rbac").mkdir()
+        group, plural = crd.split(".", 1)[1], crd.split(".")[0]
+        (gen / "crds" / f"{crd}.yaml").write_text(yaml.safe_dump({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": crd},
+            "spec": {"group": group, "names": {"plural": plural, "kind": "X"}, "scope": "Namespaced",
+                     "versions": [{"name": "v1", "served": True, "storage": True,
+                                   "schema": {"openAPIV3Schema": {"type": "object", "properties": {}}}}]}}))
+        (gen / "rbac" / "role.yaml").write_text(yaml.safe_dump({"kind": "ClusterRole", "rules": [
+            {"apiGroups": ["admissionregistration.k8s.io"], "resources": ["validatingwebhookconfigurations"],
+             "resourceNames": ["validating-webhook-configuration"], "verbs": ["get", "update"]}]}))
+        (gen / ".stamp").write_text("x\n")
+    got = charts.assemble_all(tmp_path / "out", ["kueue", "kuberay-operator"])
+    assert set(got) == {"kueue_chart_path", "kuberay_chart_path"}
+    ray = Path(got["kuberay_chart_path"])
+    assert [p.name for p in (ray / "crds").iterdir()] == ["rayclusters.ray.io.yaml"]  # the stubs are replaced
+    assert (charts.STAND_INS / "kuberay-operator" / "crds" / "rayclusters.yaml").exists()  # the source is untouched
+    rendered = subprocess.run([tool("helm"), "template", "kueue", got["kueue_chart_path"], "-n", "kueue-system"],
+                              capture_output=True, text=True, check=True, timeout=60).stdout
+    docs = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(rendered) if d}
+    workloads = docs[("CustomResourceDefinition", "workloads.kueue.x-k8s.io")]
+    assert workloads["spec"]["conversion"]["webhook"]["clientConfig"]["service"] == {
+        "name": "kueue-webhook-service", "namespace": "kueue-system", "path": "/convert"}
+    assert ("CustomResourceDefinition", "clusterqueues.kueue.x-k8s.io") not in docs  # generated replace the stubs
+    role = docs[("ClusterRole", "kueue-manager-role")]
+    assert role["rules"][0]["resourceNames"] == ["kueue-validating-webhook-configuration"]  # the chart's prefix
+
+
+def test_lab_components_say_what_is_real_and_what_is_not() -> None:
+    from aiconform.lab import lab_components
+
+    lines = lab_components(["kueue", "kuberay-operator"])
+    ctl = versions.get("lab.controllers")
+    assert f"real: kueue {ctl['kueue']['version']} (built from sigs.k8s.io/kueue)" in lines
+    ray = next(line for line in lines if line.startswith("real: kuberay-operator"))
+    assert f"reference {ctl['kuberay-operator']['reference_version']}" in ray
+    rest = next(line for line in lines if line.startswith("not installed: "))
+    assert "kueue" not in rest and "kuberay" not in rest and "metrics_server" in rest
+    assert any(line.startswith("emulated: NVIDIA DRA driver") for line in lines)
+    base = lab_components([])
+    assert "kueue" in next(line for line in base if line.startswith("not installed: "))
+    # metrics-server real, the usage it reads emulated (kwok), and its role no longer in "not installed"
+    with_ms = lab_components(["kueue", "kuberay-operator", "metrics-server"])
+    assert f"real: metrics-server {ctl['metrics-server']['version']} (built from sigs.k8s.io/metrics-server)" in with_ms
+    assert any(line.startswith("emulated: the resource usage metrics-server reads") for line in with_ms)
+    assert "metrics_server" not in next(line for line in with_ms if line.startswith("not installed: "))
+    assert not any("metrics-server reads" in line for line in lines)
+    # what the lab cannot run for real says why
+    not_built = [line for line in with_ms if line.startswith("not built: ")]
+    assert any(line.startswith("not built: cluster_autoscaler: the Go module proxy refuses") for line in not_built)
+
+
+def test_the_metrics_server_stand_in_needs_nothing_generated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from aiconform.labcluster import charts
+
+    monkeypatch.setenv("AICONFORM_LAB_HOME", str(tmp_path / "home"))  # nothing built or generated there
+    got = charts.assemble_all(tmp_path / "out", ["metrics-server"])
+    assert got == {"metrics_server_chart_path": str(tmp_path / "out" / "metrics-server")}
+    assert (tmp_path / "out" / "metrics-server" / "templates" / "apiservice.yaml").exists()

@@ -201,6 +201,176 @@ def test_etc_files_name_the_pod_and_point_dns_nowhere() -> None:
     assert files["resolv.conf"].startswith("nameserver 127.0.0.1\n")
 
 
+# -- upstream controllers (lab.controllers): image match, volumes that follow their objects, held pods ----------
+
+KUEUE = versions.get("kueue.images.manager")
+
+
+@pytest.mark.parametrize(("image", "name"), [
+    (f"{KUEUE['registry']}/{KUEUE['repository']}:{KUEUE['tag']}", "kueue"),
+    (f"mirror.example:5000/{KUEUE['repository']}:{KUEUE['tag']}", "kueue"),  # aiconform_image_registry
+    (f"{KUEUE['repository']}:{KUEUE['tag']}", "kueue"),
+    (f"{KUEUE['registry']}/{KUEUE['repository']}:v0.0.1", None),  # another version is another program
+    (f"{KUEUE['registry']}/x{KUEUE['repository']}:{KUEUE['tag']}", None),
+    (AGNHOST, None),
+])
+def test_controller_images_match_under_any_registry(image: str, name: str | None) -> None:
+    assert pods.controller_of(image) == name
+
+
+class VolumeApi:
+    """A ConfigMap and a Secret whose content the test changes; a Secret that appears later; events/status kept."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, dict[str, str]] = {"configmaps/cfg": {"config.yaml": "a: 1\n"}, "secrets/sec": {}}
+        self.posted: list[tuple[str, Any]] = []
+
+    def request(self, method: str, path: str, body: Any = None, **_: Any) -> tuple[int, Any]:
+        if method != "GET":
+            self.posted.append((path, body))
+            return 201, {"status": {"token": "tok"}}
+        key = "/".join(path.split("/")[-2:])
+        if key not in self.objects:
+            return 404, {}
+        data = self.objects[key]
+        if key.startswith("secrets/"):
+            data = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+        return 200, {"data": data}
+
+
+def controller_pod() -> dict[str, Any]:
+    p = pod(f"mirror.example/{KUEUE['repository']}:{KUEUE['tag']}", volumes=[
+        {"name": "cert", "secret": {"secretName": "sec"}}, {"name": "cfg", "configMap": {"name": "cfg"}},
+        {"name": "late", "secret": {"secretName": "late"}}])
+    p["spec"]["containers"][0]["volumeMounts"] = [
+        {"name": "cert", "mountPath": "/tmp/k8s-webhook-server/serving-certs"},
+        {"name": "cfg", "mountPath": "/controller_manager_config.yaml", "subPath": "config.yaml"},
+        {"name": "late", "mountPath": "/late"}]
+    p["status"]["phase"] = "Running"
+    return p
+
+
+def test_a_pod_waits_for_its_volumes_and_its_secret_volume_follows_the_object(tmp_path: Path) -> None:
+    (tmp_path / "logs").mkdir()
+    ca = tmp_path / "ca.crt"
+    ca.write_text("CA")
+    api = VolumeApi()
+    runner = pods.PodRunner(api, tmp_path, ca, "10.243.0.1", 6443, stopping=None,  # type: ignore[arg-type]
+                            controllers={"kueue": Path("/bin/true")})
+    p = controller_pod()
+    assert runner.controller_container(p) == (0, "/bin/true")
+    runner.start(p, "controller", 0, "/bin/true")
+    # Secret "late" does not exist: held (ContainerCreating), one FailedMount event, not started
+    assert "u-1" not in runner.managed and runner.held["u-1"] == 'secret "late"'
+    events = [b for path, b in api.posted if path.endswith("/events")]
+    assert [e["reason"] for e in events] == ["FailedMount"] and 'secret "late" not found' in events[0]["message"]
+    status = [b for path, b in api.posted if path.endswith("/status")][0]["status"]
+    assert status["containerStatuses"][0]["state"] == {"waiting": {"reason": "ContainerCreating"}}
+    runner.start(p, "controller", 0, "/bin/true")  # still missing: no second event
+    assert len([1 for path, _ in api.posted if path.endswith("/events")]) == 1
+    api.objects["secrets/late"] = {"k": "v"}
+    assert runner.missing_volume(p, 0) == ""
+    # once it exists, the volumes are made: subPath as one file, the others as directories
+    pod_dir = tmp_path / "pods" / "u-1"
+    (pod_dir / "root").mkdir(parents=True)
+    volumes: list[Any] = []
+    _, mounts = runner.prepare(p, pod_dir, 0, volumes)
+    by_path = {m["path"]: Path(m["source"]) for m in mounts}
+    assert by_path["/controller_manager_config.yaml"].read_text() == "a: 1\n"
+    certs = by_path["/tmp/k8s-webhook-server/serving-certs"]
+    assert certs.is_dir() and not list(certs.iterdir())  # the chart's Secret is empty at first
+    assert {v[3] for v in volumes} == {"sec", "late"}  # subPath volumes are never refreshed (as a kubelet)
+    # Kueue's cert manager writes the Secret: the running pod's files follow
+    m = pods.Managed(p, "controller", pod_dir, volumes=volumes)
+    api.objects["secrets/sec"] = {"tls.crt": "CERT", "tls.key": "KEY"}
+    api.objects["configmaps/cfg"] = {"config.yaml": "a: 2\n"}
+    runner.refresh_volumes(m)
+    assert (certs / "tls.crt").read_text() == "CERT" and (certs / "tls.key").read_text() == "KEY"
+    assert by_path["/controller_manager_config.yaml"].read_text() == "a: 1\n"
+    assert "volume secret sec updated" in (tmp_path / "logs" / "pods.log").read_text()
+
+
+def test_a_controller_the_stack_does_not_run_stays_kwok_only(tmp_path: Path) -> None:
+    (tmp_path / "logs").mkdir()
+    api = VolumeApi()
+    runner = pods.PodRunner(api, tmp_path, tmp_path / "ca", "10.243.0.1", 6443, stopping=None)  # type: ignore[arg-type]
+    assert runner.controller_container(controller_pod()) is None
+    events = [b for path, b in api.posted if path.endswith("/events")]
+    assert events[0]["reason"] == "KwokOnly" and "does not run" in events[0]["message"]
+
+
+def test_a_sidecar_is_not_run_and_the_pod_says_so(tmp_path: Path) -> None:
+    (tmp_path / "logs").mkdir()
+    api = VolumeApi()
+    runner = pods.PodRunner(api, tmp_path, tmp_path / "ca", "10.243.0.1", 6443, stopping=None,  # type: ignore[arg-type]
+                            controllers={"kueue": Path("/bin/true")})
+    p = controller_pod()
+    p["spec"]["containers"].insert(0, {"name": "proxy", "image": "quay.io/brancz/kube-rbac-proxy:v0.18"})
+    assert runner.controller_container(p) == (1, "/bin/true")
+    events = [b for path, b in api.posted if path.endswith("/events")]
+    assert events[0]["reason"] == "PartiallyRun" and "not: proxy" in events[0]["message"]
+
+
+def test_readiness_follows_the_containers_http_probe(tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        ready = False
+
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            self.send_response(200 if Handler.ready and self.path == "/readyz" else 500)
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        (tmp_path / "logs").mkdir()
+        api = VolumeApi()
+        runner = pods.PodRunner(api, tmp_path, tmp_path / "ca", "10.243.0.1", 6443, stopping=None)  # type: ignore[arg-type]
+        p = controller_pod()
+        p["status"]["podIP"] = "127.0.0.1"
+        p["spec"]["containers"][0].update(ports=[{"name": "health", "containerPort": server.server_port}],
+                                          readinessProbe={"httpGet": {"path": "/readyz", "port": "health"}})
+        m = pods.Managed(p, "controller", tmp_path)
+        probe = runner.probe_of(m)
+        assert probe is not None and not runner.probe(m, probe)
+        runner.set_ready(m, runner.probe(m, probe))
+        Handler.ready = True
+        assert runner.probe(m, probe)
+        runner.set_ready(m, runner.probe(m, probe))
+        runner.set_ready(m, True)  # no change, no patch
+        patches = [b["status"] for path, b in api.posted if path.endswith("/status")]
+        assert [s["containerStatuses"][0]["ready"] for s in patches] == [False, True]
+        assert patches[1]["conditions"][0] == {"type": "Ready", "status": "True",
+                                               "lastTransitionTime": patches[1]["conditions"][0]["lastTransitionTime"]}
+        assert runner.probe_of(pods.Managed(pod(AGNHOST), "agnhost", tmp_path)) is None  # stand-ins: kwok's Ready
+    finally:
+        server.shutdown()
+
+
+def test_launch_runs_a_controller_binary_from_what_it_opened_first(tmp_path: Path) -> None:
+    """The binary is opened before the pod's mounts, which may hide its directory (an emptyDir at /tmp over a lab
+    cache under /tmp): here it is gone from its path when the pod is released, and still runs."""
+    binary = tmp_path / "cache" / "bin" / "ctl"
+    binary.parent.mkdir(parents=True)
+    shutil.copyfile("/bin/sh", binary)
+    binary.chmod(0o755)
+    spec = tmp_path / "launch.json"
+    spec.write_text(json.dumps({"program": "controller", "argv": [str(binary), "-c", "exit 7"],
+                                "env": {"PATH": pods.DEFAULT_PATH}, "hostname": "not-set", "workdir": str(tmp_path)}))
+    proc = subprocess.Popen([sys.executable, "-m", "aiconform.labcluster.programs.launch", str(spec)],
+                            cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    shutil.rmtree(tmp_path / "cache")
+    _, err = proc.communicate("x", timeout=20)
+    assert proc.returncode == 7, err
+
+
 def test_exec_shims_cover_the_programs_on_path_and_refuse_outside_a_pod(tmp_path, monkeypatch, capsys) -> None:
     from aiconform.labcluster.programs import podexec
     bin_a, bin_b = tmp_path / "a", tmp_path / "b"

@@ -143,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     with open(args[0], encoding="utf-8") as fh:
         spec = json.load(fh)
+    # a controller's binary is opened at once, before the pod's mounts: a volume (e.g. an emptyDir at /tmp) may
+    # cover the lab's cache directory where it lives; it is then executed from the descriptor (fexecve)
+    binary = os.open(spec["argv"][0], os.O_RDONLY | os.O_CLOEXEC) if spec["program"] == "controller" else -1
     if not sys.stdin.read(1):  # the runner closed the pipe without releasing us: the pod is gone
         return 137
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -164,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     if spec["program"] == "exec":
         return _exec_command(spec["argv"], env)
     if spec["program"] == "controller":  # an upstream controller built by `aiconform lab build`, the pod's args
-        os.execve(spec["argv"][0], spec["argv"], env)
+        os.execve(binary, spec["argv"], env)
     if spec["program"] == "agnhost":
         from aiconform.labcluster.programs import agnhost
         return agnhost.main(spec["argv"])

@@ -277,6 +277,8 @@ def build_view(model: Mapping[str, Any]) -> RunView:
         view.messages.append(f"WARNING: {m['cluster']['engine_label']}: the results describe "
                              f"{m['cluster']['produced_by']}; this report demonstrates aiconform and is not a "
                              "conformance submission")
+        for line in m["cluster"].get("engine_components") or []:
+            view.messages.append(f"{m['cluster']['engine_label']}: {line}")
     return view
 
 

@@ -214,6 +214,13 @@ CASES = [
     ("inventory-queue-missing", _with(queue={"usable": False, "error": "LocalQueue gang/e2e-lq (from the "
                                              "inventory) does not exist"}),
      Status.UNKNOWN, "LocalQueue gang/e2e-lq", {}),
+    # the lab with its real Kueue stopped: the API server cannot call Kueue's webhook for its own ResourceFlavor
+    ("kueue-not-running", _with(queue={"usable": False, "not_operational": (
+        'create ResourceFlavor aiconform-x: API server error 500 (Internal error occurred: failed calling webhook '
+        '"mresourceflavor.kb.io": failed to call webhook: Post "https://kueue-webhook-service.kueue-system.svc:443/'
+        'mutate-kueue-x-k8s-io-v1beta2-resourceflavor?timeout=10s": no endpoints available for service '
+        '"kueue-webhook-service")')}),
+     Status.NOT_IMPLEMENTED, "Kueue is installed but not operational", {"PositiveGangScheduling": "skip"}),
 ]
 
 

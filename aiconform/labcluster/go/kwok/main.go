@@ -1,7 +1,9 @@
 // Command kwok is sigs.k8s.io/kwok's kwok controller as upstream's cmd/kwok builds it, plus a
 // `default-stages` sub-command that prints the node and pod Stages kwokctl applies by default (the
 // embedded YAML of sigs.k8s.io/kwok/kustomize/stage/{node,pod}/fast), so the lab starts kwok with
-// exactly upstream's lifecycle without copying upstream files.
+// exactly upstream's lifecycle without copying upstream files; and a `default-metrics` sub-command that prints
+// upstream's kubelet `/metrics/resource` stand-in (the Metric `metrics-resource`) and its usage-from-annotation
+// ClusterResourceUsage (sigs.k8s.io/kwok/kustomize/metrics/{resource,usage}), which metrics-server scrapes.
 package main
 
 import (
@@ -10,6 +12,8 @@ import (
 
 	"github.com/spf13/pflag"
 
+	metricsresource "sigs.k8s.io/kwok/kustomize/metrics/resource"
+	metricsusage "sigs.k8s.io/kwok/kustomize/metrics/usage"
 	nodefast "sigs.k8s.io/kwok/kustomize/stage/node/fast"
 	podfast "sigs.k8s.io/kwok/kustomize/stage/pod/fast"
 	"sigs.k8s.io/kwok/pkg/config"
@@ -23,6 +27,12 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "default-stages" {
 		for _, s := range []string{nodefast.DefaultNodeInit, podfast.DefaultPodReady, podfast.DefaultPodComplete,
 			podfast.DefaultPodDelete} {
+			fmt.Printf("---\n%s\n", s)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "default-metrics" {
+		for _, s := range []string{metricsresource.DefaultMetricsResource, metricsusage.DefaultUsageFromAnnotation} {
 			fmt.Printf("---\n%s\n", s)
 		}
 		return

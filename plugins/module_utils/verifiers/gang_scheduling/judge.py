@@ -59,6 +59,11 @@ def _preconditions(facts: dict[str, Any]) -> Verdict | None:
                 f"{kueue.get('api_version') or 'v1beta2 or v1beta1'}: set aiconform_gang_scheduling_kueue_api_version "
                 "to a served version aiconform knows"], skip)
         queue = facts.get("queue") or {}
+        if queue.get("not_operational"):
+            return Verdict(Status.NOT_IMPLEMENTED, [
+                "Kueue is installed but not operational: the API server could not call its admission webhook for "
+                f"Kueue's own objects, which the Kueue controller serves ({queue['not_operational']}); a Kueue "
+                "that does not run admits no workload"], skip)
         if not queue.get("usable"):
             return Verdict(Status.UNKNOWN, [f"{queue.get('error', 'no usable Kueue queue')}: fix "
                                             "aiconform_gang_scheduling_queue_name / _queue_namespace / "
