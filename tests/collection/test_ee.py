@@ -31,7 +31,7 @@ def _requirement_names(path: Path) -> list[str]:
 
 def test_ee_definition_pins_come_from_versions_and_the_lock() -> None:
     ee = yaml.safe_load((PROJECT_ROOT / "execution-environment.yml").read_text())
-    image = versions.get("execution_environment.base_image")
+    image = versions.get("execution_environment.images.base_image")
     assert ee["images"]["base_image"]["name"] == f"{image['registry']}/{image['repository']}:{image['tag']}"
     assert ee["dependencies"]["ansible_core"]["package_pip"] == f"ansible-core=={_lock_pin('ansible-core')}"
     assert ee["dependencies"]["ansible_runner"]["package_pip"] == f"ansible-runner=={_lock_pin('ansible-runner')}"
