@@ -18,11 +18,12 @@ from aiconform.toolchain import ansible_env
 from helpers.sim import ISOLATED_DIRS
 
 
-def require_binaries(kubernetes_version: str | None = None) -> None:
-    if build.find_binaries(kubernetes_version) is not None:
+def require_binaries(kubernetes_version: str | None = None, stack: str = "base") -> None:
+    if build.find_binaries(kubernetes_version, stack) is not None:
         return
-    why = (f"the lab's binaries for Kubernetes {build.resolve_minor(kubernetes_version)} are not built "
-           f"(run `aiconform lab build`; cache {build.lab_home()})")
+    why = (f"the lab's binaries for Kubernetes {build.resolve_minor(kubernetes_version)} and stack {stack} are not "
+           f"built (missing {', '.join(build.missing(kubernetes_version, stack))}; run `aiconform lab build`; "
+           f"cache {build.lab_home()})")
     if os.environ.get("CI"):
         pytest.fail(why + " — .ci/run builds them before the tests", pytrace=False)
     pytest.skip(why)
@@ -31,7 +32,8 @@ def require_binaries(kubernetes_version: str | None = None) -> None:
 class LabHandle:
     engine = "lab"
 
-    def __init__(self, workdir: Path, kubernetes_version: str | None = None, gpus: int = 2) -> None:
+    def __init__(self, workdir: Path, kubernetes_version: str | None = None, gpus: int = 2,
+                 stack: str = "base") -> None:
         self.dir = workdir
         self.kubeconfig = workdir / "kubeconfig"
         self.env: dict[str, str] = {}
@@ -43,7 +45,7 @@ class LabHandle:
                         NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
         self.output = io.StringIO()
         self.running = cluster.start(self.kubeconfig, kubernetes_version=kubernetes_version, gpus=gpus,
-                                     out=self.output)
+                                     stack=stack, out=self.output)
         self.url = self.running.url
         self.state = self.running.state
 
