@@ -10,7 +10,8 @@ At ``lab up --stack karpenter`` the lab's machine (node.py) applies, through the
   our own, shaped as upstream's kwok example with ``nvidia.com/gpu``), and Deployment ``karpenter`` whose image is
   ``lab.controllers.karpenter.pod_image``: the pod runner (pods.py) backs its pod with the binary built from the
   module, in-cluster config from the pod's ServiceAccount, ``--disable-leader-election``;
-- KWOKNodeClass ``default`` and NodePool ``gpu`` (the GPU instance types, taint ``nvidia.com/gpu=present:NoSchedule``,
+- KWOKNodeClass ``default`` (its status marked Ready by the lab: the kwok provider has no NodeClass controller) and
+  NodePool ``gpu`` (the GPU instance types, taint ``nvidia.com/gpu=present:NoSchedule``,
   ``limits`` on ``nvidia.com/gpu``, empty nodes consolidated after ``consolidateAfter``).
 
 Karpenter then does everything itself: NodeClaims for pending pods, Nodes created directly (annotated
@@ -146,6 +147,20 @@ def crds(manifests: Path) -> list[dict[str, Any]]:
     return [d for f in files for d in yaml.safe_load_all(f.read_text(encoding="utf-8")) if d]
 
 
+def nodeclass_ready(api: Any, nodeclass: dict[str, Any]) -> None:
+    """Mark the KWOKNodeClass Ready, as a provider's NodeClass controller would (AWS's checks subnets, images...):
+    v1.14.1's kwok provider has none (nothing under kwok/ writes the status). Until it is Ready, Karpenter's NodePool
+    readiness controller keeps the NodePool NotReady (NodeClassReadinessUnknown) and provisions nothing."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    gen = int(nodeclass.get("metadata", {}).get("generation") or 1)
+    body = {"status": {"conditions": [{"type": "Ready", "status": "True", "reason": "Ready", "message": "",
+                                       "lastTransitionTime": now, "observedGeneration": gen}]}}
+    status, out = api.request("PATCH", f"/apis/karpenter.kwok.sh/v1alpha1/kwoknodeclasses/{NODECLASS}/status", body,
+                              content_type="application/merge-patch+json")
+    if status >= 300:
+        raise RuntimeError(f"cannot mark KWOKNodeClass {NODECLASS} Ready: {status} {out}")
+
+
 def _established(api: Any, name: str) -> bool:
     status, out = api.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
     return status == 200 and any(c.get("type") == "Established" and c.get("status") == "True"
@@ -164,7 +179,9 @@ def install(api: Any, manifests: Path, timeout: float = 60) -> dict[str, Any]:
             raise RuntimeError(f"Karpenter's CRDs were not Established after {timeout:g}s: {', '.join(names)}")
         time.sleep(0.3)
     for path, obj in objects():
-        api.create(path, obj)
+        created = api.create(path, obj)
+        if obj["kind"] == "KWOKNodeClass":
+            nodeclass_ready(api, created)
     p = pin()
     return {"karpenter": {
         "version": p["version"], "module": f"{p['module']} (package {p['package']})",

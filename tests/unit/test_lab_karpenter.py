@@ -81,3 +81,21 @@ def test_ready_waits_for_the_pod_and_karpenters_own_nodepool_verdict() -> None:
     assert why and "NodeClassReadinessUnknown" in why
     assert karpenter.ready(_Api({"status": {"readyReplicas": 1}},
                                 {"status": {"conditions": [{"type": "Ready", "status": "True"}]}})) is None
+
+
+def test_the_nodeclass_is_marked_ready_through_its_status_subresource() -> None:
+    calls = []
+
+    class Api:
+        def request(self, method: str, path: str, body: dict, content_type: str) -> tuple[int, dict]:
+            calls.append((method, path, body, content_type))
+            return (200, {}) if len(calls) == 1 else (422, {"message": "invalid"})
+
+    karpenter.nodeclass_ready(Api(), {"metadata": {"generation": 3}})
+    method, path, body, ctype = calls[0]
+    assert (method, path) == ("PATCH", "/apis/karpenter.kwok.sh/v1alpha1/kwoknodeclasses/default/status")
+    cond = body["status"]["conditions"][0]
+    assert (cond["type"], cond["status"], cond["observedGeneration"]) == ("Ready", "True", 3)
+    assert ctype == "application/merge-patch+json"
+    with pytest.raises(RuntimeError, match="cannot mark KWOKNodeClass default Ready: 422"):
+        karpenter.nodeclass_ready(Api(), {})
