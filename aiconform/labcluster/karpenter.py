@@ -141,10 +141,55 @@ def objects() -> list[tuple[str, dict[str, Any]]]:
 
 
 def crds(manifests: Path) -> list[dict[str, Any]]:
+    """controller-gen's CRDs with upstream's post-generation edits (``upstream_fixups``)."""
     files = sorted((manifests / "crds").glob("*.yaml"))
     if not files:
         raise RuntimeError(f"no CRDs in {manifests / 'crds'}: run `aiconform lab build --stack karpenter`")
-    return [d for f in files for d in yaml.safe_load_all(f.read_text(encoding="utf-8")) if d]
+    return [upstream_fixups(d) for f in files for d in yaml.safe_load_all(f.read_text(encoding="utf-8")) if d]
+
+
+# Upstream does not ship controller-gen's output as is: `make verify` runs hack/validation/{requirements,taint,
+# status}.sh (yq edits) over pkg/apis/crds. These are the edits that *widen* the schema, without which valid objects
+# are refused: the requirement operators of corev1 unioned into the field's own Gte/Lte enum (controller-gen keeps only
+# the field's), the taint effects, and NodeClaim conditions whose reason and message may be empty (Karpenter writes
+# such conditions). Upstream's narrowing edits (label/taint key patterns, restricted label domains) are not repeated.
+_OPERATORS = ["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"]
+_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"]
+_REQUIREMENTS = {"nodeclaims.karpenter.sh": ("spec", "requirements"),
+                 "nodepools.karpenter.sh": ("spec", "template", "spec", "requirements"),
+                 "nodeoverlays.karpenter.sh": ("spec", "requirements")}
+_TAINTS = {"nodeclaims.karpenter.sh": ("spec",), "nodepools.karpenter.sh": ("spec", "template", "spec")}
+
+
+def _at(schema: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any] | None:
+    for key in path:
+        schema = (schema.get("properties") or {}).get(key) or {}
+        if schema.get("type") == "array":
+            schema = schema.get("items") or {}
+    return schema or None
+
+
+def upstream_fixups(crd: dict[str, Any]) -> dict[str, Any]:
+    name = (crd.get("metadata") or {}).get("name")
+    for version in (crd.get("spec") or {}).get("versions") or []:
+        root = (version.get("schema") or {}).get("openAPIV3Schema") or {}
+        req = _at(root, _REQUIREMENTS.get(name, ("-",)))
+        op = _at(req, ("operator",)) if req else None
+        if op is not None and "enum" in op:
+            op["enum"] = [*op["enum"], *(o for o in _OPERATORS if o not in op["enum"])]
+        for field in ("taints", "startupTaints"):
+            base = _TAINTS.get(name)
+            effect = _at(root, (*base, field, "effect")) if base else None
+            if effect is not None and "enum" not in effect:
+                effect["enum"] = list(_EFFECTS)
+        if name == "nodeclaims.karpenter.sh":
+            cond = _at(root, ("status", "conditions"))
+            if cond:
+                reason = (cond.get("properties") or {}).get("reason") or {}
+                reason.pop("minLength", None)
+                reason["pattern"] = "^([A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?|)$"
+                cond["required"] = ["lastTransitionTime", "status", "type"]
+    return crd
 
 
 def nodeclass_ready(api: Any, nodeclass: dict[str, Any]) -> None:
