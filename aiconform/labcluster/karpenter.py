@@ -40,7 +40,13 @@ ZONE = "lab-a"
 
 
 def _offering(price: float) -> dict[str, Any]:
-    return {"capacityType": "on-demand", "zone": ZONE, "price": price}
+    """An offering as the provider parses it (``KWOKOffering``: cloudprovider.Offering's exported fields and the
+    offering's requirements), the shape of its embedded ``kwok/cloudprovider/instance_types.json``. (The
+    ``capacityType``/``zone``/``price`` keys of ``kwok/examples/instance_types.json`` are not read: an offering
+    without requirements matches no NodePool.)"""
+    return {"Price": price, "Available": True, "Requirements": [
+        {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["on-demand"]},
+        {"key": "topology.kubernetes.io/zone", "operator": "In", "values": [ZONE]}]}
 
 
 # Our own instance catalogue (upstream's kwok example lists g5.4xlarge with one nvidia.com/gpu; these are not cloud

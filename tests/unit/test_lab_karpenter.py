@@ -38,10 +38,13 @@ def test_instance_types_and_the_gpu_nodepool() -> None:
     assert types == karpenter.INSTANCE_TYPES
     for t in types:  # upstream's InstanceTypeOptions fields, every offering priced
         assert set(t) == {"name", "offerings", "architecture", "operatingSystems", "resources"}, t
-        assert all(o["price"] > 0 and o["capacityType"] == "on-demand" for o in t["offerings"])
+        for o in t["offerings"]:  # KWOKOffering: priced, available, with capacity type and zone requirements
+            reqs = {r["key"]: r["values"] for r in o["Requirements"]}
+            assert o["Price"] > 0 and o["Available"] is True, o
+            assert reqs["karpenter.sh/capacity-type"] == ["on-demand"] and reqs["topology.kubernetes.io/zone"], o
     gpu = {t["name"]: int(t["resources"]["nvidia.com/gpu"]) for t in types if "nvidia.com/gpu" in t["resources"]}
     assert gpu and sorted(gpu) == sorted(karpenter.GPU_TYPES)
-    price = {t["name"]: min(o["price"] for o in t["offerings"]) for t in types}
+    price = {t["name"]: min(o["Price"] for o in t["offerings"]) for t in types}
     one = [n for n, g in gpu.items() if g == 1]
     assert one and min(gpu, key=price.__getitem__) in one  # a one-GPU pod gets a one-GPU node
     np = _by_kind()["NodePool"]
