@@ -64,6 +64,20 @@ def _kubectl_json(lab: LabHandle, *args: str) -> dict[str, Any]:
     return json.loads(res.stdout)
 
 
+def test_lab_status_names_the_stacks_components(lab: LabHandle) -> None:
+    version = build.upstream_pin("karpenter")["version"]
+    res = subprocess.run([sys.executable, "-m", "aiconform.cli", "lab", "status", "--kubeconfig", str(lab.kubeconfig)],
+                         cwd=PROJECT_ROOT, env=lab.subprocess_env(), capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert f"real karpenter {version}: {build.program_of('karpenter').binary}" in res.stdout, res.stdout
+    info = json.loads((lab.state / "lab.json").read_text())["stack"]["karpenter"]
+    assert info["version"] == version and "Deployment karpenter/karpenter" in info["runs_as"], info
+    assert "nodepools.karpenter.sh" in info["crds"] and "kwoknodeclasses.karpenter.kwok.sh" in info["crds"], info
+    # Karpenter itself judged its NodePool Ready (NodeClassReady from the KWOKNodeClass the lab marked Ready)
+    np = _kubectl_json(lab, "get", "nodepools.karpenter.sh", karpenter.NODEPOOL)
+    assert {c["type"]: c["status"] for c in np["status"]["conditions"]}["Ready"] == "True", np["status"]
+
+
 def test_karpenter_grows_and_shrinks_the_gpu_pool(lab: LabHandle, tmp_path: Path) -> None:
     entry, out = _verify(lab, tmp_path)
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:], lab.log("kwok")[-1500:])
