@@ -174,6 +174,27 @@ class Supervisor:
             time.sleep(0.3)
         raise RuntimeError(f"{what} not ready after {timeout:g}s" + (f" (last error: {last})" if last else ""))
 
+    def install_stack(self, api: Api, controllers: list[str], run_pods: bool) -> dict[str, Any]:
+        """What a stack applies itself at start (today: karpenter.py's objects), once its controller is ready."""
+        if "karpenter" not in controllers:
+            return {}
+        from aiconform.labcluster import build, karpenter
+
+        if not run_pods:
+            raise RuntimeError("the karpenter stack needs the lab's pod network to run Karpenter's pod (see above)")
+        info = karpenter.install(api, build.manifests_dir("karpenter"))
+        last: dict[str, str | None] = {"why": None}
+
+        def ok() -> bool:
+            last["why"] = karpenter.ready(api)
+            return last["why"] is None
+
+        try:
+            self.wait_for("Karpenter", ok, 120)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}: {last['why']}") from exc
+        return info
+
     # -- the cluster -----------------------------------------------------------------------------------------
     def run(self) -> int:
         a = self.args
@@ -238,6 +259,7 @@ class Supervisor:
                                     self.stopping, preexec=_die_with_parent, controllers=controllers)
             self.pod_thread = threading.Thread(target=runner.run, name="pods", daemon=True)
             self.pod_thread.start()
+        stack_info = self.install_stack(api, [c.split("=", 1)[0] for c in a.controller], run_pods)
         host_server = f"https://127.0.0.1:{a.port}"
         _write_yaml(self.state / "admin.kubeconfig",
                     kubeconfig(host_server, pki, pki.admin.cert, pki.admin.key, embed=True))
@@ -245,6 +267,8 @@ class Supervisor:
         real_ctl = [f"{Path(b).name} (the pods of its image run the binary built from its Go module)"
                     for b in (c.split("=", 1)[1] for c in a.controller)]
         info["real"] = [*info["real"], *real_ctl]
+        if stack_info:
+            info["stack"] = stack_info
         (self.state / "lab.json").write_text(json.dumps(info, indent=1))
         print(READY_PREFIX + host_server, flush=True)
         while not self.stopping.wait(1.0):

@@ -22,7 +22,7 @@ def require_binaries(kubernetes_version: str | None = None, stack: str = "base")
     if build.find_binaries(kubernetes_version, stack) is not None:
         return
     why = (f"the lab's binaries for Kubernetes {build.resolve_minor(kubernetes_version)} and stack {stack} are not "
-           f"built (missing {', '.join(build.missing(kubernetes_version, stack))}; run `aiconform lab build`; "
+           f"built (missing {', '.join(build.missing(kubernetes_version, stack))}; run `aiconform lab build --stack {stack}`; "
            f"cache {build.lab_home()})")
     if os.environ.get("CI"):
         pytest.fail(why + " — .ci/run builds them before the tests", pytrace=False)
