@@ -255,6 +255,8 @@ class Managed:
     refreshed: float = 0.0
     ready: bool | None = None
     probed: float = 0.0
+    fails: int = 0  # consecutive readiness failures / successes (kubelet thresholds)
+    successes: int = 0
 
     @property
     def spec_container(self) -> dict[str, Any]:
@@ -447,7 +449,7 @@ class PodRunner:
         self.say(f"{meta['namespace']}/{meta['name']}: started {m.program} pid {pid} ip {ip} "
                  f"argv {spec['argv']}")
         if self.probe_of(m) is not None:  # Ready only once the container's readiness probe answers
-            m.ready, m.probed = None, 0.0
+            m.ready, m.probed, m.fails, m.successes = None, 0.0, 0, 0
 
     def check(self, m: Managed) -> None:
         if m.done or m.proc is None:
@@ -458,9 +460,20 @@ class PodRunner:
                 m.refreshed = now
                 self.refresh_volumes(m)
             probe = self.probe_of(m)
-            if probe is not None and now - m.probed >= 1.0:
+            spec = m.spec_container.get("readinessProbe") or {}
+            # a kubelet's timing: every periodSeconds (until first Ready: every second, to start fast), Ready after
+            # successThreshold successes, NotReady only after failureThreshold consecutive failures
+            period = float(spec.get("periodSeconds") or 10) if m.ready else 1.0
+            if probe is not None and now - m.probed >= period:
                 m.probed = now
-                self.set_ready(m, self.probe(m, probe))
+                if self.probe(m, probe, float(spec.get("timeoutSeconds") or 1)):
+                    m.fails, m.successes = 0, m.successes + 1
+                    if m.successes >= int(spec.get("successThreshold") or 1):
+                        self.set_ready(m, True)
+                else:
+                    m.successes, m.fails = 0, m.fails + 1
+                    if m.ready is None or m.fails >= int(spec.get("failureThreshold") or 3):
+                        self.set_ready(m, False)
         if m.restart_after:
             if time.monotonic() >= m.restart_after:
                 m.restart_after = 0.0
@@ -671,7 +684,7 @@ class PodRunner:
         probe = (m.spec_container.get("readinessProbe") or {}).get("httpGet")
         return probe if isinstance(probe, dict) else None
 
-    def probe(self, m: Managed, probe: dict[str, Any]) -> bool:
+    def probe(self, m: Managed, probe: dict[str, Any], timeout: float = 1.0) -> bool:
         import http.client
         import ssl
 
@@ -683,8 +696,8 @@ class PodRunner:
                 return False
         ip = m.pod["status"]["podIP"]
         https = str(probe.get("scheme", "HTTP")).upper() == "HTTPS"
-        conn: Any = (http.client.HTTPSConnection(ip, int(port), timeout=1, context=ssl._create_unverified_context())  # noqa: S323 - a kubelet does not verify probes
-                     if https else http.client.HTTPConnection(ip, int(port), timeout=1))
+        conn: Any = (http.client.HTTPSConnection(ip, int(port), timeout=timeout, context=ssl._create_unverified_context())  # noqa: S323 - a kubelet does not verify probes
+                     if https else http.client.HTTPConnection(ip, int(port), timeout=timeout))
         try:
             conn.request("GET", probe.get("path") or "/")
             return 200 <= conn.getresponse().status < 400

@@ -416,3 +416,40 @@ def test_container_devices_follow_the_allocation_of_the_claims_it_lists() -> Non
     assert container_devices(pod, {"name": "c"}, claims, slices) == []
     assert container_devices(pod, whole, {"p-acc-x": {"status": {}}}, slices) == []
     assert container_devices(pod, whole, {}, slices) == []
+
+
+def test_readiness_uses_the_kubelets_thresholds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ready controller turns NotReady only after failureThreshold failed probes, probed every periodSeconds (a
+    busy controller missing one probe keeps its endpoints, as under a kubelet)."""
+    (tmp_path / "logs").mkdir()
+    runner = pods.PodRunner(VolumeApi(), tmp_path, tmp_path / "ca", "10.243.0.1", 6443, stopping=None)  # type: ignore[arg-type]
+    p = controller_pod()
+    p["spec"]["containers"][0]["readinessProbe"] = {"httpGet": {"path": "/readyz", "port": 8081},
+                                                    "periodSeconds": 10, "failureThreshold": 3, "timeoutSeconds": 2}
+    m = pods.Managed(p, "controller", tmp_path)
+
+    class Proc:
+        def poll(self) -> None:
+            return None
+    m.proc = Proc()  # type: ignore[assignment]
+    answers: list[bool] = []
+    seen: list[tuple[bool, float]] = []
+    states: list[bool] = []
+    monkeypatch.setattr(runner, "probe", lambda _m, _p, timeout=1.0: (seen.append((True, timeout)), answers.pop(0))[1])
+    monkeypatch.setattr(runner, "set_ready", lambda _m, ready: (states.append(ready), setattr(_m, "ready", ready)))
+    clock = [1000.0]
+    monkeypatch.setattr(pods.time, "monotonic", lambda: clock[0])
+    answers[:] = [True]
+    runner.check(m)  # first probe: Ready
+    assert states == [True] and seen[-1][1] == 2.0
+    clock[0] += 5
+    runner.check(m)  # within periodSeconds: no probe
+    assert len(seen) == 1
+    answers[:] = [False, False, False]
+    for _ in range(2):
+        clock[0] += 10
+        runner.check(m)
+    assert states == [True]  # two failures: still Ready
+    clock[0] += 10
+    runner.check(m)
+    assert states == [True, False]  # the third: NotReady
