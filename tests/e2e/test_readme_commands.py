@@ -33,6 +33,12 @@ COMMANDS: dict[str, str] = {
     r"^\.venv/bin/aiconform lab (build|up|down|status)\b.*$": "covered: tests/lab/test_lab_cluster.py (needs the lab's "
                                                                 "Go build; skips with the reason without it)",
     r"^\.venv/bin/aiconform conformance --engine lab$": "covered: tests/lab/test_lab_verify.py",
+    r"^ansible-galaxy collection (build|install aiconform-conformance-\S+\.tar\.gz)$":
+        "covered: tests/collection/test_installed_collection.py (build, install into an empty directory)",
+    r"^pip install ansible-core -r requirements\.txt$": "covered: tests/collection/test_installed_collection.py "
+                                                        "(its clean virtual environment)",
+    r"^ansible-playbook aiconform\.conformance\.conformance -i inventory/mycluster$":
+        "covered: tests/collection/test_installed_collection.py (run) and tests/collection/test_fresh_clone.py",
 }
 
 
