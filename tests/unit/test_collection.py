@@ -166,3 +166,15 @@ def test_runtime_lock_is_separate_from_the_development_lock() -> None:
     assert {"ansible-core", "kubernetes", "ansible-runner", "pyyaml"} <= set(runtime)
     assert {"pytest", "ruff", "ansible-lint", "ansible-builder"} <= set(dev)
     assert not {"pytest", "ruff", "ansible-lint", "hypothesis"} & set(runtime)
+
+
+def test_module_utils_of_an_installed_collection_when_there_is_no_checkout(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import aiconform
+    monkeypatch.setattr(aiconform, "PROJECT_ROOT", tmp_path / "site-packages")
+    installed = tmp_path / "cols" / "ansible_collections" / "aiconform" / "conformance" / "plugins" / "module_utils"
+    monkeypatch.setenv("ANSIBLE_COLLECTIONS_PATH", str(tmp_path / "nowhere"))
+    assert aiconform._module_utils() == tmp_path / "site-packages" / "plugins" / "module_utils"  # none: named
+    installed.mkdir(parents=True)
+    monkeypatch.setenv("ANSIBLE_COLLECTIONS_PATH", f"{tmp_path / 'nowhere'}:{tmp_path / 'cols'}")
+    assert aiconform._module_utils() == installed
