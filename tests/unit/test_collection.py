@@ -171,7 +171,10 @@ def test_runtime_lock_is_separate_from_the_development_lock() -> None:
 def test_module_utils_of_an_installed_collection_when_there_is_no_checkout(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     import aiconform
+    import sys
     monkeypatch.setattr(aiconform, "PROJECT_ROOT", tmp_path / "site-packages")
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if "collections" not in p])  # conftest's .tools link
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     installed = tmp_path / "cols" / "ansible_collections" / "aiconform" / "conformance" / "plugins" / "module_utils"
     monkeypatch.setenv("ANSIBLE_COLLECTIONS_PATH", str(tmp_path / "nowhere"))
     assert aiconform._module_utils() == tmp_path / "site-packages" / "plugins" / "module_utils"  # none: named
