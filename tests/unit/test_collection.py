@@ -170,8 +170,9 @@ def test_runtime_lock_is_separate_from_the_development_lock() -> None:
 
 def test_module_utils_of_an_installed_collection_when_there_is_no_checkout(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    import aiconform
     import sys
+
+    import aiconform
     monkeypatch.setattr(aiconform, "PROJECT_ROOT", tmp_path / "site-packages")
     monkeypatch.setattr(sys, "path", [p for p in sys.path if "collections" not in p])  # conftest's .tools link
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
