@@ -26,4 +26,6 @@ supervises the programs, forwards the API port), ``topology.py`` (addresses, nod
 STACKS = {
     "base": "kwok GPU nodes (NVIDIA GFD labels, nvidia.com/gpu capacity), the NVIDIA DRA driver's DeviceClasses "
             "and ResourceSlices published by the lab; allocation by the real kube-scheduler",
+    "reference": "base, plus the reference stack's controllers for real (lab.stacks.reference of versions.yml: "
+                 "Kueue, KubeRay operator, built from their Go modules): a pod of their image runs the real binary",
 }

@@ -14,7 +14,7 @@ from aiconform.labcluster import build
 
 def _cmd_build(args: argparse.Namespace) -> int:
     try:
-        build.build(args.kubernetes_version, force=args.force, update_sums=args.update_sums)
+        build.build(args.kubernetes_version, stack=args.stack, force=args.force, update_sums=args.update_sums)
     except build.BuildError as exc:
         print(f"aiconform lab build: {exc}", file=sys.stderr)
         return 1
@@ -97,6 +97,13 @@ def _cmd_status(args: argparse.Namespace) -> int:
                                                           else "not built (aiconform lab build)"))
     for name, what in topology.STACKS.items():
         print(f"stack {name}: {what}")
+        for ctl in build.stack_controllers(name):
+            pin = build.upstream_pin(ctl)
+            binary = build.program_of(ctl).binary
+            dev = (f" (reference {pin['reference_version']}: {' '.join(str(pin.get('deviation', '')).split())})"
+                   if pin.get("reference_version") else "")
+            print(f"  real {ctl} {pin['version']}{dev}: "
+                  + (str(binary) if binary.exists() else f"not built (aiconform lab build --stack {name})"))
     if args.kubeconfig:
         st = cluster.state_file(Path(args.kubeconfig).expanduser().resolve())
         if st.exists():
@@ -120,6 +127,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     b = sub.add_parser("build", help="build the lab's programs (cached; seconds when nothing changed)")
     b.add_argument("--kubernetes-version", **kv)
+    b.add_argument("--stack", default=build.DEFAULT_STACK, choices=sorted(labcluster.STACKS),
+                   help="also build this stack's upstream controllers (lab.stacks of versions.yml; default "
+                        f"{build.DEFAULT_STACK})")
     b.add_argument("--force", action="store_true", help="rebuild even if the binaries exist")
     b.add_argument("--update-sums", action="store_true",
                    help="accept new dependency hashes into aiconform/labcluster/go/sums/ (review the diff)")
@@ -128,7 +138,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     u = sub.add_parser("up", help="start the lab; runs until Ctrl-C/SIGTERM (or --detach)")
     u.add_argument("--kubeconfig", required=True, help="where to write the admin kubeconfig (must not exist)")
     u.add_argument("--kubernetes-version", **kv)
-    u.add_argument("--stack", default="base", choices=sorted(labcluster.STACKS), help="what runs on the lab")
+    u.add_argument("--stack", default=build.DEFAULT_STACK, choices=sorted(labcluster.STACKS),
+                   help=f"what runs on the lab (default {build.DEFAULT_STACK})")
     u.add_argument("--gpus", type=int, default=2, help="GPU worker nodes, one GPU each (default 2)")
     u.add_argument("--port", type=int, default=0, help="API server port on 127.0.0.1 (default: a free one)")
     u.add_argument("--timeout", type=float, default=240, help="seconds to wait for the lab to be ready")

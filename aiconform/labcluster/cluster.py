@@ -78,10 +78,12 @@ def start(kubeconfig: Path, *, kubernetes_version: str | None = None, gpus: int 
     if stack not in topology.STACKS:
         raise LabError(f"unknown stack {stack!r}; the lab has: {', '.join(topology.STACKS)}")
     minor = build.resolve_minor(kubernetes_version)
-    binaries = build.find_binaries(minor)
+    binaries = build.find_binaries(minor, stack)
     if binaries is None:
-        raise LabError(f"the lab's programs for Kubernetes {minor} are not built: run `aiconform lab build "
-                       f"--kubernetes-version {minor}` first (cache: {build.lab_home()})")
+        raise LabError(f"the lab's programs for Kubernetes {minor} and stack {stack} are not built (missing: "
+                       f"{', '.join(build.missing(minor, stack))}): run `aiconform lab build --kubernetes-version "
+                       f"{minor} --stack {stack}` first (cache: {build.lab_home()})")
+    controllers = [f"{n}={binaries[n]}" for n in build.stack_controllers(stack)]
     kubeconfig = kubeconfig.expanduser().resolve()
     _check_kubeconfig_path(kubeconfig)
     kubeconfig.parent.mkdir(parents=True, exist_ok=True)
@@ -99,7 +101,7 @@ def start(kubeconfig: Path, *, kubernetes_version: str | None = None, gpus: int 
     cmd = [*_unshare_cmd(), sys.executable, "-m", "aiconform.labcluster.node", "--state", str(state),
            "--listen-fd", str(listener.fileno()), "--port", str(port), "--kube", str(binaries["kube"]),
            "--kwok", str(binaries["kwok"]), "--kubernetes-version", topology.full_version(minor),
-           "--gpus", str(gpus)]
+           "--gpus", str(gpus), *(a for c in controllers for a in ("--controller", c))]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]),
                                                       env.get("PYTHONPATH")]))

@@ -31,6 +31,7 @@ import yaml
 
 from aiconform.labcluster import pods, topology
 from aiconform.labcluster.pki import PKI, generate
+from aiconform.labcluster.programs import podexec
 
 READY_PREFIX = "aiconform lab ready on "
 _PR_SET_PDEATHSIG = 1
@@ -126,12 +127,12 @@ class Supervisor:
         self.pod_thread: threading.Thread | None = None
 
     # -- processes -------------------------------------------------------------------------------------------
-    def start(self, name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
+    def start(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed by the child's exit
         (self.state / "cmdlines").mkdir(exist_ok=True)
         (self.state / "cmdlines" / name).write_text(" ".join(cmd) + "\n", encoding="utf-8")
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=self.state, preexec_fn=_die_with_parent)  # noqa: PLW1509 - prctl only
+                                cwd=self.state, env=env, preexec_fn=_die_with_parent)  # noqa: PLW1509 - prctl only
         log.close()
         self.procs.append((name, proc))
         return proc
@@ -215,22 +216,31 @@ class Supervisor:
             except (RuntimeError, OSError, ssl.SSLError) as exc:
                 print(f"aiconform lab: no `kubectl logs` for the pods it runs ({exc})", file=sys.stderr, flush=True)
                 pod_logs = False
+        kwok_env = None
+        if pod_logs:  # `kubectl exec`: kwok finds commands on the shims' PATH (programs/podexec.py)
+            kwok_env = {**os.environ, "PATH": str(podexec.shim_dir(self.state / "exec"))}
         self.start("kwok", [kwok, *topology.kwok_flags(topo, pki, kcfg("kwok", pki.kwok.cert, pki.kwok.key),
-                                                      stages), *(["--enable-crds=Logs"] if pod_logs else [])])
+                                                      stages), *(["--enable-crds=Logs,Exec"] if pod_logs else [])],
+                   env=kwok_env)
         topology.bootstrap(api, topo)
         self.wait_for("nodes Ready", lambda: topology.nodes_ready(api, topo), 120)
         self.wait_for("default ServiceAccount", lambda: api.request(
             "GET", "/api/v1/namespaces/default/serviceaccounts/default")[0] == 200, 60)
 
         if run_pods:
+            controllers = {n: Path(b) for n, b in (c.split("=", 1) for c in a.controller)}
             runner = pods.PodRunner(api, self.state, pki.ca.cert, topo.host_ip, topology.APISERVER_PORT,
-                                    self.stopping, preexec=_die_with_parent)
+                                    self.stopping, preexec=_die_with_parent, controllers=controllers)
             self.pod_thread = threading.Thread(target=runner.run, name="pods", daemon=True)
             self.pod_thread.start()
         host_server = f"https://127.0.0.1:{a.port}"
         _write_yaml(self.state / "admin.kubeconfig",
                     kubeconfig(host_server, pki, pki.admin.cert, pki.admin.key, embed=True))
-        (self.state / "lab.json").write_text(json.dumps(topo.describe() | {"server": host_server}, indent=1))
+        info = topo.describe() | {"server": host_server}
+        real_ctl = [f"{Path(b).name} (the pods of its image run the binary built from its Go module)"
+                    for b in (c.split("=", 1)[1] for c in a.controller)]
+        info["real"] = [*info["real"], *real_ctl]
+        (self.state / "lab.json").write_text(json.dumps(info, indent=1))
         print(READY_PREFIX + host_server, flush=True)
         while not self.stopping.wait(1.0):
             self.check_alive()
@@ -282,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kwok", required=True)
     p.add_argument("--kubernetes-version", required=True)
     p.add_argument("--gpus", type=int, default=2)
+    p.add_argument("--controller", action="append", default=[], metavar="NAME=BINARY",
+                   help="an upstream controller the pod runner runs for pods of its image (lab.controllers)")
     args = p.parse_args(argv)
     sup = Supervisor(args)
 

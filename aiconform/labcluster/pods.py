@@ -15,7 +15,9 @@ bound to the pod) with the cluster CA and a kubeconfig (``KUBECONFIG``), and Con
 The files are written under the pod's directory (``$AICONFORM_POD_ROOT``) and bound at their paths in the pod's
 own mount namespace, where the host's directories are overlays with a tmpfs writable layer (``programs/launch.py``;
 the pod never writes the host's files). There is no image filesystem: commands run with the host's programs.
-``kubectl logs [--previous]`` reads the program's output (CRI format) through a kwok ``Logs`` object per pod.
+``kubectl logs [--previous]`` reads the program's output (CRI format) through a kwok ``Logs`` object per pod;
+``kubectl exec`` runs a command (given by name) in the pod's namespaces through a kwok ``Exec`` object per pod
+(``programs/podexec.py``).
 
 Pod status: kwok's ``pod-complete`` Stage skips images in the table (``kwok_stages``); when the program exits the
 runner writes the phase and the real exit code (pods/status), or restarts it (restartPolicy Always/OnFailure,
@@ -45,12 +47,14 @@ from typing import Any
 import yaml
 
 from aiconform import versions
+from aiconform.labcluster import devices
 
 BRIDGE = "aic0"
 GATEWAY = "10.244.255.254"  # the last address of the pod CIDR: kwok hands out 10.244.<node>.x from node podCIDRs
 POD_PREFIX = 16
 # versions.yml verifier_probes.images key -> the stand-in that runs it (programs/launch.py)
-PROGRAMS = {"agnhost": "agnhost", "pause": "pause", "busybox": "exec", "python": "exec", "curl": "exec"}
+PROGRAMS = {"agnhost": "agnhost", "pause": "pause", "busybox": "exec", "python": "exec", "curl": "exec",
+            "ubuntu": "exec"}  # ubuntu: the accelerator probe (a shell script listing device nodes)
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
@@ -71,6 +75,30 @@ def image_table() -> dict[str, str]:
 
 
 IMAGES = image_table()
+
+
+def controller_images() -> dict[str, str]:
+    """``<repository>:<tag>`` (no registry) -> controller name, from versions.yml ``lab.controllers.*.image``."""
+    table: dict[str, str] = {}
+    for name, pin in (versions.get("lab.controllers") or {}).items():
+        img = versions.get(str(pin["image"]))
+        table[f"{img['repository']}:{img['tag']}"] = str(name)
+    return table
+
+
+CONTROLLER_IMAGES = controller_images()
+
+
+def controller_of(image: str) -> str | None:
+    """The lab controller whose image this is, under any registry (the install phase may mirror it)."""
+    for ref, name in CONTROLLER_IMAGES.items():
+        if image == ref or image.endswith("/" + ref):
+            return name
+    return None
+
+
+class MissingVolume(RuntimeError):
+    """A non-optional ConfigMap/Secret the container needs does not exist (yet): the pod waits, as on a kubelet."""
 
 
 def kwok_stages(defaults: str, images: list[str]) -> str:
@@ -111,16 +139,29 @@ LOGS_CRD = {
                                                           "x-kubernetes-preserve-unknown-fields": True}}}]}}
 
 
+# kwok serves `kubectl exec` from an Exec object per pod (kwok --enable-crds=Exec): the command runs through the
+# lab's shims (programs/podexec.py), which enter the pod's namespaces; declared the same way
+EXEC_CRD = {
+    **LOGS_CRD, "metadata": {"name": "execs.kwok.x-k8s.io"},
+    "spec": {**LOGS_CRD["spec"],
+             "names": {"kind": "Exec", "listKind": "ExecList", "plural": "execs", "singular": "exec"}}}
+
+
 def install_logs_crd(api: Any, timeout: float = 30) -> None:
-    api.create("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", LOGS_CRD)
+    """The kinds kwok reads for `kubectl logs` and `kubectl exec` (Logs, Exec), established."""
+    for crd_obj in (LOGS_CRD, EXEC_CRD):
+        api.create("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd_obj)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        _, crd = api.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/logs.kwok.x-k8s.io")
+    pending = [LOGS_CRD["metadata"]["name"], EXEC_CRD["metadata"]["name"]]
+    while pending and time.monotonic() < deadline:
+        _, crd = api.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{pending[0]}")
         conds = ((crd.get("status") or {}).get("conditions") or []) if isinstance(crd, dict) else []
         if any(c["type"] == "Established" and c["status"] == "True" for c in conds):
-            return
+            pending.pop(0)
+            continue
         time.sleep(0.2)
-    raise RuntimeError("the Logs CustomResourceDefinition was not established")
+    if pending:
+        raise RuntimeError(f"the CustomResourceDefinition {pending[0]} was not established")
 
 
 def _pump(pipe: Any, stream: str, fd: int) -> None:
@@ -199,11 +240,23 @@ class Managed:
     restart_after: float = 0.0
     done: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    container: int = 0  # the container the lab runs (controller pods may have sidecars it does not run)
+    binary: str = ""  # program "controller": the built upstream binary that replaces the container's command
+    volumes: list[tuple[Path, str, str, str, Any]] = field(default_factory=list)  # refreshed while running
+    refreshed: float = 0.0
+    ready: bool | None = None
+    probed: float = 0.0
+
+    @property
+    def spec_container(self) -> dict[str, Any]:
+        return self.pod["spec"]["containers"][self.container]
 
 
 class PodRunner:
     def __init__(self, api: Any, state: Path, ca_cert: Path, api_host: str, api_port: int,
-                 stopping: threading.Event, preexec: Any = None) -> None:
+                 stopping: threading.Event, preexec: Any = None, controllers: dict[str, Path] | None = None) -> None:
+        self.controllers = dict(controllers or {})  # controller name -> its built binary (the lab's stack)
+        self.held: dict[str, str] = {}  # uid -> the missing volume it waits for (event sent once per object)
         self.api, self.state, self.ca_cert = api, state, ca_cert
         self.api_host, self.api_port = api_host, api_port
         self.stopping, self.preexec = stopping, preexec
@@ -262,6 +315,12 @@ class PodRunner:
                 continue
             if uid in self.noted:
                 continue
+            ctl = self.controller_container(pod)
+            if ctl is not None:
+                index, binary = ctl
+                if pod.get("status", {}).get("podIP") and pod["status"].get("phase") == "Running":
+                    self.start(pod, "controller", container=index, binary=binary)
+                continue
             program, why = runnable(pod)
             if program is None:
                 self.noted.add(uid)
@@ -269,19 +328,63 @@ class PodRunner:
                 continue
             if pod.get("status", {}).get("podIP") and pod["status"].get("phase") == "Running":
                 self.start(pod, program)
+        for uid in list(self.held):
+            if uid not in pods:
+                self.held.pop(uid)
+
+    def controller_container(self, pod: dict[str, Any]) -> tuple[int, str] | None:
+        """(container index, binary) when a container's image is a lab controller's and the stack runs it."""
+        spec = pod["spec"]
+        uid = pod["metadata"]["uid"]
+        for i, c in enumerate(spec.get("containers") or []):
+            name = controller_of(c.get("image", ""))
+            if name is None:
+                continue
+            if name not in self.controllers:
+                self.noted.add(uid)
+                self.event(pod, "KwokOnly", f"image {c['image']} is {name}'s, which this lab's stack does not run "
+                                            "(aiconform lab build/up --stack reference); kwok only simulates it")
+                return None
+            if spec.get("hostNetwork"):
+                self.noted.add(uid)
+                self.event(pod, "KwokOnly", "the lab does not run hostNetwork pods; kwok only simulates it")
+                return None
+            others = [o["name"] for j, o in enumerate(spec["containers"]) if j != i]
+            others += [f"{o['name']} (init)" for o in spec.get("initContainers") or []]
+            if others and uid not in self.held:
+                self.event(pod, "PartiallyRun", f"the lab runs container {c['name']} ({name}, built from its Go "
+                                                f"module) only; not: {', '.join(others)} (kwok status only)")
+            return i, str(self.controllers[name])
+        return None
 
     # -- one pod ---------------------------------------------------------------------------------------------
-    def start(self, pod: dict[str, Any], program: str) -> None:
+    def start(self, pod: dict[str, Any], program: str, container: int = 0, binary: str = "") -> None:
         meta = pod["metadata"]
         uid = meta["uid"]
-        m = Managed(pod, program, self.pods_dir / uid)
+        missing = self.missing_volume(pod, container)
+        if missing:  # as a kubelet: the container is not created until its volumes can be
+            if self.held.get(uid) != missing:
+                self.held[uid] = missing
+                self.event(pod, "FailedMount", f"MountVolume.SetUp failed: {missing} not found", warning=True)
+                c = pod["spec"]["containers"][container]
+                self.patch_status(pod, {
+                    "conditions": [{"type": t, "status": "False", "reason": "ContainersNotReady",
+                                    "lastTransitionTime": _now()} for t in ("Ready", "ContainersReady")],
+                    "containerStatuses": [{"name": c["name"], "image": c["image"], "imageID": "", "ready": False,
+                                           "started": False, "restartCount": 0,
+                                           "state": {"waiting": {"reason": "ContainerCreating"}}}]})
+            return
+        self.held.pop(uid, None)
+        m = Managed(pod, program, self.pods_dir / uid, container=container, binary=binary)
         self.managed[uid] = m
         try:
             m.dir.mkdir(exist_ok=True)
             (m.dir / "root").mkdir(exist_ok=True)
-            m.extra["env"], m.extra["mounts"] = self.prepare(pod, m.dir)
+            m.extra["env"], m.extra["mounts"] = self.prepare(pod, m.dir, container, m.volumes)
+            m.extra["devices"] = self.accelerator_devices(pod, container)
             self.launch(m)
             self.logs_object(m)
+            self.exec_object(m)
         except Exception as exc:  # noqa: BLE001 - reported on the pod, as a kubelet would
             self.say(f"{meta['namespace']}/{meta['name']}: cannot start: {exc}")
             self.event(pod, "FailedCreatePodSandBox", f"the lab could not start the pod's program: {exc}",
@@ -291,11 +394,12 @@ class PodRunner:
 
     def launch(self, m: Managed) -> None:
         pod = m.pod
-        meta, container = pod["metadata"], pod["spec"]["containers"][0]
-        spec = {"program": m.program, "argv": _argv(m.program, container), "env": m.extra["env"],
+        meta, container = pod["metadata"], m.spec_container
+        argv = [m.binary, *(container.get("args") or [])] if m.program == "controller" else _argv(m.program, container)
+        spec = {"program": m.program, "argv": argv, "env": m.extra["env"],
                 "hostname": pod["spec"].get("hostname") or meta["name"], "workdir": container.get("workingDir"),
                 "rootfs": str(m.dir / "rootfs"), "mounts": m.extra.get("mounts", []),
-                "etc": etc_files(pod)}
+                "etc": etc_files(pod), "devices": m.extra.get("devices") or []}
         spec_file = m.dir / "launch.json"
         spec_file.write_text(json.dumps(spec), encoding="utf-8")
         os.chmod(spec_file, 0o600)
@@ -309,6 +413,7 @@ class PodRunner:
             threading.Thread(target=_pump, args=(pipe, stream, fd), daemon=True,
                              name=f"log-{meta['name']}").start()
         pid = m.proc.pid
+        (m.dir / "pid").write_text(f"{pid}\n", encoding="utf-8")  # for `kubectl exec` (programs/podexec.py)
         m.veth = "aic" + hashlib.sha1(meta["uid"].encode()).hexdigest()[:10]  # noqa: S324 - a name, not security
         ip = pod["status"]["podIP"]
         # the namespace exists once unshare has exec'd python: wait until /proc/<pid>/ns/net differs from ours
@@ -332,14 +437,25 @@ class PodRunner:
         m.started_at = _now()
         self.say(f"{meta['namespace']}/{meta['name']}: started {m.program} pid {pid} ip {ip} "
                  f"argv {spec['argv']}")
+        if self.probe_of(m) is not None:  # Ready only once the container's readiness probe answers
+            m.ready, m.probed = None, 0.0
 
     def check(self, m: Managed) -> None:
         if m.done or m.proc is None:
             return
+        if m.proc.poll() is None and not m.restart_after:
+            now = time.monotonic()
+            if m.volumes and now - m.refreshed >= 1.0:
+                m.refreshed = now
+                self.refresh_volumes(m)
+            probe = self.probe_of(m)
+            if probe is not None and now - m.probed >= 1.0:
+                m.probed = now
+                self.set_ready(m, self.probe(m, probe))
         if m.restart_after:
             if time.monotonic() >= m.restart_after:
                 m.restart_after = 0.0
-                container = m.pod["spec"]["containers"][0]
+                container = m.spec_container
                 log = m.dir / f"{container['name']}.log"
                 if log.exists():
                     log.replace(m.dir / f"{container['name']}.previous.log")
@@ -357,7 +473,7 @@ class PodRunner:
         meta = m.pod["metadata"]
         self.remove_veth(m)
         policy = m.pod["spec"].get("restartPolicy", "Always")
-        container = m.pod["spec"]["containers"][0]
+        container = m.spec_container
         terminated = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
                       "startedAt": m.started_at, "finishedAt": _now()}
         self.say(f"{meta['namespace']}/{meta['name']}: exited with code {code} (restartPolicy {policy})")
@@ -406,8 +522,11 @@ class PodRunner:
             subprocess.run(["ip", "link", "del", m.veth], capture_output=True, check=False, timeout=20)
 
     # -- what a kubelet gives a container ------------------------------------------------------------------
-    def prepare(self, pod: dict[str, Any], pod_dir: Path) -> tuple[dict[str, str], list[dict[str, str]]]:
-        """The container's environment, and the directories to bind at their paths (``mounts``)."""
+    def prepare(self, pod: dict[str, Any], pod_dir: Path, index: int = 0,
+                volumes_out: list[tuple[Path, str, str, str, Any]] | None = None,
+                ) -> tuple[dict[str, str], list[dict[str, str]]]:
+        """The container's environment, and the directories (or, for ``subPath``, files) to bind at their paths
+        (``mounts``). ``volumes_out`` collects the ConfigMap/Secret volumes to refresh while the pod runs."""
         meta, spec = pod["metadata"], pod["spec"]
         ns, root = meta["namespace"], pod_dir / "root"
         mounts: list[dict[str, str]] = []  # bound at their paths in the pod's own mount namespace (launch.py)
@@ -438,7 +557,7 @@ class PodRunner:
                     "contexts": [{"name": "pod", "context": {"cluster": "lab", "user": sa, "namespace": ns}}]}
             self._file(pod_dir / "kubeconfig", yaml.safe_dump(kcfg, sort_keys=False))
             env["KUBECONFIG"] = str(pod_dir / "kubeconfig")
-        container = spec["containers"][0]
+        container = spec["containers"][index]
         for src in container.get("envFrom") or []:
             prefix = src.get("prefix", "")
             for kind in ("configMapRef", "secretRef"):
@@ -450,23 +569,135 @@ class PodRunner:
             if value is not None:
                 env[var["name"]] = value
         volumes = {v["name"]: v for v in spec.get("volumes") or []}
-        for mount in container.get("volumeMounts") or []:
+        for n, mount in enumerate(container.get("volumeMounts") or []):
             vol = volumes.get(mount["name"], {})
-            target = self._dir(root, mount["mountPath"])
-            mounts.append({"path": mount["mountPath"], "source": str(target)})
+            sub = mount.get("subPath") or ""
+            if sub:  # one file (or directory) of the volume, bound at mountPath; never refreshed (as a kubelet)
+                if ".." in Path(sub).parts:
+                    raise RuntimeError(f"subPath {sub!r} leaves the volume")
+                target = self._dir(pod_dir / "subpath", f"{n}-{mount['name']}")
+            else:
+                target = self._dir(root, mount["mountPath"])
             for kind in ("configMap", "secret"):
                 if kind in vol:
                     src = vol[kind]
                     name = src.get("name") or src.get("secretName")
                     data = self._data(ns, kind + "Ref", name, optional=src.get("optional", False))
-                    items = src.get("items")
-                    files = {i["path"]: data[i["key"]] for i in items if i["key"] in data} if items else data
-                    for path, content in files.items():
-                        dest = target / path
-                        dest.parent.mkdir(parents=True, exist_ok=True)
-                        self._file(dest, content)
+                    self._write_volume(target, data, src.get("items"))
+                    if not sub and volumes_out is not None:
+                        volumes_out.append((target, ns, kind + "Ref", name, src))
             # emptyDir (and kinds the lab does not fill): an empty directory
+            source = target / sub if sub else target
+            if sub and not source.exists():
+                source.mkdir(parents=True)
+            mounts.append({"path": mount["mountPath"], "source": str(source)})
         return env, mounts
+
+    def accelerator_devices(self, pod: dict[str, Any], index: int = 0) -> list[str]:
+        """The device nodes the pod's DRA allocation gives container ``index`` (``devices.py``; the scheduler
+        decided)."""
+        if not pod["spec"].get("resourceClaims"):
+            return []
+        ns = pod["metadata"]["namespace"]
+        names = {c.get("resourceClaimName") for c in pod["spec"]["resourceClaims"]} | {
+            c.get("resourceClaimName") for c in (pod.get("status") or {}).get("resourceClaimStatuses") or []}
+        claims = {}
+        for name in sorted(n for n in names if n):
+            code, claim = self.api.request("GET", f"/apis/resource.k8s.io/v1/namespaces/{ns}/resourceclaims/{name}")
+            if code == 200:
+                claims[name] = claim
+        code, slices = self.api.request("GET", "/apis/resource.k8s.io/v1/resourceslices")
+        return devices.container_devices(pod, pod["spec"]["containers"][index], claims,
+                                         slices.get("items", []) if code == 200 else [])
+
+    def _write_volume(self, target: Path, data: dict[str, str], items: list[dict[str, Any]] | None) -> bool:
+        """The volume's files from the object's data (``items`` picks keys); True when anything changed."""
+        files = {i["path"]: data[i["key"]] for i in items if i["key"] in data} if items else dict(data)
+        changed = False
+        for path, content in files.items():
+            if ".." in Path(path).parts:
+                raise RuntimeError(f"volume path {path!r} leaves the volume")
+            dest = target / path
+            if dest.exists() and dest.read_text(encoding="utf-8", errors="replace") == content:
+                continue
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(f".{dest.name}.tmp")
+            self._file(tmp, content)
+            os.replace(tmp, dest)  # atomic, as the kubelet's symlink swap: a reader sees old or new
+            changed = True
+        return changed
+
+    def missing_volume(self, pod: dict[str, Any], index: int) -> str:
+        """The first non-optional ConfigMap/Secret a container's volumes need that does not exist, or ""."""
+        spec, ns = pod["spec"], pod["metadata"]["namespace"]
+        volumes = {v["name"]: v for v in spec.get("volumes") or []}
+        for mount in spec["containers"][index].get("volumeMounts") or []:
+            vol = volumes.get(mount["name"], {})
+            for kind, plural in (("configMap", "configmaps"), ("secret", "secrets")):
+                src = vol.get(kind)
+                if src is None or src.get("optional"):
+                    continue
+                name = src.get("name") or src.get("secretName")
+                status, _ = self.api.request("GET", f"/api/v1/namespaces/{ns}/{plural}/{name}")
+                if status == 404:
+                    return f'{kind} "{name}"'
+        return ""
+
+    def refresh_volumes(self, m: Managed) -> None:
+        """As a kubelet's sync: a running pod's ConfigMap/Secret volumes follow the objects (Kueue's internal
+        cert manager writes its Secret, then waits for the mounted files)."""
+        for target, ns, kind, name, src in m.volumes:
+            try:
+                data = self._data(ns, kind, name, optional=src.get("optional", False))
+            except RuntimeError:
+                continue  # deleted meanwhile: a kubelet keeps the last content
+            if self._write_volume(target, data, src.get("items")):
+                meta = m.pod["metadata"]
+                self.say(f"{meta['namespace']}/{meta['name']}: volume {kind[:-3]} {name} updated")
+
+    # -- readiness (a kubelet's readinessProbe, httpGet only; other pods keep kwok's Ready) -----------------
+    def probe_of(self, m: Managed) -> dict[str, Any] | None:
+        if m.program != "controller":
+            return None
+        probe = (m.spec_container.get("readinessProbe") or {}).get("httpGet")
+        return probe if isinstance(probe, dict) else None
+
+    def probe(self, m: Managed, probe: dict[str, Any]) -> bool:
+        import http.client
+        import ssl
+
+        port: Any = probe.get("port")
+        if isinstance(port, str) and not port.isdigit():
+            port = next((p["containerPort"] for p in m.spec_container.get("ports") or [] if p.get("name") == port),
+                        None)
+            if port is None:
+                return False
+        ip = m.pod["status"]["podIP"]
+        https = str(probe.get("scheme", "HTTP")).upper() == "HTTPS"
+        conn: Any = (http.client.HTTPSConnection(ip, int(port), timeout=1, context=ssl._create_unverified_context())  # noqa: S323 - a kubelet does not verify probes
+                     if https else http.client.HTTPConnection(ip, int(port), timeout=1))
+        try:
+            conn.request("GET", probe.get("path") or "/")
+            return 200 <= conn.getresponse().status < 400
+        except (OSError, http.client.HTTPException):
+            return False
+        finally:
+            conn.close()
+
+    def set_ready(self, m: Managed, ready: bool) -> None:
+        if m.ready is ready:
+            return
+        m.ready = ready
+        c = m.spec_container
+        meta = m.pod["metadata"]
+        self.say(f"{meta['namespace']}/{meta['name']}: readiness probe {'passed' if ready else 'failing'}")
+        status = "True" if ready else "False"
+        self.patch_status(m.pod, {
+            "conditions": [{"type": t, "status": status, "lastTransitionTime": _now()}
+                           for t in ("Ready", "ContainersReady")],
+            "containerStatuses": [{"name": c["name"], "image": c["image"], "imageID": "", "ready": ready,
+                                   "started": True, "restartCount": m.restarts,
+                                   "state": {"running": {"startedAt": m.started_at}}}]})
 
     def _env_value(self, pod: dict[str, Any], var: dict[str, Any]) -> str | None:
         if "value" in var:
@@ -519,7 +750,7 @@ class PodRunner:
     # -- API writes ------------------------------------------------------------------------------------------
     def logs_object(self, m: Managed) -> None:
         """kwok's Logs for the pod: `kubectl logs [--previous]` reads the program's output."""
-        meta, name = m.pod["metadata"], m.pod["spec"]["containers"][0]["name"]
+        meta, name = m.pod["metadata"], m.spec_container["name"]
         obj = {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Logs",
                "metadata": {"name": meta["name"], "namespace": meta["namespace"],
                             "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": meta["name"],
@@ -535,6 +766,23 @@ class PodRunner:
                 "POST", f"/apis/kwok.x-k8s.io/v1alpha1/namespaces/{meta['namespace']}/logs", obj)
         if code >= 300:
             self.say(f"{meta['namespace']}/{meta['name']}: Logs object failed: {code} {str(out)[:200]}")
+
+    def exec_object(self, m: Managed) -> None:
+        """kwok's Exec for the pod: `kubectl exec POD -- CMD` runs CMD in the pod's namespaces (podexec.py)."""
+        meta = m.pod["metadata"]
+        obj = {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Exec",
+               "metadata": {"name": meta["name"], "namespace": meta["namespace"],
+                            "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": meta["name"],
+                                                 "uid": meta["uid"]}]},
+               "spec": {"execs": [{"local": {"workDir": str(m.dir),
+                                             "envs": [{"name": "AICONFORM_POD_DIR", "value": str(m.dir)}]}}]}}
+        path = f"/apis/kwok.x-k8s.io/v1alpha1/namespaces/{meta['namespace']}/execs"
+        code, out = self.api.request("POST", path, obj)
+        if code == 409:  # a pod of the same name before: its Exec is being garbage-collected
+            self.api.request("DELETE", f"{path}/{meta['name']}")
+            code, out = self.api.request("POST", path, obj)
+        if code not in (200, 201):
+            self.say(f"{meta['namespace']}/{meta['name']}: Exec object failed: {code} {str(out)[:200]}")
 
     def patch_status(self, pod: dict[str, Any], status: dict[str, Any]) -> None:
         meta = pod["metadata"]

@@ -170,3 +170,16 @@ def test_amd_exporter_aggregate_is_not_implemented(lab, tmp_path):
     entry, out = run_conformance(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert 'aggregate values gpu_id="all", serial_number="" name no single device' in " ".join(entry["reasons"])
+
+
+# -- Intel XPU Manager's exporter (scenario intel-gpu): found by its name, read by its own names and uuid ----------
+@pytest.mark.parametrize("lab", ["intel-gpu"], indirect=True)
+def test_intel_xpumanager_exporter_is_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    assert entry["facts"]["endpoint"]["service"] == "intel-xpumanager/intel-xpumanager:29999"
+    got = checks(entry)
+    assert got["PerAcceleratorUtilization"] == got["PerAcceleratorMemory"] == got["SeriesPerAdvertisedDevice"] == "pass"
+    reason = next(c["reason"] for c in entry["checks"] if c["name"] == "PerAcceleratorUtilization")
+    assert reason == "xpum_engine_ratio, xpum_engine_group_ratio for 1 accelerator(s)", reason  # 1 GPU per node
+    assert "(Intel XPU Manager)" in entry["reasons"][0]

@@ -81,6 +81,15 @@ def test_amd_dra_driver_is_implemented(sim_factory, tmp_path):
     assert entry["facts"]["functional"]["probe"]["devices"] == ["/dev/dri/renderD128"]
 
 
+def test_intel_dra_driver_is_implemented(sim_factory, tmp_path):
+    lab = sim_factory("intel-gpu", kubernetes_version="v1.35.2")
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    assert entry["reasons"][0].startswith("intel accelerators (detected): ")
+    assert entry["facts"]["device_class"] == "gpu.intel.com"
+    assert entry["facts"]["functional"]["probe"]["devices"] == ["/dev/dri/renderD128"]
+
+
 def test_amd_class_matching_no_device_is_not_implemented(sim_factory, tmp_path):
     """The DeviceClass selects partitions the cluster does not have: the claim is never allocated."""
     lab = sim_factory("amd-gpu", kubernetes_version="v1.35.2")

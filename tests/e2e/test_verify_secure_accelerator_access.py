@@ -32,8 +32,17 @@ def lab(request, sim_factory) -> SimHandle:
 
 @pytest.mark.parametrize("lab", ["conformant"], indirect=True)
 def test_conformant_dra_is_implemented(lab, tmp_path):
+    # a workload that mounts a GPU's device node from the host: the hostPath audit names it, the verdict stands
+    hostpath_pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "trainer", "namespace": "default"},
+                    "spec": {"volumes": [{"name": "gpu", "hostPath": {"path": "/dev/nvidia0"}}],
+                             "containers": [{"name": "c", "image": "busybox", "volumeMounts": [
+                                 {"name": "gpu", "mountPath": "/dev/nvidia0"}]}]}}
+    res = run_tool(lab, "kubectl", "apply", "-f", "-", input=yaml.safe_dump(hostpath_pod))
+    assert res.returncode == 0, res.stderr
     entry, out = run_conformance(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    warn = [r for r in entry["reasons"] if r.startswith("WARNING hostPath audit")]
+    assert len(warn) == 1 and "default/trainer (/dev/nvidia0)" in warn[0], entry["reasons"]
     assert entry["test_name"] == "TestSecureAcceleratorAccess"
     assert [c["name"] for c in entry["checks"]] == SUBTESTS
     assert all(c["outcome"] == "pass" for c in entry["checks"])
@@ -175,6 +184,16 @@ def test_amd_dra_is_implemented(lab, tmp_path):
     seen = [p["containers"]["prober"]["devices"] for p in cross.values()]
     assert seen == [["/dev/dri/renderD128"], ["/dev/dri/renderD128"]]  # same render index, different nodes
     assert len(set(entry["facts"]["subtests"]["CrossPodIsolationTest"]["nodes"].values())) == 2
+    assert not probe_namespaces(lab, REQ)
+
+
+@pytest.mark.parametrize("lab", ["intel-gpu"], indirect=True)
+def test_intel_dra_is_implemented(lab, tmp_path):
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    assert entry["reasons"][0].startswith("INTEL (detected): accelerator access is mediated by DRA ResourceClaims")
+    assert [c["name"] for c in entry["checks"]] == SUBTESTS[:4]
+    assert all(c["outcome"] == "pass" for c in entry["checks"])
     assert not probe_namespaces(lab, REQ)
 
 

@@ -166,6 +166,40 @@ def test_volumes_and_the_token_are_at_their_paths_in_the_pods_own_filesystem(lab
     kubectl(lab, "delete", "namespace", ns, "--wait=false")
 
 
+def test_kubectl_exec_runs_in_the_pods_own_namespaces(lab: LabHandle) -> None:
+    """`kubectl exec` (through the real API server and kwok's kubelet API) runs the command inside the pod: its
+    hostname, its IP, its volumes, its environment — not the lab host's."""
+    ns = "pods-exec"
+    kubectl(lab, "create", "namespace", ns)
+    kubectl(lab, "-n", ns, "create", "configmap", "cfg", "--from-literal=greeting=hello")
+    apply(lab, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "shell", "namespace": ns},
+                "spec": {"volumes": [{"name": "cfg", "configMap": {"name": "cfg"}}],
+                         "containers": [{"name": "c", "image": BUSYBOX, "command": ["sleep", "3600"],
+                                         "workingDir": "/etc/aiconform-exec",
+                                         "env": [{"name": "GREETING_FROM", "value": "pod-env"}],
+                                         "volumeMounts": [{"name": "cfg", "mountPath": "/etc/aiconform-exec"}]}]}})
+    pod = pod_of(lab, ns, "run!=none")
+    ip = pod["status"]["podIP"]
+    res = wait(lambda: (r := kubectl(lab, "-n", ns, "exec", "shell", "--", "sh", "-c",
+                                     "hostname; cat greeting; echo; echo $GREETING_FROM; ip -4 -o addr show eth0; pwd",
+                                     check=False)).returncode == 0 and r, 30, "kubectl exec")
+    lines = res.stdout.splitlines()
+    assert lines[:3] == ["shell", "hello", "pod-env"], res.stdout
+    assert f" {ip}/" in lines[3], res.stdout
+    assert lines[4] == "/etc/aiconform-exec", res.stdout  # the container's workingDir
+    # a /dev of its own, as a container's: the standard nodes, none of the host's other devices
+    res = kubectl(lab, "-n", ns, "exec", "shell", "--", "sh", "-c", "ls /dev | sort | tr '\\n' ' '")
+    assert res.stdout.split() == sorted(["full", "null", "random", "tty", "urandom", "zero", "pts", "shm", "fd",
+                                         "stdin", "stdout", "stderr", "ptmx"]), res.stdout
+    # stdin reaches the command; a failure comes back as one (kwok names the exit status instead of passing it on)
+    res = kubectl(lab, "-n", ns, "exec", "-i", "shell", "--", "sh", "-c", "read x; echo got-$x; exit 3",
+                  check=False, input="abc\n")
+    assert res.returncode != 0 and "got-abc" in res.stdout, (res.returncode, res.stdout, res.stderr)
+    assert "exit status 3" in res.stderr, res.stderr
+    assert not Path("/etc/aiconform-exec").exists()
+    kubectl(lab, "delete", "namespace", ns, "--wait=false")
+
+
 def test_unknown_image_stays_kwok_only_and_says_so(lab: LabHandle) -> None:
     ns = "pods-kwok"
     kubectl(lab, "create", "namespace", ns)

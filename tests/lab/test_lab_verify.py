@@ -1,8 +1,10 @@
 """aiconform's verify phase against the lab: verdicts decided by a real control plane.
 
-On the bare lab (nothing of the reference stack installed) the real scheduler allocates DRA devices, but no
-container output exists (kwok runs no process): dra_support must then be `error` naming that, never Not
-Implemented; gang_scheduling has no gang scheduler to find: Not Implemented naming what was looked for.
+On the bare lab (nothing of the reference stack installed) the real scheduler allocates DRA devices and the probe
+container sees exactly the device nodes of its allocation (labcluster/devices.py: the CDI injection is emulated,
+the allocation is not): dra_support is Implemented; with the ResourceSlices withdrawn it is not (Partially: the API
+is served, nothing can be allocated). gang_scheduling
+has no gang scheduler to find: Not Implemented naming what was looked for.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from helpers.lab import LabHandle
+from helpers.sim import run_tool
 
 from aiconform import PROJECT_ROOT
 from aiconform.lab import write_lab_engine_inventory
@@ -36,10 +39,30 @@ def test_verify_on_the_bare_lab(lab: LabHandle, tmp_path: Path) -> None:
     assert results["cluster"]["engine"] == "lab"
     by_id = {r["id"]: r for r in results["requirements"]}
     dra = by_id["dra_support"]
-    assert dra["status"] == "error", dra
-    assert "could not read the output of probe" in json.dumps(dra) and "no logs found" in json.dumps(dra)
+    assert dra["status"] == "Implemented", dra
+    assert dra["facts"]["functional"]["probe"]["devices"][0].startswith("/dev/nvidia"), dra["facts"]["functional"]
     gang = by_id["gang_scheduling"]
     assert gang["status"] == "Not Implemented", gang
     assert "no gang scheduler found" in json.dumps(gang)
     run_dir = next(reports.glob("lab/2*"))
     assert (run_dir / "PRODUCT.yaml").read_text().startswith("# LAB CLUSTER")
+
+
+def test_dra_support_with_the_resource_slices_withdrawn_is_not_implemented(lab: LabHandle, tmp_path: Path) -> None:
+    """Runs last in the module: it deletes the lab's ResourceSlices (the lab publishes them once, at start)."""
+    res = run_tool(lab, "kubectl", "delete", "resourceslices", "--all")  # type: ignore[arg-type]
+    assert res.returncode == 0, res.stderr
+    inv = tmp_path / "inventory.yml"
+    write_lab_engine_inventory(inv, lab.kubeconfig, {"aiconform_dra_support_log_timeout": 8,
+                                                     "aiconform_dra_support_pod_running_timeout": 20})
+    reports = tmp_path / "reports"
+    proc = subprocess.run([sys.executable, "-m", "aiconform.cli", "run", "-i", str(inv), "--phase", "verify",
+                           "--only", "dra_support", "--reports-dir", str(reports)],
+                          cwd=PROJECT_ROOT, env=lab.subprocess_env(), capture_output=True, text=True, timeout=600)
+    results = json.loads(next(reports.glob("lab/*/results.json")).read_text())
+    dra = {r["id"]: r for r in results["requirements"]}["dra_support"]
+    # the API is served but nothing can be allocated: away from Implemented (Partially: the API part passes), a
+    # MUST not implemented for the exit code, never an undecided error
+    assert dra["status"] in ("Not Implemented", "Partially Implemented"), (dra, proc.stdout[-2000:])
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert "ResourceSlice" in json.dumps(dra["reasons"]), dra["reasons"]

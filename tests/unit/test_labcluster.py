@@ -24,6 +24,15 @@ def test_every_lab_pin_has_pinned_dependency_hashes() -> None:
     # no stale sums: every file belongs to a pinned target
     names = {f"kube-{p['version']}.sum" for p in versions.get("lab.kubernetes").values()}
     names.add(f"kwok-{kwok['version']}.sum")
+    # upstream main packages: one sums file per wrapper module, pinning each module at its version
+    for group in build.wrapper_groups([*versions.get("lab.controllers"), *versions.get("lab.tools")]):
+        wrapper = build.upstream_pin(group[0]).get("wrapper") or group[0]
+        sums = build.SUMS_DIR / f"{wrapper}-{build.wrapper_version(group)}.sum"
+        assert sums.exists(), f"{sums} missing: run aiconform lab build --update-sums"
+        for n in group:
+            pin = build.upstream_pin(n)
+            assert f"{pin['module']} {pin['version']} h1:" in sums.read_text(), (n, sums)
+        names.add(sums.name)
     assert {p.name for p in build.SUMS_DIR.glob("*.sum")} == names
 
 
@@ -54,6 +63,45 @@ def test_kube_module_pins_every_staging_module(monkeypatch: pytest.MonkeyPatch, 
     mod.write_text("module example.com/x\n")
     with pytest.raises(build.BuildError, match="no staging modules"):
         build.kube_target("v1.35")
+
+
+def test_wrapper_module_builds_main_packages_from_versions_yml(monkeypatch: pytest.MonkeyPatch,
+                                                                tmp_path: Path) -> None:
+    mods = {"sigs.k8s.io/kueue": "go 1.26.0\n", "github.com/ray-project/kuberay/ray-operator": "go 1.25.0\n"}
+
+    def fake_download(go: str, module: str, version: str) -> Path:
+        f = tmp_path / (module.replace("/", "_") + ".mod")
+        f.write_text(f"module {module}\n\n" + mods[module])
+        return f
+
+    monkeypatch.setattr(build, "_download_mod", fake_download)
+    monkeypatch.setenv("AICONFORM_LAB_HOME", str(tmp_path / "home"))
+    ctl = versions.get("lab.controllers")
+    with monkeypatch.context() as mp:
+        mp.setitem(ctl["kuberay-operator"], "wrapper", "kueue")  # one wrapper module, two programs
+        t = build.wrapper_target(["kueue", "kuberay-operator"])
+        assert f"\tsigs.k8s.io/kueue {ctl['kueue']['version']}" in t.go_mod
+        assert f"\tgithub.com/ray-project/kuberay/ray-operator {ctl['kuberay-operator']['version']}" in t.go_mod
+        assert "go 1.26.0" in t.go_mod  # the newest go directive of the modules wrapped
+        assert "tool (\n\tgithub.com/ray-project/kuberay/ray-operator\n\tsigs.k8s.io/kueue/cmd/kueue\n)" in t.go_mod
+        kueue = next(p for p in t.programs if p.name == "kueue")
+        assert kueue.binary == tmp_path / "home" / "bin" / f"kueue-{ctl['kueue']['version']}"
+        assert f"-X sigs.k8s.io/kueue/pkg/version.GitVersion={ctl['kueue']['version']}" in kueue.ldflags
+        assert t.sums.name == (f"kueue-kuberay-operator-{ctl['kuberay-operator']['version']}"
+                               f"+kueue-{ctl['kueue']['version']}.sum")
+    assert build.wrapper_target(["kueue"]).sums.name == f"kueue-{ctl['kueue']['version']}.sum"
+    with pytest.raises(build.BuildError, match="different wrapper modules"):
+        build.wrapper_target(["kueue", "controller-gen"])
+    # the reference stack's binaries are reported missing until built; base needs only kube and kwok
+    assert build.missing(None, "reference") == [f"kube-{versions.get('lab.kubernetes')['v1.35']['version']}",
+                                                f"kwok-{versions.get('lab.kwok.version')}",
+                                                f"kueue-{ctl['kueue']['version']}",
+                                                f"kueue-{ctl['kueue']['version']} manifests",
+                                                f"kuberay-operator-{ctl['kuberay-operator']['version']}",
+                                                f"kuberay-operator-{ctl['kuberay-operator']['version']} manifests"]
+    assert build.find_binaries(None, "reference") is None
+    with pytest.raises(build.BuildError, match="unknown stack"):
+        build.stack_controllers("nope")
 
 
 def test_a_missing_go_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -199,3 +199,50 @@ def test_etc_files_name_the_pod_and_point_dns_nowhere() -> None:
     files = pods.etc_files(p)
     assert "10.244.1.7\tp\n" in files["hosts"] and "10.244.9.9\ta b\n" in files["hosts"]
     assert files["resolv.conf"].startswith("nameserver 127.0.0.1\n")
+
+
+def test_exec_shims_cover_the_programs_on_path_and_refuse_outside_a_pod(tmp_path, monkeypatch, capsys) -> None:
+    from aiconform.labcluster.programs import podexec
+    bin_a, bin_b = tmp_path / "a", tmp_path / "b"
+    bin_a.mkdir()
+    bin_b.mkdir()
+    for d, name, mode in ((bin_a, "tool", 0o755), (bin_b, "tool", 0o755), (bin_b, "other", 0o755),
+                          (bin_b, "data.txt", 0o644)):
+        (d / name).write_text("#!/bin/sh\n")
+        (d / name).chmod(mode)
+    shims = podexec.shim_dir(tmp_path / "state", f"{bin_a}:{bin_b}:/nonexistent")
+    assert sorted(p.name for p in shims.iterdir()) == ["other", "tool"]
+    assert all(p.resolve() == (tmp_path / "state" / "podexec") for p in shims.iterdir())
+    monkeypatch.delenv("AICONFORM_POD_DIR", raising=False)
+    assert podexec.main(["tool"]) == 126
+    monkeypatch.setenv("AICONFORM_POD_DIR", str(tmp_path / "gone"))
+    assert podexec.main(["tool", "x"]) == 126
+    assert "not running" in capsys.readouterr().err
+
+
+def _slice(driver: str, pool: str, devs: list[dict]) -> dict:
+    return {"spec": {"driver": driver, "pool": {"name": pool}, "devices": devs}}
+
+
+def test_container_devices_follow_the_allocation_of_the_claims_it_lists() -> None:
+    from aiconform.labcluster.devices import container_devices
+    slices = [_slice("gpu.nvidia.com", "node-a", [{"name": "gpu-0"}, {"name": "gpu-1", "attributes": {
+        "minor": {"int": 5}}}]),
+              _slice("gpu.amd.com", "node-b", [{"name": "gpu-1-129", "attributes": {
+                  "cardIndex": {"int": 1}, "renderIndex": {"int": 129}}}])]
+    claim = {"status": {"allocation": {"devices": {"results": [
+        {"request": "gpu", "driver": "gpu.nvidia.com", "pool": "node-a", "device": "gpu-1"},
+        {"request": "other/sub", "driver": "gpu.amd.com", "pool": "node-b", "device": "gpu-1-129"},
+        {"request": "nic", "driver": "dra.net", "pool": "node-a", "device": "eth1"}]}}}}
+    pod = {"spec": {"resourceClaims": [{"name": "acc", "resourceClaimTemplateName": "t"}]},
+           "status": {"resourceClaimStatuses": [{"name": "acc", "resourceClaimName": "p-acc-x"}]}}
+    claims = {"p-acc-x": claim}
+    whole = {"resources": {"claims": [{"name": "acc"}]}}
+    assert container_devices(pod, whole, claims, slices) == [
+        "nvidia5", "nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "dri/card1", "dri/renderD129", "kfd"]
+    assert container_devices(pod, {"resources": {"claims": [{"name": "acc", "request": "other"}]}}, claims,
+                             slices) == ["dri/card1", "dri/renderD129", "kfd"]
+    # a container that lists no claim, a claim not yet allocated, a claim of another pod: nothing
+    assert container_devices(pod, {"name": "c"}, claims, slices) == []
+    assert container_devices(pod, whole, {"p-acc-x": {"status": {}}}, slices) == []
+    assert container_devices(pod, whole, {}, slices) == []

@@ -2,7 +2,9 @@
 
 The pod runner starts this in a new network (and UTS) namespace and holds it on stdin until the namespace has its
 ``eth0`` and pod IP; one byte on stdin releases it. It then sets the hostname to the pod's name and becomes the
-program named in the spec (its exit code is the container's).
+program named in the spec (its exit code is the container's): a stand-in, the container's command with the
+host's programs, or (``controller``) an upstream controller's binary built by ``aiconform lab build`` with the
+container's args.
 """
 from __future__ import annotations
 
@@ -49,10 +51,41 @@ def _host_real(path: str) -> str:
     return os.path.join(os.path.realpath(head), *rest)
 
 
-def setup_root(root: str, mounts: list[dict[str, str]], etc: dict[str, str] | None = None) -> None:
+_DEV_NODES = ("null", "zero", "full", "random", "urandom", "tty")
+
+
+def setup_dev(dst: str, devices: list[str]) -> None:
+    """The container's /dev as a runtime makes it: a tmpfs with the standard nodes (bound from the host), pts, shm
+    and the fd links — plus only the accelerator device nodes its DRA allocation gives it (``devices``, paths under
+    /dev; empty files standing for the nodes the driver's CDI spec would inject: ``labcluster/devices.py``)."""
+    _mount("-t", "tmpfs", "-o", "mode=0755,nosuid", "aiconform-dev", dst)
+    for name in _DEV_NODES:
+        if os.path.exists("/dev/" + name):
+            open(os.path.join(dst, name), "w").close()  # noqa: SIM115 - a mount point
+            _mount("--bind", "/dev/" + name, os.path.join(dst, name))
+    for sub in ("pts", "shm"):
+        os.mkdir(os.path.join(dst, sub))
+    if os.path.isdir("/dev/pts"):
+        _mount("--rbind", "/dev/pts", os.path.join(dst, "pts"))
+    _mount("-t", "tmpfs", "-o", "mode=1777,nosuid,nodev", "shm", os.path.join(dst, "shm"))
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                         ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx")):
+        os.symlink(target, os.path.join(dst, name))
+    for rel in devices:
+        path = os.path.normpath(os.path.join(dst, rel))
+        if not path.startswith(dst + os.sep):
+            raise OSError(f"device {rel!r} leaves /dev")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)
+        os.close(fd)
+
+
+def setup_root(root: str, mounts: list[dict[str, str]], etc: dict[str, str] | None = None,
+               devices: list[str] | None = None) -> None:
     """The pod's filesystem, in its own mount namespace, as a container's: each of the host's top-level
     directories as an overlay whose writes land in a tmpfs (the container's writable layer; read-only bind where
-    an overlay cannot be made), /proc, /sys and /dev bound, each volume bound at its ``mountPath``; then chroot.
+    an overlay cannot be made), /proc and /sys bound, a /dev of its own (``setup_dev``: the standard nodes and
+    the accelerator devices allocated to it), each volume bound at its ``mountPath``; then chroot.
     The host's filesystem is never written through it (except /dev and /proc, as a privileged container)."""
     targets = [(m["source"], _host_real(m["path"])) for m in mounts]
     os.makedirs(root, exist_ok=True)
@@ -65,7 +98,10 @@ def setup_root(root: str, mounts: list[dict[str, str]], etc: dict[str, str] | No
         if not os.path.isdir(src):
             continue
         os.mkdir(dst)
-        if entry in ("proc", "sys", "dev"):
+        if entry == "dev":
+            setup_dev(dst, devices or [])
+            continue
+        if entry in ("proc", "sys"):
             _mount("--rbind", src, dst)
             continue
         up, work = os.path.join(root, ".aic", "up", entry), os.path.join(root, ".aic", "work", entry)
@@ -78,7 +114,12 @@ def setup_root(root: str, mounts: list[dict[str, str]], etc: dict[str, str] | No
             _mount("-o", "remount,bind,ro", dst)
     for source, target in targets:
         inside = os.path.join(root, target.lstrip("/"))
-        os.makedirs(inside, exist_ok=True)
+        if os.path.isdir(source):
+            os.makedirs(inside, exist_ok=True)
+        else:  # a subPath file (the Kueue chart's /controller_manager_config.yaml): bind a file onto a file
+            os.makedirs(os.path.dirname(inside), exist_ok=True)
+            if not os.path.exists(inside):
+                open(inside, "a").close()  # noqa: SIM115 - creates the mount point
         _mount("--bind", source, inside)
     for name, content in (etc or {}).items():  # /etc/hosts, /etc/resolv.conf, as a kubelet writes them
         path = os.path.join(root, "etc", name)
@@ -112,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         print("launch: no UTS namespace of its own: the hostname stays the host's", file=sys.stderr)
     if spec.get("rootfs"):
         try:
-            setup_root(spec["rootfs"], spec.get("mounts") or [], spec.get("etc"))
+            setup_root(spec["rootfs"], spec.get("mounts") or [], spec.get("etc"), spec.get("devices"))
         except (OSError, subprocess.SubprocessError) as exc:
             print(f"launch: no filesystem of its own ({exc}); volumes are only under $AICONFORM_POD_ROOT",
                   file=sys.stderr, flush=True)
@@ -122,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(env)
     if spec["program"] == "exec":
         return _exec_command(spec["argv"], env)
+    if spec["program"] == "controller":  # an upstream controller built by `aiconform lab build`, the pod's args
+        os.execve(spec["argv"][0], spec["argv"], env)
     if spec["program"] == "agnhost":
         from aiconform.labcluster.programs import agnhost
         return agnhost.main(spec["argv"])

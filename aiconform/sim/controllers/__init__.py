@@ -42,6 +42,7 @@ from aiconform.sim.controllers import (
     scheduler,
     statefulset,
     trainer,
+    xpummetrics,  # noqa: F401 - registers Intel XPU Manager's exporter /metrics behind the services/pods proxy
 )
 
 log = logging.getLogger(__name__)

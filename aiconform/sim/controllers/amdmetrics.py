@@ -68,12 +68,5 @@ def _fault(c: Cluster, ns: str) -> str:
     return ((cm or {}).get("metadata", {}).get("annotations") or {}).get(FAULT, "") if cm else ""
 
 
-@proxy.register
-def backend(c: Cluster, req: proxy.ProxyRequest) -> proxy.ProxyResponse | None:
-    if not any("device-metrics-exporter" in img for img in proxy.container_images(req.pod)):
-        return None
-    if req.path.rstrip("/") != "/metrics":
-        return proxy.ProxyResponse(404, b"404 page not found\n")
-    node = (req.pod.get("spec") or {}).get("nodeName") or ""
-    text = exposition(c, node, _fault(c, req.namespace))
-    return proxy.ProxyResponse(200, text.encode(), "text/plain; version=0.0.4; charset=utf-8")
+backend = proxy.register_exporter("device-metrics-exporter", lambda c, req: exposition(
+    c, (req.pod.get("spec") or {}).get("nodeName") or "", _fault(c, req.namespace)))

@@ -179,14 +179,11 @@ def _fault(c: Cluster, ns: str) -> str:
     return ((cm or {}).get("metadata", {}).get("annotations") or {}).get(FAULT, "") if cm else ""
 
 
-@proxy.register
-def backend(c: Cluster, req: proxy.ProxyRequest) -> proxy.ProxyResponse | None:
-    if not any("dcgm-exporter" in img for img in proxy.container_images(req.pod)):
-        return None
-    if req.path.rstrip("/") != "/metrics":
-        return proxy.ProxyResponse(404, b"404 page not found\n")
+def _render(c: Cluster, req: proxy.ProxyRequest) -> str | None:
     node = c.find("", "nodes", "", (req.pod.get("spec") or {}).get("nodeName") or "")
     if node is None:
-        return proxy.ProxyResponse(200, b"")
-    text = exposition(c, node, _fault(c, req.namespace), pod_mapping(c, req.pod))
-    return proxy.ProxyResponse(200, text.encode(), "text/plain; version=0.0.4; charset=utf-8")
+        return None
+    return exposition(c, node, _fault(c, req.namespace), pod_mapping(c, req.pod))
+
+
+backend = proxy.register_exporter("dcgm-exporter", _render)

@@ -55,6 +55,22 @@ def register(backend: Backend) -> Backend:
     return backend
 
 
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def register_exporter(image_part: str, render: Callable[[Cluster, ProxyRequest], str | None]) -> Backend:
+    """A metrics exporter's ``GET /metrics`` for pods with an image containing ``image_part``: ``render`` gives the
+    exposition text (None: an empty body); any other path is the exporters' 404."""
+    def backend(c: Cluster, req: ProxyRequest) -> ProxyResponse | None:
+        if not any(image_part in img for img in container_images(req.pod)):
+            return None
+        if req.path.rstrip("/") != "/metrics":
+            return ProxyResponse(404, b"404 page not found\n")
+        text = render(c, req)
+        return ProxyResponse(200, (text or "").encode(), PROMETHEUS_TEXT if text else "text/plain; charset=utf-8")
+    return register(backend)
+
+
 def _status(code: int, reason: str, message: str) -> ProxyResponse:
     body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
             "reason": reason, "code": code}

@@ -10,6 +10,7 @@ same way.
 from __future__ import annotations
 
 import copy
+import posixpath
 import re
 import time
 from collections.abc import Callable
@@ -475,6 +476,39 @@ def dra_inventory(ctx: ProbeContext) -> tuple[dict[str, Any], str | None, list[d
 def list_nodes(ctx: ProbeContext) -> list[dict[str, Any]]:
     nodes = ctx.call("list nodes", ctx.core.list_node)
     return [node_summary(n) for n in nodes.items]
+
+
+def device_path_matcher(cfg: AcceleratorConfig) -> Callable[[str], bool]:
+    """Whether a hostPath gives a pod the accelerator's device nodes: ``/dev`` itself, the devices' directory
+    (``/dev/dri``), or a path under the pattern's literal prefix (``/dev/nvidia0``, ``/dev/nvidiactl``,
+    ``/dev/nvidia-uvm``; ``/dev/dri/renderD128``)."""
+    literal = re.split(r"[\[*?]", cfg.device_pattern, maxsplit=1)[0]
+    directory = posixpath.dirname(literal)
+
+    def matches(path: str) -> bool:
+        p = posixpath.normpath(path or "/")
+        return p == "/dev" or p == directory or p.startswith(literal)
+    return matches
+
+
+def hostpath_device_mounts(pods: list[dict[str, Any]], cfg: AcceleratorConfig) -> list[dict[str, Any]]:
+    """Pods that mount the accelerator's device nodes from the host (``hostPath``), outside device allocation —
+    the check NVIDIA's AICR validator makes of its probe pod, applied to every pod of the cluster. Each entry says
+    whether a container of the pod is privileged (the accelerator stack's own driver, device plugin, DRA kubelet
+    plugin and exporter pods are, and need the devices) or not (a workload reaching devices it was not granted)."""
+    matches = device_path_matcher(cfg)
+    found = []
+    for pod in pods:
+        meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+        paths = sorted({(v.get("hostPath") or {}).get("path", "") for v in spec.get("volumes") or []
+                        if v.get("hostPath") and matches((v.get("hostPath") or {}).get("path", ""))})
+        if not paths:
+            continue
+        containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+        privileged = any(((c.get("securityContext") or {}).get("privileged")) for c in containers)
+        found.append({"namespace": meta.get("namespace", ""), "pod": meta.get("name", ""), "paths": paths,
+                      "privileged": bool(privileged)})
+    return found
 
 
 def server_version(ctx: ProbeContext) -> dict[str, Any]:

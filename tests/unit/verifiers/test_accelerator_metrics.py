@@ -295,7 +295,8 @@ def test_workload_probe_never_ran_is_unknown() -> None:
     ("gpu_violation_low_utilization_percentage", set()), ("GPU_VIOLATION_LOW_UTILIZATION_ACCUMULATED", set()),
     ("DCGM_FI_DEV_FB_RESERVED", set()), ("DCGM_FI_DEV_ENC_UTIL", set()), ("DCGM_FI_DEV_DEC_UTIL", set()),
     ("gpu_gfx_activity", {"utilization"}), ("gpu_used_vram", {"memory"}), ("gpu_vram_max_bandwidth", {"interconnect"}),
-    ("xpum_engine_group_compute_all_ratio", {"utilization"}), ("xpum_memory_used_bytes", {"memory"}),
+    ("xpum_engine_ratio", {"utilization"}), ("xpum_engine_group_ratio", {"utilization"}),
+    ("xpum_memory_used_bytes", {"memory"}), ("xpum_memory_ratio", {"memory"}),
     ("xpum_memory_bandwidth_ratio", {"interconnect"}), ("hw_gpu_utilization_ratio", {"utilization"}),
     ("vendor_accel_busy_percent", {"utilization"}), ("futility_index", set()),
 ])
@@ -365,11 +366,21 @@ SMALL_AMD = "".join(
                     ("gpu_violation_low_utilization_percentage", "GPU Low Utilization Percentage", 100),
                     ("gpu_junction_temperature", "Hotspot temperature", 41),
                     ("gpu_package_power", "Package power", 140)])
-# Intel XPU Manager 1.x exporter names and its device labels.
+# Intel XPU Manager's exporter (xpumanager rest/prometheus_exporter.py): device labels uuid, dev_name, pci_dev,
+# vendor, pci_bdf, dev_file, node; a series per device and one per tile (sub_dev); engine utilization scaled to
+# a 0-1 ratio; power also per card (labels node and card only: no device).
+XPUM_DEV = ('uuid="01000000-0000-0000-0000-00000000004{i}",dev_name="Intel(R) Data Center GPU Max 1550",'
+            'pci_dev="0x0bd5",vendor="Intel(R) Corporation",pci_bdf="0000:4d:0{i}.0",dev_file="card{i}",node="pvc-node"')
 SMALL_XPUM = "".join(
-    f"# TYPE {n} gauge\n" + "".join(f'{n}{{deviceId="{i}",pci_bdf="0000:4d:0{i}.0",uuid="01000000-0000-0000-0000-00000'
-                                     f'000004{i}",node="pvc-node"}} {v}\n' for i in (0, 1))
-    for n, v in [("xpum_engine_group_compute_all_ratio", 0.0), ("xpum_memory_used_bytes", 1048576)])
+    f"# HELP {n} {h}\n# TYPE {n} gauge\n" + "".join(
+        f"{n}{{{XPUM_DEV.format(i=i)}{extra}{tile}}} {v}\n" for i in (0, 1) for tile in ("", ',sub_dev="0"'))
+    for n, h, extra, v in [
+        ("xpum_engine_ratio", "GPU active time of the elapsed time (in %), per GPU tile", "", 0.0),
+        ("xpum_engine_group_ratio", "Avg utilization of engine group (in %), per GPU tile", ',type="compute"', 0.0),
+        ("xpum_memory_used_bytes", "Used GPU memory (in bytes), per GPU tile", "", 1048576)]) + (
+    "# HELP xpum_power_watts Avg GPU power (in watts), per GPU and per card\n# TYPE xpum_power_watts gauge\n"
+    + "".join(f"xpum_power_watts{{{XPUM_DEV.format(i=i)}}} 98.5\n" for i in (0, 1))
+    + 'xpum_power_watts{node="pvc-node",card="2147483649"} 197.0\n')
 
 
 def test_amd_exporter_is_implemented_by_its_own_names_and_gpu_id() -> None:
@@ -398,6 +409,13 @@ def test_intel_xpum_exporter_is_implemented() -> None:
     verdict = judge(facts_for(SMALL_XPUM, advertised={"pvc-node": {"count": 2, "sources": ["2 gpu.intel.com/i915"]}}))
     assert verdict.status is Status.IMPLEMENTED, verdict.reasons
     assert "(Intel XPU Manager)" in verdict.reasons[0]
+    checks = by_name(verdict)
+    assert "for 2 accelerator(s)" in checks["PerAcceleratorUtilization"].reason, checks
+    assert "xpum_memory_used_bytes" in checks["PerAcceleratorMemory"].reason
+    # the names the previous catalog invented are not the exporter's: on their own they are no utilization
+    invented = SMALL_XPUM.replace("xpum_engine_group_ratio", "xpum_engine_group_compute_all_ratio").replace(
+        "xpum_engine_ratio", "xpum_engine_all_ratio")
+    assert by_name(judge(facts_for(invented)))["PerAcceleratorUtilization"].outcome is Outcome.FAIL
 
 
 def aggregate(text: str) -> str:

@@ -307,3 +307,45 @@ def test_several_vendors_are_unknown_until_the_inventory_chooses() -> None:
                             "aiconform_secure_accelerator_access_accelerator_type (or aiconform_accelerator_type) to "
                             "the one to test")
     assert acc.detect_vendor("auto", [], nodes[1:])["type"] == "amd"
+
+
+def _hp_pod(ns: str, name: str, paths: list[str], privileged: bool = False) -> dict[str, Any]:
+    return {"metadata": {"namespace": ns, "name": name},
+            "spec": {"volumes": [{"name": f"v{i}", "hostPath": {"path": p}} for i, p in enumerate(paths)]
+                     + [{"name": "cfg", "configMap": {"name": "x"}}],
+                     "containers": [{"name": "c", "securityContext": {"privileged": privileged}}]}}
+
+
+@pytest.mark.parametrize(("vendor", "path", "flagged"), [
+    ("nvidia", "/dev/nvidia0", True), ("nvidia", "/dev/nvidiactl", True), ("nvidia", "/dev/nvidia-uvm", True),
+    ("nvidia", "/dev", True), ("nvidia", "/dev/", True), ("nvidia", "/dev/log", False),
+    ("nvidia", "/var/lib/kubelet/device-plugins", False), ("nvidia", "/run/nvidia", False),
+    ("amd", "/dev/dri", True), ("amd", "/dev/dri/renderD128", True), ("amd", "/dev/dri/../nvidia0", False),
+    ("amd", "/dev/nvidia0", False), ("intel", "/dev/dri/card0", False), ("intel", "/dev", True),
+])
+def test_device_hostpath_matcher(vendor: str, path: str, flagged: bool) -> None:
+    assert acc.device_path_matcher(acc.GPU_VENDORS[vendor])(path) is flagged
+
+
+@needs(KOPS_SAA)
+def test_hostpath_audit_warns_on_unprivileged_workloads_and_never_decides_the_verdict() -> None:
+    pods = [_hp_pod("gpu-operator", "nvidia-driver-daemonset-x", ["/dev", "/run/nvidia"], privileged=True),
+            _hp_pod("team-a", "trainer", ["/dev/nvidia0", "/dev/nvidiactl"]),
+            _hp_pod("team-b", "logger", ["/dev/log"])]
+    found = acc.hostpath_device_mounts(pods, NVIDIA)
+    assert [(p["namespace"], p["pod"], p["privileged"]) for p in found] == [
+        ("gpu-operator", "nvidia-driver-daemonset-x", True), ("team-a", "trainer", False)]
+    assert found[1]["paths"] == ["/dev/nvidia0", "/dev/nvidiactl"]
+    facts = kops_facts()
+    base = judge(copy.deepcopy(facts))
+    facts["hostpath_audit"] = {"pods": found}
+    got = judge(facts)
+    assert got.status is base.status is Status.IMPLEMENTED
+    warn = [r for r in got.reasons if r.startswith("WARNING hostPath audit")]
+    assert len(warn) == 1 and "team-a/trainer (/dev/nvidia0, /dev/nvidiactl)" in warn[0]
+    assert "gpu-operator/nvidia-driver-daemonset-x" not in warn[0]
+    assert any("1 privileged pod(s)" in r for r in got.reasons)
+    facts["hostpath_audit"] = {"pods": []}
+    assert "no pod mounts accelerator device nodes" in judge(facts).reasons[-1]
+    facts["hostpath_audit"] = {"error": "forbidden: list pods"}
+    assert judge(facts).reasons[-1] == "hostPath audit not done: forbidden: list pods"

@@ -7,7 +7,7 @@ judged when a probe ran.
 
 Per accelerator means: a series per device, named by a device label of a known exporter (``EXPORTERS``:
 NVIDIA DCGM ``UUID``/``gpu``, AMD device-metrics-exporter ``gpu_id``, Intel XPU Manager ``uuid``/``pci_bdf``/
-``deviceId``) or the configured ``device_label``, whose value is one device (``all``, ``total`` or empty is an
+``dev_file``) or the configured ``device_label``, whose value is one device (``all``, ``total`` or empty is an
 aggregate, not a device); and, where the scraped series name their node, at least as many devices per node as
 the node advertises (extended resources or DRA ResourceSlices, from fetch). Utilization and memory are matched
 by metric name: the exporters' own names first; other names by whole words (``util``, ``activity`` / ``memory``,
@@ -23,7 +23,8 @@ from ..exposition import ExpositionError, parse
 
 # What each known exporter calls utilization and memory use, and the labels that name one device
 # (dcgm-exporter default counters; ROCm device-metrics-exporter metricslist.md and configmap.md; Intel XPU
-# Manager 1.x exporter and its 2.x OpenTelemetry names).
+# Manager's exporter, rest/prometheus_exporter.py and doc/Prometheus_Exported_Metrics.csv, and its 2.x
+# OpenTelemetry names).
 EXPORTERS: dict[str, dict[str, tuple[str, ...]]] = {
     "NVIDIA DCGM exporter": {
         "utilization": ("DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_PROF_GR_ENGINE_ACTIVE", "DCGM_FI_PROF_SM_ACTIVE",
@@ -37,10 +38,11 @@ EXPORTERS: dict[str, dict[str, tuple[str, ...]]] = {
         "device_labels": ("gpu_uuid", "serial_number", "gpu_id"),
         "prefix": ()},
     "Intel XPU Manager": {
-        "utilization": ("xpum_engine_group_compute_all_ratio", "xpum_engine_group_compute_all_utilization",
-                        "hw_gpu_utilization_ratio"),
+        # xpumanager's exporter (rest/prometheus_exporter.py): xpum_engine_ratio is GPU_UTILIZATION,
+        # xpum_engine_group_ratio{type="compute"|"media"|...} the engine groups; 2.x OpenTelemetry: hw_*
+        "utilization": ("xpum_engine_ratio", "xpum_engine_group_ratio", "hw_gpu_utilization_ratio"),
         "memory": ("xpum_memory_used_bytes", "xpum_memory_ratio", "hw_memory_usage_bytes"),
-        "device_labels": ("uuid", "pci_bdf", "deviceId", "dev_file"),
+        "device_labels": ("uuid", "pci_bdf", "dev_file"),
         "prefix": ("xpum_",)},
 }
 KNOWN_NAMES = {cat: {n.lower(): exp for exp, d in EXPORTERS.items() for n in d[cat]} for cat in ("utilization", "memory")}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...kube import ClusterError
 from .. import _accelerator as acc
 from ..base import ProbeContext, ProbeTimeout
 
@@ -34,6 +35,7 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
     ctx.record("Allocation mode detection", {k: env[k] for k in ("requested", "mode", "node", "error")} |
                {"dra": env["dra"], "device_plugin": env["device_plugin"]},
                command="list deviceclasses, resourceslices, nodes")
+    facts["hostpath_audit"] = _hostpath_audit(ctx, cfg)
     if env["error"]:
         return facts
     mode = env["mode"]
@@ -72,6 +74,19 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
             "skipped": f"the cluster offers {facts['capacity']} allocatable accelerator(s); two pods holding one "
                        "each cannot run"}
     return facts
+
+
+def _hostpath_audit(ctx: ProbeContext, cfg: acc.AcceleratorConfig) -> dict[str, Any]:
+    """Every pod that mounts the accelerator's device nodes by hostPath (AICR checks its probe pod for this)."""
+    try:
+        pods = ctx.call("list pods (hostPath audit)", ctx.core.list_pod_for_all_namespaces)
+    except ClusterError as exc:
+        return {"error": str(exc)}
+    found = acc.hostpath_device_mounts([acc.plain(p) for p in pods.items], cfg)
+    ctx.record("hostPath mounts of accelerator device nodes", found or "none",
+               command="kubectl get pods -A -o json | jq '.items[] | select(.spec.volumes[]?.hostPath.path | "
+                       f"startswith(\"/dev\"))'  # pattern {cfg.device_pattern}")
+    return {"pods": found}
 
 
 class _Runner:

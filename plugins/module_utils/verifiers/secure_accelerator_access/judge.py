@@ -5,7 +5,8 @@ granted container, 0 otherwise); the older ``RESULT: ACCELERATOR_FOUND``/``MISSI
 1/0. The cross-pod check needs both pods to see exactly one device and the two devices to differ; it is
 skipped (with why, never counted as a pass) when the cluster offers one accelerator, and the verdict then
 rests on upstream's three subtests. ``EnvVarBypassTest`` (NVIDIA): pods that request nothing but set
-``NVIDIA_VISIBLE_DEVICES=all`` must see no device.
+``NVIDIA_VISIBLE_DEVICES=all`` must see no device. Every verdict also carries the hostPath audit (``hostpath_note``):
+pods that mount the accelerator's device nodes from the host, as NVIDIA's AICR validator checks its probe pod.
 """
 from __future__ import annotations
 
@@ -94,7 +95,41 @@ def _vendor(facts: dict[str, Any]) -> str:
     return f"{kind.upper() if len(kind) <= 5 else kind} ({det.get('how')}): "
 
 
+def hostpath_note(facts: dict[str, Any]) -> list[str]:
+    """One reason line on the hostPath audit (never decides the verdict: a hostPath is an administrator's grant,
+    which admission policy, not the accelerator stack, forbids; the probes above decide)."""
+    audit = facts.get("hostpath_audit")
+    if not audit:
+        return []
+    if audit.get("error"):
+        return [f"hostPath audit not done: {audit['error']}"]
+    pods = audit.get("pods") or []
+    unpriv = [p for p in pods if not p["privileged"]]
+    priv = [p for p in pods if p["privileged"]]
+    if not pods:
+        return ["hostPath audit: no pod mounts accelerator device nodes from the host"]
+
+    def names(ps: list[dict[str, Any]]) -> str:
+        shown = ", ".join(f"{p['namespace']}/{p['pod']} ({', '.join(p['paths'])})" for p in ps[:5])
+        return shown + (f" and {len(ps) - 5} more" if len(ps) > 5 else "")
+    out = []
+    if unpriv:
+        out.append(f"WARNING hostPath audit: {len(unpriv)} unprivileged pod(s) mount accelerator device nodes from the "
+                   f"host, outside device allocation: {names(unpriv)}; forbid hostPath for workloads "
+                   "(Pod Security Admission 'baseline' or a policy engine)")
+    if priv:
+        out.append(f"hostPath audit: {len(priv)} privileged pod(s) mount device nodes (expected only for the "
+                   f"accelerator stack's driver, device plugin, DRA plugin and exporter): {names(priv)}")
+    return out
+
+
 def judge(facts: dict[str, Any]) -> Verdict:
+    verdict = _judge(facts)
+    verdict.reasons.extend(hostpath_note(facts))
+    return verdict
+
+
+def _judge(facts: dict[str, Any]) -> Verdict:
     det = facts.get("accelerator_detection") or {}
     if det.get("unknown"):
         return Verdict(Status.UNKNOWN, [f"{det['unknown']}: set aiconform_secure_accelerator_access_accelerator_type "

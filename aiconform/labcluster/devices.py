@@ -1,0 +1,80 @@
+"""Accelerator device nodes a lab container gets: the DRA allocation, as the driver's CDI spec would inject it.
+
+The lab has no GPUs. What is real is the decision: the real kube-scheduler allocates devices of the lab's
+ResourceSlices to ResourceClaims and writes ``status.allocation``. What is emulated is the last step, the DRA
+driver's kubelet plugin handing the container runtime a CDI spec that adds the device nodes: a container gets, in
+its own ``/dev`` (a tmpfs, as a container runtime makes it, ``programs/launch.py``), an empty file for each device
+allocated to a claim it lists in ``resources.claims`` — ``/dev/nvidia<minor>`` plus the control nodes for the
+NVIDIA DRA driver, ``/dev/dri/renderD<n>`` and ``/dev/dri/card<n>`` for AMD's and Intel's — and nothing else.
+So a probe that lists device nodes sees exactly what the scheduler granted it; nothing here decides who gets what.
+The host's own device nodes never reach a pod.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+Obj = dict[str, Any]
+
+
+def _attr(dev: Obj, key: str) -> Any:
+    v = (dev.get("attributes") or {}).get(key)
+    if isinstance(v, dict):
+        return next(iter(v.values()), None)
+    return v
+
+
+def _index(dev: Obj) -> int:
+    for key in ("minor", "index", "cardIndex"):
+        v = _attr(dev, key)
+        if isinstance(v, int) or (isinstance(v, str) and v.isdigit()):
+            return int(v)
+    m = re.search(r"(\d+)$", dev.get("name", ""))
+    return int(m.group(1)) if m else 0
+
+
+def _nvidia(dev: Obj) -> list[str]:
+    return [f"nvidia{_index(dev)}", "nvidiactl", "nvidia-uvm", "nvidia-uvm-tools"]
+
+
+def _dri(dev: Obj, kfd: bool = False) -> list[str]:
+    i = _index(dev)
+    render = _attr(dev, "renderIndex")
+    render = int(render) if isinstance(render, int) or str(render).isdigit() else 128 + i
+    return [f"dri/card{i}", f"dri/renderD{render}", *(["kfd"] if kfd else [])]
+
+
+# DRA driver -> the device nodes its CDI spec gives a container for one allocated device
+DRIVERS = {
+    "gpu.nvidia.com": _nvidia,
+    "gpu.amd.com": lambda d: _dri(d, kfd=True),
+    "gpu.intel.com": _dri,
+}
+
+
+def container_devices(pod: Obj, container: Obj, claims: dict[str, Obj], slices: list[Obj]) -> list[str]:
+    """Paths under ``/dev`` for ``container`` of ``pod``: its claims (``resources.claims``, optionally one request)
+    resolved through ``status.resourceClaimStatuses`` to ResourceClaims (``claims``, by name), their
+    ``status.allocation.devices.results`` to the devices of ``slices`` (by driver, pool and name)."""
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    generated = {s.get("name"): s.get("resourceClaimName") for s in status.get("resourceClaimStatuses") or []}
+    named = {c.get("name"): c.get("resourceClaimName") for c in spec.get("resourceClaims") or []}
+    devices = {(s.get("spec", {}).get("driver"), (s.get("spec", {}).get("pool") or {}).get("name"), d.get("name")): d
+               for s in slices for d in s.get("spec", {}).get("devices") or []}
+    out: list[str] = []
+    for ref in (container.get("resources") or {}).get("claims") or []:
+        claim_name = named.get(ref.get("name")) or generated.get(ref.get("name"))
+        claim = claims.get(claim_name or "")
+        if not claim:
+            continue
+        request = ref.get("request")
+        results = ((((claim.get("status") or {}).get("allocation") or {}).get("devices") or {}).get("results") or [])
+        for r in results:
+            if request and r.get("request", "").split("/")[0] != request:
+                continue
+            nodes = DRIVERS.get(r.get("driver", ""))
+            if nodes is None:
+                continue
+            dev = devices.get((r.get("driver"), r.get("pool"), r.get("device"))) or {"name": r.get("device", "")}
+            out += [n for n in nodes(dev) if n not in out]
+    return out
