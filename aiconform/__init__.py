@@ -15,16 +15,42 @@ the same files under its own name: ``plugins/module_utils`` is part of this pack
 - ``aiconform.sim``        a Kubernetes API *simulator* for tests and the embedded demo lab
 - ``aiconform.bootstrap``  stdlib-only setup of .venv, kubernetes.core, helm and kubectl
 """
+import os
+import sys
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # The repository (and collection) root when running from a checkout or an editable install.
 PROJECT_ROOT = PACKAGE_DIR.parent
-# The collection's module_utils: the runtime the Ansible plugins and this package share.
-MODULE_UTILS = PROJECT_ROOT / "plugins" / "module_utils"
+
+
+def _module_utils() -> Path:
+    """The collection's module_utils: the checkout's, else an installed aiconform.conformance collection's
+    (ANSIBLE_COLLECTIONS_PATH, ~/.ansible/collections, /usr/share/ansible/collections, sys.path)."""
+    checkout = PROJECT_ROOT / "plugins" / "module_utils"
+    if checkout.is_dir():
+        return checkout
+    roots = [*os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep),
+             "~/.ansible/collections", "/usr/share/ansible/collections", *sys.path]
+    for root in filter(None, roots):
+        found = Path(root).expanduser() / "ansible_collections" / "aiconform" / "conformance" / "plugins" / "module_utils"
+        if found.is_dir():
+            return found
+    return checkout  # absent: importing aiconform.kube & co. fails with ModuleNotFoundError naming it
+
+
+# The runtime the Ansible plugins and this package share.
+MODULE_UTILS = _module_utils()
 if MODULE_UTILS.is_dir() and str(MODULE_UTILS) not in __path__:
     __path__.append(str(MODULE_UTILS))
 
-from aiconform.about import __version__  # noqa: E402  (found through the __path__ above)
+try:
+    from aiconform.about import __version__  # noqa: E402  (found through the __path__ above)
+except ImportError:  # no collection found: the CLI still starts and says what is missing
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        __version__ = version("aiconform")
+    except PackageNotFoundError:
+        __version__ = "unknown"
 
 __all__ = ["MODULE_UTILS", "PACKAGE_DIR", "PROJECT_ROOT", "__version__"]

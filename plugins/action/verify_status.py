@@ -70,7 +70,8 @@ def pick(requirements: list[str], completed: list[str], requirement: str | None,
     if requirement:
         return requirement
     order = [r for r in completed if r in requirements] + [r for r in requirements if r not in completed]
-    assert index is not None
+    if index is None:
+        raise AssertionError('index is not None')
     if not 0 <= index < len(order):
         raise AnsibleActionFail(f"index {index} is out of range: the job verifies {len(order)} requirement(s)")
     return order[index]
@@ -104,7 +105,8 @@ class ActionModule(ActionBase):
                     return self._done(result, data)
             status = self._job_status(jid, str(job.get("results_file") or ""), local, task_vars)
             if job_finished(status):
-                assert status is not None
+                if status is None:
+                    raise AssertionError('status is not None')
                 if progress_dir:  # the job result has every verdict from now on
                     shutil.rmtree(str(progress_dir), ignore_errors=True)
                 if status.get("errors"):  # the module refused its options before probing

@@ -1,10 +1,6 @@
 """Callback: one table per cluster at the end of the playbook, from the report task's returned summary."""
 from __future__ import annotations
 
-from typing import Any
-
-from ansible.plugins.callback import CallbackBase
-
 DOCUMENTATION = r"""
 name: conformance_summary
 type: aggregate
@@ -14,10 +10,14 @@ description:
     prints, per cluster, requirement, level, status, duration and a one-line reason, then the run directory.
   - Prints nothing when no report task ran.
 version_added: 0.1.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 requirements:
   - enable in ansible.cfg (callbacks_enabled)
 """
+
+from typing import Any  # noqa: E402
+
+from ansible.plugins.callback import CallbackBase  # noqa: E402
 
 REPORT_ACTIONS = {"aiconform.conformance.conformance_report", "conformance_report"}
 STATUS_MARK = {"Implemented": "OK", "Not Implemented": "FAIL", "Partially Implemented": "PARTIAL", "N/A": "N/A",

@@ -1,14 +1,9 @@
 # The aiconform.conformance.versions lookup: role defaults derive their pins from aiconform/data/versions.yml.
 from __future__ import annotations
 
-from typing import Any
-
-from ansible.errors import AnsibleLookupError
-from ansible.plugins.lookup import LookupBase
-
 DOCUMENTATION = r"""
 name: versions
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 short_description: Look up pinned chart, CRD bundle and image versions
 description:
   - Returns values from C(aiconform/data/versions.yml), the single file pinning every chart, CRD bundle
@@ -44,6 +39,11 @@ _raw:
   type: list
   elements: raw
 """
+
+from typing import Any  # noqa: E402
+
+from ansible.errors import AnsibleLookupError  # noqa: E402
+from ansible.plugins.lookup import LookupBase  # noqa: E402
 
 _MISSING = object()
 

@@ -15,16 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import urllib3
-from kubernetes import client, config
-from kubernetes.client import rest
-from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
+try:
+    import urllib3
+    from kubernetes import client, config
+    from kubernetes.client import rest
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.config.config_exception import ConfigException
+except ImportError:  # the module reports the missing library (deps.py)
+    urllib3 = client = config = rest = ApiException = ConfigException = None
 
 from .about import __version__
 
 
-# Argument spec shared by every aiconform module that talks to a cluster (see doc_fragments/cluster.py).
 def k8s_auth_env(*names: str, boolean: bool = False) -> Any:
     """An Ansible argument-spec ``fallback``: the environment as kubernetes.core reads it.
 
@@ -42,9 +44,14 @@ def k8s_auth_env(*names: str, boolean: bool = False) -> Any:
     return value.lower() not in ("0", "false", "no") if boolean else value
 
 
+def k8s_auth_env_bool(*names: str) -> bool:
+    """:func:`k8s_auth_env` for a boolean option."""
+    return k8s_auth_env(*names, boolean=True)
+
+
 def _env(option: str, alias: str | None = None, *, boolean: bool = False) -> tuple[Any, ...]:
     names = [f"K8S_AUTH_{option.upper()}"] + ([f"K8S_AUTH_{alias.upper()}"] if alias else [])
-    return (k8s_auth_env, names, {"boolean": True}) if boolean else (k8s_auth_env, names)
+    return (k8s_auth_env_bool if boolean else k8s_auth_env, names)
 
 
 # The connection options of every aiconform module (documented once: doc fragment aiconform.conformance.cluster).
@@ -103,7 +110,7 @@ IDEMPOTENT = frozenset(("GET", "HEAD", "PUT", "PATCH", "DELETE"))
 RECONNECT = frozenset(("GET", "HEAD", "DELETE"))
 # A connection reset or closed before the answer (client-go: IsConnectionReset / IsProbableEOF). A refused
 # connection is not retried: the server is down, and preflight should say so at once.
-_CONNECTION_ERRORS = (urllib3.exceptions.ProtocolError, ConnectionResetError, ConnectionAbortedError)
+_CONNECTION_ERRORS = ((urllib3.exceptions.ProtocolError,) if urllib3 else ()) + (ConnectionResetError, ConnectionAbortedError)
 
 
 def retry_after(status: int, headers: Any, body: bytes | None, policy: RetryPolicy) -> float | None:
@@ -130,7 +137,7 @@ def retry_after(status: int, headers: Any, body: bytes | None, policy: RetryPoli
     return None
 
 
-class RetryingApiClient(client.ApiClient):
+class RetryingApiClient(client.ApiClient if client else object):  # type: ignore[misc]  # (deps.py: kubernetes missing)
     """An ApiClient whose every request follows ``RetryPolicy`` (typed APIs and ``get_json`` alike)."""
 
     def __init__(self, configuration: client.Configuration, policy: RetryPolicy | None = None,
@@ -175,7 +182,8 @@ class RetryingApiClient(client.ApiClient):
                 delay = retry_after(response.status, response.headers, data, policy)
                 if delay is None or (method not in IDEMPOTENT and not (method == "POST" and _created_name(body))):
                     return response
-            assert delay is not None
+            if delay is None:
+                raise AssertionError('delay is not None')
             if (attempt >= policy.max_retries or time.monotonic() - started + delay > policy.budget
                     or not self._wait(delay)):
                 return self._give_up(response, error, attempt, time.monotonic() - started)

@@ -12,7 +12,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+try:
+    import yaml
+except ImportError:  # the module reports the missing library (deps.py)
+    yaml = None
 
 from . import datafiles
 
@@ -33,7 +36,7 @@ def load(path: str | None = None) -> dict[str, Any]:
         with open(path, encoding="utf-8") as fh:
             data = yaml.safe_load(fh)
     else:
-        data = yaml.safe_load(datafiles.read_text(__file__, *VERSIONS_PARTS))
+        data = datafiles.load_yaml(__file__, *VERSIONS_PARTS)
     if not isinstance(data, dict) or data.get("schema_version") != 1:
         raise ValueError(f"{path or VERSIONS_FILE}: not a schema_version 1 versions file")
     return data

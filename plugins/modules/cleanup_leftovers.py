@@ -16,7 +16,7 @@ description:
   - Each removed object is named in a warning and in I(removed). Failures are reported in I(errors), never as a
     task failure (the verify phase still runs).
 version_added: 0.3.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
 options:
@@ -35,11 +35,14 @@ options:
     type: int
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: In check mode nothing is deleted; I(removed) lists what would be.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   idempotent:
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
 """
 
@@ -71,6 +74,7 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 
 def main() -> None:
+    from ansible_collections.aiconform.conformance.plugins.module_utils import deps
     from ansible_collections.aiconform.conformance.plugins.module_utils.kube import CONNECTION_ARGSPEC
     from ansible_collections.aiconform.conformance.plugins.module_utils.verifiers.leftovers import (
         dead_runs_objects,
@@ -83,6 +87,7 @@ def main() -> None:
         "cleanup_timeout": {"type": "int", "default": 120},
         "lease_wait": {"type": "int"},
     }, supports_check_mode=True)
+    deps.fail_if_missing(module)
     p = module.params
     connection = {k: p[k] for k in CONNECTION_ARGSPEC}
     if module.check_mode:

@@ -11,7 +11,7 @@ description:
   - Never fails for cluster problems; it returns C(aiconform_cluster.reachable=false) and the error, so
     the report can still say what happened.
 version_added: 0.1.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
 options:
@@ -56,10 +56,13 @@ options:
     default: []
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   idempotent:
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
 """
 
@@ -83,6 +86,7 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 
 def main() -> None:
+    from ansible_collections.aiconform.conformance.plugins.module_utils import deps
     from ansible_collections.aiconform.conformance.plugins.module_utils.kube import CONNECTION_ARGSPEC
     from ansible_collections.aiconform.conformance.plugins.module_utils.preflight import gather, plan
 
@@ -98,6 +102,7 @@ def main() -> None:
         "engine_components": {"type": "list", "elements": "str", "default": []},
     }
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    deps.fail_if_missing(module)
     cluster = gather(module.params)
     try:
         run = plan(cluster, module.params)

@@ -14,7 +14,7 @@ description:
   - Runs on the controller (action plugin); the C(conformance_summary) callback prints the returned
     I(summary) at the end of the play.
 version_added: 0.1.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 options:
   reports_dir:
     description:
@@ -29,12 +29,17 @@ options:
     default: false
 attributes:
   action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: none
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   platform:
+    description: Target OS/families that can be operated against.
+    support: full
     platforms: all
 """
 

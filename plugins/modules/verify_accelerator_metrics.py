@@ -26,10 +26,12 @@ description:
     utilization series for every accelerator it advertises (C(nvidia.com/gpu) as physical GPUs, C(amd.com/gpu),
     C(gpu.intel.com/i915)/C(xe), or DRA C(gpu.nvidia.com)/C(gpu.amd.com)/C(gpu.intel.com) devices); skipped, with
     why, when no series names such a node.
-  - "C(WorkloadDrivenUtilization) runs when an accelerator is schedulable (device plugin C(nvidia.com/gpu), else DRA C(gpu.nvidia.com)): a compute probe pod (dcgmproftester) holds one accelerator and the utilization of that accelerator must change within I(utilization_timeout) seconds. A probe that never starts gives C(unknown)."
+  - "C(WorkloadDrivenUtilization) runs when an accelerator is schedulable (device plugin C(nvidia.com/gpu), else DRA
+    C(gpu.nvidia.com)): a compute probe pod (dcgmproftester) holds one accelerator and the utilization of that
+    accelerator must change within I(utilization_timeout) seconds. A probe that never starts gives C(unknown)."
   - The verdict is data (C(status), C(reasons)), never a task failure.
 version_added: 0.1.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER

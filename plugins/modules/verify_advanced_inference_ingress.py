@@ -22,7 +22,7 @@ description:
     allowed to grant read access to pods and InferencePools in the probe namespace.
   - The verdict is returned as data (C(status), C(reasons), fact C(aiconform_result_advanced_inference_ingress)).
 version_added: 0.1.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER

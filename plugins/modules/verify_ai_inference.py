@@ -21,7 +21,7 @@ description:
   - The verdict is returned as data (C(status), C(reasons) and the fact C(aiconform_result_ai_inference));
     cluster problems become status C(error), never a task failure. The probe namespace is always deleted.
 version_added: 0.1.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER

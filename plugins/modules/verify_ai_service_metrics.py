@@ -24,7 +24,7 @@ description:
     are used to say why (for example a C(release) label the stub's ServiceMonitor lacks).
   - The verdict is data (C(status), C(reasons)), never a task failure.
 version_added: 0.1.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER
@@ -36,7 +36,8 @@ options:
     type: str
     default: monitoring/kube-prometheus-stack-prometheus:9090
   query_url:
-    description: Base URL of a Prometheus-compatible query API (C(<url>/api/v1/query)) reachable from the controller instead (upstream C(-service-metrics-query-url)); the Prometheus Operator is then not required.
+    description: Base URL of a Prometheus-compatible query API (C(<url>/api/v1/query)) reachable from the controller
+      instead (upstream C(-service-metrics-query-url)); the Prometheus Operator is then not required.
     type: str
     default: ""
   query_bearer_token_file:

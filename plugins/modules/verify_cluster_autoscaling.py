@@ -27,7 +27,7 @@ description:
   - Pod events (C(TriggeredScaleUp), C(NotTriggerScaleUp), C(Nominated), Karpenter's C(FailedScheduling)), the
     Karpenter NodeClaim of the new node and the autoscaler status are recorded as evidence.
 version_added: 0.1.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER

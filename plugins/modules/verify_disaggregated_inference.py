@@ -14,7 +14,7 @@ description:
   - Implemented when the requests succeed, prefill and decode are different pods, and at least one request id
     appears in a prefill and in a decode pod's log.
 version_added: 0.1.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER

@@ -16,7 +16,7 @@ description:
   - On Kubernetes v1.33 only the beta API exists, so the verdict is C(Partially Implemented) with that reason.
   - The verdict is data (C(status), C(reasons)), never a task failure.
 version_added: 0.1.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER

@@ -13,10 +13,10 @@ description:
   - C(DriverAndRuntimeCompatibility) runs upstream's probe in a vanilla image granted one accelerator; it needs one
     device, injected C(nvidia-smi) (C(RUNTIME_CONFIG_OK)), a working driver (C(DRIVER_FUNCTIONAL)) and versions equal
     to the advertised ones at their shared precision.
-  - An accelerator type the upstream test does not know gives C(unknown) (C(RESULT: STATUS=UNKNOWN)).
+  - "An accelerator type the upstream test does not know gives C(unknown) (C(RESULT: STATUS=UNKNOWN))."
   - The verdict is data (C(status), C(reasons)), never a task failure.
 version_added: 0.1.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER

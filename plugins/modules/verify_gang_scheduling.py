@@ -20,7 +20,7 @@ description:
   - Kueue Workload conditions (C(QuotaReserved), C(Admitted), C(PodsReady)) and events are recorded as evidence.
   - The verdict is data (C(status), C(reasons)), never a task failure.
 version_added: 0.1.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER

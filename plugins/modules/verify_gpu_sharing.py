@@ -18,7 +18,7 @@ description:
   - No sharing configured gives C(Not Implemented) with what the nodes advertise; an accelerator type aiconform does not
     know gives C(unknown). The verdict is data (C(status), C(reasons)), never a task failure.
 version_added: 0.1.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER

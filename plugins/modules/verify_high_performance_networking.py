@@ -18,7 +18,7 @@ description:
   - C(Implemented) when all four checks pass; C(Not Implemented) when one fails; C(unknown) when no mechanism is
     found or, for Multus, because placement on capable nodes cannot be checked.
 version_added: 0.1.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER

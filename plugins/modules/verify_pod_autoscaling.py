@@ -30,7 +30,7 @@ description:
     evidence.
   - No node with an allocatable accelerator gives C(unknown); the verdict is data, never a task failure.
 version_added: 0.1.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER

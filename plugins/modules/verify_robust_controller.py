@@ -30,7 +30,7 @@ description:
     seconds. Children created but never ready gives C(unknown).
   - The verdict is data (C(status), C(reasons)), never a task failure.
 version_added: 0.1.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER
@@ -45,7 +45,8 @@ options:
     type: str
     default: ""
   operator_selector:
-    description: Label selector of the operator pods; empty means C(app.kubernetes.io/name=kuberay-operator) or C(app.kubernetes.io/name=trainer,app.kubernetes.io/component=manager) (Kubeflow Trainer's manifests).
+    description: Label selector of the operator pods; empty means C(app.kubernetes.io/name=kuberay-operator) or
+      C(app.kubernetes.io/name=trainer,app.kubernetes.io/component=manager) (Kubeflow Trainer's manifests).
     type: str
     default: ""
   operator_crd:

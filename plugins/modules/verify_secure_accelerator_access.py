@@ -9,7 +9,8 @@ description:
   - Detects the allocation mechanism like upstream C(-allocation-mode) (C(auto) prefers DRA when the
     DeviceClass exists and a complete current-generation ResourceSlice pool has allocatable devices on a Ready,
     schedulable node, else the device plugin's extended resource C(nvidia.com/gpu)).
-  - "Runs probe pods that count the device nodes matching C(/dev/nvidia[0-9]*) and print C(RESULT: ACCELERATOR_COUNT=<n>) (plus the device nodes and, when injected, C(nvidia-smi -L))."
+  - "Runs probe pods that count the device nodes matching C(/dev/nvidia[0-9]*) and print
+    C(RESULT: ACCELERATOR_COUNT=<n>) (plus the device nodes and, when injected, C(nvidia-smi -L))."
   - C(PositiveAccessTest) a pod granted one accelerator sees exactly one; C(NegativeIsolationTest) a pod without
     a request, pinned to the accelerator node, sees none; C(MultiContainerIsolationTest) the granted container
     sees one and its sibling none; C(CrossPodIsolationTest) two pods holding one accelerator each see different
@@ -23,7 +24,7 @@ description:
   - Pods are deleted and their generated ResourceClaims released between subtests, as upstream does.
   - The verdict is data (C(status), C(reasons)), never a task failure.
 version_added: 0.1.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER

@@ -16,7 +16,7 @@ description:
   - A verifier that ends without a result (the job was killed, timed out or crashed) gives an C(error)
     result with the reason, so the report still says what happened. Invalid verifier options fail the task.
 version_added: 0.2.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 options:
   job:
     description: The registered result of the C(async)/C(poll=0) M(aiconform.conformance.verify) task.
@@ -39,12 +39,17 @@ options:
     type: float
 attributes:
   action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   platform:
+    description: Target OS/families that can be operated against.
+    support: full
     platforms: all
 """
 

@@ -15,7 +15,7 @@ description:
   - No vGPU on demonstrably physical GPUs (physical DRA brand, or C(nvidia.com/vgpu.present=false)) gives C(N/A) with
     the reason; GPUs that cannot be classified give C(unknown). The verdict is data, never a task failure.
 version_added: 0.1.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER

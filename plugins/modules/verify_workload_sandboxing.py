@@ -16,7 +16,7 @@ description:
   - No mechanism gives C(Not Implemented) with what was looked for; a RuntimeClass aiconform cannot classify gives
     C(unknown) (manual attestation). The verdict is data (C(status), C(reasons)), never a task failure.
 version_added: 0.1.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER

@@ -13,7 +13,7 @@ description:
     observed (condition status, reason and message, or state).
   - With I(mode=present) it only checks the objects exist (components provided by the platform).
 version_added: 0.1.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
 options:
@@ -48,6 +48,7 @@ options:
     default: 1.0
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Read-only; in check mode it reports what it observes without waiting.
 """
@@ -150,6 +151,7 @@ class Checker:
 
 
 def main() -> None:
+    from ansible_collections.aiconform.conformance.plugins.module_utils import deps
     from ansible_collections.aiconform.conformance.plugins.module_utils.kube import (
         CONNECTION_ARGSPEC,
         ClusterError,
@@ -169,6 +171,7 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
+    deps.fail_if_missing(module)
     p = module.params
     checks = [{"api_version": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "name": n,
                "condition": "Established"} for n in p["crds"]] + list(p["checks"])

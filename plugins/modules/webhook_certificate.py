@@ -2,22 +2,6 @@
 # A self-signed CA and serving certificate for an admission webhook, kept stable across runs.
 from __future__ import annotations
 
-import base64
-import datetime
-from typing import Any
-
-from ansible.module_utils.basic import AnsibleModule
-
-try:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-    HAS_CRYPTO = True
-except ImportError:  # pragma: no cover - cryptography ships with ansible-core
-    HAS_CRYPTO = False
-
-
 DOCUMENTATION = r"""
 module: webhook_certificate
 short_description: CA and serving certificate for an admission webhook (no cert-manager needed)
@@ -28,7 +12,7 @@ description:
   - Returns base64 values ready for a Secret's C(data) and a webhook's C(caBundle).
   - Used by the kuberay role, whose Helm chart ships no webhook (stacks.md §13).
 version_added: 0.1.0
-author: aiconform developers
+author: aiconform developers (!UNKNOWN)
 options:
   dns_names:
     description: DNS names of the webhook Service (C(<svc>.<ns>.svc) first).
@@ -68,6 +52,22 @@ ca_bundle:
   returned: always
   type: str
 """
+
+import base64  # noqa: E402
+import datetime  # noqa: E402
+from typing import Any  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    HAS_CRYPTO = True
+except ImportError:  # pragma: no cover - cryptography ships with ansible-core
+    HAS_CRYPTO = False
+
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")

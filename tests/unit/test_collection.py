@@ -137,3 +137,48 @@ def test_default_reports_dir(tmp_path: Path) -> None:
     own = tmp_path / "site"
     own.mkdir()
     assert action.default_reports_dir(str(own)) == str(own / "reports")
+
+
+def test_license_and_galaxy_metadata() -> None:
+    import yaml
+    license_text = (PROJECT_ROOT / "LICENSE").read_text()
+    assert license_text.lstrip().startswith("Apache License") and "Version 2.0, January 2004" in license_text
+    assert "END OF TERMS AND CONDITIONS" in license_text
+    galaxy = yaml.safe_load((PROJECT_ROOT / "galaxy.yml").read_text())
+    assert galaxy["license"] == ["Apache-2.0"]
+    # no invented URLs: the project has no public repository address yet
+    for key in ("repository", "homepage", "issues", "documentation"):
+        assert "example" not in str(galaxy.get(key, "")), key
+    from aiconform import __version__
+    assert galaxy["version"] == __version__
+
+
+def test_runtime_lock_is_separate_from_the_development_lock() -> None:
+    def pins(name: str) -> dict[str, str]:
+        out = {}
+        for line in (PROJECT_ROOT / name).read_text().splitlines():
+            if line and not line.startswith("#"):
+                package, version = line.split("==")
+                out[package.lower().replace("_", "-")] = version
+        return out
+    runtime, dev = pins("requirements.lock"), pins("requirements-dev.lock")
+    assert not set(runtime) & set(dev)
+    assert {"ansible-core", "kubernetes", "ansible-runner", "pyyaml"} <= set(runtime)
+    assert {"pytest", "ruff", "ansible-lint", "ansible-builder"} <= set(dev)
+    assert not {"pytest", "ruff", "ansible-lint", "hypothesis"} & set(runtime)
+
+
+def test_module_utils_of_an_installed_collection_when_there_is_no_checkout(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    import aiconform
+    monkeypatch.setattr(aiconform, "PROJECT_ROOT", tmp_path / "site-packages")
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if "collections" not in p])  # conftest's .tools link
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    installed = tmp_path / "cols" / "ansible_collections" / "aiconform" / "conformance" / "plugins" / "module_utils"
+    monkeypatch.setenv("ANSIBLE_COLLECTIONS_PATH", str(tmp_path / "nowhere"))
+    assert aiconform._module_utils() == tmp_path / "site-packages" / "plugins" / "module_utils"  # none: named
+    installed.mkdir(parents=True)
+    monkeypatch.setenv("ANSIBLE_COLLECTIONS_PATH", f"{tmp_path / 'nowhere'}:{tmp_path / 'cols'}")
+    assert aiconform._module_utils() == installed

@@ -29,8 +29,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .. import datafiles
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "requirements.yml"
@@ -76,12 +74,13 @@ class Requirement:
 
 @lru_cache(maxsize=1)
 def _data() -> dict[str, Any]:
-    return yaml.safe_load(datafiles.read_text(__file__, "data", "requirements.yml"))
+    return datafiles.load_yaml(__file__, "data", "requirements.yml")
 
 
 def version_key(version: str) -> tuple[int, int]:
     m = _VERSION_RE.match(version)
-    assert m, version
+    if not m:
+        raise AssertionError(version)
     return int(m.group(1)), int(m.group(2))
 
 

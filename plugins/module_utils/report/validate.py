@@ -612,4 +612,3 @@ def validate_file(path: str | os.PathLike[str], *, version: str | None = None, o
         return ValidationResult(path=str(p), strict=strict, errors=[str(exc)])
     return validate_document(doc, detected, product_dir=p.parent, online=online, url_checker=url_checker,
                              cncf_members=cncf_members, strict=strict, path=str(p))
-

@@ -30,7 +30,6 @@ RESULT_LINE = re.compile(r"^RESULT kind=(?P<kind>\S+) n=(?P<n>\d+) code=(?P<code
                          r"(?: id=(?P<id>\S+))?\s*$")
 
 
-
 def manifest(package_file: str, name: str) -> dict[str, Any]:
     """A fresh, mutable copy of ``manifests/<name>`` beside the verifier package's module."""
     return copy.deepcopy(datafiles.load_yaml(package_file, "manifests", name))

@@ -20,7 +20,6 @@ _SUFFIX = {"": 1, "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3
            "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 
 
-
 def manifest(package_file: str, name: str) -> dict[str, Any]:
     """A fresh, mutable copy of ``manifests/<name>`` beside the verifier package's ``__init__``/``fetch``."""
     return copy.deepcopy(datafiles.load_yaml(package_file, "manifests", name))

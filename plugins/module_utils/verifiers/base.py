@@ -22,8 +22,11 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, TypeVar
 
-from kubernetes import client
-from kubernetes.client.exceptions import ApiException
+try:
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+except ImportError:  # the module reports the missing library (deps.py)
+    client = ApiException = None
 
 from ..kube import ClusterError, Connection, connect, describe_error, get_json
 from ..results import Check, Evidence, Outcome, RequirementResult, Status, Verdict, now

@@ -8,7 +8,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from prometheus_client.parser import text_string_to_metric_families
+try:
+    from prometheus_client.parser import text_string_to_metric_families
+except ImportError:  # the module reports the missing library (deps.py)
+    text_string_to_metric_families = None
 
 
 class ExpositionError(ValueError):

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import urllib3
-from kubernetes.client.exceptions import ApiException
+try:
+    import urllib3
+    from kubernetes.client.exceptions import ApiException
+except ImportError:  # the module reports the missing library (deps.py)
+    urllib3 = ApiException = None
 
 from ..kube import ClusterError, describe_error
 

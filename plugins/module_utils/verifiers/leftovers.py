@@ -21,8 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from kubernetes import client
-from kubernetes.client.exceptions import ApiException
+try:
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+except ImportError:  # the module reports the missing library (deps.py)
+    client = ApiException = None
 
 from ..kube import Connection, connect, describe_error, get_json
 from .base import MANAGED_BY, RUN_LABEL, dns_label
@@ -91,7 +94,8 @@ class RunLease:
         return self
 
     def _renew(self) -> None:
-        assert self.conn is not None
+        if self.conn is None:
+            raise AssertionError('self.conn is not None')
         api = client.CoordinationV1Api(self.conn.api)
         while not self._stop.wait(self.renew_seconds):
             # As client-go's leader election: read the Lease, then update it (a conflict means someone else wrote

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from .. import deps
 from ..kube import CONNECTION_ARGSPEC
 from .base import load, run_verifier
 from .holdings import ClusterHolders
@@ -39,6 +40,7 @@ def run_module(requirement: str) -> None:
 
     verifier = load(requirement)
     module = AnsibleModule(argument_spec=argument_spec(requirement), supports_check_mode=True)
+    deps.fail_if_missing(module)
     params = dict(module.params)
     options = {k: module.params[k] for k in [*verifier.OPTIONS, *COMMON_OPTIONS]}
     params["options"] = mirrored_options(options, verifier.OPTIONS, os.environ.get(REGISTRY_ENV, ""))
@@ -58,6 +60,7 @@ def run_verify_module() -> None:
     from ansible.module_utils.basic import AnsibleModule
 
     module = AnsibleModule(argument_spec=VERIFY_ARGSPEC, supports_check_mode=True)
+    deps.fail_if_missing(module)
     p = module.params
     if p["concurrency"] < 1:
         module.fail_json(msg=f"concurrency must be at least 1 (aiconform_verify_concurrency), got {p['concurrency']}")

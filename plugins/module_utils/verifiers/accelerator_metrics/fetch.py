@@ -121,8 +121,8 @@ def discover(ctx: ProbeContext) -> tuple[Any, str, list[str]]:
         allowed = None if nss.get("any") else set(nss.get("matchNames") or [meta.get("namespace")])
         for svc in services:
             labels = svc.metadata.labels or {}
-            if (allowed is None or svc.metadata.namespace in allowed) and all(labels.get(k) == v
-                                                                             for k, v in want.items()):
+            matches = all(labels.get(k) == v for k, v in want.items())
+            if (allowed is None or svc.metadata.namespace in allowed) and matches:
                 found.append((svc, f"ServiceMonitor {meta.get('namespace')}/{meta.get('name')}"))
     for svc in services:
         if EXPORTER_PATTERN.search(svc.metadata.name or ""):
@@ -372,6 +372,7 @@ def _record_pod(ctx: ProbeContext, ns: str, name: str) -> None:
         ctx.record(f"compute probe pod {name}", pod, command=f"kubectl get pod -n {ns} {name} -o yaml")
     events = ctx.optional(f"list events in {ns}", ctx.core.list_namespaced_event, ns)
     if events is not None and events.items:
-        ctx.record(f"events in {ns}", "\n".join(f"{e.type} {e.reason} {e.involved_object.kind}/"
-                                                 f"{e.involved_object.name}: {e.message}" for e in events.items),
+        lines = [f"{e.type} {e.reason} {e.involved_object.kind}/{e.involved_object.name}: {e.message}"
+                 for e in events.items]
+        ctx.record(f"events in {ns}", "\n".join(lines),
                    kind="log", command=f"kubectl get events -n {ns}")

@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kubernetes import client
+try:
+    from kubernetes import client
+except ImportError:  # the module reports the missing library (deps.py)
+    client = None
 
 from .. import _networking as net
 from ..base import ProbeContext, ProbeTimeout, wait_until

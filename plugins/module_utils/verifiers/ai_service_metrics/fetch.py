@@ -8,7 +8,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kubernetes import client
+try:
+    from kubernetes import client
+except ImportError:  # the module reports the missing library (deps.py)
+    client = None
 
 from ... import datafiles
 from ..base import ProbeContext, ProbeTimeout, pause, wait_until

@@ -21,7 +21,8 @@ from ...versions import probe_image
 
 REQUIREMENT = "cluster_autoscaling"
 TEST_NAME = "TestAcceleratorClusterAutoscaling"
-# What the probe holds while it runs (verifiers/holdings.py): baseline pods fill the pool's GPUs; others' pending pods would grow it, and their pods on its new node keep it from scaling down.
+# What the probe holds while it runs (verifiers/holdings.py): baseline pods fill the pool's GPUs; others' pending
+# pods would grow it, and their pods on its new node keep it from scaling down.
 HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "exclusive",
                          "autoscaler_pool": "exclusive"}
 

@@ -5,7 +5,10 @@ import re
 import time
 from typing import Any
 
-from kubernetes import client
+try:
+    from kubernetes import client
+except ImportError:  # the module reports the missing library (deps.py)
+    client = None
 
 from .. import _accelerator as acc
 from .. import _scheduling as s
@@ -171,8 +174,9 @@ def _nodeclaim(ctx: ProbeContext, found: dict[str, Any], node: str) -> dict[str,
     for nc in data.get("items") or []:
         st = nc.get("status") or {}
         if st.get("nodeName") == node:
-            out = {"name": nc["metadata"]["name"], "nodepool": (nc["metadata"].get("labels") or {}).get(
-                "karpenter.sh/nodepool"), "nodeName": node, "providerID": st.get("providerID"),
+            nodepool = (nc["metadata"].get("labels") or {}).get("karpenter.sh/nodepool")
+            out = {"name": nc["metadata"]["name"], "nodepool": nodepool, "nodeName": node,
+                   "providerID": st.get("providerID"),
                    "conditions": {c.get("type"): c.get("status") for c in st.get("conditions") or []}}
             ctx.record(f"NodeClaim {out['name']} (the trigger's node)", nc, kind="object",
                        command=f"kubectl get nodeclaims.karpenter.sh {out['name']} -o yaml")
@@ -201,8 +205,8 @@ def _status_snapshot(ctx: ProbeContext, when: str, where: list[str] | None = Non
         doc = None
     if not isinstance(doc, dict):
         return {"raw": bool(text)}
-    groups = [{"name": g.get("name"), **{k: (g.get("health") or {}).get(k) for k in
-                                          ("status", "minSize", "maxSize", "cloudProviderTarget")}}
+    keys = ("status", "minSize", "maxSize", "cloudProviderTarget")
+    groups = [{"name": g.get("name"), **{k: (g.get("health") or {}).get(k) for k in keys}}
               for g in doc.get("nodeGroups") or []]
     return {"autoscalerStatus": doc.get("autoscalerStatus"),
             "health": ((doc.get("clusterWide") or {}).get("health") or {}).get("status"), "nodeGroups": groups}
@@ -411,7 +415,9 @@ def _scale_down(ctx: ProbeContext, ns: str, selector: str, n: int) -> dict[str, 
     ctx.call(f"delete Pod {ns}/trigger", ctx.core.delete_namespaced_pod, "trigger", ns, grace_period_seconds=0)
     started = time.monotonic()
     out: dict[str, Any] = {"baseline": n}
-    live = lambda: [x for x in _pool(ctx, selector, res) if not x["deleting"]]  # noqa: E731
+
+    def live() -> list[dict[str, Any]]:
+        return [x for x in _pool(ctx, selector, res) if not x["deleting"]]
     try:
         wait_until(lambda: len(live()) <= n, timeout=float(o["scale_down_timeout"]), interval=POLL,
                    what=f"the pool {selector} to return to {n} node(s)",
@@ -432,5 +438,3 @@ def _scale_down(ctx: ProbeContext, ns: str, selector: str, n: int) -> dict[str, 
     out.update(returned=True, stable=True, duration_s=round(time.monotonic() - started, 3))
     ctx.record(f"Node pool {selector} (after scale-down)", _pool(ctx, selector, res), kind="object")
     return out
-
-

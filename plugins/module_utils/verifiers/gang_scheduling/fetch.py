@@ -5,7 +5,10 @@ import math
 import time
 from typing import Any
 
-from kubernetes import client
+try:
+    from kubernetes import client
+except ImportError:  # the module reports the missing library (deps.py)
+    client = None
 
 from ...kube import ClusterError
 from .. import _scheduling as s
@@ -427,8 +430,8 @@ def _negative(ctx: ProbeContext, ns: str, name: str, labels: dict[str, str], cou
         pause(min(POLL, max(0.05, window - elapsed)))
     out: dict[str, Any] = {"job": name, "parallelism": count, "window_s": window,
                            "observed_s": round(time.monotonic() - started, 3), "polls": polls,
-                           "pods_seen": len(pods_seen), "violations": sorted(violations.values(),
-                                                                              key=lambda p: p["name"])[:20],
+                           "pods_seen": len(pods_seen),
+                           "violations": sorted(violations.values(), key=lambda p: p["name"])[:20],
                            "violation_count": len(violations), "suspended_throughout": suspended_always}
     if pending_reason:
         out["pending_reason"] = {k: str(v)[:500] for k, v in pending_reason.items()}

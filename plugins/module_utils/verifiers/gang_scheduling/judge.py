@@ -177,9 +177,9 @@ def _pg_state(pg: dict[str, Any] | None) -> str:
         return ""
     if not pg.get("found"):
         return f"; PodGroup {pg.get('name')} is gone"
-    conds = "; ".join(f"{c.get('type')}={c.get('status')}" + (f" ({c.get('reason')}: {c.get('message')})"
-                                                             if c.get("message") else "")
-                      for c in pg.get("conditions") or [])
+    conds = "; ".join(
+        f"{c.get('type')}={c.get('status')}" + (f" ({c.get('reason')}: {c.get('message')})" if c.get("message") else "")
+        for c in pg.get("conditions") or [])
     return (f"; PodGroup {pg['name']} minMember {pg.get('min_member')}, phase {pg.get('phase') or 'unset'}"
             + (f", {conds}" if conds else ""))
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import yaml
+try:
+    import yaml
+except ImportError:  # the module reports the missing library (deps.py)
+    yaml = None
 
 from .. import _accelerator as acc
 from ..base import ProbeContext, ProbeTimeout, pause

@@ -63,8 +63,8 @@ def judge(facts: dict[str, Any]) -> Verdict:
         bad = [f"{name} sees {d.get('count')} device(s)" for name, d in pods.items() if d.get("count") != 1]
         off = [f"{name} runs on {d.get('node')}" for name, d in pods.items() if d.get("node") != plan["node"]]
         checks.append(Check("SharedPodsRunning", Outcome.FAIL if bad or off or not pods else Outcome.PASS,
-                            "; ".join(bad + off) or f"{len(pods)} pods each requesting one {plan['resource']} run on "
-                                                     f"node {plan['node']} and each sees one device"))
+                            "; ".join(bad + off) or (f"{len(pods)} pods each requesting one {plan['resource']} "
+                                                     f"run on node {plan['node']} and each sees one device")))
     if p.get("timeout") or not pods:
         checks.append(Check("SamePhysicalGPU", Outcome.SKIP, "the pods did not all run"))
         checks.append(Check("HealthCheck", Outcome.SKIP, "the pods did not all run"))

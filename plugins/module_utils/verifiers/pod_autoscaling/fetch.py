@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from kubernetes import client
+try:
+    from kubernetes import client
+except ImportError:  # the module reports the missing library (deps.py)
+    client = None
 
 from ...kube import ClusterError
 from .. import _scheduling as s

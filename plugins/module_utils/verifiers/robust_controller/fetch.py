@@ -6,8 +6,11 @@ import json
 import re
 from typing import Any
 
-from kubernetes import client
-from kubernetes.client.exceptions import ApiException
+try:
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+except ImportError:  # the module reports the missing library (deps.py)
+    client = ApiException = None
 
 from ... import datafiles
 from ...kube import describe_error

@@ -115,8 +115,7 @@ def generic_profile(opts: dict[str, Any], crd: dict[str, Any]) -> Profile:
 
 def check_generic_options(opts: dict[str, Any]) -> None:
     """Before any call: the generic profile needs its CRD, selector and both resources."""
-    missing = [f"aiconform_robust_controller_{k}" for k in ("operator_crd", "operator_selector",
-                                                             "operator_valid_resource", "operator_invalid_resource")
-               if not opts.get(k)]
+    needed = ("operator_crd", "operator_selector", "operator_valid_resource", "operator_invalid_resource")
+    missing = [f"aiconform_robust_controller_{k}" for k in needed if not opts.get(k)]
     if missing:
         raise ProfileError("operator: generic needs " + ", ".join(missing))

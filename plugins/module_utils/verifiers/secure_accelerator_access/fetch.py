@@ -70,8 +70,9 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
         facts["subtests"]["CrossPodIsolationTest"] = run.subtest(
             "CrossPodIsolationTest", {"iso-pod-a": [("prober", True)], "iso-pod-b": [("prober", True)]}, image)
     else:
-        facts["subtests"]["CrossPodIsolationTest"] = {"skipped": f"the cluster offers {facts['capacity']} allocatable "
-                                                                  "accelerator(s); two pods holding one each cannot run"}
+        facts["subtests"]["CrossPodIsolationTest"] = {
+            "skipped": f"the cluster offers {facts['capacity']} allocatable accelerator(s); two pods holding one "
+                       "each cannot run"}
     return facts
 
 

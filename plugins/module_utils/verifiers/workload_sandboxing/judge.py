@@ -41,8 +41,8 @@ def judge(facts: dict[str, Any]) -> Verdict:
         checks += [Check(n, Outcome.SKIP, "the sandboxed probe did not complete") for n in SUBTESTS[1:]]
         return Verdict(Status.NOT_IMPLEMENTED, [checks[0].reason], checks)
     checks = [Check(SUBTESTS[0], Outcome.PASS if s.get("scheduling") else Outcome.FAIL,
-                     f"sandboxed pod {s.get('pod')} ({mech}) ran the probe on node {s.get('node')} "
-                     f"(kernel release {s.get('release') or 'unreadable'})")]
+                    f"sandboxed pod {s.get('pod')} ({mech}) ran the probe on node {s.get('node')} "
+                    f"(kernel release {s.get('release') or 'unreadable'})")]
     checks.append(Check("ProcessIsolation", Outcome.PASS if s.get("pid") else Outcome.FAIL,
                         f"visible PIDs: {s.get('pid_count')}" if s.get("pid") else
                         "host processes (kubelet, containerd, ...) are visible: the PID namespace leaks"))
