@@ -293,3 +293,18 @@ def test_vks_events_show_the_kueue_admission_sequence():
     """The emulator's Kueue controller reproduces these reasons; pin what the real events say."""
     reasons = [e["reason"] for e in vks_events() if "mbd4h" in e["object"]]
     assert reasons[:4] == ["QuotaReserved", "Admitted", "Started", "Resumed"]
+
+
+@pytest.mark.parametrize(("message", "own"), [
+    ('API server error 500 (Internal error occurred: failed calling webhook "mresourceflavor.kb.io": failed to call '
+     'webhook: Post "https://kueue-webhook-service.kueue-system.svc:443/mutate-kueue-x-k8s-io-v1beta2-resourceflavor'
+     '?timeout=10s": no endpoints available for service "kueue-webhook-service")', True),
+    ('Internal error occurred: failed calling webhook "vresourceflavor.kb.io": context deadline exceeded', True),
+    # a policy engine's webhook down says nothing about Kueue: stays an error
+    ('Internal error occurred: failed calling webhook "validation.gatekeeper.sh": failed to call webhook: Post '
+     '"https://gatekeeper-webhook-service.gatekeeper-system.svc:443/v1/admit": context deadline exceeded', False),
+    ('API server error 500 (etcdserver: request timed out)', False),
+])
+def test_only_kueues_own_webhook_failing_means_kueue_is_not_operational(message: str, own: bool) -> None:
+    from aiconform.verifiers.gang_scheduling.fetch import KUEUE_OWN_WEBHOOK
+    assert bool(KUEUE_OWN_WEBHOOK.search(message)) is own

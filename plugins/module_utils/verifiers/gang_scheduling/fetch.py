@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from typing import Any
 
@@ -16,6 +17,9 @@ from ..base import MANAGED_BY, RUN_LABEL, ProbeContext, ProbeTimeout, dns_label,
 from .mechanisms import MECHANISMS, choose
 
 KUEUE = "kueue.x-k8s.io"
+# the API server's message when it cannot call Kueue's own ResourceFlavor webhook (kubebuilder names
+# mresourceflavor.kb.io / vresourceflavor.kb.io, served by the Kueue controller)
+KUEUE_OWN_WEBHOOK = re.compile(r'failed calling webhook "[mv]resourceflavor\.kb\.io"')
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 JOB_UID_LABEL = "kueue.x-k8s.io/job-uid"
 POLL = 2.0
@@ -159,8 +163,9 @@ def _queue(ctx: ProbeContext, facts: dict[str, Any], ns: str, version: str | Non
                  "resourceflavors", rf)
     except ClusterError as exc:
         # Kueue's own webhooks for its own objects cannot be called (its controller serves them): Kueue admits
-        # nothing, so no gang is scheduled by it. Anything else stays an error (undecided).
-        if "failed calling webhook" not in str(exc):
+        # nothing, so no gang is scheduled by it. Anything else — another webhook (a policy engine's) failing, or
+        # any other error — stays an error (undecided).
+        if not KUEUE_OWN_WEBHOOK.search(str(exc)):
             raise
         q.update({"usable": False, "not_operational": str(exc)})
         return
