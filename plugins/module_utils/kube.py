@@ -8,6 +8,7 @@ from __future__ import annotations
 import email.utils
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -93,6 +94,12 @@ class RetryPolicy:
     - POST (create) is never retried blindly: after a retryable failure the object is read back by name; if it
       exists with the labels the create asked for, the create took effect and that object is the answer; if it
       does not exist, the create is sent again; a create without a name (``generateName``) is not retried.
+    - An admission webhook the API server could not reach (``500 failed calling webhook``: connection refused,
+      no endpoints available, a reset, a timeout, a certificate being rotated): admission runs before anything
+      is stored, so the request was not processed and is sent again (creates as above), for at most
+      ``webhook_budget`` seconds. This goes beyond client-go on purpose: a webhook's pod restarting (a
+      controller that lost its leader lease on a busy cluster, a rollout) would otherwise turn a verdict into
+      ``error``; a webhook that stays unreachable still gives the API server's answer after that budget.
     - Not retried: other 5xx, 4xx, read timeouts (``request_timeout`` bounds every attempt).
 
     At most ``max_retries`` retries and ``budget`` seconds of waiting per request, so a persistent fault gives an
@@ -103,6 +110,7 @@ class RetryPolicy:
     max_delay: float = 10.0
     default_delay: float = 1.0
     budget: float = 60.0
+    webhook_budget: float = 15.0
 
 
 DEFAULT_POLICY = RetryPolicy()  # connect()'s unless told otherwise (the fault matrix shortens it)
@@ -111,6 +119,26 @@ RECONNECT = frozenset(("GET", "HEAD", "DELETE"))
 # A connection reset or closed before the answer (client-go: IsConnectionReset / IsProbableEOF). A refused
 # connection is not retried: the server is down, and preflight should say so at once.
 _CONNECTION_ERRORS = ((urllib3.exceptions.ProtocolError,) if urllib3 else ()) + (ConnectionResetError, ConnectionAbortedError)
+
+
+# The API server's message when it could not reach a webhook for a reason that passes (its dispatcher's
+# "failed calling webhook" + the transport error); a webhook that answered (denied, a bad response) is not here.
+WEBHOOK_UNREACHABLE = re.compile(
+    r'failed calling webhook "[^"]+": .*(?:connection refused|no endpoints available|connection reset|EOF|'
+    r'i/o timeout|context deadline exceeded|Client\.Timeout exceeded|TLS handshake timeout|x509: )')
+
+
+def webhook_retry(status: int, body: bytes | None, attempt: int, policy: RetryPolicy) -> float | None:
+    """Seconds to wait before sending again a request refused because a webhook could not be reached."""
+    if status != 500 or not body:
+        return None
+    try:
+        message = str((json.loads(body) or {}).get("message") or "")
+    except (ValueError, TypeError, AttributeError):
+        return None
+    if not WEBHOOK_UNREACHABLE.search(message):
+        return None
+    return min(policy.max_delay, policy.default_delay * (attempt + 1))
 
 
 def retry_after(status: int, headers: Any, body: bytes | None, policy: RetryPolicy) -> float | None:
@@ -169,6 +197,7 @@ class RetryingApiClient(client.ApiClient if client else object):  # type: ignore
             error: BaseException | None = None
             delay: float | None = None
             response: rest.RESTResponse | None = None
+            limit = policy.budget
             try:
                 response = super().call_api(method, url, header_params, body, post_params, _request_timeout)
             except _CONNECTION_ERRORS as exc:
@@ -180,11 +209,13 @@ class RetryingApiClient(client.ApiClient if client else object):  # type: ignore
                     return response
                 data = response.read()
                 delay = retry_after(response.status, response.headers, data, policy)
+                if delay is None:
+                    delay, limit = webhook_retry(response.status, data, attempt, policy), policy.webhook_budget
                 if delay is None or (method not in IDEMPOTENT and not (method == "POST" and _created_name(body))):
                     return response
             if delay is None:
                 raise AssertionError('delay is not None')
-            if (attempt >= policy.max_retries or time.monotonic() - started + delay > policy.budget
+            if (attempt >= policy.max_retries or time.monotonic() - started + delay > limit
                     or not self._wait(delay)):
                 return self._give_up(response, error, attempt, time.monotonic() - started)
             attempt += 1

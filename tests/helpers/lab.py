@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -57,4 +58,9 @@ class LabHandle:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
+        keep = os.environ.get("AICONFORM_TEST_LAB_LOGS")  # a directory: the lab's logs are copied there
+        if keep and (self.state / "logs").is_dir():
+            shutil.copytree(self.state / "logs", Path(keep) / self.dir.name, dirs_exist_ok=True)
+            for log in (self.state / "pods").glob("*/*.log"):  # the containers' own output
+                shutil.copy(log, Path(keep) / self.dir.name / f"{log.parent.name}-{log.name}")
         cluster.stop(self.running)

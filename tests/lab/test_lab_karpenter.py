@@ -79,7 +79,8 @@ def test_lab_status_names_the_stacks_components(lab: LabHandle) -> None:
 
 def test_karpenter_grows_and_shrinks_the_gpu_pool(lab: LabHandle, tmp_path: Path) -> None:
     entry, out = _verify(lab, tmp_path)
-    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:], lab.log("kwok")[-1500:])
+    assert entry["status"] == "Implemented", "\n".join((json.dumps(entry["reasons"]), out[-3000:],
+                                                         lab.log("kwok")[-1500:]))
     facts = entry["facts"]
     mech = facts["mechanism"]
     assert mech["name"] == "karpenter" and f"Deployment {karpenter.NAMESPACE}/{karpenter.NAME}" in mech["how"], mech
@@ -109,7 +110,7 @@ def test_karpenter_at_its_nodepool_limit_is_not_implemented(lab: LabHandle, tmp_
                    "--type=merge", "-p", patch)
     assert res.returncode == 0, res.stderr
     entry, out = _verify(lab, tmp_path, {"aiconform_cluster_autoscaling_scale_up_timeout": 25})
-    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert entry["status"] == "Not Implemented", "\n".join((json.dumps(entry["reasons"]), out[-3000:]))
     checks = {c["name"]: c for c in entry["checks"]}
     assert checks["ScaleUpOnNewNode"]["outcome"] == "fail", checks
     trig = entry["facts"]["trigger"]

@@ -107,10 +107,10 @@ def test_gang_scheduling_and_robust_controller_are_implemented_by_the_real_contr
     by_id = verify(lab, tmp_path, "gang_scheduling,robust_controller")
     out = by_id["_out"]["text"]
     gang, robust = by_id["gang_scheduling"], by_id["robust_controller"]
-    assert gang["status"] == "Implemented", (gang, out[-3000:])
+    assert gang["status"] == "Implemented", "\n".join((json.dumps(gang), out[-3000:], pods_log(lab)[-2000:]))
     # the admission decisions are the real Kueue's: its Workload conditions are in the verdict
     assert "QuotaReserved, Admitted, PodsReady" in json.dumps(gang), gang
-    assert robust["status"] == "Implemented", (robust, out[-3000:])
+    assert robust["status"] == "Implemented", "\n".join((json.dumps(robust), out[-3000:]))
     # the invalid RayCluster was rejected by the real operator's webhook (its own message)
     assert "vraycluster.kb.io" in json.dumps(robust) or "denied" in json.dumps(robust), robust
     # the report says which components were real

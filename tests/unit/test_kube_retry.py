@@ -299,3 +299,62 @@ def test_a_non_json_answer_is_a_bad_response_not_text(fake):
     assert described.kind == "bad_response" and "text/html" in str(described)
     with pytest.raises(ValueError, match="not a JSON object"):
         get_json(conn.api, "/apis/example.com/v1/widgets")
+
+
+# -- admission webhooks the API server could not reach -------------------------------------------------------
+def _webhook_down(cause: str, name: str = "mjob.kb.io") -> dict[str, Any]:
+    # kube-apiserver's dispatcher message (admission/plugin/webhook), as a real cluster printed it
+    return {"status": 500, "message": f'Internal error occurred: failed calling webhook "{name}": failed to call '
+                                      f'webhook: Post "https://kueue-webhook-service.kueue-system.svc:443/'
+                                      f'mutate-batch-v1-job?timeout=10s": {cause}'}
+
+
+@pytest.mark.parametrize("cause", [
+    "dial tcp 10.244.1.2:9443: connect: connection refused",
+    'no endpoints available for service "kueue-webhook-service"',
+    "context deadline exceeded",
+    "tls: failed to verify certificate: x509: certificate signed by unknown authority",
+])
+def test_a_create_refused_because_a_webhook_was_unreachable_is_sent_again(fake, cause):
+    fake.script[f"POST {NS}"] = [_webhook_down(cause), _webhook_down(cause), {}]
+    sleeps: list[float] = []
+    core, conn = _core(fake, sleeps=sleeps)
+    assert core.create_namespace(_ns()).metadata.name == "probe"
+    # check-then-create between the attempts (admission refused it, so nothing was stored)
+    assert fake.seen == [f"POST {NS}", f"GET {NS}/probe", f"POST {NS}", f"GET {NS}/probe", f"POST {NS}"]
+    assert sleeps == [1.0, 2.0] and conn.api.retries == 2
+
+
+def test_a_webhook_that_stays_unreachable_gives_the_servers_answer_within_the_webhook_budget(fake):
+    fake.script[f"POST {NS}"] = [_webhook_down("connect: connection refused")]
+    core, _ = _core(fake, policy=RetryPolicy(default_delay=0.2, webhook_budget=1.0))
+    started = time.monotonic()
+    with pytest.raises(ApiException) as err:
+        core.create_namespace(_ns())
+    assert err.value.status == 500 and "connection refused" in err.value.body
+    assert fake.count(f"POST {NS}") == 3  # waits 0.2 + 0.4; a third (0.6) would pass the 1 s budget
+    assert time.monotonic() - started < 2
+    assert "retried 2 time(s)" in str(describe_error(err.value, "create namespace"))
+
+
+@pytest.mark.parametrize("step", [
+    # a webhook that answered: its refusal is the verdict's evidence, never retried
+    {"status": 500, "message": 'Internal error occurred: failed calling webhook "v.example.com": received invalid '
+                               "webhook response: expected response.uid=\"a\", got \"b\""},
+    {"status": 400, "message": 'admission webhook "vraycluster.kb.io" denied the request: bad spec'},
+    {"status": 500, "message": "etcdserver: request timed out"},  # not a webhook
+])
+def test_a_webhook_that_answered_or_another_500_is_not_retried(fake, step):
+    fake.script[f"POST {NS}"] = [step, {}]
+    core, conn = _core(fake, sleeps=[])
+    with pytest.raises(ApiException):
+        core.create_namespace(_ns())
+    assert fake.seen == [f"POST {NS}"] and conn.api.retries == 0
+
+
+def test_a_create_without_a_name_is_not_sent_again_when_a_webhook_was_unreachable(fake):
+    fake.script[f"POST {NS}"] = [_webhook_down("connect: connection refused"), {}]
+    core, _ = _core(fake, sleeps=[])
+    with pytest.raises(ApiException):
+        core.create_namespace(_ns(generate=True))
+    assert fake.seen == [f"POST {NS}"]
