@@ -429,7 +429,7 @@ class PodRunner:
             m.dir.mkdir(exist_ok=True)
             (m.dir / "root").mkdir(exist_ok=True)
             m.extra["env"], m.extra["mounts"] = self.prepare(pod, m.dir, container, m.volumes)
-            m.extra["devices"] = self.accelerator_devices(pod, container)
+            m.extra["devices"] = self.accelerator_devices(pod, container, m.extra["env"])
             self.launch(m)
             self.logs_object(m)
             self.exec_object(m)
@@ -476,7 +476,7 @@ class PodRunner:
                 g.members.append(m)
                 (m.dir / "root").mkdir(parents=True, exist_ok=True)
                 m.extra["env"], m.extra["mounts"] = self.prepare(pod, m.dir, i, m.volumes, shared=g.dir / "volumes")
-                m.extra["devices"] = self.accelerator_devices(pod, i)
+                m.extra["devices"] = self.accelerator_devices(pod, i, m.extra["env"])
             for m in g.members:
                 self.launch(m)
             self.logs_object(g)
@@ -806,9 +806,27 @@ class PodRunner:
             mounts.append({"path": mount["mountPath"], "source": str(source)})
         return env, mounts
 
-    def accelerator_devices(self, pod: dict[str, Any], index: int = 0) -> list[str]:
+    def accelerator_devices(self, pod: dict[str, Any], index: int = 0, env: dict[str, str] | None = None,
+                            ) -> list[str]:
         """The device nodes the pod's DRA allocation gives container ``index`` (``devices.py``; the scheduler
-        decided)."""
+        decided) — and, on a node whose NVIDIA Container Toolkit accepts NVIDIA_VISIBLE_DEVICES from unprivileged
+        containers (``devices.TOOLKIT_CONFIG`` under the node's directory in the lab's state), the GPUs its ``env``
+        names."""
+        node = pod["spec"].get("nodeName") or ""
+        config = self.state / "nodes" / node / devices.TOOLKIT_CONFIG
+        legacy = (env or {}).get("NVIDIA_VISIBLE_DEVICES") is not None and config.is_file() and \
+            devices.toolkit_accepts_envvar(config.read_text(encoding="utf-8", errors="replace"))
+        privileged = bool((pod["spec"]["containers"][index].get("securityContext") or {}).get("privileged"))
+        if legacy and not privileged:
+            code, slices = self.api.request("GET", "/apis/resource.k8s.io/v1/resourceslices")
+            found = devices.envvar_devices((env or {}).get("NVIDIA_VISIBLE_DEVICES"), node,
+                                           slices.get("items", []) if code == 200 else [])
+            if found:
+                meta = pod["metadata"]
+                self.say(f"{meta['namespace']}/{meta['name']}: node {node}'s NVIDIA Container Toolkit accepts "
+                         f"NVIDIA_VISIBLE_DEVICES: container {pod['spec']['containers'][index]['name']} gets "
+                         f"{', '.join(found)}")
+            return [*(d for d in self.accelerator_devices(pod, index) if d not in found), *found]
         if not pod["spec"].get("resourceClaims"):
             return []
         ns = pod["metadata"]["namespace"]
