@@ -7,7 +7,9 @@ its own ``/dev`` (a tmpfs, as a container runtime makes it, ``programs/launch.py
 allocated to a claim it lists in ``resources.claims`` — ``/dev/nvidia<minor>`` plus the control nodes for the
 NVIDIA DRA driver, ``/dev/dri/renderD<n>`` and ``/dev/dri/card<n>`` for AMD's and Intel's — and nothing else.
 So a probe that lists device nodes sees exactly what the scheduler granted it; nothing here decides who gets what.
-The host's own device nodes never reach a pod.
+The host's own device nodes never reach a pod. One exception, off by default and for tests of isolation: a node
+configured as the NVIDIA Container Toolkit's legacy mode (``TOOLKIT_CONFIG`` below) also hands a container the
+node's GPUs that its ``NVIDIA_VISIBLE_DEVICES`` names, as that misconfiguration does on a real node.
 """
 from __future__ import annotations
 

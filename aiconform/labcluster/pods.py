@@ -1,12 +1,21 @@
 """The lab's pod runner: pods bound to a lab node whose image the lab knows get a real process with their own IP.
 
 A thread of the lab's machine (``node.py``, inside the lab's network namespace). Every half second it lists the pods
-bound to a node. For a pod whose only container's image is in ``IMAGES`` (one table, built from versions.yml
+bound to a node. For a pod whose containers' images are all in ``IMAGES`` (one table, built from versions.yml
 ``verifier_probes.images``), once kwok has written its ``status.podIP``, it starts the image's stand-in program
 (``labcluster/programs``) in new network, UTS and mount namespaces (``unshare``), held on a pipe while a
 veth pair is made (host end on the ``aic0`` bridge, ``eth0`` with the pod IP inside, default route via the
 bridge's address), then released. So pods reach each other and the API server, and the API server reaches
 webhooks served by pods at their endpoints' addresses (``--enable-aggregator-routing``).
+
+A pod of several containers (``Group``) gets a sandbox first, as a kubelet's pod sandbox: ``pause`` holding new
+network and UTS namespaces with the veth and pod IP; then every container is a process of its own that enters
+them (``nsenter``) and gets a mount namespace of its own (``unshare --mount``): one IP and one localhost for the
+pod, each container its own env, command, volumes (an emptyDir its containers share is one directory), DRA
+devices (those of the claims it lists), log (``kubectl logs -c``), exec target (``kubectl exec -c``), restarts
+and containerStatus. The pod's phase is a kubelet's: Running while any container runs or restarts; once every
+container ended for good (restartPolicy Never, or OnFailure after exit 0), Succeeded when all exited 0, else
+Failed; then the sandbox is stopped. Init containers are not run: such a pod stays kwok-only (``KwokOnly``).
 
 As a kubelet would, the runner gives the program the pod's env (values, field refs, ConfigMap/Secret keys),
 command and args, ``KUBERNETES_SERVICE_HOST``/``PORT`` — the API server's own address (10.243.0.1:6443), not the
@@ -15,9 +24,11 @@ bound to the pod) with the cluster CA and a kubeconfig (``KUBECONFIG``), and Con
 The files are written under the pod's directory (``$AICONFORM_POD_ROOT``) and bound at their paths in the pod's
 own mount namespace, where the host's directories are overlays with a tmpfs writable layer (``programs/launch.py``;
 the pod never writes the host's files). There is no image filesystem: commands run with the host's programs.
-``kubectl logs [--previous]`` reads the program's output (CRI format) through a kwok ``Logs`` object per pod;
-``kubectl exec`` runs a command (given by name) in the pod's namespaces through a kwok ``Exec`` object per pod
-(``programs/podexec.py``).
+``kubectl logs [-c NAME] [--previous]`` reads the program's output (CRI format) through a kwok ``Logs`` object per
+pod (one entry per container); ``kubectl exec [-c NAME]`` runs a command (given by name) in the container's
+namespaces through a kwok ``Exec`` object per pod (one target per container; ``programs/podexec.py``). An image's
+ENV that matters to the lab comes first in a container's environment (``IMAGE_ENV``: the CUDA base image's
+``NVIDIA_VISIBLE_DEVICES=all``).
 
 Pod status: kwok's ``pod-complete`` Stage skips images in the table (``kwok_stages``); when the program exits the
 runner writes the phase and the real exit code (pods/status), or restarts it (restartPolicy Always/OnFailure,
