@@ -577,7 +577,8 @@ class PodRunner:
         spec = {"program": m.program, "argv": argv, "env": m.extra["env"],
                 "hostname": pod["spec"].get("hostname") or meta["name"], "workdir": container.get("workingDir"),
                 "rootfs": str(m.dir / "rootfs"), "mounts": m.extra.get("mounts", []),
-                "etc": etc_files(pod), "devices": m.extra.get("devices") or []}
+                "etc": etc_files(pod), "devices": m.extra.get("devices") or [], "ready": str(m.dir / "ready")}
+        (m.dir / "ready").unlink(missing_ok=True)  # a restart's: exec waits until the new process made its root
         spec_file = m.dir / "launch.json"
         spec_file.write_text(json.dumps(spec), encoding="utf-8")
         os.chmod(spec_file, 0o600)

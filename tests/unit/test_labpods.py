@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -181,14 +182,16 @@ def test_launch_waits_for_release_then_returns_the_command_exit_code(tmp_path: P
     spec = tmp_path / "launch.json"
     spec.write_text(json.dumps({"program": "exec", "argv": ["sh", "-c", "echo $GREETING; exit 5"],
                                 "env": {"PATH": pods.DEFAULT_PATH, "GREETING": "hello"}, "hostname": "not-set",
-                                "workdir": str(tmp_path)}))
+                                "workdir": str(tmp_path), "ready": str(tmp_path / "ready")}))
     proc = subprocess.Popen([sys.executable, "-m", "aiconform.labcluster.programs.launch", str(spec)],
                             cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     time.sleep(0.5)
     assert proc.poll() is None, "launch did not wait for its release"
+    assert not (tmp_path / "ready").exists()  # `kubectl exec` waits for the container's filesystem
     out, err = proc.communicate("x", timeout=20)
     assert proc.returncode == 5 and out == "hello\n"
+    assert (tmp_path / "ready").exists()
     assert "hostname stays the host's" in err  # no UTS namespace here: the host's name is left alone
     # closing the pipe without releasing: the program never starts
     proc = subprocess.run([sys.executable, "-m", "aiconform.labcluster.programs.launch", str(spec)],
@@ -390,6 +393,14 @@ def test_exec_shims_cover_the_programs_on_path_and_refuse_outside_a_pod(tmp_path
     monkeypatch.setenv("AICONFORM_POD_DIR", str(tmp_path / "gone"))
     assert podexec.main(["tool", "x"]) == 126
     assert "not running" in capsys.readouterr().err
+    # a running container whose filesystem is not made yet: refused (kubectl exec fails, a retry gets in)
+    pod_dir = tmp_path / "pod"
+    pod_dir.mkdir()
+    (pod_dir / "pid").write_text(f"{os.getpid()}\n")
+    (pod_dir / "launch.json").write_text(json.dumps({"env": {}, "ready": str(pod_dir / "ready")}))
+    monkeypatch.setenv("AICONFORM_POD_DIR", str(pod_dir))
+    assert podexec.main(["tool", "x"]) == 126
+    assert "starting" in capsys.readouterr().err
 
 
 def _slice(driver: str, pool: str, devs: list[dict]) -> dict:

@@ -75,6 +75,8 @@ def main(argv: list[str]) -> int:
         return _fail("the pod's container is not running")
     if not os.path.exists(f"/proc/{pid}/ns/net"):
         return _fail("the pod's container is not running")
+    if spec.get("ready") and not os.path.exists(spec["ready"]):  # its filesystem is still being made
+        return _fail("the pod's container is starting")
     nsenter = shutil.which("nsenter", path="/usr/bin:/bin:/usr/sbin:/sbin")
     if nsenter is None:
         return _fail("nsenter (util-linux) is not installed on the lab's host")
