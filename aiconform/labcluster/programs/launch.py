@@ -1,7 +1,9 @@
 """Start one container of a lab pod: ``python -m aiconform.labcluster.programs.launch SPEC.json``.
 
 The pod runner starts this in a new network (and UTS) namespace and holds it on stdin until the namespace has its
-``eth0`` and pod IP; one byte on stdin releases it. It then sets the hostname to the pod's name and becomes the
+``eth0`` and pod IP; one byte on stdin releases it. (A container of a multi-container pod starts in the network and
+UTS namespaces of the pod's sandbox, itself this program running ``pause``, with a mount namespace of its own.)
+Once the container's filesystem is made it creates the spec's ``ready`` file: ``kubectl exec`` waits for it. It then sets the hostname to the pod's name and becomes the
 program named in the spec (its exit code is the container's): a stand-in, the container's command with the
 host's programs, or (``controller``) an upstream controller's binary built by ``aiconform lab build`` with the
 container's args.
