@@ -7,7 +7,9 @@ its own ``/dev`` (a tmpfs, as a container runtime makes it, ``programs/launch.py
 allocated to a claim it lists in ``resources.claims`` — ``/dev/nvidia<minor>`` plus the control nodes for the
 NVIDIA DRA driver, ``/dev/dri/renderD<n>`` and ``/dev/dri/card<n>`` for AMD's and Intel's — and nothing else.
 So a probe that lists device nodes sees exactly what the scheduler granted it; nothing here decides who gets what.
-The host's own device nodes never reach a pod.
+The host's own device nodes never reach a pod. One exception, off by default and for tests of isolation: a node
+configured as the NVIDIA Container Toolkit's legacy mode (``TOOLKIT_CONFIG`` below) also hands a container the
+node's GPUs that its ``NVIDIA_VISIBLE_DEVICES`` names, as that misconfiguration does on a real node.
 """
 from __future__ import annotations
 
@@ -77,4 +79,43 @@ def container_devices(pod: Obj, container: Obj, claims: dict[str, Obj], slices: 
                 continue
             dev = devices.get((r.get("driver"), r.get("pool"), r.get("device"))) or {"name": r.get("device", "")}
             out += [n for n in nodes(dev) if n not in out]
+    return out
+
+
+# The NVIDIA Container Toolkit's legacy injection, which a node can have on top of the DRA driver's CDI injection:
+# with this key true in the node's /etc/nvidia-container-runtime/config.toml (the toolkit's own default), the
+# runtime hands an unprivileged container the GPUs its NVIDIA_VISIBLE_DEVICES names, whatever it was allocated —
+# the misconfiguration secure_accelerator_access's env-var bypass probe looks for. A lab node has it when the lab's
+# state holds ``nodes/<node>/`` + TOOLKIT_CONFIG with the key true (``toolkit_accepts_envvar``); by default it has
+# no such file: only the DRA allocation reaches a container.
+TOOLKIT_CONFIG = "etc/nvidia-container-runtime/config.toml"
+ACCEPT_ENVVAR = "accept-nvidia-visible-devices-envvar-when-unprivileged"
+
+
+def toolkit_accepts_envvar(config: str) -> bool:
+    """Whether a toolkit config.toml (its text) lets unprivileged containers pick GPUs by NVIDIA_VISIBLE_DEVICES."""
+    import tomllib
+
+    try:
+        doc = tomllib.loads(config)
+    except tomllib.TOMLDecodeError:
+        return False
+    return doc.get(ACCEPT_ENVVAR) is True
+
+
+def envvar_devices(value: str | None, node: str, slices: list[Obj]) -> list[str]:
+    """Paths under ``/dev`` the legacy toolkit gives a container on ``node`` whose NVIDIA_VISIBLE_DEVICES is
+    ``value``: ``all``, or a comma list of indexes, UUIDs or device names; nothing for unset, ``void``, ``none``."""
+    if value is None or value.strip() in ("", "void", "none"):
+        return []
+    wanted = {v.strip() for v in value.split(",")}
+    out: list[str] = []
+    for s in slices:
+        spec = s.get("spec") or {}
+        if spec.get("driver") != "gpu.nvidia.com" or spec.get("nodeName") != node:
+            continue
+        for dev in spec.get("devices") or []:
+            keys = {str(_index(dev)), str(_attr(dev, "uuid") or ""), dev.get("name", "")}
+            if "all" in wanted or wanted & keys:
+                out += [n for n in _nvidia(dev) if n not in out]
     return out

@@ -1,12 +1,21 @@
 """The lab's pod runner: pods bound to a lab node whose image the lab knows get a real process with their own IP.
 
 A thread of the lab's machine (``node.py``, inside the lab's network namespace). Every half second it lists the pods
-bound to a node. For a pod whose only container's image is in ``IMAGES`` (one table, built from versions.yml
+bound to a node. For a pod whose containers' images are all in ``IMAGES`` (one table, built from versions.yml
 ``verifier_probes.images``), once kwok has written its ``status.podIP``, it starts the image's stand-in program
 (``labcluster/programs``) in new network, UTS and mount namespaces (``unshare``), held on a pipe while a
 veth pair is made (host end on the ``aic0`` bridge, ``eth0`` with the pod IP inside, default route via the
 bridge's address), then released. So pods reach each other and the API server, and the API server reaches
 webhooks served by pods at their endpoints' addresses (``--enable-aggregator-routing``).
+
+A pod of several containers (``Group``) gets a sandbox first, as a kubelet's pod sandbox: ``pause`` holding new
+network and UTS namespaces with the veth and pod IP; then every container is a process of its own that enters
+them (``nsenter``) and gets a mount namespace of its own (``unshare --mount``): one IP and one localhost for the
+pod, each container its own env, command, volumes (an emptyDir its containers share is one directory), DRA
+devices (those of the claims it lists), log (``kubectl logs -c``), exec target (``kubectl exec -c``), restarts
+and containerStatus. The pod's phase is a kubelet's: Running while any container runs or restarts; once every
+container ended for good (restartPolicy Never, or OnFailure after exit 0), Succeeded when all exited 0, else
+Failed; then the sandbox is stopped. Init containers are not run: such a pod stays kwok-only (``KwokOnly``).
 
 As a kubelet would, the runner gives the program the pod's env (values, field refs, ConfigMap/Secret keys),
 command and args, ``KUBERNETES_SERVICE_HOST``/``PORT`` — the API server's own address (10.243.0.1:6443), not the
@@ -15,9 +24,11 @@ bound to the pod) with the cluster CA and a kubeconfig (``KUBECONFIG``), and Con
 The files are written under the pod's directory (``$AICONFORM_POD_ROOT``) and bound at their paths in the pod's
 own mount namespace, where the host's directories are overlays with a tmpfs writable layer (``programs/launch.py``;
 the pod never writes the host's files). There is no image filesystem: commands run with the host's programs.
-``kubectl logs [--previous]`` reads the program's output (CRI format) through a kwok ``Logs`` object per pod;
-``kubectl exec`` runs a command (given by name) in the pod's namespaces through a kwok ``Exec`` object per pod
-(``programs/podexec.py``).
+``kubectl logs [-c NAME] [--previous]`` reads the program's output (CRI format) through a kwok ``Logs`` object per
+pod (one entry per container); ``kubectl exec [-c NAME]`` runs a command (given by name) in the container's
+namespaces through a kwok ``Exec`` object per pod (one target per container; ``programs/podexec.py``). An image's
+ENV that matters to the lab comes first in a container's environment (``IMAGE_ENV``: the CUDA base image's
+``NVIDIA_VISIBLE_DEVICES=all``).
 
 Pod status: kwok's ``pod-complete`` Stage skips images in the table (``kwok_stages``); when the program exits the
 runner writes the phase and the real exit code (pods/status), or restarts it (restartPolicy Always/OnFailure,
@@ -63,27 +74,36 @@ GATEWAY = "10.244.255.254"  # the last address of the pod CIDR: kwok hands out 1
 POD_PREFIX = 16
 # versions.yml verifier_probes.images key -> the stand-in that runs it (programs/launch.py)
 PROGRAMS = {"agnhost": "agnhost", "pause": "pause", "busybox": "exec", "python": "exec", "curl": "exec",
-            "ubuntu": "exec"}  # ubuntu: the accelerator probe (a shell script listing device nodes)
+            "ubuntu": "exec",  # ubuntu: the accelerator probe (a shell script listing device nodes)
+            # the CUDA base image (secure_accelerator_access's env-var bypass): an Ubuntu with a shell and coreutils;
+            # its CUDA libraries need the NVIDIA container runtime, which the lab has not: no device but the DRA
+            # allocation's (or a node's runtime configuration, devices.py) reaches it
+            "cuda_base": "exec"}
+# the ENV of an image that the lab's stand-in must give its containers (a container's own env overrides it)
+IMAGE_ENV = {"cuda_base": {"NVIDIA_VISIBLE_DEVICES": "all", "NVIDIA_DRIVER_CAPABILITIES": "compute,utility"}}
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
-def image_table() -> dict[str, str]:
-    """Image reference (as a pod spec names it) -> program. Docker Hub images also under their short names."""
+def image_table(value: str = "program") -> dict[str, str]:
+    """Image reference (as a pod spec names it) -> program (or, ``value="key"``, its versions.yml key). Docker Hub
+    images also under their short names."""
     table: dict[str, str] = {}
     images = versions.get("verifier_probes.images")
     for key, program in PROGRAMS.items():
         img = images[key]
         repo, tag = img["repository"], img["tag"]
-        table[f"{img['registry']}/{repo}:{tag}"] = program
+        out = program if value == "program" else key
+        table[f"{img['registry']}/{repo}:{tag}"] = out
         if img["registry"] == "docker.io":
-            table[f"{repo}:{tag}"] = program
+            table[f"{repo}:{tag}"] = out
             if repo.startswith("library/"):
-                table[f"{repo.removeprefix('library/')}:{tag}"] = program
+                table[f"{repo.removeprefix('library/')}:{tag}"] = out
     return table
 
 
 IMAGES = image_table()
+IMAGE_KEYS = image_table("key")
 
 
 def controller_images() -> dict[str, str]:
@@ -131,9 +151,9 @@ _BlockDumper.add_representer(str, lambda d, s: d.represent_scalar(
 def runs_jq(images: list[str]) -> str:
     """A jq expression (kwok Stage selector key) that is true for the pods ``runnable`` runs."""
     listed = ", ".join(json.dumps(i) for i in sorted(images))
-    return ("(.spec.containers | length) == 1 and ((.spec.initContainers // []) | length) == 0"
+    return ("(.spec.containers | length) >= 1 and ((.spec.initContainers // []) | length) == 0"
             " and (.spec.hostNetwork // false) == false"
-            f" and (.spec.containers[0].image | IN({listed}))")
+            f" and ([.spec.containers[].image | IN({listed})] | all)")
 
 
 # kwok serves `kubectl logs` from the files named by a Logs object per pod (kwok --enable-crds=Logs); the lab
@@ -182,6 +202,13 @@ def _pump(pipe: Any, stream: str, fd: int) -> None:
     os.close(fd)
 
 
+def _procs(m: Managed | Group) -> list[subprocess.Popen[bytes]]:
+    """The processes the runner started for a pod (a group's containers, then its sandbox)."""
+    if isinstance(m, Group):
+        return [p for p in [*(c.proc for c in m.members), m.sandbox] if p is not None]
+    return [m.proc] if m.proc is not None else []
+
+
 def _sh(*cmd: str) -> None:
     res = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=20)
     if res.returncode != 0:
@@ -200,18 +227,26 @@ def _now() -> str:
 
 
 def runnable(pod: dict[str, Any]) -> tuple[str | None, str]:
-    """(program, "") when the runner runs this pod, else (None, why not)."""
+    """(program of the first container, "") when the runner runs this pod (every container's image is known: each
+    runs, ``programs``), else (None, why not)."""
     spec = pod["spec"]
     images = [c.get("image", "") for c in spec.get("containers", [])]
-    known = [i for i in images if i in IMAGES]
-    if not known:
-        return None, (f"image {', '.join(images)} has no stand-in program in the lab (known: "
+    unknown = [i for i in images if i not in IMAGES]
+    if unknown or not images:
+        which = "image" if len(images) == 1 else f"container image{'s' if len(unknown) > 1 else ''} of the pod"
+        return None, (f"{which} {', '.join(unknown or images)} has no stand-in program in the lab (known: "
                       f"{', '.join(sorted(IMAGES))}); kwok only simulates its status")
-    if len(images) > 1 or spec.get("initContainers"):
-        return None, "the lab runs pods of exactly one container (no init containers); kwok only simulates it"
+    if spec.get("initContainers"):
+        return None, ("the lab does not run init containers (" + ", ".join(c.get("name", "?") for c in
+                      spec["initContainers"]) + "); kwok only simulates the pod")
     if spec.get("hostNetwork"):
         return None, "the lab does not run hostNetwork pods; kwok only simulates it"
-    return IMAGES[known[0]], ""
+    return IMAGES[images[0]], ""
+
+
+def programs(pod: dict[str, Any]) -> list[str]:
+    """The stand-in program of each container of a pod ``runnable`` accepts."""
+    return [IMAGES[c["image"]] for c in pod["spec"]["containers"]]
 
 
 def _argv(program: str, container: dict[str, Any]) -> list[str]:
@@ -257,10 +292,26 @@ class Managed:
     probed: float = 0.0
     fails: int = 0  # consecutive readiness failures / successes (kubelet thresholds)
     successes: int = 0
+    group: Group | None = None  # a container of a multi-container pod: the pod's sandbox holds its namespaces
+    state: dict[str, Any] = field(default_factory=dict)  # its containerStatus state (members only)
+    exit_code: int | None = None
 
     @property
     def spec_container(self) -> dict[str, Any]:
         return self.pod["spec"]["containers"][self.container]
+
+
+@dataclass
+class Group:
+    """A pod of several containers: a sandbox process (``pause``) holds the pod's network and UTS namespaces (one
+    veth, one pod IP, a shared localhost, as a kubelet's pod sandbox) and every container is a process of its own
+    (a ``Managed`` member, its own mount namespace, env, volumes and devices) that enters them."""
+    pod: dict[str, Any]
+    dir: Path
+    members: list[Managed] = field(default_factory=list)
+    sandbox: subprocess.Popen[bytes] | None = None
+    veth: str = ""
+    done: bool = False
 
 
 class PodRunner:
@@ -274,7 +325,7 @@ class PodRunner:
         self.pods_dir = state / "pods"
         self.pods_dir.mkdir(exist_ok=True)
         self.log = open(state / "logs" / "pods.log", "a", encoding="utf-8")  # noqa: SIM115 - for the thread's life
-        self.managed: dict[str, Managed] = {}
+        self.managed: dict[str, Managed | Group] = {}
         self.noted: set[str] = set()  # uids that got their KwokOnly event
 
     def say(self, msg: str) -> None:
@@ -295,7 +346,7 @@ class PodRunner:
 
     def stop_everything(self, grace: float = 3) -> None:
         """Lab shutdown: SIGTERM to every program at once, SIGKILL to those still there after ``grace``."""
-        procs = [m.proc for m in self.managed.values() if m.proc is not None and m.proc.poll() is None]
+        procs = [p for m in self.managed.values() for p in _procs(m) if p.poll() is None]
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + grace
@@ -320,6 +371,12 @@ class PodRunner:
             if pod["metadata"].get("deletionTimestamp"):
                 continue
             m = self.managed.get(uid)
+            if isinstance(m, Group):
+                m.pod = pod
+                for member in m.members:
+                    member.pod = pod
+                    self.check(member)
+                continue
             if m is not None:
                 m.pod = pod
                 self.check(m)
@@ -338,7 +395,10 @@ class PodRunner:
                 self.event(pod, "KwokOnly", why)
                 continue
             if pod.get("status", {}).get("podIP") and pod["status"].get("phase") == "Running":
-                self.start(pod, program)
+                if len(pod["spec"]["containers"]) > 1:
+                    self.start_group(pod)
+                else:
+                    self.start(pod, program)
         for uid in list(self.held):
             if uid not in pods:
                 self.held.pop(uid)
@@ -372,27 +432,15 @@ class PodRunner:
     def start(self, pod: dict[str, Any], program: str, container: int = 0, binary: str = "") -> None:
         meta = pod["metadata"]
         uid = meta["uid"]
-        missing = self.missing_volume(pod, container)
-        if missing:  # as a kubelet: the container is not created until its volumes can be
-            if self.held.get(uid) != missing:
-                self.held[uid] = missing
-                self.event(pod, "FailedMount", f"MountVolume.SetUp failed: {missing} not found", warning=True)
-                c = pod["spec"]["containers"][container]
-                self.patch_status(pod, {
-                    "conditions": [{"type": t, "status": "False", "reason": "ContainersNotReady",
-                                    "lastTransitionTime": _now()} for t in ("Ready", "ContainersReady")],
-                    "containerStatuses": [{"name": c["name"], "image": c["image"], "imageID": "", "ready": False,
-                                           "started": False, "restartCount": 0,
-                                           "state": {"waiting": {"reason": "ContainerCreating"}}}]})
+        if self.hold(pod, [container]):
             return
-        self.held.pop(uid, None)
         m = Managed(pod, program, self.pods_dir / uid, container=container, binary=binary)
         self.managed[uid] = m
         try:
             m.dir.mkdir(exist_ok=True)
             (m.dir / "root").mkdir(exist_ok=True)
             m.extra["env"], m.extra["mounts"] = self.prepare(pod, m.dir, container, m.volumes)
-            m.extra["devices"] = self.accelerator_devices(pod, container)
+            m.extra["devices"] = self.accelerator_devices(pod, container, m.extra["env"])
             self.launch(m)
             self.logs_object(m)
             self.exec_object(m)
@@ -403,6 +451,125 @@ class PodRunner:
             self.kill(m)
             m.done = True
 
+    def hold(self, pod: dict[str, Any], containers: list[int]) -> bool:
+        """True (and the pod marked ContainerCreating, once per missing object) while a volume is missing."""
+        uid = pod["metadata"]["uid"]
+        missing = next((m for m in (self.missing_volume(pod, i) for i in containers) if m), "")
+        if missing:  # as a kubelet: the container is not created until its volumes can be
+            if self.held.get(uid) != missing:
+                self.held[uid] = missing
+                self.event(pod, "FailedMount", f"MountVolume.SetUp failed: {missing} not found", warning=True)
+                self.patch_status(pod, {
+                    "conditions": [{"type": t, "status": "False", "reason": "ContainersNotReady",
+                                    "lastTransitionTime": _now()} for t in ("Ready", "ContainersReady")],
+                    "containerStatuses": [{"name": c["name"], "image": c["image"], "imageID": "", "ready": False,
+                                           "started": False, "restartCount": 0,
+                                           "state": {"waiting": {"reason": "ContainerCreating"}}}
+                                          for c in (pod["spec"]["containers"][i] for i in containers)]})
+            return True
+        self.held.pop(uid, None)
+        return False
+
+    def start_group(self, pod: dict[str, Any]) -> None:
+        """A multi-container pod: its sandbox (network, UTS), then every container in it."""
+        meta = pod["metadata"]
+        uid = meta["uid"]
+        containers = pod["spec"]["containers"]
+        if self.hold(pod, list(range(len(containers)))):
+            return
+        g = Group(pod, self.pods_dir / uid)
+        self.managed[uid] = g
+        try:
+            g.dir.mkdir(exist_ok=True)
+            self.start_sandbox(g)
+            for i, (c, program) in enumerate(zip(containers, programs(pod), strict=True)):
+                m = Managed(pod, program, g.dir / "containers" / c["name"], container=i, group=g)
+                g.members.append(m)
+                (m.dir / "root").mkdir(parents=True, exist_ok=True)
+                m.extra["env"], m.extra["mounts"] = self.prepare(pod, m.dir, i, m.volumes, shared=g.dir / "volumes")
+                m.extra["devices"] = self.accelerator_devices(pod, i, m.extra["env"])
+            for m in g.members:
+                self.launch(m)
+            self.logs_object(g)
+            self.exec_object(g)
+            self.group_status(g)
+        except Exception as exc:  # noqa: BLE001 - reported on the pod, as a kubelet would
+            self.say(f"{meta['namespace']}/{meta['name']}: cannot start: {exc}")
+            self.event(pod, "FailedCreatePodSandBox", f"the lab could not start the pod's containers: {exc}",
+                       warning=True)
+            self.kill_group(g)
+            g.done = True
+
+    def start_sandbox(self, g: Group) -> None:
+        """The pod's sandbox: ``pause`` in new network, UTS (and mount) namespaces, wired to the bridge."""
+        pod = g.pod
+        meta = pod["metadata"]
+        spec_file = g.dir / "sandbox.json"
+        spec_file.write_text(json.dumps({"program": "pause", "argv": [], "env": {"PATH": DEFAULT_PATH},
+                                         "hostname": pod["spec"].get("hostname") or meta["name"]}),
+                             encoding="utf-8")
+        cmd = ["unshare", "--net", "--uts", "--mount", "--propagation", "private", "--",
+               sys.executable, "-m", "aiconform.labcluster.programs.launch", str(spec_file)]
+        with open(g.dir / "sandbox.log", "ab") as err:
+            g.sandbox = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err,
+                                         cwd=g.dir, preexec_fn=self.preexec)  # noqa: PLW1509 - prctl only
+        g.veth = self.wire(g.sandbox, meta["uid"], pod["status"]["podIP"])
+        assert g.sandbox.stdin is not None
+        g.sandbox.stdin.write(b"x")
+        g.sandbox.stdin.close()
+        self.say(f"{meta['namespace']}/{meta['name']}: sandbox pid {g.sandbox.pid} ip {pod['status']['podIP']}")
+
+    def wire(self, proc: subprocess.Popen[bytes], uid: str, ip: str) -> str:
+        """The veth of the network namespace ``proc`` made (``eth0`` with the pod IP inside); its host end's name."""
+        pid = proc.pid
+        veth = "aic" + hashlib.sha1(uid.encode()).hexdigest()[:10]  # noqa: S324 - a name, not security
+        # the namespace exists once unshare has exec'd python: wait until /proc/<pid>/ns/net differs from ours
+        ours = os.readlink("/proc/self/ns/net")
+        deadline = time.monotonic() + 10
+        while os.readlink(f"/proc/{pid}/ns/net") == ours:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("unshare did not create the pod's network namespace")
+            time.sleep(0.02)
+        subprocess.run(["ip", "link", "del", veth], capture_output=True, check=False)  # a restart's leftover
+        _sh("ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", str(pid))
+        _sh("ip", "link", "set", veth, "master", BRIDGE, "up")
+        ns = ["nsenter", f"--net=/proc/{pid}/ns/net", "ip"]
+        _sh(*ns, "link", "set", "lo", "up")
+        _sh(*ns, "addr", "add", f"{ip}/{POD_PREFIX}", "dev", "eth0")
+        _sh(*ns, "link", "set", "eth0", "up")
+        _sh(*ns, "route", "add", "default", "via", GATEWAY)
+        return veth
+
+    def group_status(self, g: Group) -> None:
+        """The pod's status from all its containers, as a kubelet computes it: Ready while every container runs;
+        once every container ended for good (restartPolicy), Succeeded when all exited 0, else Failed."""
+        statuses = []
+        for m in g.members:
+            c = m.spec_container
+            running = "running" in m.state
+            st = {"name": c["name"], "image": c["image"], "imageID": "", "ready": running, "started": running,
+                  "restartCount": m.restarts, "state": m.state or {"waiting": {"reason": "ContainerCreating"}}}
+            if m.extra.get("last"):
+                st["lastState"] = m.extra["last"]
+            statuses.append(st)
+        ready = all("running" in m.state for m in g.members)
+        status: dict[str, Any] = {"containerStatuses": statuses}
+        if g.members and all(m.done for m in g.members):
+            g.done = True
+            failed = [m.spec_container["name"] for m in g.members if m.exit_code != 0]
+            status["phase"] = "Failed" if failed else "Succeeded"
+            status["conditions"] = [{"type": t, "status": "False", "reason": "PodCompleted",
+                                     "lastTransitionTime": _now()} for t in ("Ready", "ContainersReady")]
+            meta = g.pod["metadata"]
+            self.say(f"{meta['namespace']}/{meta['name']}: all containers ended: {status['phase']}"
+                     + (f" (failed: {', '.join(failed)})" if failed else ""))
+            self.kill_sandbox(g)
+        else:
+            status["conditions"] = [{"type": t, "status": "True" if ready else "False",
+                                     **({} if ready else {"reason": "ContainersNotReady"}),
+                                     "lastTransitionTime": _now()} for t in ("Ready", "ContainersReady")]
+        self.patch_status(g.pod, status)
+
     def launch(self, m: Managed) -> None:
         pod = m.pod
         meta, container = pod["metadata"], m.spec_container
@@ -410,12 +577,17 @@ class PodRunner:
         spec = {"program": m.program, "argv": argv, "env": m.extra["env"],
                 "hostname": pod["spec"].get("hostname") or meta["name"], "workdir": container.get("workingDir"),
                 "rootfs": str(m.dir / "rootfs"), "mounts": m.extra.get("mounts", []),
-                "etc": etc_files(pod), "devices": m.extra.get("devices") or []}
+                "etc": etc_files(pod), "devices": m.extra.get("devices") or [], "ready": str(m.dir / "ready")}
+        (m.dir / "ready").unlink(missing_ok=True)  # a restart's: exec waits until the new process made its root
         spec_file = m.dir / "launch.json"
         spec_file.write_text(json.dumps(spec), encoding="utf-8")
         os.chmod(spec_file, 0o600)
         cmd = ["unshare", "--net", "--uts", "--mount", "--propagation", "private", "--",
                sys.executable, "-m", "aiconform.labcluster.programs.launch", str(spec_file)]
+        if m.group is not None:  # a container of a multi-container pod: the sandbox's network and UTS, own mounts
+            assert m.group.sandbox is not None
+            sp = m.group.sandbox.pid
+            cmd = ["nsenter", f"--net=/proc/{sp}/ns/net", f"--uts=/proc/{sp}/ns/uts", "--", *cmd[:1], *cmd[3:]]
         m.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   cwd=m.dir, preexec_fn=self.preexec)  # noqa: PLW1509 - prctl only
         log = m.dir / f"{container['name']}.log"
@@ -425,28 +597,16 @@ class PodRunner:
                              name=f"log-{meta['name']}").start()
         pid = m.proc.pid
         (m.dir / "pid").write_text(f"{pid}\n", encoding="utf-8")  # for `kubectl exec` (programs/podexec.py)
-        m.veth = "aic" + hashlib.sha1(meta["uid"].encode()).hexdigest()[:10]  # noqa: S324 - a name, not security
         ip = pod["status"]["podIP"]
-        # the namespace exists once unshare has exec'd python: wait until /proc/<pid>/ns/net differs from ours
-        ours = os.readlink("/proc/self/ns/net")
-        deadline = time.monotonic() + 10
-        while os.readlink(f"/proc/{pid}/ns/net") == ours:
-            if m.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("unshare did not create the pod's network namespace")
-            time.sleep(0.02)
-        subprocess.run(["ip", "link", "del", m.veth], capture_output=True, check=False)  # a restart's leftover
-        _sh("ip", "link", "add", m.veth, "type", "veth", "peer", "name", "eth0", "netns", str(pid))
-        _sh("ip", "link", "set", m.veth, "master", BRIDGE, "up")
-        ns = ["nsenter", f"--net=/proc/{pid}/ns/net", "ip"]
-        _sh(*ns, "link", "set", "lo", "up")
-        _sh(*ns, "addr", "add", f"{ip}/{POD_PREFIX}", "dev", "eth0")
-        _sh(*ns, "link", "set", "eth0", "up")
-        _sh(*ns, "route", "add", "default", "via", GATEWAY)
+        if m.group is None:
+            m.veth = self.wire(m.proc, meta["uid"], ip)
         assert m.proc.stdin is not None
         m.proc.stdin.write(b"x")
         m.proc.stdin.close()
         m.started_at = _now()
-        self.say(f"{meta['namespace']}/{meta['name']}: started {m.program} pid {pid} ip {ip} "
+        m.state = {"running": {"startedAt": m.started_at}}
+        self.say(f"{meta['namespace']}/{meta['name']}: started {m.program}"
+                 f"{' container ' + container['name'] if m.group is not None else ''} pid {pid} ip {ip} "
                  f"argv {spec['argv']}")
         if self.probe_of(m) is not None:  # Ready only once the container's readiness probe answers
             m.ready, m.probed, m.fails, m.successes = None, 0.0, 0, 0
@@ -482,6 +642,9 @@ class PodRunner:
                 if log.exists():
                     log.replace(m.dir / f"{container['name']}.previous.log")
                 self.launch(m)
+                if m.group is not None:
+                    self.group_status(m.group)
+                    return
                 self.patch_status(m.pod, {"containerStatuses": [{
                     "name": container["name"], "image": container["image"], "imageID": "", "ready": True,
                     "started": True, "restartCount": m.restarts, "lastState": m.extra.get("last", {}),
@@ -498,17 +661,27 @@ class PodRunner:
         container = m.spec_container
         terminated = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
                       "startedAt": m.started_at, "finishedAt": _now()}
-        self.say(f"{meta['namespace']}/{meta['name']}: exited with code {code} (restartPolicy {policy})")
+        self.say(f"{meta['namespace']}/{meta['name']}: "
+                 f"{'container ' + container['name'] + ' ' if m.group is not None else ''}exited with code {code} "
+                 f"(restartPolicy {policy})")
         if policy == "Always" or (policy == "OnFailure" and code != 0):
             m.restarts += 1
             m.extra["last"] = {"terminated": terminated}
             m.restart_after = time.monotonic() + min(10.0, 2.0 ** min(m.restarts, 4) / 2)
+            if m.group is not None:
+                m.state = {"waiting": {"reason": "CrashLoopBackOff" if code else "Completed"}}
+                self.group_status(m.group)
+                return
             self.patch_status(m.pod, {"containerStatuses": [{
                 "name": container["name"], "image": container["image"], "imageID": "", "ready": False,
                 "started": False, "restartCount": m.restarts, "lastState": {"terminated": terminated},
                 "state": {"waiting": {"reason": "CrashLoopBackOff" if code else "Completed"}}}]})
             return
         m.done = True
+        if m.group is not None:
+            m.state, m.exit_code = {"terminated": terminated}, code
+            self.group_status(m.group)
+            return
         phase = "Succeeded" if code == 0 else "Failed"
         self.patch_status(m.pod, {
             "phase": phase,
@@ -524,7 +697,10 @@ class PodRunner:
             return
         if grace is None:
             grace = min(10.0, float(m.pod["spec"].get("terminationGracePeriodSeconds", 30)))
-        self.kill(m, grace)
+        if isinstance(m, Group):
+            self.kill_group(m, grace)
+        else:
+            self.kill(m, grace)
         meta = m.pod["metadata"]
         self.say(f"{meta['namespace']}/{meta['name']}: stopped")
         shutil.rmtree(m.dir, ignore_errors=True)
@@ -539,16 +715,40 @@ class PodRunner:
                 m.proc.wait(timeout=10)
         self.remove_veth(m)
 
+    def kill_group(self, g: Group, grace: float = 0) -> None:
+        """Every container at once (SIGTERM, SIGKILL after ``grace``), then the sandbox and its veth."""
+        procs = [m.proc for m in g.members if m.proc is not None and m.proc.poll() is None]
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + max(grace, 0.1)
+        for proc in procs:
+            try:
+                proc.wait(timeout=max(0.05, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        self.kill_sandbox(g)
+
+    def kill_sandbox(self, g: Group) -> None:
+        if g.sandbox is not None and g.sandbox.poll() is None:
+            g.sandbox.kill()
+            g.sandbox.wait(timeout=10)
+        if g.veth:
+            subprocess.run(["ip", "link", "del", g.veth], capture_output=True, check=False, timeout=20)
+            g.veth = ""
+
     def remove_veth(self, m: Managed) -> None:
         if m.veth:  # gone by itself when the pod's namespace went; else remove it
             subprocess.run(["ip", "link", "del", m.veth], capture_output=True, check=False, timeout=20)
 
     # -- what a kubelet gives a container ------------------------------------------------------------------
     def prepare(self, pod: dict[str, Any], pod_dir: Path, index: int = 0,
-                volumes_out: list[tuple[Path, str, str, str, Any]] | None = None,
+                volumes_out: list[tuple[Path, str, str, str, Any]] | None = None, shared: Path | None = None,
                 ) -> tuple[dict[str, str], list[dict[str, str]]]:
         """The container's environment, and the directories (or, for ``subPath``, files) to bind at their paths
-        (``mounts``). ``volumes_out`` collects the ConfigMap/Secret volumes to refresh while the pod runs."""
+        (``mounts``). ``volumes_out`` collects the ConfigMap/Secret volumes to refresh while the pod runs.
+        ``shared`` (a multi-container pod): where its emptyDir volumes live, one directory per volume that every
+        container mounting it shares."""
         meta, spec = pod["metadata"], pod["spec"]
         ns, root = meta["namespace"], pod_dir / "root"
         mounts: list[dict[str, str]] = []  # bound at their paths in the pod's own mount namespace (launch.py)
@@ -580,6 +780,7 @@ class PodRunner:
             self._file(pod_dir / "kubeconfig", yaml.safe_dump(kcfg, sort_keys=False))
             env["KUBECONFIG"] = str(pod_dir / "kubeconfig")
         container = spec["containers"][index]
+        env.update(IMAGE_ENV.get(IMAGE_KEYS.get(container.get("image", ""), ""), {}))
         for src in container.get("envFrom") or []:
             prefix = src.get("prefix", "")
             for kind in ("configMapRef", "secretRef"):
@@ -598,6 +799,8 @@ class PodRunner:
                 if ".." in Path(sub).parts:
                     raise RuntimeError(f"subPath {sub!r} leaves the volume")
                 target = self._dir(pod_dir / "subpath", f"{n}-{mount['name']}")
+            elif shared is not None and "emptyDir" in vol:
+                target = self._dir(shared, mount["name"])
             else:
                 target = self._dir(root, mount["mountPath"])
             for kind in ("configMap", "secret"):
@@ -615,9 +818,27 @@ class PodRunner:
             mounts.append({"path": mount["mountPath"], "source": str(source)})
         return env, mounts
 
-    def accelerator_devices(self, pod: dict[str, Any], index: int = 0) -> list[str]:
+    def accelerator_devices(self, pod: dict[str, Any], index: int = 0, env: dict[str, str] | None = None,
+                            ) -> list[str]:
         """The device nodes the pod's DRA allocation gives container ``index`` (``devices.py``; the scheduler
-        decided)."""
+        decided) — and, on a node whose NVIDIA Container Toolkit accepts NVIDIA_VISIBLE_DEVICES from unprivileged
+        containers (``devices.TOOLKIT_CONFIG`` under the node's directory in the lab's state), the GPUs its ``env``
+        names."""
+        node = pod["spec"].get("nodeName") or ""
+        config = self.state / "nodes" / node / devices.TOOLKIT_CONFIG
+        legacy = (env or {}).get("NVIDIA_VISIBLE_DEVICES") is not None and config.is_file() and \
+            devices.toolkit_accepts_envvar(config.read_text(encoding="utf-8", errors="replace"))
+        privileged = bool((pod["spec"]["containers"][index].get("securityContext") or {}).get("privileged"))
+        if legacy and not privileged:
+            code, slices = self.api.request("GET", "/apis/resource.k8s.io/v1/resourceslices")
+            found = devices.envvar_devices((env or {}).get("NVIDIA_VISIBLE_DEVICES"), node,
+                                           slices.get("items", []) if code == 200 else [])
+            if found:
+                meta = pod["metadata"]
+                self.say(f"{meta['namespace']}/{meta['name']}: node {node}'s NVIDIA Container Toolkit accepts "
+                         f"NVIDIA_VISIBLE_DEVICES: container {pod['spec']['containers'][index]['name']} gets "
+                         f"{', '.join(found)}")
+            return [*(d for d in self.accelerator_devices(pod, index) if d not in found), *found]
         if not pod["spec"].get("resourceClaims"):
             return []
         ns = pod["metadata"]["namespace"]
@@ -770,15 +991,18 @@ class PodRunner:
             fh.write(content)
 
     # -- API writes ------------------------------------------------------------------------------------------
-    def logs_object(self, m: Managed) -> None:
-        """kwok's Logs for the pod: `kubectl logs [--previous]` reads the program's output."""
-        meta, name = m.pod["metadata"], m.spec_container["name"]
+    def logs_object(self, m: Managed | Group) -> None:
+        """kwok's Logs for the pod: `kubectl logs [-c NAME] [--previous]` reads the container's program's output."""
+        meta = m.pod["metadata"]
+        members = m.members if isinstance(m, Group) else [m]
+        logs = [{"containers": [name], "logsFile": str(c.dir / f"{name}.log"),
+                 "previousLogsFile": str(c.dir / f"{name}.previous.log"), "follow": True}
+                for c, name in ((c, c.spec_container["name"]) for c in members)]
         obj = {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Logs",
                "metadata": {"name": meta["name"], "namespace": meta["namespace"],
                             "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": meta["name"],
                                                  "uid": meta["uid"]}]},
-               "spec": {"logs": [{"containers": [name], "logsFile": str(m.dir / f"{name}.log"),
-                                  "previousLogsFile": str(m.dir / f"{name}.previous.log"), "follow": True}]}}
+               "spec": {"logs": logs}}
         code, out = self.api.request("POST", f"/apis/kwok.x-k8s.io/v1alpha1/namespaces/{meta['namespace']}/logs",
                                      obj)
         if code == 409:  # a pod of the same name before: its Logs is being garbage-collected
@@ -789,15 +1013,21 @@ class PodRunner:
         if code >= 300:
             self.say(f"{meta['namespace']}/{meta['name']}: Logs object failed: {code} {str(out)[:200]}")
 
-    def exec_object(self, m: Managed) -> None:
-        """kwok's Exec for the pod: `kubectl exec POD -- CMD` runs CMD in the pod's namespaces (podexec.py)."""
+    def exec_object(self, m: Managed | Group) -> None:
+        """kwok's Exec for the pod: `kubectl exec POD [-c NAME] -- CMD` runs CMD in the container's namespaces
+        (podexec.py)."""
         meta = m.pod["metadata"]
+        if isinstance(m, Group):
+            execs = [{"containers": [c.spec_container["name"]],
+                      "local": {"workDir": str(c.dir), "envs": [{"name": "AICONFORM_POD_DIR", "value": str(c.dir)}]}}
+                     for c in m.members]
+        else:
+            execs = [{"local": {"workDir": str(m.dir), "envs": [{"name": "AICONFORM_POD_DIR", "value": str(m.dir)}]}}]
         obj = {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Exec",
                "metadata": {"name": meta["name"], "namespace": meta["namespace"],
                             "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": meta["name"],
                                                  "uid": meta["uid"]}]},
-               "spec": {"execs": [{"local": {"workDir": str(m.dir),
-                                             "envs": [{"name": "AICONFORM_POD_DIR", "value": str(m.dir)}]}}]}}
+               "spec": {"execs": execs}}
         path = f"/apis/kwok.x-k8s.io/v1alpha1/namespaces/{meta['namespace']}/execs"
         code, out = self.api.request("POST", path, obj)
         if code == 409:  # a pod of the same name before: its Exec is being garbage-collected

@@ -214,6 +214,110 @@ def test_unknown_image_stays_kwok_only_and_says_so(lab: LabHandle) -> None:
     kubectl(lab, "delete", "namespace", ns, "--wait=false")
 
 
+def test_two_container_pod_shares_its_network_not_its_files(lab: LabHandle) -> None:
+    """Every container of a pod of known images runs, in the pod's one network namespace (one IP, localhost shared)
+    with its own env, mounts, logs, exec and status; an emptyDir both mount is shared, as on a kubelet."""
+    ns = "pods-duo"
+    kubectl(lab, "create", "namespace", ns)
+    script = ("import os, time, urllib.request\n"
+              "print(os.environ['ROLE'], flush=True)\n"
+              "for _ in range(100):\n"
+              "    try:\n"
+              "        print(urllib.request.urlopen('http://localhost:8080/hostname', timeout=2).read().decode(),"
+              " flush=True)\n"
+              "        break\n"
+              "    except OSError:\n"
+              "        time.sleep(0.2)\n"
+              "open('/shared/x', 'w').write('from-side')\n"
+              "print('web-only' if os.path.exists('/only-web') else 'no-web-mount', flush=True)\n"
+              "time.sleep(3600)\n")
+    apply(lab, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "duo", "namespace": ns},
+                "spec": {"volumes": [{"name": "shared", "emptyDir": {}}, {"name": "own", "emptyDir": {}}],
+                         "containers": [
+                             {"name": "web", "image": AGNHOST, "args": ["netexec", "--http-port=8080"],
+                              "env": [{"name": "ROLE", "value": "web"}],
+                              "volumeMounts": [{"name": "shared", "mountPath": "/shared-web"},
+                                               {"name": "own", "mountPath": "/only-web"}]},
+                             {"name": "side", "image": PYTHON, "command": ["python", "-c", script],
+                              "env": [{"name": "ROLE", "value": "side"}],
+                              "volumeMounts": [{"name": "shared", "mountPath": "/shared"}]}]}})
+    pod = pod_of(lab, ns, "!none")
+    ip, uid = pod["status"]["podIP"], pod["metadata"]["uid"]
+    log = wait(lambda: (r := kubectl(lab, "-n", ns, "logs", "duo", "-c", "side", check=False)).returncode == 0
+               and len(r.stdout.split()) >= 3 and r.stdout, 60, "the side container's log")
+    # localhost is the pod's: the side container reached the web container's server, which names the pod
+    assert log.split() == ["side", "duo", "no-web-mount"], log
+    assert wait(lambda: http_in_lab(lab, f"http://{ip}:8080/hostname"), 30, "the pod IP answers") == "duo"
+    res = kubectl(lab, "-n", ns, "exec", "duo", "-c", "web", "--", "sh", "-c",
+                  "echo $ROLE; cat /shared-web/x; echo; ls /shared 2>/dev/null || echo no-shared; "
+                  "ip -4 -o addr show eth0")
+    lines = res.stdout.splitlines()
+    assert lines[:3] == ["web", "from-side", "no-shared"], res.stdout
+    assert f" {ip}/" in lines[3], res.stdout
+    res = kubectl(lab, "-n", ns, "exec", "duo", "-c", "side", "--", "sh", "-c",
+                  "echo $ROLE; ls /only-web 2>/dev/null || echo no-web-mount; ip -4 -o addr show eth0")
+    lines = res.stdout.splitlines()
+    assert lines[:2] == ["side", "no-web-mount"] and f" {ip}/" in lines[2], res.stdout
+    web_log = kubectl(lab, "-n", ns, "logs", "duo", "-c", "web").stdout  # its own log: the server's lines
+    assert "Started HTTP server on port 8080" in web_log and "GET /hostname" in web_log, web_log
+    assert "side" not in web_log.split(), web_log
+    statuses = {c["name"]: c for c in kget(lab, "pod", "-n", ns, "duo")["status"]["containerStatuses"]}
+    assert set(statuses) == {"web", "side"}
+    assert all("running" in c["state"] and c["ready"] for c in statuses.values()), statuses
+    # two container processes (their pid files: `python -c` replaced the launcher's command line) and the sandbox
+    pids = {int(f.read_text()) for f in (lab.state / "pods" / uid / "containers").glob("*/pid")}
+    assert len(pids) == 2 and pids <= {p for p in pids if Path(f"/proc/{p}").exists()}, pids
+    pids |= set(program_pids(uid))
+    assert len(pids) == 3, pids
+    kubectl(lab, "-n", ns, "delete", "pod", "duo", "--wait=true", "--timeout=60s")
+    wait(lambda: not [p for p in pids if Path(f"/proc/{p}").exists()], 30, "the deleted pod's processes to end")
+    kubectl(lab, "delete", "namespace", ns, "--wait=false")
+
+
+@pytest.mark.parametrize(("second", "phase"), [(0, "Succeeded"), (4, "Failed")])
+def test_a_pods_phase_comes_from_all_its_containers(lab: LabHandle, second: int, phase: str) -> None:
+    """restartPolicy Never: the pod runs until every container ended, then Succeeded when all exited 0, else
+    Failed; each container has its own exit code and log."""
+    ns = f"pods-phase-{second}"
+    kubectl(lab, "create", "namespace", ns)
+    apply(lab, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "two", "namespace": ns},
+                "spec": {"restartPolicy": "Never", "containers": [
+                    {"name": "first", "image": BUSYBOX, "command": ["sh", "-c", "echo one"]},
+                    {"name": "second", "image": BUSYBOX,
+                     "command": ["sh", "-c", f"sleep 6; echo two; exit {second}"]}]}})
+
+    def statuses() -> dict:
+        pod = kget(lab, "pod", "-n", ns, "two")
+        return {"phase": pod["status"].get("phase"),
+                **{c["name"]: c for c in pod["status"].get("containerStatuses") or []}}
+
+    early = wait(lambda: (s := statuses()).get("first", {}).get("state", {}).get("terminated") and s, 30,
+                 "the first container to end")
+    if "terminated" not in early["second"]["state"]:  # the second still runs: so does the pod
+        assert early["phase"] == "Running", early
+    done = wait(lambda: (s := statuses())["phase"] in ("Succeeded", "Failed") and s, 60, "the pod to end")
+    assert done["phase"] == phase, done
+    assert done["first"]["state"]["terminated"]["exitCode"] == 0
+    assert done["second"]["state"]["terminated"]["exitCode"] == second
+    assert done["second"]["state"]["terminated"]["reason"] == ("Completed" if second == 0 else "Error")
+    assert kubectl(lab, "-n", ns, "logs", "two", "-c", "first").stdout.strip() == "one"
+    assert kubectl(lab, "-n", ns, "logs", "two", "-c", "second").stdout.strip() == "two"
+    kubectl(lab, "delete", "namespace", ns, "--wait=false")
+
+
+def test_a_pod_with_init_containers_stays_kwok_only_and_says_so(lab: LabHandle) -> None:
+    ns = "pods-init"
+    kubectl(lab, "create", "namespace", ns)
+    apply(lab, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "init", "namespace": ns},
+                "spec": {"initContainers": [{"name": "setup", "image": BUSYBOX, "command": ["true"]}],
+                         "containers": [{"name": "c", "image": BUSYBOX, "command": ["sleep", "3600"]}]}})
+    events = wait(lambda: [e for e in kget(lab, "events", "-n", ns)["items"] if e["reason"] == "KwokOnly"],
+                  30, "a KwokOnly event")
+    assert "init containers (setup)" in events[0]["message"], events[0]
+    assert not program_pids(kget(lab, "pod", "-n", ns, "init")["metadata"]["uid"])
+    kubectl(lab, "delete", "namespace", ns, "--wait=false")
+
+
 def _webhook_cert(dns: str) -> tuple[bytes, bytes, bytes]:
     """A CA, and a serving certificate for ``dns`` it signed: (ca pem, cert pem, key pem)."""
     now = dt.datetime.now(dt.timezone.utc)

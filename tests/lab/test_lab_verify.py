@@ -48,6 +48,59 @@ def test_verify_on_the_bare_lab(lab: LabHandle, tmp_path: Path) -> None:
     assert (run_dir / "PRODUCT.yaml").read_text().startswith("# LAB CLUSTER")
 
 
+def _secure_accelerator_access(lab: LabHandle, tmp_path: Path) -> tuple[dict, subprocess.CompletedProcess[str]]:
+    inv = tmp_path / "inventory.yml"
+    write_lab_engine_inventory(inv, lab.kubeconfig, {"aiconform_secure_accelerator_access_log_timeout": 30,
+                                                     "aiconform_secure_accelerator_access_pod_running_timeout": 60})
+    reports = tmp_path / "reports"
+    proc = subprocess.run([sys.executable, "-m", "aiconform.cli", "run", "-i", str(inv), "--phase", "verify",
+                           "--only", "secure_accelerator_access", "--reports-dir", str(reports)],
+                          cwd=PROJECT_ROOT, env=lab.subprocess_env(), capture_output=True, text=True, timeout=900)
+    results = json.loads(next(reports.glob("lab/*/results.json")).read_text())
+    return {r["id"]: r for r in results["requirements"]}["secure_accelerator_access"], proc
+
+
+def test_secure_accelerator_access_is_decided_by_its_probes_on_the_lab(lab: LabHandle, tmp_path: Path) -> None:
+    """Upstream's subtests, multi-container pod included, and the env-var bypass pods (ubuntu and the CUDA base
+    image): every container runs, the real scheduler allocates, each container sees the devices of its own
+    claims only: Implemented."""
+    sec, proc = _secure_accelerator_access(lab, tmp_path)
+    assert sec["status"] == "Implemented", (sec, proc.stdout[-3000:])
+    checks = {c["name"]: c for c in sec["checks"]}
+    for name in ("PositiveAccessTest", "NegativeIsolationTest", "MultiContainerIsolationTest", "EnvVarBypassTest",
+                 "CrossPodIsolationTest"):
+        assert checks[name]["outcome"] == "pass", checks
+    multi = sec["facts"]["subtests"]["MultiContainerIsolationTest"]["pods"]["multi-container-pod"]["containers"]
+    assert multi["authorized"]["count"] == 1 and multi["unauthorized"]["count"] == 0, multi
+    assert multi["authorized"]["devices"][0].startswith("/dev/nvidia"), multi
+    assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def test_secure_accelerator_access_with_the_toolkit_accepting_the_env_var_is_not_implemented(
+        lab: LabHandle, tmp_path: Path) -> None:
+    """The GPU nodes' NVIDIA Container Toolkit hands unprivileged containers the GPUs NVIDIA_VISIBLE_DEVICES names
+    (accept-nvidia-visible-devices-envvar-when-unprivileged = true): a pod without a claim sees the node's GPUs."""
+    from aiconform.labcluster import devices
+
+    nodes = json.loads(run_tool(lab, "kubectl", "get", "nodes", "-o", "json").stdout)["items"]  # type: ignore[arg-type]
+    configs = [lab.state / "nodes" / n["metadata"]["name"] / devices.TOOLKIT_CONFIG for n in nodes]
+    try:
+        for cfg in configs:
+            cfg.parent.mkdir(parents=True, exist_ok=True)
+            cfg.write_text(f"{devices.ACCEPT_ENVVAR} = true\n", encoding="utf-8")
+        sec, proc = _secure_accelerator_access(lab, tmp_path)
+    finally:
+        for cfg in configs:
+            cfg.unlink(missing_ok=True)
+    assert sec["status"] == "Not Implemented", (sec, proc.stdout[-3000:])
+    reasons = json.dumps(sec["reasons"])
+    assert "EnvVarBypassTest: VIOLATION" in reasons and "envvar-plain/prober" in reasons, reasons
+    checks = {c["name"]: c["outcome"] for c in sec["checks"]}
+    # only the bypass breaks: the claims still decide for the pods that do not set the variable
+    assert checks["MultiContainerIsolationTest"] == "pass" and checks["NegativeIsolationTest"] == "pass", checks
+    assert proc.returncode == 1, proc.stdout[-3000:]
+
+
 def test_dra_support_with_the_resource_slices_withdrawn_is_not_implemented(lab: LabHandle, tmp_path: Path) -> None:
     """Runs last in the module: it deletes the lab's ResourceSlices (the lab publishes them once, at start)."""
     res = run_tool(lab, "kubectl", "delete", "resourceslices", "--all")  # type: ignore[arg-type]

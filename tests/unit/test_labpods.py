@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -40,6 +41,8 @@ def test_image_table_comes_from_the_verifier_probe_pins() -> None:
     (pod(AGNHOST), True),
     (pod("nginx:1.27"), False),
     (pod(AGNHOST, "nginx:1.27"), False),
+    (pod(AGNHOST, "python:3.13-alpine"), True),  # every container of known images: each runs
+    (pod("nvcr.io/nvidia/cuda:12.9.0-base-ubuntu24.04"), True),
     (pod(AGNHOST, hostNetwork=True), False),
     (pod(AGNHOST, initContainers=[{"name": "i", "image": AGNHOST}]), False),
 ])
@@ -179,14 +182,16 @@ def test_launch_waits_for_release_then_returns_the_command_exit_code(tmp_path: P
     spec = tmp_path / "launch.json"
     spec.write_text(json.dumps({"program": "exec", "argv": ["sh", "-c", "echo $GREETING; exit 5"],
                                 "env": {"PATH": pods.DEFAULT_PATH, "GREETING": "hello"}, "hostname": "not-set",
-                                "workdir": str(tmp_path)}))
+                                "workdir": str(tmp_path), "ready": str(tmp_path / "ready")}))
     proc = subprocess.Popen([sys.executable, "-m", "aiconform.labcluster.programs.launch", str(spec)],
                             cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     time.sleep(0.5)
     assert proc.poll() is None, "launch did not wait for its release"
+    assert not (tmp_path / "ready").exists()  # `kubectl exec` waits for the container's filesystem
     out, err = proc.communicate("x", timeout=20)
     assert proc.returncode == 5 and out == "hello\n"
+    assert (tmp_path / "ready").exists()
     assert "hostname stays the host's" in err  # no UTS namespace here: the host's name is left alone
     # closing the pipe without releasing: the program never starts
     proc = subprocess.run([sys.executable, "-m", "aiconform.labcluster.programs.launch", str(spec)],
@@ -388,6 +393,14 @@ def test_exec_shims_cover_the_programs_on_path_and_refuse_outside_a_pod(tmp_path
     monkeypatch.setenv("AICONFORM_POD_DIR", str(tmp_path / "gone"))
     assert podexec.main(["tool", "x"]) == 126
     assert "not running" in capsys.readouterr().err
+    # a running container whose filesystem is not made yet: refused (kubectl exec fails, a retry gets in)
+    pod_dir = tmp_path / "pod"
+    pod_dir.mkdir()
+    (pod_dir / "pid").write_text(f"{os.getpid()}\n")
+    (pod_dir / "launch.json").write_text(json.dumps({"env": {}, "ready": str(pod_dir / "ready")}))
+    monkeypatch.setenv("AICONFORM_POD_DIR", str(pod_dir))
+    assert podexec.main(["tool", "x"]) == 126
+    assert "starting" in capsys.readouterr().err
 
 
 def _slice(driver: str, pool: str, devs: list[dict]) -> dict:
@@ -453,3 +466,65 @@ def test_readiness_uses_the_kubelets_thresholds(tmp_path: Path, monkeypatch: pyt
     clock[0] += 10
     runner.check(m)
     assert states == [True, False]  # the third: NotReady
+
+
+def test_a_pods_phase_comes_from_all_its_containers(tmp_path: Path) -> None:
+    """As a kubelet: Running (not Ready) while one container ended and another runs; Failed once all ended and
+    one failed, Succeeded when all exited 0; each container's own state and exit code."""
+    (tmp_path / "logs").mkdir()
+    api = VolumeApi()
+    runner = pods.PodRunner(api, tmp_path, tmp_path / "ca", "10.243.0.1", 6443, stopping=None)  # type: ignore[arg-type]
+    p = pod(AGNHOST, "python:3.13-alpine")
+    g = pods.Group(p, tmp_path)
+    g.members = [pods.Managed(p, "agnhost", tmp_path, container=0, group=g),
+                 pods.Managed(p, "exec", tmp_path, container=1, group=g)]
+    running = {"running": {"startedAt": "t"}}
+    g.members[0].state, g.members[1].state = running, running
+    runner.group_status(g)
+    status = api.posted[-1][1]["status"]
+    assert "phase" not in status and {c["status"] for c in status["conditions"]} == {"True"}
+    assert [c["name"] for c in status["containerStatuses"]] == ["c0", "c1"]
+    g.members[1].state, g.members[1].exit_code, g.members[1].done = {"terminated": {"exitCode": 2}}, 2, True
+    runner.group_status(g)
+    status = api.posted[-1][1]["status"]
+    assert "phase" not in status and {c["status"] for c in status["conditions"]} == {"False"}
+    assert status["containerStatuses"][1]["state"]["terminated"]["exitCode"] == 2
+    assert not g.done
+    for code in (0, 2):
+        g.members[0].state, g.members[0].exit_code, g.members[0].done = {"terminated": {"exitCode": 0}}, 0, True
+        g.members[1].exit_code = code
+        runner.group_status(g)
+        assert api.posted[-1][1]["status"]["phase"] == ("Succeeded" if code == 0 else "Failed")
+        assert g.done
+
+
+def test_a_node_whose_toolkit_accepts_the_env_var_hands_out_its_gpus() -> None:
+    from aiconform.labcluster import devices
+    assert devices.toolkit_accepts_envvar(f"{devices.ACCEPT_ENVVAR} = true\n")
+    assert not devices.toolkit_accepts_envvar(f"{devices.ACCEPT_ENVVAR} = false\n")
+    assert not devices.toolkit_accepts_envvar("[nvidia-container-cli]\nldconfig = '@/sbin/ldconfig'\n")
+    assert not devices.toolkit_accepts_envvar("not toml [")
+    s = _slice("gpu.nvidia.com", "node-a", [{"name": "gpu-0"}, {"name": "gpu-1", "attributes": {
+        "uuid": {"string": "GPU-b"}}}])
+    s["spec"]["nodeName"] = "node-a"
+    other = _slice("gpu.nvidia.com", "node-b", [{"name": "gpu-0"}])
+    other["spec"]["nodeName"] = "node-b"
+    assert devices.envvar_devices("all", "node-a", [s, other]) == [
+        "nvidia0", "nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia1"]
+    assert devices.envvar_devices("GPU-b", "node-a", [s, other])[0] == "nvidia1"
+    assert devices.envvar_devices("1", "node-a", [s]) == ["nvidia1", "nvidiactl", "nvidia-uvm", "nvidia-uvm-tools"]
+    for value in (None, "", "void", "none"):
+        assert devices.envvar_devices(value, "node-a", [s]) == []
+    assert devices.envvar_devices("all", "node-c", [s, other]) == []
+
+
+def test_the_cuda_base_image_gets_its_env_under_the_containers_own(tmp_path: Path) -> None:
+    (tmp_path / "logs").mkdir()
+    runner = pods.PodRunner(VolumeApi(), tmp_path, tmp_path / "ca", "10.243.0.1", 6443, stopping=None)  # type: ignore[arg-type]
+    p = pod("nvcr.io/nvidia/cuda:12.9.0-base-ubuntu24.04", automountServiceAccountToken=False)
+    env, _ = runner.prepare(p, tmp_path)
+    assert env["NVIDIA_VISIBLE_DEVICES"] == "all"
+    p["spec"]["containers"][0]["env"] = [{"name": "NVIDIA_VISIBLE_DEVICES", "value": "void"}]
+    assert runner.prepare(p, tmp_path)[0]["NVIDIA_VISIBLE_DEVICES"] == "void"
+    assert "NVIDIA_VISIBLE_DEVICES" not in runner.prepare(pod(AGNHOST, automountServiceAccountToken=False),
+                                                          tmp_path)[0]

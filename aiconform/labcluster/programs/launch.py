@@ -1,7 +1,9 @@
 """Start one container of a lab pod: ``python -m aiconform.labcluster.programs.launch SPEC.json``.
 
 The pod runner starts this in a new network (and UTS) namespace and holds it on stdin until the namespace has its
-``eth0`` and pod IP; one byte on stdin releases it. It then sets the hostname to the pod's name and becomes the
+``eth0`` and pod IP; one byte on stdin releases it. (A container of a multi-container pod starts in the network and
+UTS namespaces of the pod's sandbox, itself this program running ``pause``, with a mount namespace of its own.)
+Once the container's filesystem is made it creates the spec's ``ready`` file: ``kubectl exec`` waits for it. It then sets the hostname to the pod's name and becomes the
 program named in the spec (its exit code is the container's): a stand-in, the container's command with the
 host's programs, or (``controller``) an upstream controller's binary built by ``aiconform lab build`` with the
 container's args.
@@ -146,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     # a controller's binary is opened at once, before the pod's mounts: a volume (e.g. an emptyDir at /tmp) may
     # cover the lab's cache directory where it lives; it is then executed from the descriptor (fexecve)
     binary = os.open(spec["argv"][0], os.O_RDONLY | os.O_CLOEXEC) if spec["program"] == "controller" else -1
+    # the file that says the container's filesystem is made (``kubectl exec`` waits for it, podexec.py): its
+    # directory is opened now, as after the chroot the host's paths are out of reach
+    ready = spec.get("ready") or ""
+    ready_dir = os.open(os.path.dirname(ready), os.O_RDONLY | os.O_DIRECTORY) if ready else -1
     if not sys.stdin.read(1):  # the runner closed the pipe without releasing us: the pod is gone
         return 137
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -161,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"launch: no filesystem of its own ({exc}); volumes are only under $AICONFORM_POD_ROOT",
                   file=sys.stderr, flush=True)
     os.chdir(spec.get("workdir") or "/")
+    if ready_dir >= 0:
+        os.close(os.open(os.path.basename(ready), os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=ready_dir))
+        os.close(ready_dir)
     env = spec["env"]
     os.environ.clear()
     os.environ.update(env)

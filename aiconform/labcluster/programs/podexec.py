@@ -2,7 +2,8 @@
 
 kwok serves ``exec`` for a pod from an ``Exec`` object (kwok ``--enable-crds=Exec``): it runs the command on its own
 host with that object's working directory and environment. The lab gives each pod it runs an ``Exec`` object whose
-environment names the pod's directory (``AICONFORM_POD_DIR``), and starts kwok with ``PATH`` set to a directory of
+environment names the pod's directory (``AICONFORM_POD_DIR``; in a multi-container pod, one target per container
+naming the container's directory, so ``kubectl exec -c NAME`` enters that container), and starts kwok with ``PATH`` set to a directory of
 shims (``shim_dir``): one link per program name found on the host's ``PATH``, all to this program. So ``kubectl
 exec POD -- sh -c ...`` makes kwok start the shim ``sh``, which enters the pod's network, UTS and mount namespaces
 and its root (``nsenter --target <pid of the pod's program> --net --uts --mount --root --wd``) and runs ``sh``
@@ -74,6 +75,8 @@ def main(argv: list[str]) -> int:
         return _fail("the pod's container is not running")
     if not os.path.exists(f"/proc/{pid}/ns/net"):
         return _fail("the pod's container is not running")
+    if spec.get("ready") and not os.path.exists(spec["ready"]):  # its filesystem is still being made
+        return _fail("the pod's container is starting")
     nsenter = shutil.which("nsenter", path="/usr/bin:/bin:/usr/sbin:/sbin")
     if nsenter is None:
         return _fail("nsenter (util-linux) is not installed on the lab's host")
