@@ -445,9 +445,7 @@ class PodRunner:
             self.logs_object(m)
             self.exec_object(m)
         except Exception as exc:  # noqa: BLE001 - reported on the pod, as a kubelet would
-            self.say(f"{meta['namespace']}/{meta['name']}: cannot start: {exc}")
-            self.event(pod, "FailedCreatePodSandBox", f"the lab could not start the pod's program: {exc}",
-                       warning=True)
+            self.failed_start(pod, "program", exc)
             self.kill(m)
             m.done = True
 
@@ -494,11 +492,14 @@ class PodRunner:
             self.exec_object(g)
             self.group_status(g)
         except Exception as exc:  # noqa: BLE001 - reported on the pod, as a kubelet would
-            self.say(f"{meta['namespace']}/{meta['name']}: cannot start: {exc}")
-            self.event(pod, "FailedCreatePodSandBox", f"the lab could not start the pod's containers: {exc}",
-                       warning=True)
+            self.failed_start(pod, "containers", exc)
             self.kill_group(g)
             g.done = True
+
+    def failed_start(self, pod: dict[str, Any], what: str, exc: Exception) -> None:
+        meta = pod["metadata"]
+        self.say(f"{meta['namespace']}/{meta['name']}: cannot start: {exc}")
+        self.event(pod, "FailedCreatePodSandBox", f"the lab could not start the pod's {what}: {exc}", warning=True)
 
     def start_sandbox(self, g: Group) -> None:
         """The pod's sandbox: ``pause`` in new network, UTS (and mount) namespaces, wired to the bridge."""

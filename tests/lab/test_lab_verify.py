@@ -48,16 +48,21 @@ def test_verify_on_the_bare_lab(lab: LabHandle, tmp_path: Path) -> None:
     assert (run_dir / "PRODUCT.yaml").read_text().startswith("# LAB CLUSTER")
 
 
-def _secure_accelerator_access(lab: LabHandle, tmp_path: Path) -> tuple[dict, subprocess.CompletedProcess[str]]:
+def _verify_one(lab: LabHandle, tmp_path: Path, requirement: str, timeouts: dict[str, int],
+                timeout: int = 900) -> tuple[dict, subprocess.CompletedProcess[str]]:
+    """``aiconform run --phase verify --only <requirement>`` on the lab: its result and the process."""
     inv = tmp_path / "inventory.yml"
-    write_lab_engine_inventory(inv, lab.kubeconfig, {"aiconform_secure_accelerator_access_log_timeout": 30,
-                                                     "aiconform_secure_accelerator_access_pod_running_timeout": 60})
+    write_lab_engine_inventory(inv, lab.kubeconfig, {f"aiconform_{requirement}_{k}": v for k, v in timeouts.items()})
     reports = tmp_path / "reports"
     proc = subprocess.run([sys.executable, "-m", "aiconform.cli", "run", "-i", str(inv), "--phase", "verify",
-                           "--only", "secure_accelerator_access", "--reports-dir", str(reports)],
-                          cwd=PROJECT_ROOT, env=lab.subprocess_env(), capture_output=True, text=True, timeout=900)
+                           "--only", requirement, "--reports-dir", str(reports)],
+                          cwd=PROJECT_ROOT, env=lab.subprocess_env(), capture_output=True, text=True, timeout=timeout)
     results = json.loads(next(reports.glob("lab/*/results.json")).read_text())
-    return {r["id"]: r for r in results["requirements"]}["secure_accelerator_access"], proc
+    return {r["id"]: r for r in results["requirements"]}[requirement], proc
+
+
+def _secure_accelerator_access(lab: LabHandle, tmp_path: Path) -> tuple[dict, subprocess.CompletedProcess[str]]:
+    return _verify_one(lab, tmp_path, "secure_accelerator_access", {"log_timeout": 30, "pod_running_timeout": 60})
 
 
 def test_secure_accelerator_access_is_decided_by_its_probes_on_the_lab(lab: LabHandle, tmp_path: Path) -> None:
@@ -105,15 +110,7 @@ def test_dra_support_with_the_resource_slices_withdrawn_is_not_implemented(lab: 
     """Runs last in the module: it deletes the lab's ResourceSlices (the lab publishes them once, at start)."""
     res = run_tool(lab, "kubectl", "delete", "resourceslices", "--all")  # type: ignore[arg-type]
     assert res.returncode == 0, res.stderr
-    inv = tmp_path / "inventory.yml"
-    write_lab_engine_inventory(inv, lab.kubeconfig, {"aiconform_dra_support_log_timeout": 8,
-                                                     "aiconform_dra_support_pod_running_timeout": 20})
-    reports = tmp_path / "reports"
-    proc = subprocess.run([sys.executable, "-m", "aiconform.cli", "run", "-i", str(inv), "--phase", "verify",
-                           "--only", "dra_support", "--reports-dir", str(reports)],
-                          cwd=PROJECT_ROOT, env=lab.subprocess_env(), capture_output=True, text=True, timeout=600)
-    results = json.loads(next(reports.glob("lab/*/results.json")).read_text())
-    dra = {r["id"]: r for r in results["requirements"]}["dra_support"]
+    dra, proc = _verify_one(lab, tmp_path, "dra_support", {"log_timeout": 8, "pod_running_timeout": 20}, 600)
     # the API is served but nothing can be allocated: away from Implemented (Partially: the API part passes), a
     # MUST not implemented for the exit code, never an undecided error
     assert dra["status"] in ("Not Implemented", "Partially Implemented"), (dra, proc.stdout[-2000:])
