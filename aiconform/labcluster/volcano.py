@@ -76,7 +76,7 @@ def _deployment(name: str, controller: str, args: list[str], labels: dict[str, s
         "metadata": {"name": name, "namespace": NAMESPACE, "labels": lab},
         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
                  "template": {"metadata": {"labels": lab}, "spec": {
-                     "serviceAccountName": SERVICE_ACCOUNT, "priorityClassName": "system-cluster-critical",
+                     "serviceAccountName": SERVICE_ACCOUNT,
                      "tolerations": [{"operator": "Exists"}],
                      "containers": [{
                          "name": name, "image": image(controller),
