@@ -346,6 +346,11 @@ def wrapper_target(names: list[str], go: str = "go") -> Target:
             raise BuildError(f"wrapper {wrapper}: {module} pinned at {requires[module]} and {version}")
         requires[module] = version
         go_dir = max(go_dir, _go_directive(_download_mod(go, module, version)), key=_version_key)
+        if pin.get("kubernetes"):  # k8s.io/kubernetes at a lab.kubernetes pin, its staging modules replaced
+            kpin = versions.get("lab.kubernetes")[resolve_minor(str(pin["kubernetes"]))]
+            requires[str(kpin["module"])] = str(kpin["version"])
+            for mod in _staging_modules(_download_mod(go, str(kpin["module"]), str(kpin["version"]))):
+                replaces[mod] = f"{mod} {kpin['staging']}"
         for mod, to in (pin.get("replace") or {}).items():
             replaces[str(mod)] = str(to)
         for mod, ver in (pin.get("require") or {}).items():

@@ -175,25 +175,30 @@ class Supervisor:
         raise RuntimeError(f"{what} not ready after {timeout:g}s" + (f" (last error: {last})" if last else ""))
 
     def install_stack(self, api: Api, controllers: list[str], run_pods: bool) -> dict[str, Any]:
-        """What a stack applies itself at start (today: karpenter.py's objects), once its controller is ready."""
-        if "karpenter" not in controllers:
-            return {}
-        from aiconform.labcluster import build, karpenter
+        """What a stack applies itself at start (karpenter.py's, volcano.py's objects), once its controllers run."""
+        from aiconform.labcluster import build, karpenter, volcano
 
+        if "karpenter" in controllers:
+            stack: Any = karpenter
+            manifests, what = build.manifests_dir("karpenter"), "Karpenter"
+        elif "volcano-scheduler" in controllers:
+            stack, manifests, what = volcano, build.manifests_dir("volcano-scheduler"), "Volcano"
+        else:
+            return {}
         if not run_pods:
-            raise RuntimeError("the karpenter stack needs the lab's pod network to run Karpenter's pod (see above)")
-        info = karpenter.install(api, build.manifests_dir("karpenter"))
+            raise RuntimeError(f"the {what} stack needs the lab's pod network to run its controllers' pods (see above)")
+        info = stack.install(api, manifests)
         last: dict[str, str | None] = {"why": None}
 
         def ok() -> bool:
-            last["why"] = karpenter.ready(api)
+            last["why"] = stack.ready(api)
             return last["why"] is None
 
         try:
-            self.wait_for("Karpenter", ok, 120)
+            self.wait_for(what, ok, 120)
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}: {last['why']}") from exc
-        return info
+        return dict(info)
 
     # -- the cluster -----------------------------------------------------------------------------------------
     def run(self) -> int:

@@ -65,6 +65,16 @@ def test_volcano_binds_a_gang_only_when_all_its_members_exist_and_fit(sim_factor
                                     .get("status") or {}).get("conditions") or [] if c["type"] == "Unschedulable"])
     assert pg and pg[0]["reason"] == "NotEnoughResources"
     assert pg[0]["message"].startswith("1/3 tasks in gang unschedulable: pod group is not ready, 3 Pending, 3 minAvailable")
+    # in the words and state of the real Volcano v1.14 scheduler (the lab's volcano stack): the Schedulable/Unschedulable
+    # split, the first pod that fits nowhere with Volcano's own fit error, the PodGroup admitted (Inqueue) yet unbound
+    assert "; Pending: 1 Unschedulable, 2 Schedulable. Origin reason is big-2: 0/" in pg[0]["message"], pg
+    assert "nodes are unavailable: " in pg[0]["message"] and "Insufficient cpu" in pg[0]["message"], pg
+    big = custom.get_namespaced_custom_object(*VOLCANO, "default", "podgroups", "big")
+    assert big["status"]["phase"] == "Inqueue", big["status"]
+    pod_cond = [c for c in core.read_namespaced_pod("big-0", "default").status.conditions or []
+                if c.type == "PodScheduled" and c.status == "False"]
+    assert pod_cond and pod_cond[0].message.startswith("pod group is not ready, 3 Pending, 3 minAvailable; Pending: 1 "
+                                                       "Unschedulable, 2 Schedulable. Origin reason is big-2: "), pod_cond
     time.sleep(1)
     assert [_node(core, f"big-{i}") for i in range(3)] == [None, None, None]
     events = [e for e in core.list_namespaced_event("default").items if e.involved_object.name == "big-0"]

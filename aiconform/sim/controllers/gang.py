@@ -140,6 +140,7 @@ def _place(c: Cluster, g: Gang, waiting: list[Obj], needed: int, nodes: list[Obj
     trial = {k: Counter(v) for k, v in used.items()}
     plan: list[tuple[Obj, str]] = []
     first_error = ""
+    origin = ""  # Volcano's words for the first pod that fits nowhere: "<pod>: 0/N nodes are unavailable: ..."
     for pod in waiting:
         histogram: Counter[str] = Counter()
         chosen = None
@@ -155,6 +156,9 @@ def _place(c: Cluster, g: Gang, waiting: list[Obj], needed: int, nodes: list[Obj
             break
         if chosen is None:
             first_error = first_error or fit_error(len(nodes), histogram)
+            origin = origin or f"{pod['metadata']['name']}: " + (
+                f"0/{len(nodes)} nodes are unavailable: " + ", ".join(sorted(f"{v} {k}" for k, v in histogram.items()))
+                + "." if nodes else "no nodes available to schedule pods")
             if len(waiting) == 1:
                 break
             continue
@@ -177,11 +181,13 @@ def _place(c: Cluster, g: Gang, waiting: list[Obj], needed: int, nodes: list[Obj
         _unschedulable(c, g, waiting[0], first_error)
         return
     fit = len(plan)
+    fit_err = origin if g.name == "volcano" else first_error
     for pod in waiting:
-        _unschedulable(c, g, pod, _gang_message(g, ns, pg_name, pod, fit, len(waiting), members, min_member,
-                                                first_error))
+        msg = _gang_message(g, ns, pg_name, pod, fit, len(waiting), members, min_member, fit_err)
+        # Volcano's pod condition is the PodGroup's message without its "<n>/<m> tasks in gang unschedulable: "
+        _unschedulable(c, g, pod, msg.split(": ", 1)[1] if g.name == "volcano" else msg)
     if pg is not None:
-        msg = _gang_message(g, ns, pg_name, waiting[0], fit, len(waiting), members, min_member, first_error)
+        msg = _gang_message(g, ns, pg_name, waiting[0], fit, len(waiting), members, min_member, fit_err)
         if g.name == "volcano":
             _pg_condition(c, g, pg, "Unschedulable", "True", "NotEnoughResources", msg)
             _pg_event(c, pg, "Warning", "Unschedulable", msg, g)
@@ -201,8 +207,12 @@ def _short_message(g: Gang, ns: str, pg: str, pod: Obj, members: int, min_member
 def _gang_message(g: Gang, ns: str, pg: str, pod: Obj, fit: int, pending: int, members: int, min_member: int,
                   fit_err: str) -> str:
     if g.name == "volcano":
+        # as v1.14's gang plugin writes it (seen on the lab's real scheduler): "13/22 tasks in gang unschedulable: pod
+        # group is not ready, 22 Pending, 22 minAvailable; Pending: 13 Unschedulable, 9 Schedulable. Origin reason is
+        # <pod>: 0/5 nodes are unavailable: 5 Insufficient cpu."
         return (f"{min_member - fit}/{members} tasks in gang unschedulable: pod group is not ready, {pending} "
-                f"Pending, {min_member} minAvailable" + (f". Origin reason is {fit_err}" if fit_err else ""))
+                f"Pending, {min_member} minAvailable; Pending: {pending - fit} Unschedulable, {fit} Schedulable"
+                + (f". Origin reason is {fit_err}" if fit_err else ""))
     if g.name == "kai":
         return (f"Resources were found for {fit} pods while {min_member} are required for gang scheduling. "
                 + (fit_err or ""))
@@ -286,9 +296,11 @@ def _podgroup_status(c: Cluster, g: Gang) -> None:
             st.update({"running": phases["Running"], "succeeded": phases["Succeeded"], "failed": phases["Failed"]})
             done = phases["Succeeded"] + phases["Failed"]
             if g.name == "volcano":
+                # the enqueue action admits a PodGroup once its minMember pods exist (the real scheduler's
+                # oversized gang stays Inqueue with none bound); fewer members: the job is invalid, Pending
                 phase = ("Completed" if members and done >= min_member and not phases["Running"] else
                          "Running" if phases["Running"] + done >= min_member else
-                         "Inqueue" if bound else "Pending")
+                         "Inqueue" if bound or len(members) >= min_member else "Pending")
             else:
                 phase = ("Finished" if members and phases["Succeeded"] >= min_member else
                          "Failed" if phases["Failed"] else

@@ -1,0 +1,150 @@
+"""gang_scheduling decided by the real Volcano scheduler (``aiconform lab up --stack volcano``).
+
+The lab runs Volcano's scheduler and controller-manager built from volcano.sh/volcano (their Deployments' pods run
+the binaries) with a scheduler configuration of the lab's own (enqueue, allocate, backfill; the ``gang`` plugin)
+and Queue ``default``. The verifier detects Volcano by its API group, writes a PodGroup (minMember = the Job's pods)
+before each Job and hands the pods to ``schedulerName: volcano``: the two-pod gang is bound together and completes,
+the gang larger than the cluster gets no pod bound -> Implemented. With the ``gang`` plugin left out of the
+scheduler's configuration (the ConfigMap edited, the scheduler's pod restarted, as an operator would) Volcano binds
+every pod that fits and the oversized gang starts partly -> Not Implemented. Nothing is stubbed: every binding and
+PodGroup status comes from Volcano.
+
+The probe pods ask for 4 CPUs each (``cpu_request``): the negative Job is then ~2x the lab's CPUs in a few dozen
+pods, not a thousand (the partial case really runs what Volcano binds).
+
+`make lab-build` builds the stack (``aiconform lab build --stack volcano``); without its binaries these tests skip
+with the reason, except under CI, where that is a failure (``require_binaries``).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers.lab import LabHandle, require_binaries
+from helpers.sim import run_tool
+
+from aiconform import PROJECT_ROOT
+from aiconform.lab import write_lab_engine_inventory
+from aiconform.labcluster import build, volcano
+
+pytestmark = pytest.mark.lab
+STACK = "volcano"
+REQ = "gang_scheduling"
+VARS = {"aiconform_gang_scheduling_cpu_request": "4", "aiconform_gang_scheduling_memory_request": "128Mi",
+        "aiconform_gang_scheduling_negative_parallelism": 1, "aiconform_gang_scheduling_negative_window": 20,
+        "aiconform_gang_scheduling_positive_timeout": 120}
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
+    require_binaries(stack=STACK)
+    handle = LabHandle(tmp_path_factory.mktemp("lab"), gpus=1, stack=STACK)
+    yield handle
+    handle.stop()
+
+
+def _verify(lab: LabHandle, tmp_path: Path) -> tuple[dict[str, Any], str]:
+    inv = tmp_path / "inventory.yml"
+    write_lab_engine_inventory(inv, lab.kubeconfig, VARS)
+    reports = tmp_path / "reports"
+    proc = subprocess.run([sys.executable, "-m", "aiconform.cli", "run", "-i", str(inv), "--phase", "verify",
+                           "--only", REQ, "--reports-dir", str(reports)],
+                          cwd=PROJECT_ROOT, env=lab.subprocess_env(), capture_output=True, text=True, timeout=900)
+    out = proc.stdout + proc.stderr
+    results = json.loads(next(reports.glob("lab/*/results.json")).read_text())
+    return {r["id"]: r for r in results["requirements"]}[REQ], out
+
+
+def _kubectl(lab: LabHandle, *args: str) -> str:
+    res = run_tool(lab, "kubectl", *args)  # type: ignore[arg-type]
+    assert res.returncode == 0, res.stderr
+    return str(res.stdout)
+
+
+def _scheduler_pod(lab: LabHandle) -> dict[str, Any]:
+    pods = json.loads(_kubectl(lab, "get", "pods", "-n", volcano.NAMESPACE, "-l", f"app={volcano.SCHEDULER}",
+                               "-o", "json"))["items"]
+    return next((p for p in pods if not p["metadata"].get("deletionTimestamp")), {})
+
+
+def _ready(pod: dict[str, Any]) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def test_volcano_binds_the_gang_all_or_nothing(lab: LabHandle, tmp_path: Path) -> None:
+    version = build.upstream_pin("volcano-scheduler")["version"]
+    res = subprocess.run([sys.executable, "-m", "aiconform.cli", "lab", "status", "--kubeconfig", str(lab.kubeconfig)],
+                         cwd=PROJECT_ROOT, env=lab.subprocess_env(), capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert f"real: volcano-scheduler {version} (built from volcano.sh/volcano" in res.stdout, res.stdout
+    assert f"real: volcano-controller-manager {version} (built from volcano.sh/volcano" in res.stdout, res.stdout
+    info = json.loads((lab.state / "lab.json").read_text())["stack"]["volcano"]
+    assert info["version"] == version and f"Deployments {volcano.NAMESPACE}/{volcano.SCHEDULER}" in info["runs_as"]
+    assert "podgroups.scheduling.volcano.sh" in info["crds"] and "queues.scheduling.volcano.sh" in info["crds"], info
+    # the controller-manager's queue controller opened the lab's Queue
+    queue = json.loads(_kubectl(lab, "get", "queues.scheduling.volcano.sh", volcano.QUEUE, "-o", "json"))
+    assert queue["status"]["state"] == "Open", queue.get("status")
+
+    entry, out = _verify(lab, tmp_path)
+    assert entry["status"] == "Implemented", "\n".join((json.dumps(entry["reasons"]), out[-3000:]))
+    facts = entry["facts"]
+    assert facts["mechanism"]["name"] == "volcano" and facts["mechanism"]["source"] == "detected", facts["mechanism"]
+    assert facts["podgroup"]["scheduler_name"] == volcano.SCHEDULER_NAME, facts["podgroup"]
+    pos = facts["positive"]
+    assert pos["complete"] and pos["succeeded"] == pos["parallelism"] == 2, pos
+    assert all(p["node"] for p in pos["pods"]) and pos["max_bound_together"] == 2, pos["pods"]
+    # Volcano's own status on the verifier's PodGroup (the verifier writes none)
+    assert pos["podgroup"]["found"] and pos["podgroup"]["phase"] in ("Running", "Completed"), pos["podgroup"]
+    neg = facts["negative"]
+    assert neg["violation_count"] == 0 and neg["pods_seen"] == neg["parallelism"] > 2, neg
+    # the gang plugin's own word: the PodGroup cannot be scheduled as a whole
+    pg = neg["podgroup"]
+    assert pg["found"] and pg["min_member"] == neg["parallelism"], pg
+    unsched = [c for c in pg["conditions"] if c.get("type") == "Unschedulable" and c.get("status") == "True"]
+    assert unsched and unsched[0].get("reason") == "NotEnoughResources", pg
+    assert "tasks in gang unschedulable: pod group is not ready" in unsched[0].get("message", ""), pg
+    assert f"{neg['parallelism']} minAvailable" in unsched[0]["message"], pg
+    assert facts["cleanup"]["released"], facts["cleanup"]
+
+
+def test_volcano_without_the_gang_plugin_is_not_implemented(lab: LabHandle, tmp_path: Path) -> None:
+    """Runs last in the module: from here on the scheduler runs a configuration without the ``gang`` plugin."""
+    before = _scheduler_pod(lab)
+    conf = volcano.scheduler_conf(without=("gang",))
+    patch = json.dumps({"data": {volcano.CONF_FILE: conf}})
+    _kubectl(lab, "patch", "configmap", "-n", volcano.NAMESPACE, volcano.CONFIGMAP, "--type=merge", "-p", patch)
+    _kubectl(lab, "delete", "pod", "-n", volcano.NAMESPACE, before["metadata"]["name"], "--wait=true")
+    deadline = time.monotonic() + 90
+    pod: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        pod = _scheduler_pod(lab)
+        if pod and pod["metadata"]["uid"] != before["metadata"]["uid"] and _ready(pod):
+            break
+        time.sleep(1)
+    else:
+        pytest.fail(f"the restarted Volcano scheduler pod is not Ready: {json.dumps(pod.get('status'))[:1500]}")
+    # the scheduler itself says which plugins it loaded (klog V(2), -v=2 in the lab's Deployment)
+    deadline = time.monotonic() + 30
+    loaded = ""
+    while time.monotonic() < deadline and not loaded:
+        res = run_tool(lab, "kubectl", "logs", "-n", volcano.NAMESPACE, pod["metadata"]["name"])  # type: ignore[arg-type]
+        logs = str(res.stdout) if res.returncode == 0 else ""  # "no logs found" until the runner has some
+        loaded = next((line for line in logs.splitlines() if "Finished loading scheduler config" in line), "")
+        time.sleep(1)
+    assert loaded and "predicates" in loaded and "gang" not in loaded, loaded
+
+    entry, out = _verify(lab, tmp_path)
+    assert entry["status"] == "Not Implemented", "\n".join((json.dumps(entry["reasons"]), out[-3000:]))
+    checks = {c["name"]: c for c in entry["checks"]}
+    assert checks["NegativeGangScheduling"]["outcome"] == "fail", checks
+    assert "partial scheduling" in checks["NegativeGangScheduling"]["reason"], checks["NegativeGangScheduling"]
+    neg = entry["facts"]["negative"]
+    # Volcano bound the pods that fit (4 CPUs each) and left the rest pending: a partly started gang
+    assert 0 < neg["violation_count"] < neg["parallelism"], neg
+    assert all(v["node"] for v in neg["violations"]), neg["violations"]
