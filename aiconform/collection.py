@@ -1,8 +1,11 @@
-"""The collection's generated files: ``python -m aiconform.collection bundle [--check]``.
+"""The collection's generated files: ``python -m aiconform.collection bundle|options [--check]``.
 
 ``plugins/module_utils/_bundled_data.py`` holds the data files modules read (probe manifests, the requirement
 catalog, versions.yml; see ``plugins/module_utils/datafiles.py``), because Ansible ships module_utils to a module
 as Python only. Regenerate it after changing one of those files; ``--check`` exits 1 when it is stale.
+
+``options`` regenerates what derives from the verifiers' OPTIONS (aiconform/verifier_options.py): the modules'
+option documentation, the verify plan and the sample inventory's verify_*.yml.
 """
 from __future__ import annotations
 
@@ -24,7 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("bundle", help="regenerate plugins/module_utils/_bundled_data.py")
     b.add_argument("--check", action="store_true", help="exit 1 when the bundle differs from the files")
+    o = sub.add_parser("options", help="regenerate the option docs, verify plan and sample inventory from OPTIONS")
+    o.add_argument("--check", action="store_true", help="exit 1 when a generated file is stale")
     args = parser.parse_args(argv)
+    if args.command == "options":
+        return _options(args.check)
     source = bundle()
     current = BUNDLE.read_text(encoding="utf-8") if BUNDLE.exists() else ""
     if args.check:
@@ -39,6 +46,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {BUNDLE.relative_to(PROJECT_ROOT)} ({len(source)} bytes)")
     else:
         print(f"{BUNDLE.relative_to(PROJECT_ROOT)} is current")
+    return 0
+
+
+def _options(check: bool) -> int:
+    from aiconform import verifier_options
+
+    if check:
+        stale = verifier_options.differences()
+        if stale:
+            print(f"stale generated files ({', '.join(stale)}): run .venv/bin/{verifier_options.COMMAND}",
+                  file=sys.stderr)
+            return 1
+        print("files generated from the verifiers' OPTIONS are current")
+        return 0
+    for line in verifier_options.write() or ["files generated from the verifiers' OPTIONS are current"]:
+        print(line)
     return 0
 
 

@@ -28,46 +28,7 @@ author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER
-options:
-  prometheus_service:
-    description:
-      - Prometheus Service as C(<namespace>/<name>:<port>) (upstream C(-service-metrics-prometheus-service)); when it does
-        not exist, C(prometheus-operated:9090) in the namespace of each Prometheus object is tried.
-    type: str
-    default: monitoring/kube-prometheus-stack-prometheus:9090
-  query_url:
-    description: Base URL of a Prometheus-compatible query API (C(<url>/api/v1/query)) reachable from the controller
-      instead (upstream C(-service-metrics-query-url)); the Prometheus Operator is then not required.
-    type: str
-    default: ""
-  query_bearer_token_file:
-    description: File holding a bearer token for I(query_url) (upstream C(-service-metrics-query-bearer-token-file)).
-    type: path
-    default: ""
-  scrape_labels:
-    description: Labels C(k=v,k2=v2) for the stub's ServiceMonitor (upstream C(-service-metrics-scrape-labels)), e.g. C(release=kube-prometheus-stack).
-    type: str
-    default: ""
-  collection_timeout:
-    description: Seconds to wait for the counter to equal I(request_count) (upstream 5m).
-    type: int
-    default: 300
-  request_count:
-    description: Requests sent to the stub (upstream exactly 10).
-    type: int
-    default: 10
-  stub_ready_timeout:
-    description: Seconds for the stub pod to be Ready (includes the image pull).
-    type: int
-    default: 120
-  query_interval:
-    description: Seconds between Prometheus queries.
-    type: int
-    default: 10
-  stub_image:
-    description: Python image running the stub (the upstream test's); override for a mirror.
-    type: str
-    default: docker.io/library/python:3.13-alpine
+  - aiconform.conformance.verifier_options.ai_service_metrics
 """
 
 EXAMPLES = r"""

@@ -31,55 +31,7 @@ author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER
-options:
-  node_pool_label:
-    description: Label C(key=value) selecting the accelerator node pool (upstream C(-autoscaler-node-pool-label)).
-    type: str
-  autoscaler:
-    description:
-      - Which autoscaler grows the pool. C(auto) uses the one detected; set it when several are present.
-      - Managed node auto-provisioning counts as its engine - GKE as C(cluster-autoscaler), EKS Auto Mode and AKS as C(karpenter).
-    type: str
-    default: auto
-    choices: [auto, cluster-autoscaler, karpenter]
-  accelerator_resource:
-    description: Extended resource each probe pod requests (one per pool node).
-    type: str
-    default: nvidia.com/gpu
-  device_class:
-    description:
-      - DeviceClass of a DRA-only accelerator - each probe pod claims one device of it through a ResourceClaimTemplate,
-        pool nodes count the class's devices their ResourceSlices publish, and the trigger must be Unschedulable with
-        the scheduler's C(cannot allocate all claims).
-      - Empty means DRA only when the pool's nodes (an empty pool - all nodes) have no allocatable
-        I(accelerator_resource) and DRA is served, then with the DeviceClass of that resource's vendor (C(gpu.nvidia.com)).
-    type: str
-    default: ""
-  pending_timeout:
-    description: Seconds for baseline pods to run and for the trigger pod to be reported Unschedulable (upstream 2m).
-    type: int
-    default: 120
-  scale_up_timeout:
-    description: Seconds for the trigger pod to run on a new node (upstream 20m).
-    type: int
-    default: 1200
-  scale_down_timeout:
-    description: Seconds for the pool to return to its baseline size (upstream 30m).
-    type: int
-    default: 1800
-  stability_window:
-    description: Seconds the pool must stay unchanged before and after (upstream 30s).
-    type: int
-    default: 30
-  tolerations:
-    description: Extra tolerations for the probe pods (e.g. C(kwok-provider) or Karpenter NodePool taints).
-    type: list
-    elements: dict
-    default: []
-  image:
-    description: Image of the probe pods (they only hold the accelerator).
-    type: str
-    default: registry.k8s.io/pause:3.10
+  - aiconform.conformance.verifier_options.cluster_autoscaling
 """
 
 EXAMPLES = r"""

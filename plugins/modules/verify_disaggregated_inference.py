@@ -18,47 +18,7 @@ author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER
-options:
-  prefill_selector:
-    description: Label selector of the prefill pods (all namespaces).
-    type: str
-    default: llm-d.ai/role=prefill
-  decode_selector:
-    description: Label selector of the decode pods (all namespaces).
-    type: str
-    default: llm-d.ai/role=decode
-  gateway_url:
-    description: Completions URL through the deployment's gateway, e.g. C(http://gw.llm-d.svc/v1/completions).
-    type: str
-    default: ""
-  model:
-    description: Model to request; empty takes C(--model) or C(vllm serve <model>) from the decode pods.
-    type: str
-    default: ""
-  completion_requests:
-    description: Completions to send; all must be answered 2xx.
-    type: int
-    default: 3
-  request_id_header:
-    description: Header carrying the request id (vLLM uses C(X-Request-Id) as its request id).
-    type: str
-    default: x-request-id
-  log_tail_lines:
-    description: Lines of each prefill/decode container log searched for the ids.
-    type: int
-    default: 5000
-  pod_timeout:
-    description: Seconds for the client pod to start.
-    type: int
-    default: 300
-  client_timeout:
-    description: Seconds the client may take for its requests.
-    type: int
-    default: 600
-  client_image:
-    description: Client image providing C(/bin/sh), C(curl) and C(sed).
-    type: str
-    default: docker.io/curlimages/curl:8.11.1
+  - aiconform.conformance.verifier_options.disaggregated_inference
 """
 
 EXAMPLES = r"""

@@ -20,30 +20,7 @@ author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER
-options:
-  accelerator_type:
-    description:
-      - Accelerator vendor whose DRA driver and device nodes are probed - C(nvidia) (C(gpu.nvidia.com), C(/dev/nvidia*)),
-        C(amd) (C(gpu.amd.com), C(/dev/dri/renderD*)) or C(intel) (C(gpu.intel.com), C(/dev/dri/renderD*)).
-      - C(auto) uses the one vendor whose DRA driver publishes ResourceSlices; several give C(unknown) naming them.
-    type: str
-    default: auto
-  device_class:
-    description: DeviceClass the probe claim requests; empty uses the accelerator's (C(gpu.nvidia.com)).
-    type: str
-    default: ""
-  probe_image:
-    description: Image of the probe container (upstream C(ubuntu:22.04)); override for a mirror.
-    type: str
-    default: docker.io/library/ubuntu:22.04
-  pod_running_timeout:
-    description: Seconds for the probe pod to be Running (AICR C(DRATestPodTimeout), kOps 5m).
-    type: int
-    default: 300
-  log_timeout:
-    description: Seconds to poll the probe log for its C(RESULT) line (every 2s).
-    type: int
-    default: 90
+  - aiconform.conformance.verifier_options.dra_support
 """
 
 EXAMPLES = r"""

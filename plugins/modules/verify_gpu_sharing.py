@@ -22,31 +22,7 @@ author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER
-options:
-  accelerator_type:
-    description: Accelerator vendor; only C(nvidia) is known.
-    type: str
-    default: nvidia
-  probe_image:
-    description: Vanilla probe image (the runtime injects C(nvidia-smi)); override for a mirror.
-    type: str
-    default: docker.io/library/ubuntu:22.04
-  max_probe_pods:
-    description: Upper bound of probe pods (physical GPUs of the node + 1 are needed to force two onto one GPU).
-    type: int
-    default: 9
-  pod_running_timeout:
-    description: Seconds for all probe pods to be Running.
-    type: int
-    default: 120
-  log_timeout:
-    description: Seconds to poll each probe log for its health-check line.
-    type: int
-    default: 90
-  release_timeout:
-    description: Seconds for each deleted probe pod (and its claims) to go.
-    type: int
-    default: 120
+  - aiconform.conformance.verifier_options.gpu_sharing
 """
 
 EXAMPLES = r"""

@@ -22,40 +22,7 @@ author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER
-options:
-  device_class:
-    description: DeviceClass of the network devices; empty picks one whose selectors name a network driver found.
-    type: str
-    default: ""
-  network_attachment:
-    description: Multus network (C(namespace/name)) for the probe when no DRA network device exists; empty picks the first.
-    type: str
-    default: ""
-  network_drivers:
-    description: DRA driver names treated as network drivers (besides names containing net/network/sriov/rdma).
-    type: list
-    elements: str
-    default: [dra.net, sriovnetwork.k8snetworkplumbingwg.io]
-  pod_timeout:
-    description: Seconds for each probe pod (listener, sender) to run and list its interfaces.
-    type: int
-    default: 180
-  transfer_bytes:
-    description: Bytes the sender sends (a first line with the run's marker, then padding).
-    type: int
-    default: 65536
-  transfer_port:
-    description: TCP port the listener binds on its secondary address.
-    type: int
-    default: 5201
-  transfer_timeout:
-    description: Seconds for the payload to arrive once the sender runs.
-    type: int
-    default: 120
-  image:
-    description: Probe image providing C(/bin/sh), C(ip), C(nc), C(timeout) and C(md5sum).
-    type: str
-    default: registry.k8s.io/e2e-test-images/busybox:1.36.1-1
+  - aiconform.conformance.verifier_options.high_performance_networking
 """
 
 EXAMPLES = r"""

@@ -34,49 +34,7 @@ author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER
-options:
-  operator:
-    description: The operator to verify (upstream C(-operator); upstream accepts only C(kubeflow-trainer)); C(auto) detects it.
-    type: str
-    choices: [auto, kuberay, kubeflow-trainer, generic]
-    default: auto
-  operator_namespace:
-    description: Namespace of the operator pods; empty means C(kuberay-system) or C(kubeflow-system).
-    type: str
-    default: ""
-  operator_selector:
-    description: Label selector of the operator pods; empty means C(app.kubernetes.io/name=kuberay-operator) or
-      C(app.kubernetes.io/name=trainer,app.kubernetes.io/component=manager) (Kubeflow Trainer's manifests).
-    type: str
-    default: ""
-  operator_crd:
-    description: I(operator=generic) - name of the operator's namespaced CRD, e.g. C(dynamographdeployments.nvidia.com).
-    type: str
-    default: ""
-  operator_valid_resource:
-    description: I(operator=generic) - a resource of the CRD's kind the operator must reconcile (a mapping with C(metadata.name)).
-    type: dict
-    default: {}
-  operator_invalid_resource:
-    description: I(operator=generic) - a resource of the CRD's kind the operator's webhook must reject.
-    type: dict
-    default: {}
-  operator_runtime_name:
-    description: ClusterTrainingRuntime of the valid TrainJob (upstream C(-operator-runtime-name)).
-    type: str
-    default: torch-distributed
-  operator_ready_timeout:
-    description: Seconds for the operator pods to be Running and Ready (upstream 5m).
-    type: int
-    default: 300
-  operator_reconcile_timeout:
-    description: Seconds for the valid resource to be reconciled (upstream 3m; a RayCluster pulling a large Ray image may need more).
-    type: int
-    default: 180
-  ray_image:
-    description: Ray image of the probe RayCluster; override for a mirror.
-    type: str
-    default: docker.io/rayproject/ray:2.41.0
+  - aiconform.conformance.verifier_options.robust_controller
 """
 
 EXAMPLES = r"""

@@ -28,40 +28,7 @@ author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER
-options:
-  accelerator_type:
-    description:
-      - Accelerator vendor (upstream C(-accelerator-type)) - C(nvidia), C(amd) (DRA C(gpu.amd.com) or C(amd.com/gpu),
-        device nodes C(/dev/dri/renderD*)) or C(intel) (DRA C(gpu.intel.com) or C(gpu.intel.com/i915)); others give
-        C(unknown).
-      - C(auto) uses the one vendor whose DRA driver or device plugin is present; several give C(unknown) naming them.
-    type: str
-    default: auto
-  allocation_mode:
-    description: How probe pods request accelerators (upstream C(-allocation-mode)).
-    type: str
-    choices: [auto, dra, device-plugin]
-    default: auto
-  probe_image:
-    description: Image of the probe containers (upstream C(ubuntu:22.04)); override for a mirror.
-    type: str
-    default: docker.io/library/ubuntu:22.04
-  cuda_probe_image:
-    description: CUDA base image of the second C(EnvVarBypassTest) pod; empty runs only the I(probe_image) pod.
-    type: str
-    default: nvcr.io/nvidia/cuda:12.9.0-base-ubuntu24.04
-  pod_running_timeout:
-    description: Seconds for each probe pod to be Running (upstream 1m).
-    type: int
-    default: 60
-  log_timeout:
-    description: Seconds to poll a probe container's log for its C(RESULT) line (upstream 90s, every 2s).
-    type: int
-    default: 90
-  release_timeout:
-    description: Seconds for a deleted probe pod and its generated ResourceClaims to be released (upstream 2m).
-    type: int
-    default: 120
+  - aiconform.conformance.verifier_options.secure_accelerator_access
 """
 
 EXAMPLES = r"""

@@ -19,32 +19,7 @@ author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER
-options:
-  accelerator_type:
-    description: Accelerator vendor; only C(nvidia) is known.
-    type: str
-    default: nvidia
-  allocation_mode:
-    description: How the probe pod requests its vGPU (upstream C(-allocation-mode)).
-    type: str
-    choices: [auto, dra, device-plugin]
-    default: auto
-  probe_image:
-    description: Vanilla probe image (the runtime injects C(nvidia-smi)); override for a mirror.
-    type: str
-    default: docker.io/library/ubuntu:22.04
-  pod_running_timeout:
-    description: Seconds for the probe pod to be Running (upstream 1m).
-    type: int
-    default: 60
-  log_timeout:
-    description: Seconds to poll the probe log for its health-check line.
-    type: int
-    default: 90
-  release_timeout:
-    description: Seconds for the probe pod and its claims to go (upstream 2m).
-    type: int
-    default: 120
+  - aiconform.conformance.verifier_options.virtualized_accelerator
 """
 
 EXAMPLES = r"""

@@ -20,24 +20,7 @@ author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER
-options:
-  sandbox_type:
-    description: Mechanism to test (upstream C(-sandbox-type)).
-    type: str
-    choices: [auto, runtimeclass, agent-sandbox]
-    default: auto
-  runtime_class:
-    description: RuntimeClass of the sandbox (upstream C(-sandbox-runtime-class)); empty means auto-detection.
-    type: str
-    default: ""
-  probe_image:
-    description: Image of the isolation probe (upstream C(-sandbox-image) busybox); override for a mirror.
-    type: str
-    default: registry.k8s.io/e2e-test-images/busybox:1.36.1-1
-  timeout:
-    description: Seconds for each step, a pod reaching Running and its probe completing (upstream 3m).
-    type: int
-    default: 180
+  - aiconform.conformance.verifier_options.workload_sandboxing
 """
 
 EXAMPLES = r"""

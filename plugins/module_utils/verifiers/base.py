@@ -3,7 +3,12 @@
 A verifier is a module ``aiconform.verifiers.<requirement id>`` defining:
 
 - ``REQUIREMENT`` (the id) and ``TEST_NAME`` (go-test style name used in junit.xml / e2e.log),
-- ``OPTIONS``: an Ansible argument spec for its own options (timeouts default to the upstream test's),
+- ``OPTIONS``: the one declaration of its own options: an Ansible argument spec (timeouts default to the
+  upstream test's) whose entries also carry ``description`` (Ansible doc markup, a list of strings) and
+  optionally ``sample`` (the sample inventory's comment), ``fallback`` (a shared inventory variable used when
+  the option's own is unset) and ``variable`` (the inventory variable when not ``aiconform_<id>_<option>``).
+  ``python -m aiconform.collection options`` generates the modules' option documentation, the verify plan
+  and the sample inventory from it; ``argspec`` strips the documentation keys,
 - ``fetch(ctx: ProbeContext) -> dict``: talks to the cluster, runs probe workloads, returns facts,
 - ``judge(facts: dict) -> Verdict``: a pure function from facts to a verdict with reasons.
 
@@ -221,6 +226,15 @@ def wait_until(predicate: Callable[[], T], *, timeout: float, interval: float = 
             detail = f": {missing()}" if missing else ""
             raise ProbeTimeout(f"timed out after {timeout:g}s waiting for {what}{detail}")
         pause(min(interval, max(0.05, deadline - time.monotonic())), interruptible=interruptible)
+
+
+# Keys of an OPTIONS entry that document it and are not part of the Ansible argument spec.
+DOC_KEYS = ("description", "sample", "fallback", "variable")
+
+
+def argspec(options: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The Ansible argument spec of a verifier's OPTIONS (its documentation keys left out)."""
+    return {name: {k: v for k, v in spec.items() if k not in DOC_KEYS} for name, spec in options.items()}
 
 
 def load(requirement: str) -> ModuleType:

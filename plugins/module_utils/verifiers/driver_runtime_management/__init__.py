@@ -23,12 +23,38 @@ HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "shared"}
 PROBE_IMAGE = probe_image("ubuntu")
 
 OPTIONS: dict[str, dict[str, Any]] = {
-    "accelerator_type": {"type": "str", "default": "nvidia"},
-    "allocation_mode": {"type": "str", "default": "auto", "choices": ["auto", "dra", "device-plugin"]},
-    "probe_image": {"type": "str", "default": PROBE_IMAGE},
-    "pod_running_timeout": {"type": "int", "default": 60},  # upstream runTestPod: 1m
-    "log_timeout": {"type": "int", "default": 90},  # upstream driverRuntimeLogPollTimeout
-    "release_timeout": {"type": "int", "default": 120},  # upstream deleteAndAwaitRelease: 2m
+    "accelerator_type": {
+        "type": "str", "default": "nvidia",
+        "description": ['Accelerator vendor (upstream C(-accelerator-type)); only C(nvidia) is known.'],
+        "fallback": "aiconform_accelerator_type",
+    },
+    "allocation_mode": {
+        "type": "str", "default": "auto", "choices": ["auto", "dra", "device-plugin"],
+        "description": ['How the probe pod requests its accelerator (upstream C(-allocation-mode)).'],
+        "sample": 'auto | dra | device-plugin',
+    },
+    "probe_image": {
+        "type": "str", "default": PROBE_IMAGE,
+        "description": [('Vanilla image without driver tools (upstream C(-driver-runtime-image)); override for a '
+                         'mirror.')],
+        "sample": 'vanilla image (upstream -driver-runtime-image ubuntu:22.04)',
+        "fallback": "aiconform_accelerator_probe_image",
+    },
+    "pod_running_timeout": {
+        "type": "int", "default": 60,
+        "description": ['Seconds for the probe pod to be Running (upstream 1m).'],
+        "sample": 'seconds for the probe pod to run (upstream 1m)',
+    },  # upstream runTestPod: 1m
+    "log_timeout": {
+        "type": "int", "default": 90,
+        "description": ['Seconds to poll the probe log for all its C(RESULT) lines (upstream 90s).'],
+        "sample": 'seconds for all RESULT lines (upstream)',
+    },  # upstream driverRuntimeLogPollTimeout
+    "release_timeout": {
+        "type": "int", "default": 120,
+        "description": ['Seconds for the probe pod and its claims to be released (upstream 2m).'],
+        "sample": 'seconds for the pod and its claims to go (upstream 2m)',
+    },  # upstream deleteAndAwaitRelease: 2m
 }
 
 __all__ = ["REQUIREMENT", "TEST_NAME", "HOLDS", "OPTIONS", "fetch", "judge"]

@@ -25,12 +25,36 @@ HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "shared"}
 PROBE_IMAGE = probe_image("ubuntu")  # vanilla: the runtime injects nvidia-smi, as for the other accelerator probes
 
 OPTIONS: dict[str, dict[str, Any]] = {
-    "accelerator_type": {"type": "str", "default": "nvidia"},
-    "allocation_mode": {"type": "str", "default": "auto", "choices": ["auto", "dra", "device-plugin"]},
-    "probe_image": {"type": "str", "default": PROBE_IMAGE},
-    "pod_running_timeout": {"type": "int", "default": 60},  # upstream runTestPod 1m
-    "log_timeout": {"type": "int", "default": 90},  # upstream log polling
-    "release_timeout": {"type": "int", "default": 120},  # upstream deleteAndAwaitRelease 2m
+    "accelerator_type": {
+        "type": "str", "default": "nvidia",
+        "description": ['Accelerator vendor; only C(nvidia) is known.'],
+        "fallback": "aiconform_accelerator_type",
+    },
+    "allocation_mode": {
+        "type": "str", "default": "auto", "choices": ["auto", "dra", "device-plugin"],
+        "description": ['How the probe pod requests its vGPU (upstream C(-allocation-mode)).'],
+        "sample": 'auto | dra | device-plugin',
+    },
+    "probe_image": {
+        "type": "str", "default": PROBE_IMAGE,
+        "description": ['Vanilla probe image (the runtime injects C(nvidia-smi)); override for a mirror.'],
+        "fallback": "aiconform_accelerator_probe_image",
+    },
+    "pod_running_timeout": {
+        "type": "int", "default": 60,
+        "description": ['Seconds for the probe pod to be Running (upstream 1m).'],
+        "sample": 'seconds for the vGPU pod to run (upstream 1m)',
+    },  # upstream runTestPod 1m
+    "log_timeout": {
+        "type": "int", "default": 90,
+        "description": ['Seconds to poll the probe log for its health-check line.'],
+        "sample": 'seconds polling the probe log for the health line',
+    },  # upstream log polling
+    "release_timeout": {
+        "type": "int", "default": 120,
+        "description": ['Seconds for the probe pod and its claims to go (upstream 2m).'],
+        "sample": 'seconds for the pod and its claims to go',
+    },  # upstream deleteAndAwaitRelease 2m
 }
 
 __all__ = ["REQUIREMENT", "TEST_NAME", "HOLDS", "OPTIONS", "fetch", "judge"]

@@ -26,10 +26,27 @@ HOLDS: dict[str, str] = {"node_capacity": "shared"}
 PROBE_IMAGE = probe_image("busybox")
 
 OPTIONS: dict[str, dict[str, Any]] = {
-    "sandbox_type": {"type": "str", "default": "auto", "choices": ["auto", "runtimeclass", "agent-sandbox"]},
-    "runtime_class": {"type": "str", "default": ""},  # upstream -sandbox-runtime-class
-    "probe_image": {"type": "str", "default": PROBE_IMAGE},
-    "timeout": {"type": "int", "default": 180},  # upstream -sandbox-timeout 3m, per step
+    "sandbox_type": {
+        "type": "str", "default": "auto", "choices": ["auto", "runtimeclass", "agent-sandbox"],
+        "description": ['Mechanism to test (upstream C(-sandbox-type)).'],
+        "sample": 'auto | runtimeclass | agent-sandbox (upstream -sandbox-type)',
+    },
+    "runtime_class": {
+        "type": "str", "default": "",
+        "description": [('RuntimeClass of the sandbox (upstream C(-sandbox-runtime-class)); empty means '
+                         'auto-detection.')],
+        "sample": 'e.g. gvisor; "" = detect gvisor/runsc/kata/sandboxed/quark/krun',
+    },  # upstream -sandbox-runtime-class
+    "probe_image": {
+        "type": "str", "default": PROBE_IMAGE,
+        "description": ['Image of the isolation probe (upstream C(-sandbox-image) busybox); override for a mirror.'],
+        "sample": 'upstream -sandbox-image busybox; mirror it here',
+    },
+    "timeout": {
+        "type": "int", "default": 180,
+        "description": ['Seconds for each step, a pod reaching Running and its probe completing (upstream 3m).'],
+        "sample": 'seconds per step: pod Running, probe completed (upstream 3m)',
+    },  # upstream -sandbox-timeout 3m, per step
 }
 
 __all__ = ["REQUIREMENT", "TEST_NAME", "HOLDS", "OPTIONS", "fetch", "judge"]
