@@ -4,8 +4,9 @@
 catalog, versions.yml; see ``plugins/module_utils/datafiles.py``), because Ansible ships module_utils to a module
 as Python only. Regenerate it after changing one of those files; ``--check`` exits 1 when it is stale.
 
-``options`` regenerates what derives from the verifiers' OPTIONS (aiconform/verifier_options.py): the modules'
-option documentation, the verify plan and the sample inventory's verify_*.yml.
+``options`` regenerates what derives from the verifiers' declarations, plugins/module_utils/verifiers/<id>/verifier.yml
+(aiconform/verifier_options.py): the verify_<id> modules, their option documentation, the verify plan, the sample
+inventory's verify_*.yml, and the bundle (which holds verifier.yml for modules).
 """
 from __future__ import annotations
 
@@ -62,7 +63,8 @@ def _options(check: bool) -> int:
         return 0
     for line in verifier_options.write() or ["files generated from the verifiers' OPTIONS are current"]:
         print(line)
-    return 0
+    # verifier.yml is also bundled for modules (OPTIONS are read from it where they run)
+    return main(["bundle"])
 
 
 if __name__ == "__main__":

@@ -3,12 +3,11 @@
 A verifier is a module ``aiconform.verifiers.<requirement id>`` defining:
 
 - ``REQUIREMENT`` (the id) and ``TEST_NAME`` (go-test style name used in junit.xml / e2e.log),
-- ``OPTIONS``: the one declaration of its own options: an Ansible argument spec (timeouts default to the
-  upstream test's) whose entries also carry ``description`` (Ansible doc markup, a list of strings) and
-  optionally ``sample`` (the sample inventory's comment), ``fallback`` (a shared inventory variable used when
-  the option's own is unset) and ``variable`` (the inventory variable when not ``aiconform_<id>_<option>``).
-  ``python -m aiconform.collection options`` generates the modules' option documentation, the verify plan
-  and the sample inventory from it; ``argspec`` strips the documentation keys,
+- ``OPTIONS``: its own options, ``declared_options(__file__)``: read from the package's ``verifier.yml``, the
+  one declaration of each option (argument spec with the upstream test's timeouts, ``description`` in Ansible
+  doc markup, optional ``sample``, ``fallback``, ``variable``; see that file's header). ``python -m
+  aiconform.collection options`` generates the module, its option documentation, the verify plan and the
+  sample inventory from it; ``argspec`` leaves out the documentation keys,
 - ``fetch(ctx: ProbeContext) -> dict``: talks to the cluster, runs probe workloads, returns facts,
 - ``judge(facts: dict) -> Verdict``: a pure function from facts to a verdict with reasons.
 
@@ -17,6 +16,7 @@ errors into an ``error`` verdict (never ``Implemented``).
 """
 from __future__ import annotations
 
+import copy
 import importlib
 import re
 import signal
@@ -230,6 +230,23 @@ def wait_until(predicate: Callable[[], T], *, timeout: float, interval: float = 
 
 # Keys of an OPTIONS entry that document it and are not part of the Ansible argument spec.
 DOC_KEYS = ("description", "sample", "fallback", "variable")
+
+
+def declared_options(anchor: str) -> dict[str, dict[str, Any]]:
+    """The options declared in the verifier.yml beside ``anchor`` (a verifier package's ``__file__``).
+
+    ``default_image: <versions.yml path>`` becomes ``default``: the pinned image (verifier_probes, components).
+    """
+    from .. import datafiles
+    from ..versions import component_image
+
+    options: dict[str, dict[str, Any]] = {}
+    for name, spec in datafiles.load_yaml(anchor, "verifier.yml")["options"].items():
+        spec = copy.deepcopy(spec)  # the parsed file is cached
+        if "default_image" in spec:
+            spec["default"] = component_image(spec.pop("default_image"))
+        options[name] = spec
+    return options
 
 
 def argspec(options: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

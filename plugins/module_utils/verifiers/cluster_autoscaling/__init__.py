@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...versions import probe_image
+from ..base import declared_options
 
 REQUIREMENT = "cluster_autoscaling"
 TEST_NAME = "TestAcceleratorClusterAutoscaling"
@@ -26,88 +26,9 @@ TEST_NAME = "TestAcceleratorClusterAutoscaling"
 HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "exclusive",
                          "autoscaler_pool": "exclusive"}
 
-# The pods only hold an accelerator (image pinned in versions.yml verifier_probes).
-DEFAULT_IMAGE = probe_image("pause")
 
-# Said above its variables in the sample inventory (aiconform/verifier_options.py).
-SAMPLE_NOTE = """\
-Unset node pool: N/A only when no autoscaler exists (cluster-autoscaler Deployment, cluster-autoscaler-status
-ConfigMap, karpenter.sh NodePools), otherwise unknown. Never Implemented without the flow passing.
-Recognised: Cluster Autoscaler (self-run or managed as on GKE, node groups with min 0 included), Karpenter (self-run,
-EKS Auto Mode, AKS node auto-provisioning). A pool scaling from zero needs the autoscaler's scale-up event on the
-trigger pod (TriggeredScaleUp / Nominated). The kwok provider taints every node it creates
-kwok-provider=true:NoSchedule unless its nodes.skipTaint (cluster_autoscaler_kwok_skip_taint: true); with the
-cluster_autoscaler role's kwok lab, add that toleration to tolerations.
-"""
-
-OPTIONS: dict[str, dict[str, Any]] = {
-    "node_pool_label": {
-        "type": "str",
-        "description": [('Label C(key=value) selecting the accelerator node pool (upstream '
-                         'C(-autoscaler-node-pool-label)).')],
-        "sample": ('key=value of the accelerator pool, e.g. kwok-nodegroup=gpu-a or '
-                   'karpenter.sh/nodepool=<NodePool>'),
-    },  # key=value (upstream -autoscaler-node-pool-label)
-    # which autoscaler grows the pool: auto = the one detected (several → unknown until set)
-    "autoscaler": {
-        "type": "str", "default": "auto", "choices": ["auto", "cluster-autoscaler", "karpenter"],
-        "description": [
-            'Which autoscaler grows the pool. C(auto) uses the one detected; set it when several are present.',
-            ('Managed node auto-provisioning counts as its engine - GKE as C(cluster-autoscaler), EKS Auto Mode '
-             'and AKS as C(karpenter).'),
-        ],
-        "sample": 'auto | cluster-autoscaler | karpenter (set when both run)',
-    },
-    "accelerator_resource": {
-        "type": "str", "default": "nvidia.com/gpu",
-        "description": ['Extended resource each probe pod requests (one per pool node).'],
-    },
-    # DRA-only accelerators: the DeviceClass the probe pods claim ("" = used when the pool has no allocatable
-    # accelerator_resource and DRA is served: the DeviceClass of accelerator_resource's vendor)
-    "device_class": {
-        "type": "str", "default": "",
-        "description": [
-            ('DeviceClass of a DRA-only accelerator - each probe pod claims one device of it through a '
-             "ResourceClaimTemplate, pool nodes count the class's devices their ResourceSlices publish, and the "
-             "trigger must be Unschedulable with the scheduler's C(cannot allocate all claims)."),
-            ("Empty means DRA only when the pool's nodes (an empty pool - all nodes) have no allocatable "
-             "I(accelerator_resource) and DRA is served, then with the DeviceClass of that resource's vendor "
-             '(C(gpu.nvidia.com)).'),
-        ],
-        "sample": 'DRA-only GPUs: DeviceClass to claim ("" = gpu.nvidia.com when the pool has no nvidia.com/gpu)',
-    },
-    "pending_timeout": {
-        "type": "int", "default": 120,
-        "description": [('Seconds for baseline pods to run and for the trigger pod to be reported Unschedulable '
-                         '(upstream 2m).')],
-        "sample": 'seconds (upstream 2m)',
-    },
-    "scale_up_timeout": {
-        "type": "int", "default": 1200,
-        "description": ['Seconds for the trigger pod to run on a new node (upstream 20m).'],
-        "sample": 'seconds (upstream 20m)',
-    },
-    "scale_down_timeout": {
-        "type": "int", "default": 1800,
-        "description": ['Seconds for the pool to return to its baseline size (upstream 30m).'],
-        "sample": 'seconds (upstream 30m)',
-    },
-    "stability_window": {
-        "type": "int", "default": 30,
-        "description": ['Seconds the pool must stay unchanged before and after (upstream 30s).'],
-        "sample": 'seconds (upstream 30s)',
-    },
-    "tolerations": {
-        "type": "list", "elements": "dict", "default": [],
-        "description": [('Extra tolerations for the probe pods (e.g. C(kwok-provider) or Karpenter NodePool '
-                         'taints).')],
-        "sample": 'extra, e.g. [{key: kwok-provider, operator: Exists, effect: NoSchedule}]',
-    },
-    "image": {
-        "type": "str", "default": DEFAULT_IMAGE,
-        "description": ['Image of the probe pods (they only hold the accelerator).'],
-    },
-}
+# Declared with its documentation in verifier.yml (python -m aiconform.collection options generates from it).
+OPTIONS: dict[str, dict[str, Any]] = declared_options(__file__)
 
 
 from .fetch import fetch  # noqa: E402

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...versions import probe_image
+from ..base import declared_options
 from .fetch import fetch
 from .judge import judge
 
@@ -22,39 +22,7 @@ TEST_NAME = "TestVirtualizedAccelerator"  # no upstream test; named in the upstr
 # What the probe holds while it runs (verifiers/holdings.py): a pod gets a vGPU.
 HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "shared"}
 
-PROBE_IMAGE = probe_image("ubuntu")  # vanilla: the runtime injects nvidia-smi, as for the other accelerator probes
-
-OPTIONS: dict[str, dict[str, Any]] = {
-    "accelerator_type": {
-        "type": "str", "default": "nvidia",
-        "description": ['Accelerator vendor; only C(nvidia) is known.'],
-        "fallback": "aiconform_accelerator_type",
-    },
-    "allocation_mode": {
-        "type": "str", "default": "auto", "choices": ["auto", "dra", "device-plugin"],
-        "description": ['How the probe pod requests its vGPU (upstream C(-allocation-mode)).'],
-        "sample": 'auto | dra | device-plugin',
-    },
-    "probe_image": {
-        "type": "str", "default": PROBE_IMAGE,
-        "description": ['Vanilla probe image (the runtime injects C(nvidia-smi)); override for a mirror.'],
-        "fallback": "aiconform_accelerator_probe_image",
-    },
-    "pod_running_timeout": {
-        "type": "int", "default": 60,
-        "description": ['Seconds for the probe pod to be Running (upstream 1m).'],
-        "sample": 'seconds for the vGPU pod to run (upstream 1m)',
-    },  # upstream runTestPod 1m
-    "log_timeout": {
-        "type": "int", "default": 90,
-        "description": ['Seconds to poll the probe log for its health-check line.'],
-        "sample": 'seconds polling the probe log for the health line',
-    },  # upstream log polling
-    "release_timeout": {
-        "type": "int", "default": 120,
-        "description": ['Seconds for the probe pod and its claims to go (upstream 2m).'],
-        "sample": 'seconds for the pod and its claims to go',
-    },  # upstream deleteAndAwaitRelease 2m
-}
+# Declared with its documentation in verifier.yml (python -m aiconform.collection options generates from it).
+OPTIONS: dict[str, dict[str, Any]] = declared_options(__file__)
 
 __all__ = ["REQUIREMENT", "TEST_NAME", "HOLDS", "OPTIONS", "fetch", "judge"]

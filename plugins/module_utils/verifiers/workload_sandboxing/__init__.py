@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...versions import probe_image
+from ..base import declared_options
 from .fetch import fetch
 from .judge import judge
 
@@ -22,31 +22,7 @@ TEST_NAME = "TestWorkloadSandboxing"
 # What the probe holds while it runs (verifiers/holdings.py): sandboxed and control pods.
 HOLDS: dict[str, str] = {"node_capacity": "shared"}
 
-# Upstream -sandbox-image is "busybox" (pinned in versions.yml verifier_probes).
-PROBE_IMAGE = probe_image("busybox")
-
-OPTIONS: dict[str, dict[str, Any]] = {
-    "sandbox_type": {
-        "type": "str", "default": "auto", "choices": ["auto", "runtimeclass", "agent-sandbox"],
-        "description": ['Mechanism to test (upstream C(-sandbox-type)).'],
-        "sample": 'auto | runtimeclass | agent-sandbox (upstream -sandbox-type)',
-    },
-    "runtime_class": {
-        "type": "str", "default": "",
-        "description": [('RuntimeClass of the sandbox (upstream C(-sandbox-runtime-class)); empty means '
-                         'auto-detection.')],
-        "sample": 'e.g. gvisor; "" = detect gvisor/runsc/kata/sandboxed/quark/krun',
-    },  # upstream -sandbox-runtime-class
-    "probe_image": {
-        "type": "str", "default": PROBE_IMAGE,
-        "description": ['Image of the isolation probe (upstream C(-sandbox-image) busybox); override for a mirror.'],
-        "sample": 'upstream -sandbox-image busybox; mirror it here',
-    },
-    "timeout": {
-        "type": "int", "default": 180,
-        "description": ['Seconds for each step, a pod reaching Running and its probe completing (upstream 3m).'],
-        "sample": 'seconds per step: pod Running, probe completed (upstream 3m)',
-    },  # upstream -sandbox-timeout 3m, per step
-}
+# Declared with its documentation in verifier.yml (python -m aiconform.collection options generates from it).
+OPTIONS: dict[str, dict[str, Any]] = declared_options(__file__)
 
 __all__ = ["REQUIREMENT", "TEST_NAME", "HOLDS", "OPTIONS", "fetch", "judge"]
