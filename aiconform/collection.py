@@ -54,14 +54,15 @@ def _options(check: bool) -> int:
     from aiconform import verifier_options
 
     if check:
-        stale = verifier_options.differences()
-        if stale:
-            print(f"stale generated files ({', '.join(stale)}): run .venv/bin/{verifier_options.COMMAND}",
-                  file=sys.stderr)
-            return 1
-        print("files generated from the verifiers' OPTIONS are current")
-        return 0
-    for line in verifier_options.write() or ["files generated from the verifiers' OPTIONS are current"]:
+        code, message = verifier_options.check()
+        print(message, file=sys.stderr if code else sys.stdout)
+        return code
+    try:
+        written = verifier_options.write()
+    except verifier_options.DeclarationError as exc:
+        print(f"invalid verifier.yml: {exc}", file=sys.stderr)
+        return 1
+    for line in written or ["files generated from the verifiers' verifier.yml are current"]:
         print(line)
     # verifier.yml is also bundled for modules (OPTIONS are read from it where they run)
     return main(["bundle"])

@@ -39,27 +39,47 @@ SHARED_VARIABLES: dict[str, tuple[str, str]] = {
         "", "probe image of every accelerator probe (upstream ubuntu:22.04); mirror it here"),
 }
 
+class DeclarationError(ValueError):
+    """A verifier.yml that cannot be generated from (an unknown key, a missing description)."""
+
+
 COMMENT_COLUMN = 52
 WIDTH = 118
 
 
-def declaration(requirement: str) -> dict[str, Any]:
+# Keys an option of verifier.yml may have: Ansible's argument spec, then its documentation.
+OPTION_KEYS = ("type", "default", "default_image", "choices", "elements", "no_log",
+               "description", "sample", "fallback", "variable")
+
+
+def declaration(requirement: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
     """The parsed verifier.yml of a verifier."""
-    return yaml.safe_load((PROJECT_ROOT / "plugins" / "module_utils" / "verifiers" / requirement / "verifier.yml")
-                          .read_text(encoding="utf-8"))
+    path = root / "plugins" / "module_utils" / "verifiers" / requirement / "verifier.yml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def _verifiers() -> list[tuple[str, str, Any]]:
-    """(category key, requirement id, verifier package) in catalog category order, then template order."""
+def _verifiers(root: Path = PROJECT_ROOT) -> list[tuple[str, str, Verifier]]:
+    """(category key, requirement id, verifier) in catalog category order, then template order."""
     from aiconform import catalog
-    from aiconform.verifiers.base import load
 
     category: dict[str, str] = {}
     for version in catalog.versions():
         for req in catalog.requirement_set(version):
             category[req.id] = req.category  # the newest set that has the id says its category
     ids = catalog.all_ids()
-    return [(cat.key, rid, load(rid)) for cat in catalog.categories() for rid in ids if category[rid] == cat.key]
+    return [(cat.key, rid, Verifier(rid, root)) for cat in catalog.categories() for rid in ids
+            if category[rid] == cat.key]
+
+
+class Verifier:
+    """What generation reads of one verifier: its verifier.yml (options resolved as OPTIONS) and test name."""
+
+    def __init__(self, requirement: str, root: Path) -> None:
+        from aiconform.verifiers.base import load, resolve_options
+
+        self.declaration = declaration(requirement, root)
+        self.OPTIONS = resolve_options(self.declaration["options"])
+        self.TEST_NAME = load(requirement).TEST_NAME
 
 
 def _categories() -> list[tuple[str, str, str]]:
@@ -94,11 +114,11 @@ def _option_doc(requirement: str, name: str, spec: dict[str, Any]) -> dict[str, 
     return doc
 
 
-def doc_fragment() -> str:
+def doc_fragment(verifiers: list[tuple[str, str, Verifier]]) -> str:
     parts = [f'"""Option documentation of each verify_<id> module.\n\n{GENERATED}\n"""\n\n\n'
              "class ModuleDocFragment:\n"
              "    # One fragment per verifier: aiconform.conformance.verifier_options.<id>.\n"]
-    for _category, rid, verifier in sorted(_verifiers(), key=lambda v: v[1]):
+    for _category, rid, verifier in sorted(verifiers, key=lambda v: v[1]):
         options = {name: _option_doc(rid, name, spec) for name, spec in verifier.OPTIONS.items()}
         text = yaml.safe_dump({"options": options}, sort_keys=False, width=100, allow_unicode=True)
         parts.append(f'\n    {rid.upper()} = r"""\n{text}"""\n')
@@ -126,8 +146,8 @@ RETURN_COMMON = {
 }
 
 
-def module_source(requirement: str) -> str:
-    module = declaration(requirement)["module"]
+def module_source(requirement: str, verifier: Verifier) -> str:
+    module = verifier.declaration["module"]
     doc = {"module": f"verify_{requirement}", "short_description": module["short_description"],
            "description": module["description"], "version_added": "0.1.0",
            "author": "aiconform developers (!UNKNOWN)",
@@ -153,8 +173,8 @@ def module_source(requirement: str) -> str:
             "    main()\n")
 
 
-def module_files() -> dict[str, str]:
-    return {f"plugins/modules/verify_{rid}.py": module_source(rid) for _cat, rid, _v in _verifiers()}
+def module_files(verifiers: list[tuple[str, str, Verifier]]) -> dict[str, str]:
+    return {f"plugins/modules/verify_{rid}.py": module_source(rid, v) for _cat, rid, v in verifiers}
 
 
 # -- verify plan ----------------------------------------------------------------------------------------------------
@@ -172,8 +192,7 @@ def _plan_task(rid: str, options: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plan_files() -> dict[str, str]:
-    verifiers = _verifiers()
+def plan_files(verifiers: list[tuple[str, str, Verifier]]) -> dict[str, str]:
     files: dict[str, str] = {}
     for key, title, stem in _categories():
         tasks = [_plan_task(rid, v.OPTIONS) for cat, rid, v in verifiers if cat == key]
@@ -218,11 +237,10 @@ def _heading(text: str) -> str:
     return f"# -- {text} ".ljust(WIDTH, "-")
 
 
-def inventory_files() -> dict[str, str]:
+def inventory_files(verifiers: list[tuple[str, str, Verifier]]) -> dict[str, str]:
     from aiconform import catalog
 
     upstream = {r.test_name for v in catalog.versions() for r in catalog.requirement_set(v) if r.upstream_test}
-    verifiers = _verifiers()
     files: dict[str, str] = {}
     for key, title, stem in _categories():
         members = [(rid, v) for cat, rid, v in verifiers if cat == key]
@@ -241,7 +259,7 @@ def inventory_files() -> dict[str, str]:
         for rid, v in members:
             test = v.TEST_NAME if v.TEST_NAME in upstream else f"{v.TEST_NAME}; no upstream test"
             out += ["", _heading(f"{rid} ({test})")]
-            note = declaration(rid).get("inventory_note") or ""
+            note = v.declaration.get("inventory_note") or ""
             out += [f"# {line}".rstrip() for line in note.strip().splitlines()]
             for name, spec in v.OPTIONS.items():
                 comment = spec.get("sample") or _plain(spec["description"][0])
@@ -257,8 +275,18 @@ def inventory_files() -> dict[str, str]:
 
 def generated(root: Path = PROJECT_ROOT) -> dict[Path, str]:
     """Every generated file (path -> content)."""
-    files = {"plugins/doc_fragments/verifier_options.py": doc_fragment(), **module_files(), **plan_files(),
-             **inventory_files()}
+    verifiers = _verifiers(root)
+    problems = [f"{rid}: option {name}: unknown key {key!r} (known: {', '.join(OPTION_KEYS)})"
+                for _cat, rid, v in verifiers for name, spec in v.declaration["options"].items()
+                for key in spec if key not in OPTION_KEYS]
+    problems += [f"{rid}: option {name}: description must be a list of strings"
+                 for _cat, rid, v in verifiers for name, spec in v.declaration["options"].items()
+                 if not (isinstance(spec.get("description"), list) and spec["description"]
+                         and all(isinstance(d, str) and d for d in spec["description"]))]
+    if problems:
+        raise DeclarationError("; ".join(problems))
+    files = {"plugins/doc_fragments/verifier_options.py": doc_fragment(verifiers), **module_files(verifiers),
+             **plan_files(verifiers), **inventory_files(verifiers)}
     return {root / path: text for path, text in files.items()}
 
 
@@ -275,6 +303,17 @@ def differences(root: Path = PROJECT_ROOT) -> list[str]:
     for pattern in stale_globs():
         out += [str(p.relative_to(root)) for p in sorted(root.glob(pattern)) if p not in files]
     return out
+
+
+def check(root: Path = PROJECT_ROOT) -> tuple[int, str]:
+    """(exit code, message) of ``options --check``."""
+    try:
+        stale = differences(root)
+    except DeclarationError as exc:
+        return 1, f"invalid verifier.yml: {exc}"
+    if stale:
+        return 1, f"stale generated files ({', '.join(stale)}): run .venv/bin/{COMMAND}"
+    return 0, "files generated from the verifiers' verifier.yml are current"
 
 
 def write(root: Path = PROJECT_ROOT) -> list[str]:

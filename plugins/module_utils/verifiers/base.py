@@ -233,15 +233,18 @@ DOC_KEYS = ("description", "sample", "fallback", "variable")
 
 
 def declared_options(anchor: str) -> dict[str, dict[str, Any]]:
-    """The options declared in the verifier.yml beside ``anchor`` (a verifier package's ``__file__``).
-
-    ``default_image: <versions.yml path>`` becomes ``default``: the pinned image (verifier_probes, components).
-    """
+    """The options declared in the verifier.yml beside ``anchor`` (a verifier package's ``__file__``)."""
     from .. import datafiles
+
+    return resolve_options(datafiles.load_yaml(anchor, "verifier.yml")["options"])
+
+
+def resolve_options(declared: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """verifier.yml's options as OPTIONS: ``default_image: <versions.yml path>`` becomes ``default``, the pinned image."""
     from ..versions import component_image
 
     options: dict[str, dict[str, Any]] = {}
-    for name, spec in datafiles.load_yaml(anchor, "verifier.yml")["options"].items():
+    for name, spec in declared.items():
         spec = copy.deepcopy(spec)  # the parsed file is cached
         if "default_image" in spec:
             spec["default"] = component_image(spec.pop("default_image"))
