@@ -8,8 +8,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: verify_accelerator_metrics
-short_description: Verify per-accelerator performance metrics on a Prometheus endpoint, like upstream
-  TestAcceleratorPerformanceMetrics
+short_description: Verify per-accelerator performance metrics on a Prometheus endpoint, like upstream TestAcceleratorPerformanceMetrics
 description:
   - Finds the accelerator metrics endpoint, by default the GPU Operator's DCGM exporter Service C(gpu-operator/nvidia-dcgm-exporter:9400);
     when it does not exist, a Service whose app labels, a ServiceMonitor selecting it, or its name match
@@ -35,7 +34,8 @@ description:
     else DRA C(gpu.nvidia.com)): a compute probe pod (dcgmproftester) holds one accelerator and the utilization
     of that accelerator must change within I(utilization_timeout) seconds. A probe that never starts gives
     C(unknown).'
-  - The verdict is data (C(status), C(reasons)), never a task failure.
+  - The verdict is data, never a task failure; cluster problems give C(error). The probe namespaces
+    are always deleted. The result is in C(status), C(reasons) and a fact (see the return values).
 version_added: 0.1.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: verify_advanced_inference_ingress
-short_description: Verify advanced_inference_ingress by routing OpenAI completions to an InferencePool
-  through a Gateway
+short_description: Verify advanced_inference_ingress by routing OpenAI completions to an InferencePool through a Gateway
 description:
   - Checks through discovery that C(inference.networking.k8s.io/v1) InferencePool and the Gateway API
     are served and that the GatewayClass (a Gateway API Inference Extension implementation) is Accepted
@@ -26,7 +25,8 @@ description:
     not run.
   - Creates a ServiceAccount, Role and RoleBinding for the endpoint picker, so the verifying identity
     needs to be allowed to grant read access to pods and InferencePools in the probe namespace.
-  - The verdict is returned as data (C(status), C(reasons), fact C(aiconform_result_advanced_inference_ingress)).
+  - The verdict is data, never a task failure; cluster problems give C(error). The probe namespaces
+    are always deleted. The result is in C(status), C(reasons) and a fact (see the return values).
 version_added: 0.1.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:

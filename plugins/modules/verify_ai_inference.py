@@ -24,8 +24,8 @@ description:
     requests with it through the Gateway. Implemented only when every header request reached its backend
     and the first backend's share lies within I(split_tolerance_sigma) binomial standard deviations of
     its weight.
-  - The verdict is returned as data (C(status), C(reasons) and the fact C(aiconform_result_ai_inference));
-    cluster problems become status C(error), never a task failure. The probe namespace is always deleted.
+  - The verdict is data, never a task failure; cluster problems give C(error). The probe namespaces
+    are always deleted. The result is in C(status), C(reasons) and a fact (see the return values).
 version_added: 0.1.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: verify_ai_service_metrics
-short_description: Verify that a monitoring system discovers and collects a workload's metrics, like upstream
-  TestAIServiceMetrics
+short_description: Verify that a monitoring system discovers and collects a workload's metrics, like upstream TestAIServiceMetrics
 description:
   - C(MonitoringSystemPresent) needs the Prometheus Operator (ServiceMonitor CRD and at least one Prometheus
     object), or, without it, a Prometheus-compatible query API (I(query_url), or an existing I(prometheus_service))
@@ -30,7 +29,8 @@ description:
     the counter equals I(request_count), for at most I(collection_timeout) seconds. When nothing is collected,
     the Prometheus objects' ServiceMonitor selectors are used to say why (for example a C(release) label
     the stub's ServiceMonitor lacks).
-  - The verdict is data (C(status), C(reasons)), never a task failure.
+  - The verdict is data, never a task failure; cluster problems give C(error). The probe namespaces
+    are always deleted. The result is in C(status), C(reasons) and a fact (see the return values).
 version_added: 0.1.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:

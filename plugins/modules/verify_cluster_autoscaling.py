@@ -32,6 +32,8 @@ description:
     missing DeviceClass gives C(unknown) naming the variable.
   - Pod events (C(TriggeredScaleUp), C(NotTriggerScaleUp), C(Nominated), Karpenter's C(FailedScheduling)),
     the Karpenter NodeClaim of the new node and the autoscaler status are recorded as evidence.
+  - The verdict is data, never a task failure; cluster problems give C(error). The probe namespaces
+    are always deleted. The result is in C(status), C(reasons) and a fact (see the return values).
 version_added: 0.1.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: verify_disaggregated_inference
-short_description: Verify disaggregated_inference on an installed llm-d, Dynamo or vLLM/SGLang prefill/decode
-  deployment
+short_description: Verify disaggregated_inference on an installed llm-d, Dynamo or vLLM/SGLang prefill/decode deployment
 description:
   - Finds prefill and decode pods by the label selectors I(prefill_selector) and I(decode_selector) (llm-d's
     C(llm-d.ai/role) by default). aiconform does not deploy a disaggregated stack; none found gives C(unknown).
@@ -18,6 +17,8 @@ description:
     in the decode pods' namespace), then reads the prefill and decode pods' logs for those ids.
   - Implemented when the requests succeed, prefill and decode are different pods, and at least one request
     id appears in a prefill and in a decode pod's log.
+  - The verdict is data, never a task failure; cluster problems give C(error). The probe namespaces
+    are always deleted. The result is in C(status), C(reasons) and a fact (see the return values).
 version_added: 0.1.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:

@@ -19,7 +19,8 @@ description:
     that device (its UUID when C(nvidia-smi) is injected).
   - On Kubernetes v1.33 only the beta API exists, so the verdict is C(Partially Implemented) with that
     reason.
-  - The verdict is data (C(status), C(reasons)), never a task failure.
+  - The verdict is data, never a task failure; cluster problems give C(error). The probe namespaces
+    are always deleted. The result is in C(status), C(reasons) and a fact (see the return values).
 version_added: 0.1.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:

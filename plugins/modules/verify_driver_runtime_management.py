@@ -8,8 +8,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: verify_driver_runtime_management
-short_description: Verify that accelerator drivers and runtime configuration are installed, advertised
-  and working
+short_description: Verify that accelerator drivers and runtime configuration are installed, advertised and working
 description:
   - C(VerifiableMechanismExposed) reads what the platform advertises for the accelerator node, DRA ResourceSlice
     attributes C(driverVersion) and C(cudaDriverVersion) first, GPU Feature Discovery labels C(nvidia.com/cuda.driver-version.full)
@@ -19,7 +18,8 @@ description:
     it needs one device, injected C(nvidia-smi) (C(RUNTIME_CONFIG_OK)), a working driver (C(DRIVER_FUNCTIONAL))
     and versions equal to the advertised ones at their shared precision.
   - 'An accelerator type the upstream test does not know gives C(unknown) (C(RESULT: STATUS=UNKNOWN)).'
-  - The verdict is data (C(status), C(reasons)), never a task failure.
+  - The verdict is data, never a task failure; cluster problems give C(error). The probe namespaces
+    are always deleted. The result is in C(status), C(reasons) and a fact (see the return values).
 version_added: 0.1.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:

@@ -23,7 +23,8 @@ description:
     them afterwards. The Kueue API version (v1beta2, else v1beta1) is chosen by discovery.
   - Kueue Workload conditions (C(QuotaReserved), C(Admitted), C(PodsReady)) and events are recorded as
     evidence.
-  - The verdict is data (C(status), C(reasons)), never a task failure.
+  - The verdict is data, never a task failure; cluster problems give C(error). The probe namespaces
+    are always deleted. The result is in C(status), C(reasons) and a fact (see the return values).
 version_added: 0.1.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: verify_gpu_sharing
-short_description: Verify that GPUs are shared (time-slicing, MPS or MIG) and that pods really share one
-  GPU
+short_description: Verify that GPUs are shared (time-slicing, MPS or MIG) and that pods really share one GPU
 description:
   - C(SharedResourcesAllocatable) reads how each Ready GPU node shares its GPUs, from the GPU Feature
     Discovery labels C(nvidia.com/gpu.sharing-strategy), C(nvidia.com/gpu.replicas), C(nvidia.com/mig.strategy)
@@ -22,8 +21,9 @@ description:
     Running with one device, C(SamePhysicalGPU) needs two pods to report the same physical GPU UUID, C(HealthCheck)
     needs C(nvidia-smi) to query the GPU in every pod.
   - No sharing configured gives C(Not Implemented) with what the nodes advertise; an accelerator type
-    aiconform does not know gives C(unknown). The verdict is data (C(status), C(reasons)), never a task
-    failure.
+    aiconform does not know gives C(unknown).
+  - The verdict is data, never a task failure; cluster problems give C(error). The probe namespaces
+    are always deleted. The result is in C(status), C(reasons) and a fact (see the return values).
 version_added: 0.1.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:

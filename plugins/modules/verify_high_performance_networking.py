@@ -21,6 +21,8 @@ description:
     marker and byte count arriving on that interface and address (not eth0's).
   - C(Implemented) when all four checks pass; C(Not Implemented) when one fails; C(unknown) when no mechanism
     is found or, for Multus, because placement on capable nodes cannot be checked.
+  - The verdict is data, never a task failure; cluster problems give C(error). The probe namespaces
+    are always deleted. The result is in C(status), C(reasons) and a fact (see the return values).
 version_added: 0.1.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:

@@ -33,7 +33,9 @@ description:
     I(scale_down_timeout) seconds (the scale-down stabilization window is I(stabilization_window)).
   - HPA status, conditions, metric values, the ScaledObject status and C(SuccessfulRescale) events are
     recorded as evidence.
-  - No node with an allocatable accelerator gives C(unknown); the verdict is data, never a task failure.
+  - No node with an allocatable accelerator gives C(unknown).
+  - The verdict is data, never a task failure; cluster problems give C(error). The probe namespaces
+    are always deleted. The result is in C(status), C(reasons) and a fact (see the return values).
 version_added: 0.1.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:

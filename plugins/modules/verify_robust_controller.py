@@ -35,7 +35,8 @@ description:
     ready) with its head pod and head Service (RayCluster), C(Complete=True) (TrainJob), or a True C(Ready)/C(Available)/C(Complete)/C(Succeeded)/
     C(Running) condition or such a C(status.state)/C(status.phase) (generic) within I(operator_reconcile_timeout)
     seconds. Children created but never ready gives C(unknown).
-  - The verdict is data (C(status), C(reasons)), never a task failure.
+  - The verdict is data, never a task failure; cluster problems give C(error). The probe namespaces
+    are always deleted. The result is in C(status), C(reasons) and a fact (see the return values).
 version_added: 0.1.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:

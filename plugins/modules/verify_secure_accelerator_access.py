@@ -26,7 +26,8 @@ description:
     for unprivileged pods when C(accept-nvidia-visible-devices-envvar-when-unprivileged) is true (GPU
     Operator toolkit env C(ACCEPT_NVIDIA_VISIBLE_DEVICES_ENVVAR_WHEN_UNPRIVILEGED)).
   - Pods are deleted and their generated ResourceClaims released between subtests, as upstream does.
-  - The verdict is data (C(status), C(reasons)), never a task failure.
+  - The verdict is data, never a task failure; cluster problems give C(error). The probe namespaces
+    are always deleted. The result is in C(status), C(reasons) and a fact (see the return values).
 version_added: 0.1.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: verify_virtualized_accelerator
-short_description: Verify that virtual GPUs (vGPU) are exposed and allocated through the same mechanism
-  as physical GPUs
+short_description: Verify that virtual GPUs (vGPU) are exposed and allocated through the same mechanism as physical GPUs
 description:
   - C(VirtualizedAcceleratorExposed) classifies each Ready GPU node from GPU Feature Discovery labels
     (C(nvidia.com/vgpu.present), C(nvidia.com/vgpu.host-driver-version), a C(GRID) or vGPU C(nvidia.com/gpu.product))
@@ -18,8 +17,9 @@ description:
     mechanism (DRA claim or C(nvidia.com/gpu), upstream allocation-mode rules); it must see exactly one
     device that is the vGPU. C(HealthCheck) needs C(nvidia-smi) to query it.
   - No vGPU on demonstrably physical GPUs (physical DRA brand, or C(nvidia.com/vgpu.present=false)) gives
-    C(N/A) with the reason; GPUs that cannot be classified give C(unknown). The verdict is data, never
-    a task failure.
+    C(N/A) with the reason; GPUs that cannot be classified give C(unknown).
+  - The verdict is data, never a task failure; cluster problems give C(error). The probe namespaces
+    are always deleted. The result is in C(status), C(reasons) and a fact (see the return values).
 version_added: 0.1.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:

@@ -19,7 +19,9 @@ description:
     the control pod's), C(FilesystemIsolation) (no node paths) and C(NetworkIsolation) (no node bridges)
     must pass.
   - No mechanism gives C(Not Implemented) with what was looked for; a RuntimeClass aiconform cannot classify
-    gives C(unknown) (manual attestation). The verdict is data (C(status), C(reasons)), never a task failure.
+    gives C(unknown) (manual attestation).
+  - The verdict is data, never a task failure; cluster problems give C(error). The probe namespaces
+    are always deleted. The result is in C(status), C(reasons) and a fact (see the return values).
 version_added: 0.1.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
