@@ -120,7 +120,7 @@ def doc_fragment(verifiers: list[tuple[str, str, Verifier]]) -> str:
              "    # One fragment per verifier: aiconform.conformance.verifier_options.<id>.\n"]
     for _category, rid, verifier in sorted(verifiers, key=lambda v: v[1]):
         options = {name: _option_doc(rid, name, spec) for name, spec in verifier.OPTIONS.items()}
-        text = yaml.safe_dump({"options": options}, sort_keys=False, width=100, allow_unicode=True)
+        text = _yaml({"options": options})
         parts.append(f'\n    {rid.upper()} = r"""\n{text}"""\n')
     return "".join(parts)
 
@@ -132,8 +132,16 @@ class _Dumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
 
-def _yaml(data: Any) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True)
+def _yaml(data: Any, indent: int = 0) -> str:
+    """YAML of ``data`` with lines short enough for pep8 (160) once indented by ``indent`` in a Python file.
+
+    PyYAML breaks a line at the first space past its width, so a long word can run over: narrower until none does.
+    """
+    for width in range(100, 40, -10):
+        text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=width, allow_unicode=True)
+        if all(len(line) + indent <= 150 for line in text.splitlines()):
+            break
+    return text
 
 
 # The same in every verify_<id> module (Ansible reads RETURN from the module file only: no fragment).

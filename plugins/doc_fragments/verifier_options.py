@@ -11,95 +11,95 @@ class ModuleDocFragment:
 options:
   metrics_service:
     description:
-    - Exporter Service as C(<namespace>/<name>:<port>), reached through the API server service proxy.
-    - When it does not exist, the exporter Service is discovered by labels, ServiceMonitors and name (see
-      above).
-    - Inventory variable C(aiconform_accelerator_metrics_service).
+      - Exporter Service as C(<namespace>/<name>:<port>), reached through the API server service proxy.
+      - When it does not exist, the exporter Service is discovered by labels, ServiceMonitors and name
+        (see above).
+      - Inventory variable C(aiconform_accelerator_metrics_service).
     type: str
     default: gpu-operator/nvidia-dcgm-exporter:9400
   metrics_url:
     description:
-    - URL of the metrics endpoint reachable from the controller (upstream C(-metrics-endpoint)); overrides
-      I(metrics_service).
-    - Inventory variable C(aiconform_accelerator_metrics_url).
+      - URL of the metrics endpoint reachable from the controller (upstream C(-metrics-endpoint)); overrides
+        I(metrics_service).
+      - Inventory variable C(aiconform_accelerator_metrics_url).
     type: str
     default: ''
   metrics_path:
     description:
-    - Path of the metrics on I(metrics_service).
-    - Inventory variable C(aiconform_accelerator_metrics_path).
+      - Path of the metrics on I(metrics_service).
+      - Inventory variable C(aiconform_accelerator_metrics_path).
     type: str
     default: /metrics
   utilization_metric:
     description:
-    - Exact utilization metric name (upstream C(-metrics-utilization-metric)); empty uses the name patterns.
-    - Inventory variable C(aiconform_accelerator_metrics_utilization_metric).
+      - Exact utilization metric name (upstream C(-metrics-utilization-metric)); empty uses the name patterns.
+      - Inventory variable C(aiconform_accelerator_metrics_utilization_metric).
     type: str
     default: ''
   memory_metric:
     description:
-    - Exact memory metric name (upstream C(-metrics-memory-metric)); empty uses the name patterns.
-    - Inventory variable C(aiconform_accelerator_metrics_memory_metric).
+      - Exact memory metric name (upstream C(-metrics-memory-metric)); empty uses the name patterns.
+      - Inventory variable C(aiconform_accelerator_metrics_memory_metric).
     type: str
     default: ''
   device_label:
     description:
-    - The label that names one device (e.g. C(gpu_id)); empty uses the known exporters' labels.
-    - Inventory variable C(aiconform_accelerator_metrics_device_label).
+      - The label that names one device (e.g. C(gpu_id)); empty uses the known exporters' labels.
+      - Inventory variable C(aiconform_accelerator_metrics_device_label).
     type: str
     default: ''
   scrape_timeout:
     description:
-    - Seconds allowed for one scrape (upstream 30).
-    - Inventory variable C(aiconform_accelerator_metrics_scrape_timeout).
+      - Seconds allowed for one scrape (upstream 30).
+      - Inventory variable C(aiconform_accelerator_metrics_scrape_timeout).
     type: int
     default: 30
   max_bytes:
     description:
-    - Largest exposition read; a larger one gives C(unknown).
-    - Inventory variable C(aiconform_accelerator_metrics_max_bytes).
+      - Largest exposition read; a larger one gives C(unknown).
+      - Inventory variable C(aiconform_accelerator_metrics_max_bytes).
     type: int
     default: 8388608
   allocation_mode:
     description:
-    - How the compute probe gets an accelerator; C(auto) prefers the device plugin, else DRA; C(none)
-      skips the workload-driven case (stated in the report, never counted as a pass).
-    - Inventory variable C(aiconform_accelerator_metrics_allocation_mode).
+      - How the compute probe gets an accelerator; C(auto) prefers the device plugin, else DRA; C(none)
+        skips the workload-driven case (stated in the report, never counted as a pass).
+      - Inventory variable C(aiconform_accelerator_metrics_allocation_mode).
     type: str
     default: auto
     choices:
-    - auto
-    - device-plugin
-    - dra
-    - none
+      - auto
+      - device-plugin
+      - dra
+      - none
   probe_image:
     description:
-    - Image with C(dcgmproftester12) (the GPU Operator's DCGM image); override for a mirror.
-    - Inventory variable C(aiconform_accelerator_metrics_probe_image).
+      - Image with C(dcgmproftester12) (the GPU Operator's DCGM image); override for a mirror.
+      - Inventory variable C(aiconform_accelerator_metrics_probe_image).
     type: str
     default: nvcr.io/nvidia/cloud-native/dcgm:4.6.0-1-ubuntu24.04
   probe_duration:
     description:
-    - Seconds the compute probe keeps the accelerator busy.
-    - Inventory variable C(aiconform_accelerator_metrics_probe_duration).
+      - Seconds the compute probe keeps the accelerator busy.
+      - Inventory variable C(aiconform_accelerator_metrics_probe_duration).
     type: int
     default: 240
   probe_start_timeout:
     description:
-    - Seconds for the compute probe to be Running (includes the image pull).
-    - Inventory variable C(aiconform_accelerator_metrics_probe_start_timeout).
+      - Seconds for the compute probe to be Running (includes the image pull).
+      - Inventory variable C(aiconform_accelerator_metrics_probe_start_timeout).
     type: int
     default: 300
   utilization_timeout:
     description:
-    - Seconds to watch for the utilization change (the exporter collects every 30 s by default).
-    - Inventory variable C(aiconform_accelerator_metrics_utilization_timeout).
+      - Seconds to watch for the utilization change (the exporter collects every 30 s by default).
+      - Inventory variable C(aiconform_accelerator_metrics_utilization_timeout).
     type: int
     default: 120
   sample_interval:
     description:
-    - Seconds between scrapes while the compute probe runs.
-    - Inventory variable C(aiconform_accelerator_metrics_sample_interval).
+      - Seconds between scrapes while the compute probe runs.
+      - Inventory variable C(aiconform_accelerator_metrics_sample_interval).
     type: int
     default: 10
 """
@@ -108,81 +108,81 @@ options:
 options:
   gateway_class:
     description:
-    - GatewayClass of the GIE implementation; empty chooses an Accepted one (see above).
-    - Inventory variable C(aiconform_advanced_inference_ingress_gateway_class).
+      - GatewayClass of the GIE implementation; empty chooses an Accepted one (see above).
+      - Inventory variable C(aiconform_advanced_inference_ingress_gateway_class).
     type: str
     default: ''
   model:
     description:
-    - Model name the simulator serves and the requests ask for.
-    - Inventory variable C(aiconform_advanced_inference_ingress_model).
+      - Model name the simulator serves and the requests ask for.
+      - Inventory variable C(aiconform_advanced_inference_ingress_model).
     type: str
     default: aiconform/probe-model
   completion_requests:
     description:
-    - Completions sent through the Gateway; all must be answered 200.
-    - Inventory variable C(aiconform_advanced_inference_ingress_completion_requests).
+      - Completions sent through the Gateway; all must be answered 200.
+      - Inventory variable C(aiconform_advanced_inference_ingress_completion_requests).
     type: int
     default: 5
   gateway_address:
     description:
-    - Host the client sends requests to, with C({gateway}) and C({namespace}) placeholders. Empty uses
-      the Gateway's C(status.addresses), else C({gateway}.{namespace}.svc.cluster.local).
-    - Inventory variable C(aiconform_advanced_inference_ingress_gateway_address).
+      - Host the client sends requests to, with C({gateway}) and C({namespace}) placeholders. Empty uses
+        the Gateway's C(status.addresses), else C({gateway}.{namespace}.svc.cluster.local).
+      - Inventory variable C(aiconform_advanced_inference_ingress_gateway_address).
     type: str
     default: ''
   gateway_timeout:
     description:
-    - Seconds for the Gateway to become Programmed.
-    - Inventory variable C(aiconform_advanced_inference_ingress_gateway_timeout).
+      - Seconds for the Gateway to become Programmed.
+      - Inventory variable C(aiconform_advanced_inference_ingress_gateway_timeout).
     type: int
     default: 300
   route_timeout:
     description:
-    - Seconds for the HTTPRoute to be Accepted with ResolvedRefs.
-    - Inventory variable C(aiconform_advanced_inference_ingress_route_timeout).
+      - Seconds for the HTTPRoute to be Accepted with ResolvedRefs.
+      - Inventory variable C(aiconform_advanced_inference_ingress_route_timeout).
     type: int
     default: 300
   pool_timeout:
     description:
-    - Seconds for the InferencePool to be Accepted with ResolvedRefs.
-    - Inventory variable C(aiconform_advanced_inference_ingress_pool_timeout).
+      - Seconds for the InferencePool to be Accepted with ResolvedRefs.
+      - Inventory variable C(aiconform_advanced_inference_ingress_pool_timeout).
     type: int
     default: 300
   pod_timeout:
     description:
-    - Seconds for a model server and the endpoint picker to become Ready, and for the client to start.
-    - Inventory variable C(aiconform_advanced_inference_ingress_pod_timeout).
+      - Seconds for a model server and the endpoint picker to become Ready, and for the client to start.
+      - Inventory variable C(aiconform_advanced_inference_ingress_pod_timeout).
     type: int
     default: 300
   client_timeout:
     description:
-    - Seconds the client may take for its requests once started.
-    - Inventory variable C(aiconform_advanced_inference_ingress_client_timeout).
+      - Seconds the client may take for its requests once started.
+      - Inventory variable C(aiconform_advanced_inference_ingress_client_timeout).
     type: int
     default: 300
   warmup_attempts:
     description:
-    - Attempts, one second apart, the client makes for a first 200 before counting responses.
-    - Inventory variable C(aiconform_advanced_inference_ingress_warmup_attempts).
+      - Attempts, one second apart, the client makes for a first 200 before counting responses.
+      - Inventory variable C(aiconform_advanced_inference_ingress_warmup_attempts).
     type: int
     default: 60
   model_server_image:
     description:
-    - OpenAI-compatible model-server simulator (C(--model), C(--port 8000)).
-    - Inventory variable C(aiconform_advanced_inference_ingress_model_server_image).
+      - OpenAI-compatible model-server simulator (C(--model), C(--port 8000)).
+      - Inventory variable C(aiconform_advanced_inference_ingress_model_server_image).
     type: str
     default: ghcr.io/llm-d/llm-d-inference-sim:v0.8.2
   epp_image:
     description:
-    - Endpoint picker image for the pool.
-    - Inventory variable C(aiconform_advanced_inference_ingress_epp_image).
+      - Endpoint picker image for the pool.
+      - Inventory variable C(aiconform_advanced_inference_ingress_epp_image).
     type: str
     default: registry.k8s.io/gateway-api-inference-extension/epp:v1.5.0
   client_image:
     description:
-    - Client image providing C(/bin/sh), C(curl) and C(sed).
-    - Inventory variable C(aiconform_advanced_inference_ingress_client_image).
+      - Client image providing C(/bin/sh), C(curl) and C(sed).
+      - Inventory variable C(aiconform_advanced_inference_ingress_client_image).
     type: str
     default: docker.io/curlimages/curl:8.11.1
 """
@@ -191,100 +191,100 @@ options:
 options:
   gateway_class:
     description:
-    - GatewayClass of the Gateway API implementation to test; empty chooses an Accepted one (see above).
-    - Inventory variable C(aiconform_ai_inference_gateway_class).
+      - GatewayClass of the Gateway API implementation to test; empty chooses an Accepted one (see above).
+      - Inventory variable C(aiconform_ai_inference_gateway_class).
     type: str
     default: ''
   header_name:
     description:
-    - Request header of the header-based rule (an OpenAI-style model header).
-    - Inventory variable C(aiconform_ai_inference_header_name).
+      - Request header of the header-based rule (an OpenAI-style model header).
+      - Inventory variable C(aiconform_ai_inference_header_name).
     type: str
     default: x-model
   header_value:
     description:
-    - Value the header rule matches exactly.
-    - Inventory variable C(aiconform_ai_inference_header_value).
+      - Value the header rule matches exactly.
+      - Inventory variable C(aiconform_ai_inference_header_value).
     type: str
     default: model-b
   split_weight:
     description:
-    - Weight in percent of the first backend in the weighted rule; the second gets the rest.
-    - Inventory variable C(aiconform_ai_inference_split_weight).
+      - Weight in percent of the first backend in the weighted rule; the second gets the rest.
+      - Inventory variable C(aiconform_ai_inference_split_weight).
     type: int
     default: 80
   split_requests:
     description:
-    - Requests sent without the header to measure the split.
-    - Inventory variable C(aiconform_ai_inference_split_requests).
+      - Requests sent without the header to measure the split.
+      - Inventory variable C(aiconform_ai_inference_split_requests).
     type: int
     default: 200
   header_requests:
     description:
-    - Requests sent with the header; every one must reach the header rule's backend.
-    - Inventory variable C(aiconform_ai_inference_header_requests).
+      - Requests sent with the header; every one must reach the header rule's backend.
+      - Inventory variable C(aiconform_ai_inference_header_requests).
     type: int
     default: 20
   split_tolerance_sigma:
     description:
-    - Accepted deviation of the first backend's count from I(split_requests) x I(split_weight), in binomial
-      standard deviations (200 requests at 80 % and 4 sigma accept 80 % +/- 11.3 points).
-    - Inventory variable C(aiconform_ai_inference_split_tolerance_sigma).
+      - Accepted deviation of the first backend's count from I(split_requests) x I(split_weight), in binomial
+        standard deviations (200 requests at 80 % and 4 sigma accept 80 % +/- 11.3 points).
+      - Inventory variable C(aiconform_ai_inference_split_tolerance_sigma).
     type: float
     default: 4.0
   max_failed_requests:
     description:
-    - Failed requests (no 2xx answer) tolerated in each batch before the check fails.
-    - Inventory variable C(aiconform_ai_inference_max_failed_requests).
+      - Failed requests (no 2xx answer) tolerated in each batch before the check fails.
+      - Inventory variable C(aiconform_ai_inference_max_failed_requests).
     type: int
     default: 2
   gateway_address:
     description:
-    - Host the client sends requests to, with C({gateway}) and C({namespace}) placeholders, e.g. C({gateway}-istio.{namespace}.svc.cluster.local).
-      Empty uses the Gateway's C(status.addresses), else C({gateway}.{namespace}.svc.cluster.local).
-    - Inventory variable C(aiconform_ai_inference_gateway_address).
+      - Host the client sends requests to, with C({gateway}) and C({namespace}) placeholders, e.g. C({gateway}-istio.{namespace}.svc.cluster.local).
+        Empty uses the Gateway's C(status.addresses), else C({gateway}.{namespace}.svc.cluster.local).
+      - Inventory variable C(aiconform_ai_inference_gateway_address).
     type: str
     default: ''
   gateway_timeout:
     description:
-    - Seconds for the Gateway to become Accepted and Programmed.
-    - Inventory variable C(aiconform_ai_inference_gateway_timeout).
+      - Seconds for the Gateway to become Accepted and Programmed.
+      - Inventory variable C(aiconform_ai_inference_gateway_timeout).
     type: int
     default: 180
   route_timeout:
     description:
-    - Seconds for the HTTPRoute to be Accepted with ResolvedRefs (kOps waits 300).
-    - Inventory variable C(aiconform_ai_inference_route_timeout).
+      - Seconds for the HTTPRoute to be Accepted with ResolvedRefs (kOps waits 300).
+      - Inventory variable C(aiconform_ai_inference_route_timeout).
     type: int
     default: 300
   pod_timeout:
     description:
-    - Seconds for the echo backends to become Ready and for the client pod to start.
-    - Inventory variable C(aiconform_ai_inference_pod_timeout).
+      - Seconds for the echo backends to become Ready and for the client pod to start.
+      - Inventory variable C(aiconform_ai_inference_pod_timeout).
     type: int
     default: 180
   client_timeout:
     description:
-    - Seconds the client may take for all its requests once started.
-    - Inventory variable C(aiconform_ai_inference_client_timeout).
+      - Seconds the client may take for all its requests once started.
+      - Inventory variable C(aiconform_ai_inference_client_timeout).
     type: int
     default: 300
   warmup_attempts:
     description:
-    - Attempts, one second apart, the client makes for a first 200 before counting responses.
-    - Inventory variable C(aiconform_ai_inference_warmup_attempts).
+      - Attempts, one second apart, the client makes for a first 200 before counting responses.
+      - Inventory variable C(aiconform_ai_inference_warmup_attempts).
     type: int
     default: 30
   backend_image:
     description:
-    - Echo backend image; it must answer C(GET /hostname) with the pod name on port 8080 (agnhost netexec).
-    - Inventory variable C(aiconform_ai_inference_backend_image).
+      - Echo backend image; it must answer C(GET /hostname) with the pod name on port 8080 (agnhost netexec).
+      - Inventory variable C(aiconform_ai_inference_backend_image).
     type: str
     default: registry.k8s.io/e2e-test-images/agnhost:2.53
   client_image:
     description:
-    - Client image providing C(/bin/sh) and C(curl).
-    - Inventory variable C(aiconform_ai_inference_client_image).
+      - Client image providing C(/bin/sh) and C(curl).
+      - Inventory variable C(aiconform_ai_inference_client_image).
     type: str
     default: docker.io/curlimages/curl:8.11.1
 """
@@ -293,60 +293,60 @@ options:
 options:
   prometheus_service:
     description:
-    - Prometheus Service as C(<namespace>/<name>:<port>) (upstream C(-service-metrics-prometheus-service));
-      when it does not exist, C(prometheus-operated:9090) in the namespace of each Prometheus object is
-      tried.
-    - Inventory variable C(aiconform_ai_service_metrics_prometheus_service).
+      - Prometheus Service as C(<namespace>/<name>:<port>) (upstream C(-service-metrics-prometheus-service));
+        when it does not exist, C(prometheus-operated:9090) in the namespace of each Prometheus object
+        is tried.
+      - Inventory variable C(aiconform_ai_service_metrics_prometheus_service).
     type: str
     default: monitoring/kube-prometheus-stack-prometheus:9090
   query_url:
     description:
-    - Base URL of a Prometheus-compatible query API (C(<url>/api/v1/query)) reachable from the controller
-      instead (upstream C(-service-metrics-query-url)); the Prometheus Operator is then not required.
-    - Inventory variable C(aiconform_ai_service_metrics_query_url).
+      - Base URL of a Prometheus-compatible query API (C(<url>/api/v1/query)) reachable from the controller
+        instead (upstream C(-service-metrics-query-url)); the Prometheus Operator is then not required.
+      - Inventory variable C(aiconform_ai_service_metrics_query_url).
     type: str
     default: ''
   query_bearer_token_file:
     description:
-    - File holding a bearer token for I(query_url) (upstream C(-service-metrics-query-bearer-token-file)).
-    - Inventory variable C(aiconform_ai_service_metrics_query_bearer_token_file).
+      - File holding a bearer token for I(query_url) (upstream C(-service-metrics-query-bearer-token-file)).
+      - Inventory variable C(aiconform_ai_service_metrics_query_bearer_token_file).
     type: path
     default: ''
   scrape_labels:
     description:
-    - Labels C(k=v,k2=v2) for the stub's ServiceMonitor (upstream C(-service-metrics-scrape-labels)),
-      e.g. C(release=kube-prometheus-stack).
-    - Inventory variable C(aiconform_ai_service_metrics_scrape_labels).
+      - Labels C(k=v,k2=v2) for the stub's ServiceMonitor (upstream C(-service-metrics-scrape-labels)),
+        e.g. C(release=kube-prometheus-stack).
+      - Inventory variable C(aiconform_ai_service_metrics_scrape_labels).
     type: str
     default: ''
   collection_timeout:
     description:
-    - Seconds to wait for the counter to equal I(request_count) (upstream 5m).
-    - Inventory variable C(aiconform_ai_service_metrics_collection_timeout).
+      - Seconds to wait for the counter to equal I(request_count) (upstream 5m).
+      - Inventory variable C(aiconform_ai_service_metrics_collection_timeout).
     type: int
     default: 300
   request_count:
     description:
-    - Requests sent to the stub (upstream exactly 10).
-    - Inventory variable C(aiconform_ai_service_metrics_request_count).
+      - Requests sent to the stub (upstream exactly 10).
+      - Inventory variable C(aiconform_ai_service_metrics_request_count).
     type: int
     default: 10
   stub_ready_timeout:
     description:
-    - Seconds for the stub pod to be Ready (includes the image pull).
-    - Inventory variable C(aiconform_ai_service_metrics_stub_ready_timeout).
+      - Seconds for the stub pod to be Ready (includes the image pull).
+      - Inventory variable C(aiconform_ai_service_metrics_stub_ready_timeout).
     type: int
     default: 120
   query_interval:
     description:
-    - Seconds between Prometheus queries.
-    - Inventory variable C(aiconform_ai_service_metrics_query_interval).
+      - Seconds between Prometheus queries.
+      - Inventory variable C(aiconform_ai_service_metrics_query_interval).
     type: int
     default: 10
   stub_image:
     description:
-    - Python image running the stub (the upstream test's); override for a mirror.
-    - Inventory variable C(aiconform_ai_service_metrics_stub_image).
+      - Python image running the stub (the upstream test's); override for a mirror.
+      - Inventory variable C(aiconform_ai_service_metrics_stub_image).
     type: str
     default: docker.io/library/python:3.13-alpine
 """
@@ -355,73 +355,73 @@ options:
 options:
   node_pool_label:
     description:
-    - Label C(key=value) selecting the accelerator node pool (upstream C(-autoscaler-node-pool-label)).
-    - Inventory variable C(aiconform_cluster_autoscaling_node_pool_label).
+      - Label C(key=value) selecting the accelerator node pool (upstream C(-autoscaler-node-pool-label)).
+      - Inventory variable C(aiconform_cluster_autoscaling_node_pool_label).
     type: str
   autoscaler:
     description:
-    - Which autoscaler grows the pool. C(auto) uses the one detected; set it when several are present.
-    - Managed node auto-provisioning counts as its engine - GKE as C(cluster-autoscaler), EKS Auto Mode
-      and AKS as C(karpenter).
-    - Inventory variable C(aiconform_cluster_autoscaling_autoscaler).
+      - Which autoscaler grows the pool. C(auto) uses the one detected; set it when several are present.
+      - Managed node auto-provisioning counts as its engine - GKE as C(cluster-autoscaler), EKS Auto Mode
+        and AKS as C(karpenter).
+      - Inventory variable C(aiconform_cluster_autoscaling_autoscaler).
     type: str
     default: auto
     choices:
-    - auto
-    - cluster-autoscaler
-    - karpenter
+      - auto
+      - cluster-autoscaler
+      - karpenter
   accelerator_resource:
     description:
-    - Extended resource each probe pod requests (one per pool node).
-    - Inventory variable C(aiconform_cluster_autoscaling_accelerator_resource).
+      - Extended resource each probe pod requests (one per pool node).
+      - Inventory variable C(aiconform_cluster_autoscaling_accelerator_resource).
     type: str
     default: nvidia.com/gpu
   device_class:
     description:
-    - DeviceClass of a DRA-only accelerator - each probe pod claims one device of it through a ResourceClaimTemplate,
-      pool nodes count the class's devices their ResourceSlices publish, and the trigger must be Unschedulable
-      with the scheduler's C(cannot allocate all claims).
-    - Empty means DRA only when the pool's nodes (an empty pool - all nodes) have no allocatable I(accelerator_resource)
-      and DRA is served, then with the DeviceClass of that resource's vendor (C(gpu.nvidia.com)).
-    - Inventory variable C(aiconform_cluster_autoscaling_device_class).
+      - DeviceClass of a DRA-only accelerator - each probe pod claims one device of it through a ResourceClaimTemplate,
+        pool nodes count the class's devices their ResourceSlices publish, and the trigger must be Unschedulable
+        with the scheduler's C(cannot allocate all claims).
+      - Empty means DRA only when the pool's nodes (an empty pool - all nodes) have no allocatable I(accelerator_resource)
+        and DRA is served, then with the DeviceClass of that resource's vendor (C(gpu.nvidia.com)).
+      - Inventory variable C(aiconform_cluster_autoscaling_device_class).
     type: str
     default: ''
   pending_timeout:
     description:
-    - Seconds for baseline pods to run and for the trigger pod to be reported Unschedulable (upstream
-      2m).
-    - Inventory variable C(aiconform_cluster_autoscaling_pending_timeout).
+      - Seconds for baseline pods to run and for the trigger pod to be reported Unschedulable (upstream
+        2m).
+      - Inventory variable C(aiconform_cluster_autoscaling_pending_timeout).
     type: int
     default: 120
   scale_up_timeout:
     description:
-    - Seconds for the trigger pod to run on a new node (upstream 20m).
-    - Inventory variable C(aiconform_cluster_autoscaling_scale_up_timeout).
+      - Seconds for the trigger pod to run on a new node (upstream 20m).
+      - Inventory variable C(aiconform_cluster_autoscaling_scale_up_timeout).
     type: int
     default: 1200
   scale_down_timeout:
     description:
-    - Seconds for the pool to return to its baseline size (upstream 30m).
-    - Inventory variable C(aiconform_cluster_autoscaling_scale_down_timeout).
+      - Seconds for the pool to return to its baseline size (upstream 30m).
+      - Inventory variable C(aiconform_cluster_autoscaling_scale_down_timeout).
     type: int
     default: 1800
   stability_window:
     description:
-    - Seconds the pool must stay unchanged before and after (upstream 30s).
-    - Inventory variable C(aiconform_cluster_autoscaling_stability_window).
+      - Seconds the pool must stay unchanged before and after (upstream 30s).
+      - Inventory variable C(aiconform_cluster_autoscaling_stability_window).
     type: int
     default: 30
   tolerations:
     description:
-    - Extra tolerations for the probe pods (e.g. C(kwok-provider) or Karpenter NodePool taints).
-    - Inventory variable C(aiconform_cluster_autoscaling_tolerations).
+      - Extra tolerations for the probe pods (e.g. C(kwok-provider) or Karpenter NodePool taints).
+      - Inventory variable C(aiconform_cluster_autoscaling_tolerations).
     type: list
     elements: dict
     default: []
   image:
     description:
-    - Image of the probe pods (they only hold the accelerator).
-    - Inventory variable C(aiconform_cluster_autoscaling_image).
+      - Image of the probe pods (they only hold the accelerator).
+      - Inventory variable C(aiconform_cluster_autoscaling_image).
     type: str
     default: registry.k8s.io/pause:3.10
 """
@@ -430,62 +430,62 @@ options:
 options:
   prefill_selector:
     description:
-    - Label selector of the prefill pods (all namespaces).
-    - Inventory variable C(aiconform_disaggregated_inference_prefill_selector).
+      - Label selector of the prefill pods (all namespaces).
+      - Inventory variable C(aiconform_disaggregated_inference_prefill_selector).
     type: str
     default: llm-d.ai/role=prefill
   decode_selector:
     description:
-    - Label selector of the decode pods (all namespaces).
-    - Inventory variable C(aiconform_disaggregated_inference_decode_selector).
+      - Label selector of the decode pods (all namespaces).
+      - Inventory variable C(aiconform_disaggregated_inference_decode_selector).
     type: str
     default: llm-d.ai/role=decode
   gateway_url:
     description:
-    - Completions URL through the deployment's gateway, e.g. C(http://gw.llm-d.svc/v1/completions).
-    - Inventory variable C(aiconform_disaggregated_inference_gateway_url).
+      - Completions URL through the deployment's gateway, e.g. C(http://gw.llm-d.svc/v1/completions).
+      - Inventory variable C(aiconform_disaggregated_inference_gateway_url).
     type: str
     default: ''
   model:
     description:
-    - Model to request; empty takes C(--model) or C(vllm serve <model>) from the decode pods.
-    - Inventory variable C(aiconform_disaggregated_inference_model).
+      - Model to request; empty takes C(--model) or C(vllm serve <model>) from the decode pods.
+      - Inventory variable C(aiconform_disaggregated_inference_model).
     type: str
     default: ''
   completion_requests:
     description:
-    - Completions to send; all must be answered 2xx.
-    - Inventory variable C(aiconform_disaggregated_inference_completion_requests).
+      - Completions to send; all must be answered 2xx.
+      - Inventory variable C(aiconform_disaggregated_inference_completion_requests).
     type: int
     default: 3
   request_id_header:
     description:
-    - Header carrying the request id (vLLM uses C(X-Request-Id) as its request id).
-    - Inventory variable C(aiconform_disaggregated_inference_request_id_header).
+      - Header carrying the request id (vLLM uses C(X-Request-Id) as its request id).
+      - Inventory variable C(aiconform_disaggregated_inference_request_id_header).
     type: str
     default: x-request-id
   log_tail_lines:
     description:
-    - Lines of each prefill/decode container log searched for the ids.
-    - Inventory variable C(aiconform_disaggregated_inference_log_tail_lines).
+      - Lines of each prefill/decode container log searched for the ids.
+      - Inventory variable C(aiconform_disaggregated_inference_log_tail_lines).
     type: int
     default: 5000
   pod_timeout:
     description:
-    - Seconds for the client pod to start.
-    - Inventory variable C(aiconform_disaggregated_inference_pod_timeout).
+      - Seconds for the client pod to start.
+      - Inventory variable C(aiconform_disaggregated_inference_pod_timeout).
     type: int
     default: 300
   client_timeout:
     description:
-    - Seconds the client may take for its requests.
-    - Inventory variable C(aiconform_disaggregated_inference_client_timeout).
+      - Seconds the client may take for its requests.
+      - Inventory variable C(aiconform_disaggregated_inference_client_timeout).
     type: int
     default: 600
   client_image:
     description:
-    - Client image providing C(/bin/sh), C(curl) and C(sed).
-    - Inventory variable C(aiconform_disaggregated_inference_client_image).
+      - Client image providing C(/bin/sh), C(curl) and C(sed).
+      - Inventory variable C(aiconform_disaggregated_inference_client_image).
     type: str
     default: docker.io/curlimages/curl:8.11.1
 """
@@ -494,35 +494,36 @@ options:
 options:
   accelerator_type:
     description:
-    - Accelerator vendor whose DRA driver and device nodes are probed - C(nvidia) (C(gpu.nvidia.com),
-      C(/dev/nvidia*)), C(amd) (C(gpu.amd.com), C(/dev/dri/renderD*)) or C(intel) (C(gpu.intel.com), C(/dev/dri/renderD*)).
-    - C(auto) uses the one vendor whose DRA driver publishes ResourceSlices; several give C(unknown) naming
-      them.
-    - Inventory variable C(aiconform_dra_support_accelerator_type), else C(aiconform_accelerator_type).
+      - Accelerator vendor whose DRA driver and device nodes are probed - C(nvidia) (C(gpu.nvidia.com),
+        C(/dev/nvidia*)), C(amd) (C(gpu.amd.com), C(/dev/dri/renderD*)) or C(intel) (C(gpu.intel.com),
+        C(/dev/dri/renderD*)).
+      - C(auto) uses the one vendor whose DRA driver publishes ResourceSlices; several give C(unknown)
+        naming them.
+      - Inventory variable C(aiconform_dra_support_accelerator_type), else C(aiconform_accelerator_type).
     type: str
     default: auto
   device_class:
     description:
-    - DeviceClass the probe claim requests; empty uses the accelerator's (C(gpu.nvidia.com)).
-    - Inventory variable C(aiconform_dra_support_device_class).
+      - DeviceClass the probe claim requests; empty uses the accelerator's (C(gpu.nvidia.com)).
+      - Inventory variable C(aiconform_dra_support_device_class).
     type: str
     default: ''
   probe_image:
     description:
-    - Image of the probe container (upstream C(ubuntu:22.04)); override for a mirror.
-    - Inventory variable C(aiconform_dra_support_probe_image), else C(aiconform_accelerator_probe_image).
+      - Image of the probe container (upstream C(ubuntu:22.04)); override for a mirror.
+      - Inventory variable C(aiconform_dra_support_probe_image), else C(aiconform_accelerator_probe_image).
     type: str
     default: docker.io/library/ubuntu:22.04
   pod_running_timeout:
     description:
-    - Seconds for the probe pod to be Running (AICR C(DRATestPodTimeout), kOps 5m).
-    - Inventory variable C(aiconform_dra_support_pod_running_timeout).
+      - Seconds for the probe pod to be Running (AICR C(DRATestPodTimeout), kOps 5m).
+      - Inventory variable C(aiconform_dra_support_pod_running_timeout).
     type: int
     default: 300
   log_timeout:
     description:
-    - Seconds to poll the probe log for its C(RESULT) line (every 2s).
-    - Inventory variable C(aiconform_dra_support_log_timeout).
+      - Seconds to poll the probe log for its C(RESULT) line (every 2s).
+      - Inventory variable C(aiconform_dra_support_log_timeout).
     type: int
     default: 90
 """
@@ -531,42 +532,42 @@ options:
 options:
   accelerator_type:
     description:
-    - Accelerator vendor (upstream C(-accelerator-type)); only C(nvidia) is known.
-    - Inventory variable C(aiconform_driver_runtime_management_accelerator_type), else C(aiconform_accelerator_type).
+      - Accelerator vendor (upstream C(-accelerator-type)); only C(nvidia) is known.
+      - Inventory variable C(aiconform_driver_runtime_management_accelerator_type), else C(aiconform_accelerator_type).
     type: str
     default: nvidia
   allocation_mode:
     description:
-    - How the probe pod requests its accelerator (upstream C(-allocation-mode)).
-    - Inventory variable C(aiconform_driver_runtime_management_allocation_mode).
+      - How the probe pod requests its accelerator (upstream C(-allocation-mode)).
+      - Inventory variable C(aiconform_driver_runtime_management_allocation_mode).
     type: str
     default: auto
     choices:
-    - auto
-    - dra
-    - device-plugin
+      - auto
+      - dra
+      - device-plugin
   probe_image:
     description:
-    - Vanilla image without driver tools (upstream C(-driver-runtime-image)); override for a mirror.
-    - Inventory variable C(aiconform_driver_runtime_management_probe_image), else C(aiconform_accelerator_probe_image).
+      - Vanilla image without driver tools (upstream C(-driver-runtime-image)); override for a mirror.
+      - Inventory variable C(aiconform_driver_runtime_management_probe_image), else C(aiconform_accelerator_probe_image).
     type: str
     default: docker.io/library/ubuntu:22.04
   pod_running_timeout:
     description:
-    - Seconds for the probe pod to be Running (upstream 1m).
-    - Inventory variable C(aiconform_driver_runtime_management_pod_running_timeout).
+      - Seconds for the probe pod to be Running (upstream 1m).
+      - Inventory variable C(aiconform_driver_runtime_management_pod_running_timeout).
     type: int
     default: 60
   log_timeout:
     description:
-    - Seconds to poll the probe log for all its C(RESULT) lines (upstream 90s).
-    - Inventory variable C(aiconform_driver_runtime_management_log_timeout).
+      - Seconds to poll the probe log for all its C(RESULT) lines (upstream 90s).
+      - Inventory variable C(aiconform_driver_runtime_management_log_timeout).
     type: int
     default: 90
   release_timeout:
     description:
-    - Seconds for the probe pod and its claims to be released (upstream 2m).
-    - Inventory variable C(aiconform_driver_runtime_management_release_timeout).
+      - Seconds for the probe pod and its claims to be released (upstream 2m).
+      - Inventory variable C(aiconform_driver_runtime_management_release_timeout).
     type: int
     default: 120
 """
@@ -575,121 +576,121 @@ options:
 options:
   scheduler:
     description:
-    - The gang-scheduling mechanism to test. C(auto) detects it by API group (C(kueue.x-k8s.io), C(scheduling.volcano.sh),
-      C(scheduling.run.ai), C(scheduling.x-k8s.io)) and uses the only one installed; with several the
-      verdict is C(unknown) listing them, with none C(Not Implemented) naming what was looked for. I(queue_name)
-      or I(cluster_queue) set chooses Kueue.
-    - C(kueue) uses a Kueue LocalQueue (own queue objects, I(queue_name), or a LocalQueue on I(cluster_queue)).
-    - C(volcano), C(kai), C(coscheduling) create a PodGroup with C(minMember) = the Job's pods before
-      each Job and hand the pods to that scheduler (annotation C(scheduling.k8s.io/group-name), annotation
-      C(pod-group-name) plus queue label C(kai.scheduler/queue), label C(scheduling.x-k8s.io/pod-group)).
-    - C(other) only applies I(job_labels) and I(scheduler_name) to a plain Job.
-    - Inventory variable C(aiconform_gang_scheduling_scheduler).
+      - The gang-scheduling mechanism to test. C(auto) detects it by API group (C(kueue.x-k8s.io), C(scheduling.volcano.sh),
+        C(scheduling.run.ai), C(scheduling.x-k8s.io)) and uses the only one installed; with several the
+        verdict is C(unknown) listing them, with none C(Not Implemented) naming what was looked for. I(queue_name)
+        or I(cluster_queue) set chooses Kueue.
+      - C(kueue) uses a Kueue LocalQueue (own queue objects, I(queue_name), or a LocalQueue on I(cluster_queue)).
+      - C(volcano), C(kai), C(coscheduling) create a PodGroup with C(minMember) = the Job's pods before
+        each Job and hand the pods to that scheduler (annotation C(scheduling.k8s.io/group-name), annotation
+        C(pod-group-name) plus queue label C(kai.scheduler/queue), label C(scheduling.x-k8s.io/pod-group)).
+      - C(other) only applies I(job_labels) and I(scheduler_name) to a plain Job.
+      - Inventory variable C(aiconform_gang_scheduling_scheduler).
     type: str
     default: auto
     choices:
-    - auto
-    - kueue
-    - volcano
-    - kai
-    - coscheduling
-    - other
+      - auto
+      - kueue
+      - volcano
+      - kai
+      - coscheduling
+      - other
   queue_name:
     description:
-    - Existing Kueue LocalQueue to submit to. Unset, the module creates its own queue objects.
-    - Inventory variable C(aiconform_gang_scheduling_queue_name).
+      - Existing Kueue LocalQueue to submit to. Unset, the module creates its own queue objects.
+      - Inventory variable C(aiconform_gang_scheduling_queue_name).
     type: str
   queue_namespace:
     description:
-    - Namespace of I(queue_name); the probe Jobs run there (upstream C(-gang-scheduler-namespace)).
-    - Unset, they run in the probe namespace C(aiconform-gang-scheduling-<run_id>).
-    - Inventory variable C(aiconform_gang_scheduling_queue_namespace).
+      - Namespace of I(queue_name); the probe Jobs run there (upstream C(-gang-scheduler-namespace)).
+      - Unset, they run in the probe namespace C(aiconform-gang-scheduling-<run_id>).
+      - Inventory variable C(aiconform_gang_scheduling_queue_namespace).
     type: str
   cluster_queue:
     description:
-    - Existing Kueue ClusterQueue; the module creates a LocalQueue on it in the probe namespace (its C(namespaceSelector)
-      must select that namespace). Unset, and without I(queue_name), it creates its own ResourceFlavor
-      and ClusterQueue.
-    - Inventory variable C(aiconform_gang_scheduling_cluster_queue).
+      - Existing Kueue ClusterQueue; the module creates a LocalQueue on it in the probe namespace (its
+        C(namespaceSelector) must select that namespace). Unset, and without I(queue_name), it creates
+        its own ResourceFlavor and ClusterQueue.
+      - Inventory variable C(aiconform_gang_scheduling_cluster_queue).
     type: str
   kai_queue:
     description:
-    - KAI Scheduler queue of the probe PodGroups (C(spec.queue) and the C(kai.scheduler/queue) label).
-    - Inventory variable C(aiconform_gang_scheduling_kai_queue).
+      - KAI Scheduler queue of the probe PodGroups (C(spec.queue) and the C(kai.scheduler/queue) label).
+      - Inventory variable C(aiconform_gang_scheduling_kai_queue).
     type: str
     default: default-queue
   job_labels:
     description:
-    - Extra labels for the probe Jobs (upstream C(-gang-job-labels)).
-    - Inventory variable C(aiconform_gang_scheduling_job_labels).
+      - Extra labels for the probe Jobs (upstream C(-gang-job-labels)).
+      - Inventory variable C(aiconform_gang_scheduling_job_labels).
     type: dict
     default: {}
   scheduler_name:
     description:
-    - C(spec.schedulerName) for the probe pods. Unset, the mechanism's own (C(volcano), C(kai-scheduler),
-      C(scheduler-plugins-scheduler)); with C(kueue) or C(other) the default scheduler.
-    - Inventory variable C(aiconform_gang_scheduling_scheduler_name).
+      - C(spec.schedulerName) for the probe pods. Unset, the mechanism's own (C(volcano), C(kai-scheduler),
+        C(scheduler-plugins-scheduler)); with C(kueue) or C(other) the default scheduler.
+      - Inventory variable C(aiconform_gang_scheduling_scheduler_name).
     type: str
   kueue_api_version:
     description:
-    - Kueue API version to use instead of discovery's choice.
-    - Inventory variable C(aiconform_gang_scheduling_kueue_api_version).
+      - Kueue API version to use instead of discovery's choice.
+      - Inventory variable C(aiconform_gang_scheduling_kueue_api_version).
     type: str
     choices:
-    - v1beta2
-    - v1beta1
+      - v1beta2
+      - v1beta1
   parallelism:
     description:
-    - Pods of the positive Job (parallelism = completions).
-    - Inventory variable C(aiconform_gang_scheduling_parallelism).
+      - Pods of the positive Job (parallelism = completions).
+      - Inventory variable C(aiconform_gang_scheduling_parallelism).
     type: int
     default: 2
   negative_parallelism:
     description:
-    - Minimum pods of the negative Job (raised to twice what the cluster's allocatable CPU fits).
-    - Inventory variable C(aiconform_gang_scheduling_negative_parallelism).
+      - Minimum pods of the negative Job (raised to twice what the cluster's allocatable CPU fits).
+      - Inventory variable C(aiconform_gang_scheduling_negative_parallelism).
     type: int
     default: 1000
   negative_window:
     description:
-    - Seconds during which no pod of the negative Job may be Running or bound (upstream default 30).
-    - Inventory variable C(aiconform_gang_scheduling_negative_window).
+      - Seconds during which no pod of the negative Job may be Running or bound (upstream default 30).
+      - Inventory variable C(aiconform_gang_scheduling_negative_window).
     type: int
     default: 30
   positive_timeout:
     description:
-    - Seconds for the positive Job to complete (upstream 2m).
-    - Inventory variable C(aiconform_gang_scheduling_positive_timeout).
+      - Seconds for the positive Job to complete (upstream 2m).
+      - Inventory variable C(aiconform_gang_scheduling_positive_timeout).
     type: int
     default: 120
   queue_ready_timeout:
     description:
-    - Seconds for a ClusterQueue created by the module to become Active.
-    - Inventory variable C(aiconform_gang_scheduling_queue_ready_timeout).
+      - Seconds for a ClusterQueue created by the module to become Active.
+      - Inventory variable C(aiconform_gang_scheduling_queue_ready_timeout).
     type: int
     default: 60
   release_timeout:
     description:
-    - Seconds for the probe Jobs, pods and Workloads to be released after deletion.
-    - Inventory variable C(aiconform_gang_scheduling_release_timeout).
+      - Seconds for the probe Jobs, pods and Workloads to be released after deletion.
+      - Inventory variable C(aiconform_gang_scheduling_release_timeout).
     type: int
     default: 60
   cpu_request:
     description:
-    - CPU request (and limit) of every probe pod.
-    - Inventory variable C(aiconform_gang_scheduling_cpu_request).
+      - CPU request (and limit) of every probe pod.
+      - Inventory variable C(aiconform_gang_scheduling_cpu_request).
     type: str
     default: 100m
   memory_request:
     description:
-    - Memory request (and limit) of every probe pod.
-    - Inventory variable C(aiconform_gang_scheduling_memory_request).
+      - Memory request (and limit) of every probe pod.
+      - Inventory variable C(aiconform_gang_scheduling_memory_request).
     type: str
     default: 128Mi
   image:
     description:
-    - Probe image running C(sleep 5); override for a mirror.
-    - Inventory variable C(aiconform_gang_scheduling_image).
+      - Probe image running C(sleep 5); override for a mirror.
+      - Inventory variable C(aiconform_gang_scheduling_image).
     type: str
     default: registry.k8s.io/e2e-test-images/busybox:1.36.1-1
 """
@@ -698,38 +699,38 @@ options:
 options:
   accelerator_type:
     description:
-    - Accelerator vendor; only C(nvidia) is known.
-    - Inventory variable C(aiconform_gpu_sharing_accelerator_type), else C(aiconform_accelerator_type).
+      - Accelerator vendor; only C(nvidia) is known.
+      - Inventory variable C(aiconform_gpu_sharing_accelerator_type), else C(aiconform_accelerator_type).
     type: str
     default: nvidia
   probe_image:
     description:
-    - Vanilla probe image (the runtime injects C(nvidia-smi)); override for a mirror.
-    - Inventory variable C(aiconform_gpu_sharing_probe_image), else C(aiconform_accelerator_probe_image).
+      - Vanilla probe image (the runtime injects C(nvidia-smi)); override for a mirror.
+      - Inventory variable C(aiconform_gpu_sharing_probe_image), else C(aiconform_accelerator_probe_image).
     type: str
     default: docker.io/library/ubuntu:22.04
   max_probe_pods:
     description:
-    - Upper bound of probe pods (physical GPUs of the node + 1 are needed to force two onto one GPU).
-    - Inventory variable C(aiconform_gpu_sharing_max_probe_pods).
+      - Upper bound of probe pods (physical GPUs of the node + 1 are needed to force two onto one GPU).
+      - Inventory variable C(aiconform_gpu_sharing_max_probe_pods).
     type: int
     default: 9
   pod_running_timeout:
     description:
-    - Seconds for all probe pods to be Running.
-    - Inventory variable C(aiconform_gpu_sharing_pod_running_timeout).
+      - Seconds for all probe pods to be Running.
+      - Inventory variable C(aiconform_gpu_sharing_pod_running_timeout).
     type: int
     default: 120
   log_timeout:
     description:
-    - Seconds to poll each probe log for its health-check line.
-    - Inventory variable C(aiconform_gpu_sharing_log_timeout).
+      - Seconds to poll each probe log for its health-check line.
+      - Inventory variable C(aiconform_gpu_sharing_log_timeout).
     type: int
     default: 90
   release_timeout:
     description:
-    - Seconds for each deleted probe pod (and its claims) to go.
-    - Inventory variable C(aiconform_gpu_sharing_release_timeout).
+      - Seconds for each deleted probe pod (and its claims) to go.
+      - Inventory variable C(aiconform_gpu_sharing_release_timeout).
     type: int
     default: 120
 """
@@ -738,54 +739,54 @@ options:
 options:
   device_class:
     description:
-    - DeviceClass of the network devices; empty picks one whose selectors name a network driver found.
-    - Inventory variable C(aiconform_high_performance_networking_device_class).
+      - DeviceClass of the network devices; empty picks one whose selectors name a network driver found.
+      - Inventory variable C(aiconform_high_performance_networking_device_class).
     type: str
     default: ''
   network_attachment:
     description:
-    - Multus network (C(namespace/name)) for the probe when no DRA network device exists; empty picks
-      the first.
-    - Inventory variable C(aiconform_high_performance_networking_network_attachment).
+      - Multus network (C(namespace/name)) for the probe when no DRA network device exists; empty picks
+        the first.
+      - Inventory variable C(aiconform_high_performance_networking_network_attachment).
     type: str
     default: ''
   network_drivers:
     description:
-    - DRA driver names treated as network drivers (besides names containing net/network/sriov/rdma).
-    - Inventory variable C(aiconform_high_performance_networking_network_drivers).
+      - DRA driver names treated as network drivers (besides names containing net/network/sriov/rdma).
+      - Inventory variable C(aiconform_high_performance_networking_network_drivers).
     type: list
     elements: str
     default:
-    - dra.net
-    - sriovnetwork.k8snetworkplumbingwg.io
+      - dra.net
+      - sriovnetwork.k8snetworkplumbingwg.io
   pod_timeout:
     description:
-    - Seconds for each probe pod (listener, sender) to run and list its interfaces.
-    - Inventory variable C(aiconform_high_performance_networking_pod_timeout).
+      - Seconds for each probe pod (listener, sender) to run and list its interfaces.
+      - Inventory variable C(aiconform_high_performance_networking_pod_timeout).
     type: int
     default: 180
   transfer_bytes:
     description:
-    - Bytes the sender sends (a first line with the run's marker, then padding).
-    - Inventory variable C(aiconform_high_performance_networking_transfer_bytes).
+      - Bytes the sender sends (a first line with the run's marker, then padding).
+      - Inventory variable C(aiconform_high_performance_networking_transfer_bytes).
     type: int
     default: 65536
   transfer_port:
     description:
-    - TCP port the listener binds on its secondary address.
-    - Inventory variable C(aiconform_high_performance_networking_transfer_port).
+      - TCP port the listener binds on its secondary address.
+      - Inventory variable C(aiconform_high_performance_networking_transfer_port).
     type: int
     default: 5201
   transfer_timeout:
     description:
-    - Seconds for the payload to arrive once the sender runs.
-    - Inventory variable C(aiconform_high_performance_networking_transfer_timeout).
+      - Seconds for the payload to arrive once the sender runs.
+      - Inventory variable C(aiconform_high_performance_networking_transfer_timeout).
     type: int
     default: 120
   image:
     description:
-    - Probe image providing C(/bin/sh), C(ip), C(nc), C(timeout) and C(md5sum).
-    - Inventory variable C(aiconform_high_performance_networking_image).
+      - Probe image providing C(/bin/sh), C(ip), C(nc), C(timeout) and C(md5sum).
+      - Inventory variable C(aiconform_high_performance_networking_image).
     type: str
     default: registry.k8s.io/e2e-test-images/busybox:1.36.1-1
 """
@@ -794,100 +795,101 @@ options:
 options:
   metrics_source:
     description:
-    - Metrics path - C(custom) (an adapter's pod metric), C(external) (KEDA ScaledObject), C(auto).
-    - Inventory variable C(aiconform_pod_autoscaling_metrics_source).
+      - Metrics path - C(custom) (an adapter's pod metric), C(external) (KEDA ScaledObject), C(auto).
+      - Inventory variable C(aiconform_pod_autoscaling_metrics_source).
     type: str
     default: auto
     choices:
-    - auto
-    - custom
-    - external
+      - auto
+      - custom
+      - external
   metric_name:
     description:
-    - Custom metric (per pod) the HPA scales on; the reference adapter rules expose DCGM_FI_DEV_GPU_UTIL
-      so.
-    - Inventory variable C(aiconform_pod_autoscaling_metric_name).
+      - Custom metric (per pod) the HPA scales on; the reference adapter rules expose DCGM_FI_DEV_GPU_UTIL
+        so.
+      - Inventory variable C(aiconform_pod_autoscaling_metric_name).
     type: str
     default: workload_gpu_utilization
   external_query:
     description:
-    - PromQL of KEDA's Prometheus scaler (external path). Empty means the average of the vendor's utilization
-      series (C(DCGM_FI_DEV_GPU_UTIL), C(gpu_gfx_activity)) over the probe's pods (C(exported_namespace),
-      C(exported_pod)).
-    - Inventory variable C(aiconform_pod_autoscaling_external_query).
+      - PromQL of KEDA's Prometheus scaler (external path). Empty means the average of the vendor's utilization
+        series (C(DCGM_FI_DEV_GPU_UTIL), C(gpu_gfx_activity)) over the probe's pods (C(exported_namespace),
+        C(exported_pod)).
+      - Inventory variable C(aiconform_pod_autoscaling_external_query).
     type: str
     default: ''
   prometheus_address:
     description:
-    - Prometheus URL for KEDA's scaler (external path). Empty means the Service C(prometheus-operated)
-      found in the cluster.
-    - Inventory variable C(aiconform_pod_autoscaling_prometheus_address).
+      - Prometheus URL for KEDA's scaler (external path). Empty means the Service C(prometheus-operated)
+        found in the cluster.
+      - Inventory variable C(aiconform_pod_autoscaling_prometheus_address).
     type: str
     default: ''
   target_average_value:
     description:
-    - AverageValue target of the metric (utilization percent for the default metric and query).
-    - Inventory variable C(aiconform_pod_autoscaling_target_average_value).
+      - AverageValue target of the metric (utilization percent for the default metric and query).
+      - Inventory variable C(aiconform_pod_autoscaling_target_average_value).
     type: str
     default: '50'
   min_replicas:
     description:
-    - HPA minReplicas and the Deployment's starting size.
-    - Inventory variable C(aiconform_pod_autoscaling_min_replicas).
+      - HPA minReplicas and the Deployment's starting size.
+      - Inventory variable C(aiconform_pod_autoscaling_min_replicas).
     type: int
     default: 1
   max_replicas:
     description:
-    - HPA maxReplicas.
-    - Inventory variable C(aiconform_pod_autoscaling_max_replicas).
+      - HPA maxReplicas.
+      - Inventory variable C(aiconform_pod_autoscaling_max_replicas).
     type: int
     default: 2
   stabilization_window:
     description:
-    - HPA C(behavior.scaleDown.stabilizationWindowSeconds).
-    - Inventory variable C(aiconform_pod_autoscaling_stabilization_window).
+      - HPA C(behavior.scaleDown.stabilizationWindowSeconds).
+      - Inventory variable C(aiconform_pod_autoscaling_stabilization_window).
     type: int
     default: 30
   control_window:
     description:
-    - Seconds of CPU-only load (accelerator idle) during which the metric must stay at or below the target.
-    - Inventory variable C(aiconform_pod_autoscaling_control_window).
+      - Seconds of CPU-only load (accelerator idle) during which the metric must stay at or below the
+        target.
+      - Inventory variable C(aiconform_pod_autoscaling_control_window).
     type: int
     default: 60
   accelerator_resource:
     description:
-    - Extended resource each workload pod requests; C(auto) is the one the nodes advertise.
-    - Inventory variable C(aiconform_pod_autoscaling_accelerator_resource).
+      - Extended resource each workload pod requests; C(auto) is the one the nodes advertise.
+      - Inventory variable C(aiconform_pod_autoscaling_accelerator_resource).
     type: str
     default: auto
   pod_ready_timeout:
     description:
-    - Seconds for the first workload pod to run (and for KEDA to create its HPA).
-    - Inventory variable C(aiconform_pod_autoscaling_pod_ready_timeout).
+      - Seconds for the first workload pod to run (and for KEDA to create its HPA).
+      - Inventory variable C(aiconform_pod_autoscaling_pod_ready_timeout).
     type: int
     default: 300
   scale_up_timeout:
     description:
-    - Seconds for the scale-up after the load starts.
-    - Inventory variable C(aiconform_pod_autoscaling_scale_up_timeout).
+      - Seconds for the scale-up after the load starts.
+      - Inventory variable C(aiconform_pod_autoscaling_scale_up_timeout).
     type: int
     default: 300
   scale_down_timeout:
     description:
-    - Seconds for the scale-down after the load stops (must exceed I(stabilization_window)).
-    - Inventory variable C(aiconform_pod_autoscaling_scale_down_timeout).
+      - Seconds for the scale-down after the load stops (must exceed I(stabilization_window)).
+      - Inventory variable C(aiconform_pod_autoscaling_scale_down_timeout).
     type: int
     default: 300
   image:
     description:
-    - NVIDIA workload image; it compiles and runs a CUDA busy kernel with nvcc (override for a mirror).
-    - Inventory variable C(aiconform_pod_autoscaling_image).
+      - NVIDIA workload image; it compiles and runs a CUDA busy kernel with nvcc (override for a mirror).
+      - Inventory variable C(aiconform_pod_autoscaling_image).
     type: str
     default: nvcr.io/nvidia/cuda:12.9.0-devel-ubuntu24.04
   amd_image:
     description:
-    - AMD workload image; it compiles and runs a HIP busy kernel with hipcc (override for a mirror).
-    - Inventory variable C(aiconform_pod_autoscaling_amd_image).
+      - AMD workload image; it compiles and runs a HIP busy kernel with hipcc (override for a mirror).
+      - Inventory variable C(aiconform_pod_autoscaling_amd_image).
     type: str
     default: docker.io/rocm/dev-ubuntu-24.04:6.4.3-complete
 """
@@ -896,70 +898,71 @@ options:
 options:
   operator:
     description:
-    - The operator to verify (upstream C(-operator); upstream accepts only C(kubeflow-trainer)); C(auto)
-      detects it.
-    - Inventory variable C(aiconform_robust_controller_operator).
+      - The operator to verify (upstream C(-operator); upstream accepts only C(kubeflow-trainer)); C(auto)
+        detects it.
+      - Inventory variable C(aiconform_robust_controller_operator).
     type: str
     default: auto
     choices:
-    - auto
-    - kuberay
-    - kubeflow-trainer
-    - generic
+      - auto
+      - kuberay
+      - kubeflow-trainer
+      - generic
   operator_namespace:
     description:
-    - Namespace of the operator pods; empty means C(kuberay-system) or C(kubeflow-system).
-    - Inventory variable C(aiconform_robust_controller_operator_namespace).
+      - Namespace of the operator pods; empty means C(kuberay-system) or C(kubeflow-system).
+      - Inventory variable C(aiconform_robust_controller_operator_namespace).
     type: str
     default: ''
   operator_selector:
     description:
-    - Label selector of the operator pods; empty means C(app.kubernetes.io/name=kuberay-operator) or C(app.kubernetes.io/name=trainer,app.kubernetes.io/component=manager)
-      (Kubeflow Trainer's manifests).
-    - Inventory variable C(aiconform_robust_controller_operator_selector).
+      - Label selector of the operator pods; empty means C(app.kubernetes.io/name=kuberay-operator) or
+        C(app.kubernetes.io/name=trainer,app.kubernetes.io/component=manager) (Kubeflow Trainer's manifests).
+      - Inventory variable C(aiconform_robust_controller_operator_selector).
     type: str
     default: ''
   operator_crd:
     description:
-    - I(operator=generic) - name of the operator's namespaced CRD, e.g. C(dynamographdeployments.nvidia.com).
-    - Inventory variable C(aiconform_robust_controller_operator_crd).
+      - I(operator=generic) - name of the operator's namespaced CRD, e.g. C(dynamographdeployments.nvidia.com).
+      - Inventory variable C(aiconform_robust_controller_operator_crd).
     type: str
     default: ''
   operator_valid_resource:
     description:
-    - I(operator=generic) - a resource of the CRD's kind the operator must reconcile (a mapping with C(metadata.name)).
-    - Inventory variable C(aiconform_robust_controller_operator_valid_resource).
+      - I(operator=generic) - a resource of the CRD's kind the operator must reconcile (a mapping with
+        C(metadata.name)).
+      - Inventory variable C(aiconform_robust_controller_operator_valid_resource).
     type: dict
     default: {}
   operator_invalid_resource:
     description:
-    - I(operator=generic) - a resource of the CRD's kind the operator's webhook must reject.
-    - Inventory variable C(aiconform_robust_controller_operator_invalid_resource).
+      - I(operator=generic) - a resource of the CRD's kind the operator's webhook must reject.
+      - Inventory variable C(aiconform_robust_controller_operator_invalid_resource).
     type: dict
     default: {}
   operator_runtime_name:
     description:
-    - ClusterTrainingRuntime of the valid TrainJob (upstream C(-operator-runtime-name)).
-    - Inventory variable C(aiconform_robust_controller_operator_runtime_name).
+      - ClusterTrainingRuntime of the valid TrainJob (upstream C(-operator-runtime-name)).
+      - Inventory variable C(aiconform_robust_controller_operator_runtime_name).
     type: str
     default: torch-distributed
   operator_ready_timeout:
     description:
-    - Seconds for the operator pods to be Running and Ready (upstream 5m).
-    - Inventory variable C(aiconform_robust_controller_operator_ready_timeout).
+      - Seconds for the operator pods to be Running and Ready (upstream 5m).
+      - Inventory variable C(aiconform_robust_controller_operator_ready_timeout).
     type: int
     default: 300
   operator_reconcile_timeout:
     description:
-    - Seconds for the valid resource to be reconciled (upstream 3m; a RayCluster pulling a large Ray image
-      may need more).
-    - Inventory variable C(aiconform_robust_controller_operator_reconcile_timeout).
+      - Seconds for the valid resource to be reconciled (upstream 3m; a RayCluster pulling a large Ray
+        image may need more).
+      - Inventory variable C(aiconform_robust_controller_operator_reconcile_timeout).
     type: int
     default: 180
   ray_image:
     description:
-    - Ray image of the probe RayCluster; override for a mirror.
-    - Inventory variable C(aiconform_robust_controller_ray_image).
+      - Ray image of the probe RayCluster; override for a mirror.
+      - Inventory variable C(aiconform_robust_controller_ray_image).
     type: str
     default: docker.io/rayproject/ray:2.41.0
 """
@@ -968,52 +971,52 @@ options:
 options:
   accelerator_type:
     description:
-    - Accelerator vendor (upstream C(-accelerator-type)) - C(nvidia), C(amd) (DRA C(gpu.amd.com) or C(amd.com/gpu),
-      device nodes C(/dev/dri/renderD*)) or C(intel) (DRA C(gpu.intel.com) or C(gpu.intel.com/i915));
-      others give C(unknown).
-    - C(auto) uses the one vendor whose DRA driver or device plugin is present; several give C(unknown)
-      naming them.
-    - Inventory variable C(aiconform_secure_accelerator_access_accelerator_type), else C(aiconform_accelerator_type).
+      - Accelerator vendor (upstream C(-accelerator-type)) - C(nvidia), C(amd) (DRA C(gpu.amd.com) or
+        C(amd.com/gpu), device nodes C(/dev/dri/renderD*)) or C(intel) (DRA C(gpu.intel.com) or C(gpu.intel.com/i915));
+        others give C(unknown).
+      - C(auto) uses the one vendor whose DRA driver or device plugin is present; several give C(unknown)
+        naming them.
+      - Inventory variable C(aiconform_secure_accelerator_access_accelerator_type), else C(aiconform_accelerator_type).
     type: str
     default: auto
   allocation_mode:
     description:
-    - How probe pods request accelerators (upstream C(-allocation-mode)).
-    - Inventory variable C(aiconform_secure_accelerator_access_allocation_mode).
+      - How probe pods request accelerators (upstream C(-allocation-mode)).
+      - Inventory variable C(aiconform_secure_accelerator_access_allocation_mode).
     type: str
     default: auto
     choices:
-    - auto
-    - dra
-    - device-plugin
+      - auto
+      - dra
+      - device-plugin
   probe_image:
     description:
-    - Image of the probe containers (upstream C(ubuntu:22.04)); override for a mirror.
-    - Inventory variable C(aiconform_secure_accelerator_access_probe_image), else C(aiconform_accelerator_probe_image).
+      - Image of the probe containers (upstream C(ubuntu:22.04)); override for a mirror.
+      - Inventory variable C(aiconform_secure_accelerator_access_probe_image), else C(aiconform_accelerator_probe_image).
     type: str
     default: docker.io/library/ubuntu:22.04
   cuda_probe_image:
     description:
-    - CUDA base image of the second C(EnvVarBypassTest) pod; empty runs only the I(probe_image) pod.
-    - Inventory variable C(aiconform_secure_accelerator_access_cuda_probe_image).
+      - CUDA base image of the second C(EnvVarBypassTest) pod; empty runs only the I(probe_image) pod.
+      - Inventory variable C(aiconform_secure_accelerator_access_cuda_probe_image).
     type: str
     default: nvcr.io/nvidia/cuda:12.9.0-base-ubuntu24.04
   pod_running_timeout:
     description:
-    - Seconds for each probe pod to be Running (upstream 1m).
-    - Inventory variable C(aiconform_secure_accelerator_access_pod_running_timeout).
+      - Seconds for each probe pod to be Running (upstream 1m).
+      - Inventory variable C(aiconform_secure_accelerator_access_pod_running_timeout).
     type: int
     default: 60
   log_timeout:
     description:
-    - Seconds to poll a probe container's log for its C(RESULT) line (upstream 90s, every 2s).
-    - Inventory variable C(aiconform_secure_accelerator_access_log_timeout).
+      - Seconds to poll a probe container's log for its C(RESULT) line (upstream 90s, every 2s).
+      - Inventory variable C(aiconform_secure_accelerator_access_log_timeout).
     type: int
     default: 90
   release_timeout:
     description:
-    - Seconds for a deleted probe pod and its generated ResourceClaims to be released (upstream 2m).
-    - Inventory variable C(aiconform_secure_accelerator_access_release_timeout).
+      - Seconds for a deleted probe pod and its generated ResourceClaims to be released (upstream 2m).
+      - Inventory variable C(aiconform_secure_accelerator_access_release_timeout).
     type: int
     default: 120
 """
@@ -1022,42 +1025,42 @@ options:
 options:
   accelerator_type:
     description:
-    - Accelerator vendor; only C(nvidia) is known.
-    - Inventory variable C(aiconform_virtualized_accelerator_accelerator_type), else C(aiconform_accelerator_type).
+      - Accelerator vendor; only C(nvidia) is known.
+      - Inventory variable C(aiconform_virtualized_accelerator_accelerator_type), else C(aiconform_accelerator_type).
     type: str
     default: nvidia
   allocation_mode:
     description:
-    - How the probe pod requests its vGPU (upstream C(-allocation-mode)).
-    - Inventory variable C(aiconform_virtualized_accelerator_allocation_mode).
+      - How the probe pod requests its vGPU (upstream C(-allocation-mode)).
+      - Inventory variable C(aiconform_virtualized_accelerator_allocation_mode).
     type: str
     default: auto
     choices:
-    - auto
-    - dra
-    - device-plugin
+      - auto
+      - dra
+      - device-plugin
   probe_image:
     description:
-    - Vanilla probe image (the runtime injects C(nvidia-smi)); override for a mirror.
-    - Inventory variable C(aiconform_virtualized_accelerator_probe_image), else C(aiconform_accelerator_probe_image).
+      - Vanilla probe image (the runtime injects C(nvidia-smi)); override for a mirror.
+      - Inventory variable C(aiconform_virtualized_accelerator_probe_image), else C(aiconform_accelerator_probe_image).
     type: str
     default: docker.io/library/ubuntu:22.04
   pod_running_timeout:
     description:
-    - Seconds for the probe pod to be Running (upstream 1m).
-    - Inventory variable C(aiconform_virtualized_accelerator_pod_running_timeout).
+      - Seconds for the probe pod to be Running (upstream 1m).
+      - Inventory variable C(aiconform_virtualized_accelerator_pod_running_timeout).
     type: int
     default: 60
   log_timeout:
     description:
-    - Seconds to poll the probe log for its health-check line.
-    - Inventory variable C(aiconform_virtualized_accelerator_log_timeout).
+      - Seconds to poll the probe log for its health-check line.
+      - Inventory variable C(aiconform_virtualized_accelerator_log_timeout).
     type: int
     default: 90
   release_timeout:
     description:
-    - Seconds for the probe pod and its claims to go (upstream 2m).
-    - Inventory variable C(aiconform_virtualized_accelerator_release_timeout).
+      - Seconds for the probe pod and its claims to go (upstream 2m).
+      - Inventory variable C(aiconform_virtualized_accelerator_release_timeout).
     type: int
     default: 120
 """
@@ -1066,30 +1069,30 @@ options:
 options:
   sandbox_type:
     description:
-    - Mechanism to test (upstream C(-sandbox-type)).
-    - Inventory variable C(aiconform_workload_sandboxing_sandbox_type).
+      - Mechanism to test (upstream C(-sandbox-type)).
+      - Inventory variable C(aiconform_workload_sandboxing_sandbox_type).
     type: str
     default: auto
     choices:
-    - auto
-    - runtimeclass
-    - agent-sandbox
+      - auto
+      - runtimeclass
+      - agent-sandbox
   runtime_class:
     description:
-    - RuntimeClass of the sandbox (upstream C(-sandbox-runtime-class)); empty means auto-detection.
-    - Inventory variable C(aiconform_workload_sandboxing_runtime_class).
+      - RuntimeClass of the sandbox (upstream C(-sandbox-runtime-class)); empty means auto-detection.
+      - Inventory variable C(aiconform_workload_sandboxing_runtime_class).
     type: str
     default: ''
   probe_image:
     description:
-    - Image of the isolation probe (upstream C(-sandbox-image) busybox); override for a mirror.
-    - Inventory variable C(aiconform_workload_sandboxing_probe_image).
+      - Image of the isolation probe (upstream C(-sandbox-image) busybox); override for a mirror.
+      - Inventory variable C(aiconform_workload_sandboxing_probe_image).
     type: str
     default: registry.k8s.io/e2e-test-images/busybox:1.36.1-1
   timeout:
     description:
-    - Seconds for each step, a pod reaching Running and its probe completing (upstream 3m).
-    - Inventory variable C(aiconform_workload_sandboxing_timeout).
+      - Seconds for each step, a pod reaching Running and its probe completing (upstream 3m).
+      - Inventory variable C(aiconform_workload_sandboxing_timeout).
     type: int
     default: 180
 """
