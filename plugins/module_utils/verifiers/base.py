@@ -3,7 +3,11 @@
 A verifier is a module ``aiconform.verifiers.<requirement id>`` defining:
 
 - ``REQUIREMENT`` (the id) and ``TEST_NAME`` (go-test style name used in junit.xml / e2e.log),
-- ``OPTIONS``: an Ansible argument spec for its own options (timeouts default to the upstream test's),
+- ``OPTIONS``: its own options, ``declared_options(__file__)``: read from the package's ``verifier.yml``, the
+  one declaration of each option (argument spec with the upstream test's timeouts, ``description`` in Ansible
+  doc markup, optional ``sample``, ``fallback``, ``variable``; see that file's header). ``python -m
+  aiconform.collection options`` generates the module, its option documentation, the verify plan and the
+  sample inventory from it; ``argspec`` leaves out the documentation keys,
 - ``fetch(ctx: ProbeContext) -> dict``: talks to the cluster, runs probe workloads, returns facts,
 - ``judge(facts: dict) -> Verdict``: a pure function from facts to a verdict with reasons.
 
@@ -12,6 +16,7 @@ errors into an ``error`` verdict (never ``Implemented``).
 """
 from __future__ import annotations
 
+import copy
 import importlib
 import re
 import signal
@@ -221,6 +226,35 @@ def wait_until(predicate: Callable[[], T], *, timeout: float, interval: float = 
             detail = f": {missing()}" if missing else ""
             raise ProbeTimeout(f"timed out after {timeout:g}s waiting for {what}{detail}")
         pause(min(interval, max(0.05, deadline - time.monotonic())), interruptible=interruptible)
+
+
+# Keys of an OPTIONS entry that document it and are not part of the Ansible argument spec.
+DOC_KEYS = ("description", "sample", "fallback", "variable")
+
+
+def declared_options(anchor: str) -> dict[str, dict[str, Any]]:
+    """The options declared in the verifier.yml beside ``anchor`` (a verifier package's ``__file__``)."""
+    from .. import datafiles
+
+    return resolve_options(datafiles.load_yaml(anchor, "verifier.yml")["options"])
+
+
+def resolve_options(declared: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """verifier.yml's options as OPTIONS: ``default_image: <versions.yml path>`` becomes ``default``, the pinned image."""
+    from ..versions import component_image
+
+    options: dict[str, dict[str, Any]] = {}
+    for name, spec in declared.items():
+        spec = copy.deepcopy(spec)  # the parsed file is cached
+        if "default_image" in spec:
+            spec["default"] = component_image(spec.pop("default_image"))
+        options[name] = spec
+    return options
+
+
+def argspec(options: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The Ansible argument spec of a verifier's OPTIONS (its documentation keys left out)."""
+    return {name: {k: v for k, v in spec.items() if k not in DOC_KEYS} for name, spec in options.items()}
 
 
 def load(requirement: str) -> ModuleType:

@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import deps
 from ..kube import CONNECTION_ARGSPEC
-from .base import load, run_verifier
+from .base import argspec, load, run_verifier
 from .holdings import ClusterHolders
 from .leftovers import RunLease
 from .orchestrate import COMMON_OPTIONS, mirrored_options, run_all, validate_plans
@@ -31,7 +31,7 @@ REGISTRY_ENV = "AICONFORM_IMAGE_REGISTRY"
 
 
 def argument_spec(requirement: str) -> dict[str, dict[str, Any]]:
-    return {**COMMON_ARGSPEC, **load(requirement).OPTIONS}
+    return {**COMMON_ARGSPEC, **argspec(load(requirement).OPTIONS)}
 
 
 def run_module(requirement: str) -> None:

@@ -39,7 +39,7 @@ def known_ids() -> list[str]:
 
 
 def option_spec(requirement: str) -> dict[str, dict[str, Any]]:
-    return {**base.load(requirement).OPTIONS, **COMMON_OPTIONS}
+    return {**base.argspec(base.load(requirement).OPTIONS), **COMMON_OPTIONS}
 
 
 def validate_plans(plans: Mapping[str, Any], defaults: Mapping[str, Any] | None = None,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...versions import probe_image
+from ..base import declared_options
 
 REQUIREMENT = "cluster_autoscaling"
 TEST_NAME = "TestAcceleratorClusterAutoscaling"
@@ -26,24 +26,9 @@ TEST_NAME = "TestAcceleratorClusterAutoscaling"
 HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "exclusive",
                          "autoscaler_pool": "exclusive"}
 
-# The pods only hold an accelerator (image pinned in versions.yml verifier_probes).
-DEFAULT_IMAGE = probe_image("pause")
 
-OPTIONS: dict[str, dict[str, Any]] = {
-    "node_pool_label": {"type": "str"},  # key=value (upstream -autoscaler-node-pool-label)
-    # which autoscaler grows the pool: auto = the one detected (several → unknown until set)
-    "autoscaler": {"type": "str", "default": "auto", "choices": ["auto", "cluster-autoscaler", "karpenter"]},
-    "accelerator_resource": {"type": "str", "default": "nvidia.com/gpu"},
-    # DRA-only accelerators: the DeviceClass the probe pods claim ("" = used when the pool has no allocatable
-    # accelerator_resource and DRA is served: the DeviceClass of accelerator_resource's vendor)
-    "device_class": {"type": "str", "default": ""},
-    "pending_timeout": {"type": "int", "default": 120},
-    "scale_up_timeout": {"type": "int", "default": 1200},
-    "scale_down_timeout": {"type": "int", "default": 1800},
-    "stability_window": {"type": "int", "default": 30},
-    "tolerations": {"type": "list", "elements": "dict", "default": []},
-    "image": {"type": "str", "default": DEFAULT_IMAGE},
-}
+# Declared with its documentation in verifier.yml (python -m aiconform.collection options generates from it).
+OPTIONS: dict[str, dict[str, Any]] = declared_options(__file__)
 
 
 from .fetch import fetch  # noqa: E402

@@ -10,26 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...versions import probe_image
+from ..base import declared_options
 
 REQUIREMENT = "disaggregated_inference"
 TEST_NAME = "TestDisaggregatedInference"
 # What the probe holds while it runs (verifiers/holdings.py): a client pod.
 HOLDS: dict[str, str] = {"node_capacity": "shared"}
-CLIENT_IMAGE = probe_image("curl")
 
-OPTIONS: dict[str, dict[str, Any]] = {
-    "prefill_selector": {"type": "str", "default": "llm-d.ai/role=prefill"},
-    "decode_selector": {"type": "str", "default": "llm-d.ai/role=decode"},
-    "gateway_url": {"type": "str", "default": ""},
-    "model": {"type": "str", "default": ""},
-    "completion_requests": {"type": "int", "default": 3},
-    "request_id_header": {"type": "str", "default": "x-request-id"},
-    "log_tail_lines": {"type": "int", "default": 5000},
-    "pod_timeout": {"type": "int", "default": 300},
-    "client_timeout": {"type": "int", "default": 600},
-    "client_image": {"type": "str", "default": CLIENT_IMAGE},
-}
+# Declared with its documentation in verifier.yml (python -m aiconform.collection options generates from it).
+OPTIONS: dict[str, dict[str, Any]] = declared_options(__file__)
 
 
 from .fetch import fetch  # noqa: E402

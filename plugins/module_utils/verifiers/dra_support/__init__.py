@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...versions import probe_image
+from ..base import declared_options
 from .fetch import fetch
 from .judge import judge
 
@@ -19,20 +19,7 @@ TEST_NAME = "TestAcceleratorsDRASupport"
 # What the probe holds while it runs (verifiers/holdings.py): a claim gets a device allocated.
 HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "shared"}
 
-# The upstream probe image (pinned in versions.yml verifier_probes).
-PROBE_IMAGE = probe_image("ubuntu")
-
-OPTIONS: dict[str, dict[str, Any]] = {
-    # auto: the one vendor whose DRA driver publishes ResourceSlices (nvidia gpu.nvidia.com, amd gpu.amd.com,
-    # intel gpu.intel.com)
-    "accelerator_type": {"type": "str", "default": "auto"},
-    # DeviceClass the functional claim requests; empty = the accelerator type's (gpu.nvidia.com, ...).
-    "device_class": {"type": "str", "default": ""},
-    "probe_image": {"type": "str", "default": PROBE_IMAGE},
-    # AICR DRATestPodTimeout and kOps' `kubectl wait --timeout=5m`.
-    "pod_running_timeout": {"type": "int", "default": 300},
-    # Upstream log polling: every 2 s up to 90 s.
-    "log_timeout": {"type": "int", "default": 90},
-}
+# Declared with its documentation in verifier.yml (python -m aiconform.collection options generates from it).
+OPTIONS: dict[str, dict[str, Any]] = declared_options(__file__)
 
 __all__ = ["REQUIREMENT", "TEST_NAME", "HOLDS", "OPTIONS", "fetch", "judge"]

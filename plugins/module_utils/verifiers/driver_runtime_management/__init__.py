@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...versions import probe_image
+from ..base import declared_options
 from .fetch import fetch
 from .judge import judge
 
@@ -19,16 +19,7 @@ TEST_NAME = "TestAcceleratorDriverRuntimeManagement"
 # What the probe holds while it runs (verifiers/holdings.py): a pod with a GPU reads the driver.
 HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "shared"}
 
-# Upstream -driver-runtime-image default (a vanilla image: the runtime must inject the driver tools).
-PROBE_IMAGE = probe_image("ubuntu")
-
-OPTIONS: dict[str, dict[str, Any]] = {
-    "accelerator_type": {"type": "str", "default": "nvidia"},
-    "allocation_mode": {"type": "str", "default": "auto", "choices": ["auto", "dra", "device-plugin"]},
-    "probe_image": {"type": "str", "default": PROBE_IMAGE},
-    "pod_running_timeout": {"type": "int", "default": 60},  # upstream runTestPod: 1m
-    "log_timeout": {"type": "int", "default": 90},  # upstream driverRuntimeLogPollTimeout
-    "release_timeout": {"type": "int", "default": 120},  # upstream deleteAndAwaitRelease: 2m
-}
+# Declared with its documentation in verifier.yml (python -m aiconform.collection options generates from it).
+OPTIONS: dict[str, dict[str, Any]] = declared_options(__file__)
 
 __all__ = ["REQUIREMENT", "TEST_NAME", "HOLDS", "OPTIONS", "fetch", "judge"]

@@ -13,37 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...versions import probe_image
+from ..base import declared_options
 
 REQUIREMENT = "gang_scheduling"
 TEST_NAME = "TestGangScheduling"
 # What the probe holds while it runs (verifiers/holdings.py): a gang larger than the cluster stays pending, which an autoscaler may act on.
 HOLDS: dict[str, str] = {"node_capacity": "shared", "autoscaler_pool": "shared"}
 
-# Pinned in versions.yml verifier_probes. Upstream uses
-# plain `busybox`; this is the Kubernetes e2e build of it on registry.k8s.io (easy to mirror).
-DEFAULT_IMAGE = probe_image("busybox")
-
-OPTIONS: dict[str, dict[str, Any]] = {
-    "scheduler": {"type": "str", "default": "auto",
-                  "choices": ["auto", "kueue", "volcano", "kai", "coscheduling", "other"]},
-    "queue_name": {"type": "str"},
-    "queue_namespace": {"type": "str"},
-    "cluster_queue": {"type": "str"},
-    "kai_queue": {"type": "str", "default": "default-queue"},
-    "job_labels": {"type": "dict", "default": {}},
-    "scheduler_name": {"type": "str"},
-    "kueue_api_version": {"type": "str", "choices": ["v1beta2", "v1beta1"]},
-    "parallelism": {"type": "int", "default": 2},
-    "negative_parallelism": {"type": "int", "default": 1000},
-    "negative_window": {"type": "int", "default": 30},
-    "positive_timeout": {"type": "int", "default": 120},
-    "queue_ready_timeout": {"type": "int", "default": 60},
-    "release_timeout": {"type": "int", "default": 60},
-    "cpu_request": {"type": "str", "default": "100m"},
-    "memory_request": {"type": "str", "default": "128Mi"},
-    "image": {"type": "str", "default": DEFAULT_IMAGE},
-}
+# Declared with its documentation in verifier.yml (python -m aiconform.collection options generates from it).
+OPTIONS: dict[str, dict[str, Any]] = declared_options(__file__)
 
 
 from .fetch import fetch  # noqa: E402

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...versions import probe_image
+from ..base import declared_options
 from .fetch import fetch
 from .judge import judge
 
@@ -21,17 +21,7 @@ TEST_NAME = "TestGPUSharing"  # no upstream test; named in the upstream style fo
 # What the probe holds while it runs (verifiers/holdings.py): pods share one GPU.
 HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "shared"}
 
-# Same vanilla image as the other accelerator probes (the runtime injects nvidia-smi).
-PROBE_IMAGE = probe_image("ubuntu")
-
-OPTIONS: dict[str, dict[str, Any]] = {
-    "accelerator_type": {"type": "str", "default": "nvidia"},
-    "probe_image": {"type": "str", "default": PROBE_IMAGE},
-    # Upper bound of probe pods (physical GPUs of the node + 1 are needed to force two onto one GPU).
-    "max_probe_pods": {"type": "int", "default": 9},
-    "pod_running_timeout": {"type": "int", "default": 120},  # upstream runTestPod 1m, doubled for n pods
-    "log_timeout": {"type": "int", "default": 90},  # upstream log polling
-    "release_timeout": {"type": "int", "default": 120},  # upstream deleteAndAwaitRelease
-}
+# Declared with its documentation in verifier.yml (python -m aiconform.collection options generates from it).
+OPTIONS: dict[str, dict[str, Any]] = declared_options(__file__)
 
 __all__ = ["REQUIREMENT", "TEST_NAME", "HOLDS", "OPTIONS", "fetch", "judge"]

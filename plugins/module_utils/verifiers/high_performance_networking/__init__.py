@@ -12,24 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...versions import probe_image
+from ..base import declared_options
 
 REQUIREMENT = "high_performance_networking"
 TEST_NAME = "TestHighPerformanceNetworking"
 # What the probe holds while it runs (verifiers/holdings.py): listener and sender pods (NICs, not accelerators).
 HOLDS: dict[str, str] = {"node_capacity": "shared"}
-PROBE_IMAGE = probe_image("busybox")
 
-OPTIONS: dict[str, dict[str, Any]] = {
-    "device_class": {"type": "str", "default": ""},
-    "network_attachment": {"type": "str", "default": ""},
-    "network_drivers": {"type": "list", "elements": "str", "default": ["dra.net", "sriovnetwork.k8snetworkplumbingwg.io"]},
-    "pod_timeout": {"type": "int", "default": 180},
-    "transfer_bytes": {"type": "int", "default": 65536},
-    "transfer_port": {"type": "int", "default": 5201},
-    "transfer_timeout": {"type": "int", "default": 120},
-    "image": {"type": "str", "default": PROBE_IMAGE},
-}
+# Declared with its documentation in verifier.yml (python -m aiconform.collection options generates from it).
+OPTIONS: dict[str, dict[str, Any]] = declared_options(__file__)
 
 
 from .fetch import fetch  # noqa: E402

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...versions import probe_image
+from ..base import declared_options
 
 REQUIREMENT = "pod_autoscaling"
 # One upstream README variant lists this name; no upstream code is pinned yet (requirements.md §4.2).
@@ -22,30 +22,8 @@ TEST_NAME = "TestAcceleratorHorizontalPodAutoscaling"
 # What the probe holds while it runs (verifiers/holdings.py): GPU load pods, scaled up by the HPA.
 HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "shared", "autoscaler_pool": "shared"}
 
-# Load images (the compiler builds the kernel): NVIDIA the AICR evidence's CUDA image, AMD ROCm's; versions.yml.
-DEFAULT_IMAGE = probe_image("cuda_devel")
-DEFAULT_AMD_IMAGE = probe_image("rocm_devel")
-
-OPTIONS: dict[str, dict[str, Any]] = {
-    # custom (pods metric via an adapter), external (KEDA ScaledObject), auto: custom when served, else KEDA
-    "metrics_source": {"type": "str", "default": "auto", "choices": ["auto", "custom", "external"]},
-    "metric_name": {"type": "str", "default": "workload_gpu_utilization"},
-    # KEDA path: PromQL of the Prometheus scaler ("" = the vendor's utilization series of the probe's pods)
-    "external_query": {"type": "str", "default": ""},
-    # KEDA path: Prometheus URL ("" = the Service prometheus-operated found in the cluster)
-    "prometheus_address": {"type": "str", "default": ""},
-    "target_average_value": {"type": "str", "default": "50"},
-    "min_replicas": {"type": "int", "default": 1},
-    "max_replicas": {"type": "int", "default": 2},
-    "stabilization_window": {"type": "int", "default": 30},
-    "control_window": {"type": "int", "default": 60},
-    "accelerator_resource": {"type": "str", "default": "auto"},
-    "pod_ready_timeout": {"type": "int", "default": 300},
-    "scale_up_timeout": {"type": "int", "default": 300},
-    "scale_down_timeout": {"type": "int", "default": 300},
-    "image": {"type": "str", "default": DEFAULT_IMAGE},
-    "amd_image": {"type": "str", "default": DEFAULT_AMD_IMAGE},
-}
+# Declared with its documentation in verifier.yml (python -m aiconform.collection options generates from it).
+OPTIONS: dict[str, dict[str, Any]] = declared_options(__file__)
 
 
 from .fetch import fetch  # noqa: E402

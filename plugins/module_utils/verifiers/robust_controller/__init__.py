@@ -11,29 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...versions import probe_image
+from ..base import declared_options
 
 REQUIREMENT = "robust_controller"
 TEST_NAME = "TestRobustCRDControllerOperation"
 # What the probe holds while it runs (verifiers/holdings.py): the operator's pods for a valid resource.
 HOLDS: dict[str, str] = {"node_capacity": "shared"}
 
-# The Ray image of the probe RayCluster (pinned in versions.yml verifier_probes).
-DEFAULT_RAY_IMAGE = probe_image("ray")
-
-OPTIONS: dict[str, dict[str, Any]] = {
-    "operator": {"type": "str", "default": "auto", "choices": ["auto", "kuberay", "kubeflow-trainer", "generic"]},
-    "operator_namespace": {"type": "str", "default": ""},      # "" = kuberay-system / kubeflow-system
-    "operator_selector": {"type": "str", "default": ""},       # "" = app.kubernetes.io/name=<operator>
-    # generic profile: the CRD (name), and one valid and one invalid resource of its kind (mappings)
-    "operator_crd": {"type": "str", "default": ""},
-    "operator_valid_resource": {"type": "dict", "default": {}},
-    "operator_invalid_resource": {"type": "dict", "default": {}},
-    "operator_runtime_name": {"type": "str", "default": "torch-distributed"},  # Trainer ClusterTrainingRuntime
-    "operator_ready_timeout": {"type": "int", "default": 300},      # upstream -operator-ready-timeout 5m
-    "operator_reconcile_timeout": {"type": "int", "default": 180},  # upstream -operator-reconcile-timeout 3m
-    "ray_image": {"type": "str", "default": DEFAULT_RAY_IMAGE},
-}
+# Declared with its documentation in verifier.yml (python -m aiconform.collection options generates from it).
+OPTIONS: dict[str, dict[str, Any]] = declared_options(__file__)
 
 
 from .fetch import fetch  # noqa: E402

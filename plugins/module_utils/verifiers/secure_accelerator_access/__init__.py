@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...versions import probe_image
+from ..base import declared_options
 from .fetch import fetch
 from .judge import judge
 
@@ -22,23 +22,7 @@ TEST_NAME = "TestSecureAcceleratorAccess"
 # What the probe holds while it runs (verifiers/holdings.py): two pods must get two different GPUs.
 HOLDS: dict[str, str] = {"accelerators": "exclusive", "node_capacity": "shared"}
 
-# Pinned in versions.yml verifier_probes: upstream's acceleratorProbingContainer uses ubuntu:22.04 (override for air-gapped mirrors).
-PROBE_IMAGE = probe_image("ubuntu")
-CUDA_PROBE_IMAGE = probe_image("cuda_base")
-
-OPTIONS: dict[str, dict[str, Any]] = {
-    # auto: the one vendor whose DRA driver or device plugin is present (nvidia, amd, intel)
-    "accelerator_type": {"type": "str", "default": "auto"},
-    "allocation_mode": {"type": "str", "default": "auto", "choices": ["auto", "dra", "device-plugin"]},
-    "probe_image": {"type": "str", "default": PROBE_IMAGE},
-    # The env-var bypass case's second image (NVIDIA only); "" skips that pod.
-    "cuda_probe_image": {"type": "str", "default": CUDA_PROBE_IMAGE},
-    # Upstream runTestPod: poll 2 s up to 1 m for Running.
-    "pod_running_timeout": {"type": "int", "default": 60},
-    # Upstream log polling: every 2 s up to 90 s.
-    "log_timeout": {"type": "int", "default": 90},
-    # Upstream deleteAndAwaitRelease: 2 m for the pod and its generated claims to go.
-    "release_timeout": {"type": "int", "default": 120},
-}
+# Declared with its documentation in verifier.yml (python -m aiconform.collection options generates from it).
+OPTIONS: dict[str, dict[str, Any]] = declared_options(__file__)
 
 __all__ = ["REQUIREMENT", "TEST_NAME", "HOLDS", "OPTIONS", "fetch", "judge"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...versions import probe_image
+from ..base import declared_options
 from .fetch import fetch
 from .judge import judge
 
@@ -22,14 +22,7 @@ TEST_NAME = "TestWorkloadSandboxing"
 # What the probe holds while it runs (verifiers/holdings.py): sandboxed and control pods.
 HOLDS: dict[str, str] = {"node_capacity": "shared"}
 
-# Upstream -sandbox-image is "busybox" (pinned in versions.yml verifier_probes).
-PROBE_IMAGE = probe_image("busybox")
-
-OPTIONS: dict[str, dict[str, Any]] = {
-    "sandbox_type": {"type": "str", "default": "auto", "choices": ["auto", "runtimeclass", "agent-sandbox"]},
-    "runtime_class": {"type": "str", "default": ""},  # upstream -sandbox-runtime-class
-    "probe_image": {"type": "str", "default": PROBE_IMAGE},
-    "timeout": {"type": "int", "default": 180},  # upstream -sandbox-timeout 3m, per step
-}
+# Declared with its documentation in verifier.yml (python -m aiconform.collection options generates from it).
+OPTIONS: dict[str, dict[str, Any]] = declared_options(__file__)
 
 __all__ = ["REQUIREMENT", "TEST_NAME", "HOLDS", "OPTIONS", "fetch", "judge"]
