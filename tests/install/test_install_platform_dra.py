@@ -23,7 +23,7 @@ def test_platform_device_class_is_found_at_the_served_version(sim_factory, versi
     sim = sim_factory("conformant", kubernetes_version=version)
     rc, out = run_playbook(INSTALL, sim, platform_vars(sim, minor), tags="nvidia_dra_driver")
     assert rc == 0, out[-3000:]  # with a hard-coded resource.k8s.io/v1, v1.33 failed here: "DeviceClass ... (absent)"
-    assert "Check the NVIDIA DRA driver is provided by the platform" in out
+    assert "Check it is provided by the platform: the NVIDIA DRA driver" in out
 
 
 def test_missing_platform_driver_is_named_at_the_served_version(sim_factory) -> None:
