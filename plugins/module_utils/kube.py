@@ -110,7 +110,7 @@ class RetryPolicy:
     max_delay: float = 10.0
     default_delay: float = 1.0
     budget: float = 60.0
-    webhook_budget: float = 15.0
+    webhook_budget: float = 45.0  # covers a webhook pod restarting, with attempts that time out (10 s each)
 
 
 DEFAULT_POLICY = RetryPolicy()  # connect()'s unless told otherwise (the fault matrix shortens it)
