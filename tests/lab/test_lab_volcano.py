@@ -145,6 +145,7 @@ def test_volcano_without_the_gang_plugin_is_not_implemented(lab: LabHandle, tmp_
     assert checks["NegativeGangScheduling"]["outcome"] == "fail", checks
     assert "partial scheduling" in checks["NegativeGangScheduling"]["reason"], checks["NegativeGangScheduling"]
     neg = entry["facts"]["negative"]
-    # Volcano bound the pods that fit (4 CPUs each) and left the rest pending: a partly started gang
-    assert 0 < neg["violation_count"] < neg["parallelism"], neg
+    # Volcano bound pods of the gang before the whole gang could run (4 CPUs each; the cluster fits fewer than 22 at
+    # once). Pods that finish free their CPUs for the next, so over the window every pod may have been started.
+    assert 0 < neg["violation_count"] <= neg["parallelism"], neg
     assert all(v["node"] for v in neg["violations"]), neg["violations"]
