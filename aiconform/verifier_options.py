@@ -171,6 +171,8 @@ def module_source(requirement: str, verifier: Verifier) -> str:
             "version_added: 0.1.0\n"
             "author: aiconform developers (!UNKNOWN)\n"
             "extends_documentation_fragment:\n"
+            "  - ansible.builtin.action_common_attributes\n"
+            "  - aiconform.conformance.cluster.ATTRIBUTES\n"
             "  - aiconform.conformance.cluster\n"
             "  - aiconform.conformance.cluster.VERIFIER\n"
             f'  - aiconform.conformance.verifier_options.{requirement}\n"""\n\n'

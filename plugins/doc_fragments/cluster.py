@@ -74,14 +74,21 @@ options:
     default: 120
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: In check mode no probe workload is created and the verdict is C(unknown).
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
     details: Probes run in a namespace of their own that is deleted afterwards; the cluster is left as found.
+  platform:
+    support: full
+    platforms: all
+"""
+
+    # Attributes that ansible.builtin.action_common_attributes does not describe; modules set their support.
+    ATTRIBUTES = r"""
+attributes:
+  idempotent:
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
 """

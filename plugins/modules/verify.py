@@ -20,6 +20,9 @@ description:
 version_added: 0.2.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - aiconform.conformance.cluster.ATTRIBUTES
   - aiconform.conformance.cluster
 options:
   run_id:
@@ -50,22 +53,22 @@ options:
     type: path
 attributes:
   action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
   async:
-    description: Supports being used with the C(async) keyword.
     support: full
+  bypass_host_loop:
+    support: none
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: In check mode no probe workload is created and every verdict is C(unknown).
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
     details: Probes run in namespaces of their own that are deleted afterwards; the cluster is left as found.
+  platform:
+    support: full
+    platforms: all
 """
 
 EXAMPLES = r"""

@@ -22,6 +22,8 @@ description:
 version_added: 0.1.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - aiconform.conformance.cluster.ATTRIBUTES
   - aiconform.conformance.cluster
   - aiconform.conformance.cluster.VERIFIER
   - aiconform.conformance.verifier_options.disaggregated_inference

@@ -67,6 +67,16 @@ def accelerator_config(name: str, known: dict[str, AcceleratorConfig] | None = N
     return (known if known is not None else ACCELERATORS).get(name)
 
 
+def accelerator_type_facts(opts: dict[str, Any]) -> tuple[dict[str, Any], AcceleratorConfig | None]:
+    """The facts a verifier starts from ({accelerator_type[, unknown_accelerator]}) and the type's configuration
+    (None: a type aiconform does not know, which the judges turn into Unknown)."""
+    facts: dict[str, Any] = {"accelerator_type": opts.get("accelerator_type", "nvidia")}
+    cfg = accelerator_config(facts["accelerator_type"])
+    if cfg is None:
+        facts["unknown_accelerator"] = True
+    return facts, cfg
+
+
 def detect_vendor(requested: str, slices: list[dict[str, Any]], nodes: list[dict[str, Any]],
                   known: dict[str, AcceleratorConfig] | None = None) -> dict[str, Any]:
     """Which accelerator type to test: the inventory's, else the one vendor whose DRA driver publishes

@@ -88,6 +88,26 @@ def gateway_class_listing(classes: dict[str, Any]) -> list[dict[str, Any]]:
             for c in classes.get("items") or []]
 
 
+def select_gateway_class(ctx: ProbeContext, o: dict[str, Any], facts: dict[str, Any], reference: str, var: str) -> bool:
+    """Lists the GatewayClasses, chooses one (``choose_gateway_class``), records the choice in
+    ``facts["gateway_class"]`` and ``o``/``facts["options"]["gateway_class"]``; True when the chosen class exists
+    and its controller Accepted it (the probe can go on)."""
+    classes = ctx.call("list GatewayClasses", ctx.custom.list_cluster_custom_object, GATEWAY_GROUP, GATEWAY_VERSION,
+                       "gatewayclasses")
+    listing = gateway_class_listing(classes)
+    ctx.record("GatewayClasses", listing, kind="api", command="kubectl get gatewayclass")
+    choice = choose_gateway_class(o["gateway_class"], listing, reference, var)
+    if not choice["name"]:
+        facts["gateway_class"] = {"name": "", "choice": choice, "available": listing}
+        return False
+    o["gateway_class"] = facts["options"]["gateway_class"] = choice["name"]
+    gc = next((c for c in classes.get("items") or [] if c["metadata"]["name"] == choice["name"]), None)
+    facts["gateway_class"] = {"name": choice["name"], "choice": choice, "found": gc is not None, "available": listing,
+                              "controllerName": ((gc or {}).get("spec") or {}).get("controllerName", ""),
+                              "conditions": conds(((gc or {}).get("status") or {}).get("conditions"))}
+    return gc is not None and is_true(facts["gateway_class"]["conditions"], "Accepted")
+
+
 def choose_gateway_class(requested: str, listing: list[dict[str, Any]], reference: str, var: str) -> dict[str, Any]:
     """Which GatewayClass to probe: the inventory's (``requested``); else the one Accepted ingress class; else, of
     several Accepted, the reference stack's class (``reference``) when it is one of them. ``name`` is None when
