@@ -18,8 +18,8 @@ description:
 version_added: 0.3.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
   - aiconform.conformance.cluster.ATTRIBUTES
+  - ansible.builtin.action_common_attributes
   - aiconform.conformance.cluster
 options:
   run_id:
@@ -43,9 +43,6 @@ attributes:
     support: none
   idempotent:
     support: full
-  platform:
-    support: full
-    platforms: all
 """
 
 EXAMPLES = r"""

@@ -13,8 +13,8 @@ description:
 version_added: 0.1.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
   - aiconform.conformance.cluster.ATTRIBUTES
+  - ansible.builtin.action_common_attributes
   - aiconform.conformance.cluster
 options:
   cluster_name:
@@ -63,9 +63,6 @@ attributes:
     support: none
   idempotent:
     support: full
-  platform:
-    support: full
-    platforms: all
 """
 
 EXAMPLES = r"""

@@ -16,6 +16,7 @@ description:
 version_added: 0.1.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
+  - aiconform.conformance.cluster.ATTRIBUTES
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
 options:
@@ -41,9 +42,9 @@ attributes:
     support: none
   diff_mode:
     support: none
-  platform:
-    support: full
-    platforms: all
+  idempotent:
+    support: none
+    details: Each run writes a new run directory of reports.
 """
 
 EXAMPLES = r"""

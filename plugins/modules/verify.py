@@ -20,17 +20,12 @@ description:
 version_added: 0.2.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
+  - aiconform.conformance.cluster.ATTRIBUTES
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
-  - aiconform.conformance.cluster.ATTRIBUTES
   - aiconform.conformance.cluster
+  - aiconform.conformance.cluster.RUN
 options:
-  run_id:
-    description:
-      - Identifier of this run; probe namespaces are named C(aiconform-<requirement>-<run_id>) and labelled
-        C(aiconform.io/run-id=<run_id>) so an always-section can remove them.
-    type: str
-    required: true
   requirements:
     description:
       - Requirement id to that verifier's options (as for the C(verify_<id>) module; C(null) or absent options
@@ -42,10 +37,6 @@ options:
     description: At most this many probes run at a time (C(aiconform_verify_concurrency)).
     type: int
     default: 8
-  cleanup_timeout:
-    description: Seconds to wait for probe namespaces to disappear; a requirement's own C(cleanup_timeout) wins.
-    type: int
-    default: 120
   progress_dir:
     description:
       - Directory where each requirement's result is also written, as C(<id>.json), as soon as it is known.
@@ -66,9 +57,6 @@ attributes:
   idempotent:
     support: full
     details: Probes run in namespaces of their own that are deleted afterwards; the cluster is left as found.
-  platform:
-    support: full
-    platforms: all
 """
 
 EXAMPLES = r"""

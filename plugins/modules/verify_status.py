@@ -18,6 +18,7 @@ description:
 version_added: 0.2.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
+  - aiconform.conformance.cluster.ATTRIBUTES
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
 options:
@@ -51,9 +52,8 @@ attributes:
     support: full
   diff_mode:
     support: none
-  platform:
+  idempotent:
     support: full
-    platforms: all
 """
 
 EXAMPLES = r"""
