@@ -6,13 +6,12 @@ Kept outside the requirement packages because ``aiconform.verifiers.<id>`` must 
 """
 from __future__ import annotations
 
-import copy
 import math
 import re
 from typing import Any
 
-from .. import datafiles
 from .base import ProbeContext
+from .k8s import cond, conds, is_true, manifest, pod_phase, pod_ready, pod_state  # noqa: F401  (net.<name> in verifiers)
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 GATEWAY_VERSION = "v1"
@@ -28,11 +27,6 @@ REQUIRED_KINDS: dict[str, tuple[str, ...]] = {
 }
 RESULT_LINE = re.compile(r"^RESULT kind=(?P<kind>\S+) n=(?P<n>\d+) code=(?P<code>\d{3}) backend=(?P<backend>\S*)"
                          r"(?: id=(?P<id>\S+))?\s*$")
-
-
-def manifest(package_file: str, name: str) -> dict[str, Any]:
-    """A fresh, mutable copy of ``manifests/<name>`` beside the verifier package's module."""
-    return copy.deepcopy(datafiles.load_yaml(package_file, "manifests", name))
 
 
 def set_env(pod: dict[str, Any], values: dict[str, Any]) -> None:
@@ -140,21 +134,6 @@ def undecided_gateway_class(choice: dict[str, Any], listing: list[dict[str, Any]
            "but a mesh waypoint/remote class") for c in listing) + f" (is its controller running? install {what})")
 
 
-def conds(conditions: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """Conditions reduced to type/status/reason/message (what evidence and judges need)."""
-    return [{k: c.get(k) for k in ("type", "status", "reason", "message") if c.get(k) not in (None, "")}
-            for c in conditions or []]
-
-
-def cond(conditions: list[dict[str, Any]] | None, ctype: str) -> dict[str, Any] | None:
-    return next((c for c in conditions or [] if c.get("type") == ctype), None)
-
-
-def is_true(conditions: list[dict[str, Any]] | None, ctype: str) -> bool:
-    c = cond(conditions, ctype)
-    return bool(c and c.get("status") == "True")
-
-
 def describe_conditions(conditions: list[dict[str, Any]] | None, types: tuple[str, ...]) -> str:
     """'Accepted=True, Programmed=False (AddressNotAssigned: ...)' for the given types."""
     parts = []
@@ -193,31 +172,6 @@ def route_parent_ok(parents: list[dict[str, Any]], parent: str, types: tuple[str
 
 
 # -- pods -----------------------------------------------------------------------------------------
-def pod_ready(pod: dict[str, Any] | None) -> bool:
-    return is_true(((pod or {}).get("status") or {}).get("conditions"), "Ready")
-
-
-def pod_phase(pod: dict[str, Any] | None) -> str:
-    return str(((pod or {}).get("status") or {}).get("phase") or "")
-
-
-def pod_state(pod: dict[str, Any] | None) -> str:
-    """A one-line account of why a pod is where it is (phase, scheduling, container waiting reasons)."""
-    status = (pod or {}).get("status") or {}
-    parts = [f"phase={status.get('phase') or 'unknown'}"]
-    for c in status.get("conditions") or []:
-        if c.get("type") == "PodScheduled" and c.get("status") == "False":
-            parts.append(f"unschedulable ({c.get('reason', '')}: {c.get('message', '')})")
-    for cs in status.get("containerStatuses") or []:
-        waiting = (cs.get("state") or {}).get("waiting")
-        if waiting:
-            parts.append(f"{cs.get('name')} waiting ({waiting.get('reason', '')})")
-        term = (cs.get("state") or {}).get("terminated")
-        if term:
-            parts.append(f"{cs.get('name')} exited {term.get('exitCode')} ({term.get('reason', '')})")
-    return ", ".join(parts)
-
-
 # -- client log -----------------------------------------------------------------------------------
 def parse_client_log(text: str) -> dict[str, Any]:
     """Counts per request kind from the client's RESULT lines: responses per backend and failures."""
