@@ -183,8 +183,9 @@ def module_source(requirement: str, verifier: Verifier) -> str:
             "  type: dict\n"
             '"""\n\n'
             "from ansible.module_utils.basic import AnsibleModule  # noqa: E402,F401  "
-            "(AnsiballZ bundles basic and hands over the args)\n"
-            f"from {utils} import {requirement}  # noqa: E402,F401  (AnsiballZ ships what is imported by name)\n"
+            "(AnsiballZ bundles basic and hands over the args)  # pylint: disable=unused-import\n"
+            f"from {utils} import {requirement}  # noqa: E402,F401  (AnsiballZ ships what is imported by name)  "
+            "# pylint: disable=unused-import\n"
             f"from {utils}.module import run_module  # noqa: E402\n\n\n"
             "def main() -> None:\n"
             f'    run_module("{requirement}")\n\n\n'

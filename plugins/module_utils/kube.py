@@ -355,7 +355,7 @@ def get_json(api: client.ApiClient, path: str, request_timeout: Any = None) -> A
 def _safe_host(host: str) -> str:
     # Strip any userinfo (user:password@) from the URL before it can reach a report.
     if "@" in host:
-        scheme, _, rest = host.partition("://")
+        scheme, _sep, rest = host.partition("://")
         return f"{scheme}://{rest.split('@', 1)[1]}"
     return host
 

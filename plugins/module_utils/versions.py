@@ -136,7 +136,7 @@ def with_registry(ref: str, registry: str | None) -> str:
     """
     if not registry:
         return ref
-    first, _, rest = ref.partition("/")
+    first, _sep, rest = ref.partition("/")
     if rest and ("." in first or ":" in first or first == "localhost"):
         path = rest
     else:

@@ -113,8 +113,8 @@ ansible_facts:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402,F401  (AnsiballZ bundles basic and hands over the args)
-from ansible_collections.aiconform.conformance.plugins.module_utils.verifiers import every  # noqa: E402,F401  (AnsiballZ ships every verifier)
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402,F401  (AnsiballZ bundles basic and hands over the args)  # pylint: disable=unused-import
+from ansible_collections.aiconform.conformance.plugins.module_utils.verifiers import every  # noqa: E402,F401  (AnsiballZ ships every verifier)  # pylint: disable=unused-import
 from ansible_collections.aiconform.conformance.plugins.module_utils.verifiers.module import run_verify_module  # noqa: E402
 
 

@@ -61,8 +61,8 @@ ansible_facts:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402,F401  (AnsiballZ bundles basic and hands over the args)
-from ansible_collections.aiconform.conformance.plugins.module_utils.verifiers import high_performance_networking  # noqa: E402,F401  (AnsiballZ ships what is imported by name)
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402,F401  (AnsiballZ bundles basic and hands over the args)  # pylint: disable=unused-import
+from ansible_collections.aiconform.conformance.plugins.module_utils.verifiers import high_performance_networking  # noqa: E402,F401  (AnsiballZ ships what is imported by name)  # pylint: disable=unused-import
 from ansible_collections.aiconform.conformance.plugins.module_utils.verifiers.module import run_module  # noqa: E402
 
 

@@ -1,4 +1,8 @@
-"""``aiconform validate`` and ``aiconform report`` sub-commands."""
+"""``aiconform validate`` and ``aiconform report`` sub-commands.
+
+A command-line program (``aiconform``), never run inside a module: it prints to the terminal.
+"""
+# pylint: disable=ansible-bad-function
 from __future__ import annotations
 
 import argparse

@@ -37,7 +37,7 @@ class FleetEntry:
 
 def fleet_entry(model: dict[str, Any]) -> FleetEntry:
     cluster = model.get("cluster") or {}
-    set_version, _ = catalog.resolve_version(kubernetes_version(model))
+    set_version, _rest = catalog.resolve_version(kubernetes_version(model))
     given = {r.get("id"): str(r.get("status") or "unknown") for r in model.get("requirements") or []}
     reqs = catalog.requirement_set(set_version)
     return FleetEntry(cluster=str(cluster.get("name", "cluster")), run_id=str((model.get("run") or {}).get("id", "")),

@@ -406,7 +406,7 @@ class _Decoder:
 
     def _string(self, node: Node, what: str) -> str:
         if isinstance(node, ScalarNode):
-            kind, _ = resolve(node)
+            kind, _rest = resolve(node)
             return "" if kind == "null" else node.value
         raise _TypeError(node, f"{what} must be a string, not {_kind_name(node)}")
 

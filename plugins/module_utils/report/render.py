@@ -154,7 +154,7 @@ def _write_files(run_dir: Path, files: Mapping[str, str]) -> None:
     if (run_dir / "evidence").is_dir():
         shutil.rmtree(run_dir / "evidence")  # re-render: evidence names are derived, stale files must go
     targets = [(run_dir / rel, content) for rel, content in files.items()]
-    for parent in sorted({t.parent for t, _ in targets}):
+    for parent in sorted({t.parent for t, _extra in targets}):
         parent.mkdir(parents=True, exist_ok=True)
     # file creation is syscall-bound on slow (virtual/network) disks; threads overlap it
     list(_pool().map(_write_one, targets))

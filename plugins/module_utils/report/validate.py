@@ -373,7 +373,7 @@ def _check_metadata(meta: Any, version: str, result: ValidationResult, urls: lis
             # aiconform's stricter checks (optional repoUrl: only when given as a URL)
             if name == "contactEmailAddress" and not EMAIL_RE.match(value.strip()):
                 result.stricter.append(f"Metadata field contactEmailAddress is not an e-mail address: {_short(value)}")
-            if name in URL_FIELDS and METADATA_FIELDS[name] and not HTTP_URL_RE.match(value):
+            if name in URL_FIELDS and required and not HTTP_URL_RE.match(value):
                 result.stricter.append(f"Metadata field {name} is not an http(s) URL: {_short(value)}")
             if name == "kubernetesVersion":
                 try:

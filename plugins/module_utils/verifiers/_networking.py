@@ -11,7 +11,10 @@ import re
 from typing import Any
 
 from .base import ProbeContext
-from .k8s import cond, conds, is_true, manifest, pod_phase, pod_ready, pod_state  # noqa: F401  (net.<name> in verifiers)
+from .k8s import cond, conds, is_true, manifest, pod_phase, pod_ready, pod_state
+
+# names of k8s.py that the verifiers call through this module
+__all__ = ["cond", "conds", "is_true", "manifest", "pod_phase", "pod_ready", "pod_state"]
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 GATEWAY_VERSION = "v1"

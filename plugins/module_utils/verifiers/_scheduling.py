@@ -8,7 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from .base import ProbeContext
-from .k8s import condition_true, conditions, manifest, millis, plain, quantity  # noqa: F401  (s.<name> in verifiers)
+from .k8s import condition_true, conditions, manifest, millis, plain, quantity
+
+# names of k8s.py that the verifiers call through this module
+__all__ = ["condition_true", "conditions", "manifest", "millis", "plain", "quantity"]
 
 
 def pod_summary(pod: dict[str, Any]) -> dict[str, Any]:

@@ -52,8 +52,8 @@ def service_proxy_path(namespace: str, service: str, port: str | int, path: str,
 
 def parse_service_ref(ref: str, default_namespace: str = "") -> tuple[str, str, str]:
     """``<ns>/<name>:<port>`` (the upstream flag format) → (namespace, name, port)."""
-    ns, _, rest = ref.rpartition("/")
-    name, _, port = rest.partition(":")
+    ns, _sep, rest = ref.rpartition("/")
+    name, _sep, port = rest.partition(":")
     ns = ns or default_namespace
     if not ns or not name or not port:
         raise ValueError(f"service reference {ref!r} is not <namespace>/<name>:<port>")

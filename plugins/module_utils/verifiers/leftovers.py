@@ -186,7 +186,7 @@ def alive_runs(conn: Connection, runs: list[str], *, max_wait: float | None = No
     while first.keys() - alive and time.monotonic() < deadline:
         time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
         for run in first.keys() - alive:
-            exists, renew, _ = _renew_time(conn, run)
+            exists, renew, _rest = _renew_time(conn, run)
             if exists and renew != first[run]:
                 alive.add(run)
     return alive

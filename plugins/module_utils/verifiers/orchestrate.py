@@ -127,7 +127,7 @@ def run_all(plans: Mapping[str, dict[str, Any]], connection: Mapping[str, Any], 
                 futures.update({pool.submit(one, requirement): requirement for requirement in scheduler.ready()})
                 if not futures:
                     break
-                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                finished, _rest = wait(futures, return_when=FIRST_COMPLETED)
                 for future in finished:
                     requirement = futures.pop(future)
                     scheduler.done(requirement)

@@ -240,6 +240,6 @@ def collect(ctx: ProbeContext, endpoint: dict[str, Any], run: str, n: int) -> di
            "queue_depth": _value(last[QUEUE].get("result") or []),
            "errors": {k: v["error"] for k, v in last.items() if not v.get("ok")},
            "series_labels": [r.get("metric", {}) for r in last[COUNTER].get("result") or []][:5]}
-    ctx.record(f"Prometheus query {COUNTER}{sel}", json.dumps({k: v for k, v in last.items()}, indent=1)[:20000],
+    ctx.record(f"Prometheus query {COUNTER}{sel}", json.dumps(dict(last), indent=1)[:20000],
                kind="metrics", command=f"GET /api/v1/query?query={COUNTER}{sel}")
     return out

@@ -42,7 +42,7 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
     facts["autoscaler"] = _detect(ctx)
     if not o.get("node_pool_label"):
         return facts
-    key, _, value = str(o["node_pool_label"]).partition("=")
+    key, _sep, value = str(o["node_pool_label"]).partition("=")
     selector = f"{key}={value}" if value else key
     facts["selector"] = selector
     facts["mechanism"] = _select(facts["autoscaler"], str(o.get("autoscaler") or "auto"), key, value)
@@ -93,7 +93,7 @@ def _detect(ctx: ProbeContext) -> dict[str, Any]:
     karp_deps = sorted(f"{d['metadata']['namespace']}/{d['metadata']['name']}" for d in items
                        if named(d, KARP) and not named(d, CA))
     cms = s.plain(ctx.call(f"list ConfigMaps named {STATUS_CM}", ctx.core.list_config_map_for_all_namespaces,
-                                field_selector=f"metadata.name={STATUS_CM}"))
+                           field_selector=f"metadata.name={STATUS_CM}"))
     status_cms = sorted(f"{c['metadata']['namespace']}/{c['metadata']['name']}" for c in cms.get("items") or [])
     versions = s.api_group_versions(ctx, KARPENTER)
     nodepools: list[dict[str, Any]] = []
@@ -190,7 +190,7 @@ def _status_snapshot(ctx: ProbeContext, when: str, where: list[str] | None = Non
 
     if where is None:
         cms = s.plain(ctx.call(f"list ConfigMaps named {STATUS_CM}", ctx.core.list_config_map_for_all_namespaces,
-                                    field_selector=f"metadata.name={STATUS_CM}"))
+                               field_selector=f"metadata.name={STATUS_CM}"))
         where = [f"{c['metadata']['namespace']}/{c['metadata']['name']}" for c in cms.get("items") or []]
     if not where:
         return None
@@ -312,7 +312,7 @@ def _pod(ctx: ProbeContext, ns: str, name: str, key: str, value: str, role: str,
 
 def _pods(ctx: ProbeContext, ns: str, role: str) -> list[dict[str, Any]]:
     got = s.plain(ctx.call(f"list pods in {ns}", ctx.core.list_namespaced_pod, ns,
-                                label_selector=f"aiconform.io/role={role}"))
+                           label_selector=f"aiconform.io/role={role}"))
     return [s.pod_summary(p) for p in got.get("items") or []]
 
 

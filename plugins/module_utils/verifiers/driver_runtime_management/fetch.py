@@ -75,8 +75,8 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
     node = (running.get("spec") or {}).get("nodeName") or env["node"]
     if node != facts["platform"]["node"]:
         facts["platform"] = info_for(node)  # upstream re-resolves on the node the pod landed on
-    text, _ = acc.wait_for_log(ctx, ns, POD, "prober", float(opts.get("log_timeout", 90)),
-                               lambda t: bool(probe.parse(t)["complete"]))
+    text, _rest = acc.wait_for_log(ctx, ns, POD, "prober", float(opts.get("log_timeout", 90)),
+                                   lambda t: bool(probe.parse(t)["complete"]))
     parsed = probe.parse(text)
     result.update(parsed, log=acc.trim(text))
     if not parsed["complete"]:

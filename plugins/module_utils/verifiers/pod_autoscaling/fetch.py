@@ -148,7 +148,7 @@ def _prometheus_address(ctx: ProbeContext) -> dict[str, Any]:
     if given:
         return {"address": given, "source": "inventory"}
     svcs = s.plain(ctx.call(f"list Services named {PROMETHEUS_SERVICE}", ctx.core.list_service_for_all_namespaces,
-                                 field_selector=f"metadata.name={PROMETHEUS_SERVICE}")).get("items") or []
+                            field_selector=f"metadata.name={PROMETHEUS_SERVICE}")).get("items") or []
     for svc in svcs:
         port = next((p.get("port") for p in (svc.get("spec") or {}).get("ports") or [] if p.get("name") == "web"),
                     9090)
@@ -230,7 +230,7 @@ def _create_scaledobject(ctx: ProbeContext, ns: str, version: str, address: str,
 
 def _pods(ctx: ProbeContext, ns: str) -> list[dict[str, Any]]:
     pods = s.plain(ctx.call(f"list pods in {ns}", ctx.core.list_namespaced_pod, ns,
-                                 label_selector=f"app={APP}")).get("items") or []
+                            label_selector=f"app={APP}")).get("items") or []
     return [s.pod_summary(p) for p in pods if not p["metadata"].get("deletionTimestamp")]
 
 
@@ -388,7 +388,7 @@ class _Probe:
 
         def shrunk() -> bool:
             dep = s.plain(self.ctx.call(f"get Deployment {self.ns}/{APP}",
-                                                  self.ctx.apps.read_namespaced_deployment, APP, self.ns))
+                                        self.ctx.apps.read_namespaced_deployment, APP, self.ns))
             return int((dep.get("spec") or {}).get("replicas") or 0) <= n and len(_pods(self.ctx, self.ns)) <= n
 
         try:

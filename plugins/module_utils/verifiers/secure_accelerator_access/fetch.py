@@ -105,7 +105,7 @@ class _Runner:
         ctx, ns = self.ctx, self.ns
         out: dict[str, Any] = {"pods": {}, "nodes": {}, "timeout": "", "cleanup": []}
         for name, containers in pods.items():
-            built = [acc.probe_container(c, (images or {}).get(name) or image, self.cfg) for c, _ in containers]
+            built = [acc.probe_container(c, (images or {}).get(name) or image, self.cfg) for c, _image in containers]
             for c in built if env else []:
                 c["env"] = [*c.get("env", []), *env]
             grant = self.mode if containers[0][1] else None
@@ -132,7 +132,7 @@ class _Runner:
                     out["pods"][name]["claims"] = claims
                     ctx.record(f"{title}: ResourceClaims of {name}", claims,
                                command=f"kubectl get resourceclaims -n {ns} -o yaml")
-                for cname, _ in containers:
+                for cname, _image in containers:
                     res = acc.poll_probe_log(ctx, ns, name, cname, self.log_timeout)
                     out["pods"][name]["containers"][cname] = res
                     ctx.record(f"{title}: log of {name}/{cname}", res["log"] or "(empty)", kind="log",

@@ -62,8 +62,8 @@ def _probe(ctx: ProbeContext, cfg: acc.AcceleratorConfig, env: dict[str, Any], v
                     found = acc.find_device(slices, d["driver"], d["pool"], d["device"]) or {}
                     d["attributes"] = found.get("attributes") or {}
         timeout = float(opts.get("log_timeout", 90))
-        text, _ = acc.wait_for_log(ctx, ns, POD, "prober", timeout,
-                                   lambda t: sharing.parse(t)["health"] is not None)
+        text, _rest = acc.wait_for_log(ctx, ns, POD, "prober", timeout,
+                                       lambda t: sharing.parse(t)["health"] is not None)
         parsed = sharing.parse(text)
         out.update(parsed, log=acc.trim(text))
         if parsed["health"] is None:

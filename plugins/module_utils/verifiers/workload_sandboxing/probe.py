@@ -77,11 +77,11 @@ def parse(text: str) -> dict[str, Any]:
         if line == COMPLETED:
             out["completed"] = True
         elif line.startswith("SANDBOX_PROBE: ") and "=" in line:
-            key, _, val = line[len("SANDBOX_PROBE: "):].partition("=")
+            key, _sep, val = line[len("SANDBOX_PROBE: "):].partition("=")
             if key in CHECKS:
                 out[CHECKS[key]] = val.strip() == "PASS"
         elif line.startswith("SANDBOX_INFO: ") and "=" in line:
-            key, _, val = line[len("SANDBOX_INFO: "):].partition("=")
+            key, _sep, val = line[len("SANDBOX_INFO: "):].partition("=")
             if key in INFO:
                 val = val.strip()
                 out[INFO[key]] = "" if val == "unknown" else val  # unreadable = no information
