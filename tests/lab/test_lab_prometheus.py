@@ -8,8 +8,9 @@ Emulated: the Prometheus Operator (the chart runs the server itself; a script wr
 and, in this test, the DCGM exporter (a pod serving a fixed ``DCGM_FI_DEV_GPU_UTIL`` series naming a workload pod).
 
 One lab for the file, in order: install, Prometheus answers and scrapes annotated pods, the GPU series reaches
-``custom.metrics.k8s.io`` through the role's rules, ai_service_metrics Implemented, the adapter stopped (APIService
-not Available), Prometheus stopped (ai_service_metrics not Implemented).
+``custom.metrics.k8s.io`` through the role's rules, the real HPA scales a Deployment on a pods metric the adapter
+serves (a rule of the test's), ai_service_metrics Implemented, the adapter stopped (APIService not Available, the
+HPA's ScalingActive False), Prometheus stopped (ai_service_metrics not Implemented), teardown (nothing left).
 """
 from __future__ import annotations
 
@@ -23,8 +24,10 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+import yaml
 from helpers.lab import LabHandle, require_binaries
 from helpers.sim import run_playbook, run_tool
+from install.cluster_objects import object_set
 
 from aiconform import PROJECT_ROOT, versions
 from aiconform.lab import component_switches, lab_components, lab_stack_vars, write_lab_engine_inventory
@@ -33,6 +36,7 @@ from aiconform.labcluster import build
 pytestmark = pytest.mark.lab
 
 INSTALL = PROJECT_ROOT / "playbooks" / "install.yml"
+TEARDOWN = PROJECT_ROOT / "playbooks" / "teardown.yml"
 CONTROLLERS = ["prometheus", "prometheus-adapter"]
 NS = "prom-lab"
 PROM = "/api/v1/namespaces/monitoring/services/kube-prometheus-stack-prometheus:9090/proxy"
@@ -125,14 +129,25 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
     handle.stop()
 
 
+# the test's own adapter rule beside the role's: a pods metric from the kubernetes-pods job (labels namespace/pod)
+LOAD_RULE = {"seriesQuery": 'lab_load{namespace!="",pod!=""}',
+             "resources": {"overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}},
+             "name": {"matches": "^lab_load$", "as": "lab_load"},
+             "metricsQuery": "sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)"}
+STATE: dict[str, Any] = {}
+
+
 @pytest.fixture(scope="module")
 def installed(lab: LabHandle, tmp_path_factory: pytest.TempPathFactory) -> LabHandle:
     work = tmp_path_factory.mktemp("lab-prometheus-charts")
+    defaults = yaml.safe_load((PROJECT_ROOT / "roles" / "prometheus_adapter" / "defaults" / "main.yml").read_text())
     role_vars = {"aiconform_kubeconfig": str(lab.kubeconfig),
                  "aiconform_cluster": {"kubernetes_version": "v1.35", "reachable": True},
                  "aiconform_install_wait_timeout": 180, **component_switches(False),
-                 **lab_stack_vars(CONTROLLERS, work)}
+                 **lab_stack_vars(CONTROLLERS, work),
+                 "prometheus_adapter_custom_rules": [*defaults["prometheus_adapter_custom_rules"], LOAD_RULE]}
     assert role_vars["kube_prometheus_stack_enabled"] and role_vars["prometheus_adapter_enabled"]
+    STATE.update(role_vars=role_vars, initial=object_set(lab.kubeconfig))
     rc, out = run_playbook(INSTALL, lab, role_vars, timeout=900)  # type: ignore[arg-type]
     assert rc == 0, out[-4000:] + lab.log("pods")[-3000:]
     return lab
@@ -201,6 +216,40 @@ def test_the_gpu_metric_reaches_custom_metrics_through_the_roles_rules(installed
     assert "pods/workload_gpu_utilization" in names, names
 
 
+def test_the_real_hpa_scales_on_a_pods_metric_served_by_the_adapter(installed: LabHandle) -> None:
+    py = versions.get("verifier_probes.images.python")
+    labels = {"app": "loaded"}
+    apply(installed, [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "loaded", "namespace": NS},
+         "data": {"server.py": SERVER}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "loaded", "namespace": NS},
+         "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                  "template": {"metadata": {"labels": labels, "annotations": {"prometheus.io/scrape": "true",
+                                                                                "prometheus.io/port": "8080"}},
+                               "spec": {"tolerations": [{"operator": "Exists"}],
+                                        "containers": [{"name": "server",
+                                                        "image": f"{py['registry']}/{py['repository']}:{py['tag']}",
+                                                        "command": ["python3", "/app/server.py"],
+                                                        "env": [{"name": "METRICS", "value": "lab_load 100\n"}],
+                                                        "volumeMounts": [{"name": "app", "mountPath": "/app"}]}],
+                                        "volumes": [{"name": "app", "configMap": {"name": "loaded"}}]}}}},
+        {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "loaded", "namespace": NS},
+         "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "loaded"},
+                  "minReplicas": 1, "maxReplicas": 3,
+                  "metrics": [{"type": "Pods", "pods": {"metric": {"name": "lab_load"},
+                                                        "target": {"type": "AverageValue", "averageValue": "50"}}}]}}])
+
+    def scaled() -> dict[str, Any] | None:
+        hpa = json.loads(kubectl(installed, "-n", NS, "get", "hpa", "loaded", "-o", "json"))
+        return hpa if int(hpa["status"].get("desiredReplicas") or 0) > 1 else None
+    hpa = wait("the HPA scaling Deployment loaded on lab_load (100 per pod, target 50)", scaled, 180, 5)
+    conds = {c["type"]: c for c in hpa["status"]["conditions"]}
+    assert conds["ScalingActive"]["status"] == "True", conds  # ValidMetricFound: the adapter answered
+    current = hpa["status"]["currentMetrics"][0]["pods"]
+    assert current["metric"]["name"] == "lab_load" and current["current"]["averageValue"] == "100", current
+    STATE["hpa"] = True
+
+
 def test_ai_service_metrics_is_implemented_by_the_real_prometheus(installed: LabHandle, tmp_path: Path) -> None:
     by_id = verify(installed, tmp_path, "ai_service_metrics")
     r = by_id["ai_service_metrics"]
@@ -214,7 +263,13 @@ def test_adapter_stopped_makes_the_apiservice_unavailable(installed: LabHandle) 
          lambda: condition(installed, "apiservice", "v1beta1.custom.metrics.k8s.io", "Available") == "False", 120)
     proc = run_tool(installed, "kubectl", "get", "--raw", CUSTOM)  # type: ignore[arg-type]
     assert proc.returncode != 0, proc.stdout
+    if STATE.get("hpa"):  # the real HPA loses its metric
+        wait("the HPA's ScalingActive False", lambda: any(
+            c["type"] == "ScalingActive" and c["status"] == "False" for c in json.loads(kubectl(
+                installed, "-n", NS, "get", "hpa", "loaded", "-o", "json"))["status"]["conditions"]), 120, 5)
     kubectl(installed, "-n", "monitoring", "scale", "deployment", "prometheus-adapter", "--replicas=1")
+    wait("APIService v1beta1.custom.metrics.k8s.io Available again",
+         lambda: condition(installed, "apiservice", "v1beta1.custom.metrics.k8s.io", "Available") == "True", 120)
 
 
 def test_ai_service_metrics_fails_with_prometheus_stopped(installed: LabHandle, tmp_path: Path) -> None:
@@ -228,3 +283,18 @@ def test_ai_service_metrics_fails_with_prometheus_stopped(installed: LabHandle, 
     r = by_id["ai_service_metrics"]
     assert r["status"] == "Not Implemented", "\n".join((json.dumps(r), by_id["_out"][-3000:]))
     assert "returned no series" in json.dumps(r), r
+
+
+def test_teardown_leaves_nothing_behind(installed: LabHandle) -> None:
+    kubectl(installed, "delete", "namespace", NS, "gpu-operator", "--wait=true", timeout=180)
+    rc, out = run_playbook(TEARDOWN, installed, STATE["role_vars"], timeout=900)  # type: ignore[arg-type]
+    assert rc == 0, out[-4000:]
+
+    def same() -> bool:
+        return object_set(installed.kubeconfig) == STATE["initial"]
+    try:
+        wait("the cluster as the install found it", same, 90, 5)
+    except AssertionError:
+        after = object_set(installed.kubeconfig)
+        raise AssertionError({"left": sorted(after - STATE["initial"]),
+                              "removed": sorted(STATE["initial"] - after)}) from None
