@@ -170,3 +170,38 @@ def test_lab_components_name_the_real_prometheus_and_the_emulated_operator() -> 
     without = lab_components(["kueue"])
     assert not any("Prometheus Operator" in line for line in without)
     assert "prometheus_adapter" in next(line for line in without if line.startswith("not installed: "))
+
+
+def test_the_operator_emulation_writes_available_from_the_servers_deployment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+    import urllib.error
+
+    for k, v in {"KUBERNETES_SERVICE_HOST": "10.243.0.1", "KUBERNETES_SERVICE_PORT": "6443", "NAMESPACE": "monitoring",
+                 "PROMETHEUS": "kube-prometheus-stack-prometheus",
+                 "WORKLOAD": "prometheus-kube-prometheus-stack-prometheus"}.items():
+        monkeypatch.setenv(k, v)
+    path = PROJECT_ROOT / "tests" / "charts" / "lab-kube-prometheus-stack" / "files" / "operator.py"
+    spec = importlib.util.spec_from_file_location("lab_operator_emulation", path)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    monkeypatch.setattr("ssl.create_default_context", lambda **_: None)  # no CA file here
+    spec.loader.exec_module(mod)
+    answers: dict[str, Any] = {}
+
+    def call(method: str, api_path: str, body: Any = None) -> Any:
+        assert method == "GET" and api_path.endswith("/deployments/prometheus-kube-prometheus-stack-prometheus")
+        if answers.get("missing"):
+            raise urllib.error.HTTPError(api_path, 404, "Not Found", None, None)  # type: ignore[arg-type]
+        return answers["deployment"]
+
+    monkeypatch.setattr(mod, "call", call)
+    answers["deployment"] = {"spec": {"replicas": 1}, "status": {"replicas": 1, "readyReplicas": 1,
+                                                                 "availableReplicas": 1}}
+    assert mod.observe()[1][0] == "True"
+    answers["deployment"] = {"spec": {"replicas": 0}, "status": {}}  # scaled to 0
+    counts, (status, reason, _) = mod.observe()
+    assert (status, reason, counts["availableReplicas"]) == ("False", "NoPodReady", 0)
+    answers["deployment"] = {"spec": {"replicas": 2}, "status": {"replicas": 2, "readyReplicas": 1}}
+    assert mod.observe()[1][:2] == ("Degraded", "SomePodsNotReady")
+    answers["missing"] = True  # the Deployment deleted
+    assert mod.observe()[1][0] == "False"
