@@ -8,7 +8,7 @@ Emulated: the Prometheus Operator (the chart runs the server itself; a script wr
 and, in this test, the DCGM exporter (a pod serving a fixed ``DCGM_FI_DEV_GPU_UTIL`` series naming a workload pod).
 
 One lab for the file, in order: install, Prometheus answers and scrapes annotated pods, the GPU series reaches
-``custom.metrics.k8s.io`` through the role's rules, the real HPA scales a Deployment on a pods metric the adapter
+``custom.metrics.k8s.io`` through the role's rules, the install again (nothing changed), the real HPA scales a Deployment on a pods metric the adapter
 serves (a rule of the test's), ai_service_metrics Implemented, the adapter stopped (APIService not Available, the
 HPA's ScalingActive False), Prometheus stopped (ai_service_metrics not Implemented), teardown (nothing left).
 """
@@ -214,6 +214,13 @@ def test_the_gpu_metric_reaches_custom_metrics_through_the_roles_rules(installed
     assert item["value"] == "73", item
     names = {r["name"] for r in json.loads(kubectl(installed, "get", "--raw", CUSTOM))["resources"]}
     assert "pods/workload_gpu_utilization" in names, names
+
+
+def test_the_install_again_changes_nothing(installed: LabHandle) -> None:
+    rc, out = run_playbook(INSTALL, installed, STATE["role_vars"], timeout=900)  # type: ignore[arg-type]
+    assert rc == 0, out[-4000:]
+    changed = [line for line in out.splitlines() if line.startswith("changed:")]
+    assert not changed, changed
 
 
 def test_the_real_hpa_scales_on_a_pods_metric_served_by_the_adapter(installed: LabHandle) -> None:
