@@ -136,7 +136,43 @@ def write_lab_engine_inventory(path: Path, kubeconfig: Path, extra: dict[str, ob
 
 
 # install role -> lab controller whose real binary backs it (the role is enabled only when the lab runs it)
-LAB_ROLES = {"kueue": "kueue", "kuberay": "kuberay-operator", "metrics_server": "metrics-server"}
+LAB_ROLES = {"kueue": "kueue", "kuberay": "kuberay-operator", "metrics_server": "metrics-server",
+             "kube_prometheus_stack": "prometheus", "prometheus_adapter": "prometheus-adapter"}
+# The lab's Prometheus settings: a scrape every 5 s (the chart's default is 30 s) so probes see series quickly, and
+# the adapter relisting series every 10 s (the chart's 1m).
+LAB_SCRAPE_INTERVAL = "5s"
+LAB_ADAPTER_RELIST = "10s"
+
+
+def prometheus_proxy_url(namespace: str, service: str, port: int | None = None) -> str:
+    """Prometheus through the API server's service proxy: how a pod of the lab reaches a Service (no DNS, no
+    Service ClusterIPs) - the adapter's --prometheus-url with --prometheus-auth-incluster. Without ``port``, the
+    part before it (the chart appends ``:<prometheus.port><prometheus.path>``)."""
+    from aiconform.labcluster import topology
+
+    base = f"https://{topology.HOST_IP}:{topology.APISERVER_PORT}/api/v1/namespaces/{namespace}/services/{service}"
+    return base if port is None else f"{base}:{port}/proxy/"
+
+
+def lab_prometheus_vars(controllers: list[str]) -> dict[str, object]:
+    """Role variables for the lab's kube-prometheus-stack and prometheus-adapter stand-ins (lab-only values)."""
+    from aiconform import versions
+
+    out: dict[str, object] = {}
+    if "prometheus" in controllers:
+        py = versions.get("verifier_probes.images.python")
+        out["kube_prometheus_stack_values"] = {
+            "prometheus": {"prometheusSpec": {"scrapeInterval": LAB_SCRAPE_INTERVAL,
+                                              "evaluationInterval": LAB_SCRAPE_INTERVAL}},
+            "lab": {"operatorImage": f"{py['registry']}/{py['repository']}:{py['tag']}"}}
+    if "prometheus-adapter" in controllers:
+        ns = versions.get("kube_prometheus_stack.namespace")
+        svc = f"{versions.get('kube_prometheus_stack.release')}-prometheus"
+        # the role's URL (the chart appends :<port> and the chart's prometheus.path): the service proxy's
+        out["prometheus_adapter_prometheus_url"] = prometheus_proxy_url(ns, svc)
+        out["prometheus_adapter_values"] = {"prometheus": {"inCluster": True, "path": "/proxy/"},
+                                            "metricsRelistInterval": LAB_ADAPTER_RELIST}
+    return out
 
 
 def lab_stack_vars(controllers: list[str], charts_dir: Path) -> dict[str, object]:
@@ -145,6 +181,7 @@ def lab_stack_vars(controllers: list[str], charts_dir: Path) -> dict[str, object
     from aiconform.labcluster import charts
 
     out: dict[str, object] = dict(charts.assemble_all(charts_dir, controllers))
+    out.update(lab_prometheus_vars(controllers))
     for role, controller in LAB_ROLES.items():
         if controller in controllers:
             out[f"{role}_enabled"] = True
@@ -171,6 +208,20 @@ def lab_components(controllers: list[str]) -> list[str]:
                    "from pod annotations kwok.x-k8s.io/usage-cpu/-memory, default 1m CPU and 1Mi per container, plus "
                    "10m CPU and 128Mi per node; no cgroups); the HPA deciding on it is the real "
                    "kube-controller-manager's")
+    if "prometheus" in controllers:
+        out.append("emulated: Prometheus Operator (not built: its Prometheus StatefulSet has an init container, which "
+                   "the lab's pod runner does not run): the lab's kube-prometheus-stack chart runs the real Prometheus "
+                   "server itself with a fixed configuration (kubernetes_sd: pods and Service endpoints annotated "
+                   "prometheus.io/scrape, and the DCGM exporter's job as the GPU Operator's ServiceMonitor gives it; "
+                   "ServiceMonitors and PodMonitors are not translated), and a script writes the Prometheus object's "
+                   "Available condition from the server's Deployment")
+    if "prometheus-adapter" in controllers:
+        out.append("lab setting: prometheus-adapter reaches Prometheus through the API server's service proxy "
+                   "(--prometheus-url=" + prometheus_proxy_url(str(versions.get("kube_prometheus_stack.namespace")),
+                                                               f"{versions.get('kube_prometheus_stack.release')}"
+                                                               "-prometheus", 9090)
+                   + " --prometheus-auth-incluster: the lab has no DNS and no Service ClusterIPs); its rules are the "
+                   "prometheus_adapter role's")
     rest = sorted(role for role in component_switches(False) if role.removesuffix("_enabled") not in
                   {r for r, c in LAB_ROLES.items() if c in controllers})
     out.append("not installed: " + ", ".join(r.removesuffix("_enabled") for r in rest)

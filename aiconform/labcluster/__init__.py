@@ -30,7 +30,8 @@ STACKS = {
     "base": "kwok GPU nodes (NVIDIA GFD labels, nvidia.com/gpu capacity), the NVIDIA DRA driver's DeviceClasses "
             "and ResourceSlices published by the lab; allocation by the real kube-scheduler",
     "reference": "base, plus the reference stack's controllers for real (lab.stacks.reference of versions.yml: "
-                 "Kueue, KubeRay operator, metrics-server, built from their Go modules): a pod of their image runs the real binary",
+                 "Kueue, KubeRay operator, metrics-server, Prometheus, prometheus-adapter, built from their Go "
+                 "modules): a pod of their image runs the real binary",
     "karpenter": "base, plus Karpenter's kwok provider for real (lab.stacks.karpenter of versions.yml, built from "
                  "sigs.k8s.io/karpenter): its Deployment's pod runs the real binary with GPU instance types, a "
                  "KWOKNodeClass and a GPU NodePool; it creates and deletes kwok nodes itself",

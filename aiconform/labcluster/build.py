@@ -59,6 +59,7 @@ class Program:
     version: str
     package: str
     ldflags: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # Go build tags (e.g. Prometheus' service-discovery selection)
 
     @property
     def binary(self) -> Path:
@@ -239,13 +240,23 @@ def _stamp_ok(binary: Path, want: str) -> bool:
 
 
 def _program_stamp(target: Target, program: Program) -> str:
-    return hashlib.sha256("\n".join((target.go_mod, program.package, *program.ldflags)).encode()).hexdigest()
+    parts = (target.go_mod, program.package, *program.ldflags) + ((f"tags={','.join(program.tags)}",) if program.tags else ())
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def _go_build(go: str, src: Path, binary: Path, package: str, ldflags: tuple[str, ...], name: str) -> None:
+def go_build_command(go: str, out: Path, package: str, ldflags: tuple[str, ...], tags: tuple[str, ...] = ()) -> list[str]:
+    """``go build`` of one main package: stripped, trimmed paths, the pin's ldflags and build tags."""
+    cmd = [go, "build", "-trimpath", "-ldflags", " ".join(("-s", "-w", *ldflags))]
+    if tags:
+        cmd += ["-tags", ",".join(tags)]
+    return cmd + ["-o", str(out), package]
+
+
+def _go_build(go: str, src: Path, binary: Path, package: str, ldflags: tuple[str, ...], name: str,
+              tags: tuple[str, ...] = ()) -> None:
     binary.parent.mkdir(parents=True, exist_ok=True)
     tmp = binary.with_name(binary.name + ".tmp")
-    cmd = [go, "build", "-trimpath", "-ldflags", " ".join(("-s", "-w", *ldflags)), "-o", str(tmp), package]
+    cmd = go_build_command(go, tmp, package, ldflags, tags)
     res = _run(cmd, cwd=src, env=_go_env(), timeout=5400)
     if res.returncode != 0:
         raise BuildError(f"go build of {name} failed: {res.stderr.strip()[-2000:]}")
@@ -266,7 +277,7 @@ def build_wrapper(target: Target, go: str, *, force: bool, update_sums: bool, ou
     for p in todo:
         t0 = time.monotonic()
         print(f"  {p.name}-{p.version}: compiling {p.package} ...", file=out, flush=True)
-        _go_build(go, target.src, p.binary, p.package, p.ldflags, f"{p.name}-{p.version}")
+        _go_build(go, target.src, p.binary, p.package, p.ldflags, f"{p.name}-{p.version}", p.tags)
         p.binary.with_name(p.binary.name + ".stamp").write_text(_program_stamp(target, p) + "\n", encoding="utf-8")
         size = p.binary.stat().st_size / 2**20
         print(f"  {p.name}-{p.version}: built in {time.monotonic() - t0:.1f}s ({size:.0f} MiB) → {p.binary}",
@@ -327,7 +338,8 @@ def upstream_pin(name: str) -> dict:
 def program_of(name: str) -> Program:
     pin = upstream_pin(name)
     ldflags = tuple(str(f).replace("{version}", pin["version"]) for f in pin.get("ldflags") or ())
-    return Program(name, str(pin["version"]), str(pin["package"]), ldflags)
+    tags = tuple(str(t) for t in pin.get("tags") or ())
+    return Program(name, str(pin["version"]), str(pin["package"]), ldflags, tags)
 
 
 def wrapper_target(names: list[str], go: str = "go") -> Target:

@@ -20,7 +20,11 @@ STAND_INS = PROJECT_ROOT / "tests" / "charts"
 # chart directory under STAND_INS -> (lab controller, install role variable that takes the chart path)
 LAB_CHARTS = {"kueue": ("kueue", "kueue_chart_path"),
               "kuberay-operator": ("kuberay-operator", "kuberay_chart_path"),
-              "metrics-server": ("metrics-server", "metrics_server_chart_path")}
+              "metrics-server": ("metrics-server", "metrics_server_chart_path"),
+              # lab-only variants (the simulator keeps installing tests/charts/<chart>): what the real charts run,
+              # with the lab's limits (no Prometheus Operator: see the chart's description)
+              "lab-kube-prometheus-stack": ("prometheus", "kube_prometheus_stack_chart_path"),
+              "lab-prometheus-adapter": ("prometheus-adapter", "prometheus_adapter_chart_path")}
 
 
 class ChartError(RuntimeError):

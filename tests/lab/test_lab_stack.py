@@ -163,4 +163,5 @@ def test_teardown_leaves_nothing_behind(stack: tuple[LabHandle, dict[str, Any], 
     assert rc == 0, out[-4000:]
     after = object_set(lab.kubeconfig)
     assert after == initial, {"left": sorted(after - initial), "removed": sorted(initial - after)}
-    assert versions.get("lab.stacks.reference") == CONTROLLERS  # the test covers the whole reference stack
+    # the test covers the whole reference stack but Prometheus and its adapter (tests/lab/test_lab_prometheus.py)
+    assert versions.get("lab.stacks.reference") == [*CONTROLLERS, "prometheus", "prometheus-adapter"]

@@ -99,7 +99,9 @@ def test_wrapper_module_builds_main_packages_from_versions_yml(monkeypatch: pyte
                                                 f"kueue-{ctl['kueue']['version']} manifests",
                                                 f"kuberay-operator-{ctl['kuberay-operator']['version']}",
                                                 f"kuberay-operator-{ctl['kuberay-operator']['version']} manifests",
-                                                f"metrics-server-{ctl['metrics-server']['version']}"]
+                                                f"metrics-server-{ctl['metrics-server']['version']}",
+                                                f"prometheus-{ctl['prometheus']['version']}",
+                                                f"prometheus-adapter-{ctl['prometheus-adapter']['version']}"]
     assert build.find_binaries(None, "reference") is None
     with pytest.raises(build.BuildError, match="unknown stack"):
         build.stack_controllers("nope")
