@@ -21,6 +21,10 @@ As a kubelet would, the runner gives the program the pod's env (values, field re
 command and args, ``KUBERNETES_SERVICE_HOST``/``PORT`` — the API server's own address (10.243.0.1:6443), not the
 ``kubernetes`` Service's ClusterIP: the lab has no kube-proxy —, the pod's ServiceAccount token (a TokenRequest
 bound to the pod) with the cluster CA and a kubeconfig (``KUBECONFIG``), and ConfigMap/Secret/emptyDir volumes.
+hostPath volumes are the node's own directory in the lab's state (``nodes/<node>/<path>``, created empty: the lab
+puts there only what it emulates of a node, e.g. the GPU device state, ``gpus.py``).
+A container limiting ``nvidia.com/gpu`` gets GPUs of its node as the NVIDIA device plugin's Allocate gives them
+(``gpus.py``: distinct, released when the pod ends; their device nodes, ``NVIDIA_VISIBLE_DEVICES`` their UUIDs).
 The files are written under the pod's directory (``$AICONFORM_POD_ROOT``) and bound at their paths in the pod's
 own mount namespace, where the host's directories are overlays with a tmpfs writable layer (``programs/launch.py``;
 the pod never writes the host's files). There is no image filesystem: commands run with the host's programs.
@@ -377,6 +381,8 @@ class PodRunner:
             pod = pods.get(uid)
             if pod is None or pod["metadata"].get("deletionTimestamp"):
                 self.stop(uid)
+        # GPUs of pods that ended or went are free before new pods are started (the kubelet's device manager)
+        self.plugin.release({uid for uid, m in self.managed.items() if not m.done})
         for uid, pod in pods.items():
             if pod["metadata"].get("deletionTimestamp"):
                 continue
@@ -515,6 +521,9 @@ class PodRunner:
     def failed_start(self, pod: dict[str, Any], what: str, exc: Exception) -> None:
         meta = pod["metadata"]
         self.say(f"{meta['namespace']}/{meta['name']}: cannot start: {exc}")
+        if str(exc).startswith("UnexpectedAdmissionError"):  # as a kubelet rejects a pod it cannot give devices
+            self.patch_status(pod, {"phase": "Failed", "reason": "UnexpectedAdmissionError",
+                                    "message": f"Pod was rejected: {exc}"})
         self.event(pod, "FailedCreatePodSandBox", f"the lab could not start the pod's {what}: {exc}", warning=True)
 
     def start_sandbox(self, g: Group) -> None:
