@@ -183,6 +183,64 @@ def test_load_programs_make_their_gpu_busy(lab: LabHandle) -> None:
     kubectl(lab, "-n", NS, "delete", "pod", "load", "--wait=true", "--timeout=60s")
 
 
+def _exporter_env(lab: LabHandle, name: str, value: str | None) -> None:
+    """Set (None: remove) an env var of the exporter DaemonSet; wait until its pods run with it."""
+    kubectl(lab, "-n", gpus.NAMESPACE, "set", "env", f"daemonset/{gpus.EXPORTER}",
+            f"{name}={value}" if value is not None else f"{name}-")
+
+    def restarted() -> bool:
+        items = [p for p in kget(lab, "pods", "-n", gpus.NAMESPACE, "-l", f"app={gpus.EXPORTER}")["items"]
+                 if not p["metadata"].get("deletionTimestamp")]
+        envs = [{e["name"]: e.get("value") for e in p["spec"]["containers"][0].get("env") or []} for p in items]
+        return bool(items) and all(e.get(name) == value for e in envs) and all(
+            p["status"].get("phase") == "Running" for p in items)
+
+    wait(restarted, 120, f"the exporter pods restarted with {name}={value}")
+    time.sleep(3)
+
+
+def test_a_dra_holder_is_labelled_only_with_the_exporters_dra_mapping(lab: LabHandle) -> None:
+    """The GPU Operator's default exporter maps device-plugin GPUs to pods, not DRA ones; with
+    KUBERNETES_ENABLE_DRA=true it needs RBAC to list and watch ResourceSlices too (dcgm.py)."""
+    apply(lab, {"apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaimTemplate",
+                "metadata": {"name": "one-gpu", "namespace": NS},
+                "spec": {"spec": {"devices": {"requests": [
+                    {"name": "gpu", "exactly": {"deviceClassName": "gpu.nvidia.com", "count": 1}}]}}}})
+    pod = _gpu_pod("dra-load", _image("gpu_operator.images.dcgm"), ["dcgmproftester12"], node=None)
+    ctr = pod["spec"]["containers"][0]
+    ctr["args"] = ["-t", "1004", "-d", "600"]
+    ctr["resources"] = {"claims": [{"name": "gpu"}]}
+    pod["spec"]["resourceClaims"] = [{"name": "gpu", "resourceClaimTemplateName": "one-gpu"}]
+    apply(lab, pod)
+    node = _running(lab, "dra-load")["spec"]["nodeName"]
+
+    def hot() -> dict:
+        return next((x for x in _scrape(lab, node).values() if x["value"] == 100), {})
+
+    rbac = [{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "dcgm-dra"},
+             "rules": [{"apiGroups": ["resource.k8s.io"], "resources": ["resourceslices"],
+                        "verbs": ["get", "list", "watch"]}]},
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+             "metadata": {"name": "dcgm-dra"},
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "dcgm-dra"},
+             "subjects": [{"kind": "ServiceAccount", "name": gpus.EXPORTER, "namespace": gpus.NAMESPACE}]}]
+    try:
+        series = wait(hot, 30, f"the DRA-held GPU of {node} at 100")
+        assert "pod" not in series, series  # the operator's default: no DRA mapping
+        _exporter_env(lab, "KUBERNETES_ENABLE_DRA", "true")
+        series = wait(hot, 30, f"the DRA-held GPU of {node} at 100")
+        assert "pod" not in series, series  # no RBAC for ResourceSlices: its informer cannot start
+        apply(lab, *rbac)
+        series = wait(lambda: (x := hot()) and "pod" in x and x, 30, "the DRA holder's labels")
+        assert series["pod"] == "dra-load" and series["namespace"] == NS and series["container"] == "c", series
+        assert series["dra_driver_name"] == "gpu.nvidia.com" and series["dra_claim_name"].startswith("dra-load-")
+        assert series["dra_device_name"] == "gpu-0" and series["dra_pool_name"] == node, series
+    finally:
+        kubectl(lab, "delete", "clusterrolebinding,clusterrole", "dcgm-dra", "--ignore-not-found")
+        _exporter_env(lab, "KUBERNETES_ENABLE_DRA", None)
+        kubectl(lab, "-n", NS, "delete", "pod", "dra-load", "--wait=true", "--timeout=60s")
+
+
 TIMEOUTS = {"probe_duration": 60, "probe_start_timeout": 60, "utilization_timeout": 30, "sample_interval": 2,
             "scrape_timeout": 10}
 
@@ -198,20 +256,11 @@ def test_accelerator_metrics_is_implemented_on_the_lab(lab: LabHandle, tmp_path:
 
 def test_accelerator_metrics_with_a_stale_exporter_is_not_implemented(lab: LabHandle, tmp_path: Path) -> None:
     """The exporter collects once an hour (DCGM_EXPORTER_INTERVAL): its utilization does not follow the load."""
-    kubectl(lab, "-n", gpus.NAMESPACE, "set", "env", f"daemonset/{gpus.EXPORTER}", "DCGM_EXPORTER_INTERVAL=3600000")
     try:
-        def restarted() -> bool:
-            items = kget(lab, "pods", "-n", gpus.NAMESPACE, "-l", f"app={gpus.EXPORTER}")["items"]
-            envs = [{e["name"]: e.get("value") for e in p["spec"]["containers"][0].get("env") or []} for p in items]
-            return bool(items) and all(e.get("DCGM_EXPORTER_INTERVAL") == "3600000" for e in envs) and all(
-                p["status"].get("phase") == "Running" for p in items)
-
-        wait(restarted, 120, "the exporter pods restarted with the new interval")
-        time.sleep(3)
+        _exporter_env(lab, "DCGM_EXPORTER_INTERVAL", "3600000")
         res, proc = _verify_one(lab, tmp_path, "accelerator_metrics", TIMEOUTS, 600)
     finally:
-        kubectl(lab, "-n", gpus.NAMESPACE, "set", "env", f"daemonset/{gpus.EXPORTER}",
-                f"DCGM_EXPORTER_INTERVAL={gpus.LAB_INTERVAL_MS}")
+        _exporter_env(lab, "DCGM_EXPORTER_INTERVAL", str(gpus.LAB_INTERVAL_MS))
     assert res["status"] != "Implemented", (res, proc.stdout[-3000:])
     checks = {c["name"]: c["outcome"] for c in res["checks"]}
     assert checks.get("WorkloadDrivenUtilization") == "fail", checks

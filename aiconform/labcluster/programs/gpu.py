@@ -17,8 +17,9 @@ container without a GPU device node has nothing to lock: its load reaches no GPU
   one) from its node's device state (``/var/lib/kubelet/pod-resources/aiconform-gpus.json``, the DaemonSet's
   hostPath): the real exporter's series for each GPU of its node (``aiconform/gpumetrics.py``), utilization 100
   while a load runs on a GPU. Pod labels as the real exporter's: only with ``DCGM_EXPORTER_KUBERNETES=true``; a GPU
-  held through DRA only with ``KUBERNETES_ENABLE_DRA=true`` and a ServiceAccount token that may list
-  ResourceSlices (the real one's informer; asked of the API server with the pod's own token).
+  held through DRA only with ``KUBERNETES_ENABLE_DRA=true`` and a ServiceAccount token that may list and watch
+  ResourceSlices (the real one's informer, which retries until RBAC allows it; asked of the API server with the
+  pod's own token).
 """
 from __future__ import annotations
 
@@ -131,8 +132,9 @@ def cuda_load(argv: list[str], switch: str = LOAD_SWITCH, dev: str = "/dev") -> 
 
 
 # -- the exporter -------------------------------------------------------------------------------------------
-def _can_list_resourceslices() -> bool:
-    """The real exporter's ResourceSlice informer needs list (and watch); asked with the pod's own token."""
+def _can_watch_resourceslices() -> bool:
+    """The real exporter's ResourceSlice informer needs list and watch: asked of the API server with the pod's own
+    token (SelfSubjectAccessReview, which every authenticated identity may create); no token, no informer."""
     import ssl
     import urllib.request
 
@@ -146,16 +148,23 @@ def _can_list_resourceslices() -> bool:
     if not host or not port:
         return False
     ctx = ssl.create_default_context(cafile=f"{sa}/ca.crt")
-    req = urllib.request.Request(f"https://{host}:{port}/apis/resource.k8s.io/v1/resourceslices?limit=1",
-                                 headers={"Authorization": f"Bearer {token}"})
-    try:
-        with urllib.request.urlopen(req, timeout=5, context=ctx) as resp:  # noqa: S310 - the lab's API server
-            return resp.status == 200
-    except OSError:
-        return False
+    for verb in ("list", "watch"):
+        review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                  "spec": {"resourceAttributes": {"group": "resource.k8s.io", "resource": "resourceslices",
+                                                  "verb": verb}}}
+        req = urllib.request.Request(f"https://{host}:{port}/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                                     data=json.dumps(review).encode(), method="POST",
+                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=5, context=ctx) as resp:  # noqa: S310 - the lab's API server
+                if not (json.load(resp).get("status") or {}).get("allowed"):
+                    return False
+        except (OSError, ValueError):
+            return False
+    return True
 
 
-def mapping_from_env(env: dict[str, str], can_list: Any = _can_list_resourceslices) -> set[str]:
+def mapping_from_env(env: dict[str, str], can_list: Any = _can_watch_resourceslices) -> set[str]:
     if env.get("DCGM_EXPORTER_KUBERNETES") not in _TRUE:
         return set()
     out = {"device-plugin"}
@@ -196,8 +205,12 @@ def dcgm_exporter(argv: list[str], state_file: str = STATE_FILE) -> int:
     hostname = env.get("NODE_NAME", "")
     current = {"text": ""}
     stop = _stop_on_term()
+    dra_wanted = "dra" not in mapping and "device-plugin" in mapping and env.get("KUBERNETES_ENABLE_DRA") in _TRUE
 
     def collect() -> None:
+        nonlocal mapping
+        if dra_wanted and "dra" not in mapping:  # an informer retries until its RBAC allows it
+            mapping = mapping_from_env(env)
         try:
             with open(state_file, encoding="utf-8") as fh:
                 state = json.load(fh)
