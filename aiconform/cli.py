@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("aiconform.report.cli", "check PRODUCT.yaml files as the cncf validator does"),
     "report": ("aiconform.report.cli", "re-render a run directory, or a fleet summary"),
     "artifacts": ("aiconform.artifacts", "list every image, chart and CRD bundle the install phase deploys"),
-    "rbac": ("aiconform.rbac_cli", "least-privilege RBAC for the verify phase"),
+    "rbac": ("aiconform.rbac.cli", "least-privilege RBAC for the verify phase"),
 }
 COMMAND_MODULES: list[str] = list(dict.fromkeys(module for module, _ in COMMANDS.values()))
 

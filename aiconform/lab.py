@@ -16,12 +16,10 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import select
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +29,8 @@ import yaml
 
 from aiconform import PROJECT_ROOT
 from aiconform.runner.exitcodes import HELP, Exit
+from aiconform.sim import process as sim_process
+from aiconform.sim.process import stop
 
 LAB_HOST = "simulated-lab"
 LAB_SCENARIO = "conformant-autoscaling"
@@ -81,49 +81,10 @@ def write_inventory(path: Path, kubeconfig: Path) -> None:
     os.chmod(path, 0o600)
 
 
-def _wait_ready(proc: subprocess.Popen[str], log: Path, timeout: float) -> str:
-    assert proc.stdout is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the simulator exited (rc {proc.returncode}): {log.read_text(errors='replace')[-2000:]}")
-        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
-        if ready:
-            line = proc.stdout.readline()
-            if line.startswith("aiconform sim ready on "):
-                return line.split()[-1]
-    raise RuntimeError(f"the simulator was not ready after {timeout:g}s: {log.read_text(errors='replace')[-2000:]}")
-
-
-def stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    if proc.stdout:
-        proc.stdout.close()
-
-
 def start_sim(directory: Path, scenario: str = LAB_SCENARIO, kubernetes_version: str | None = None,
               timeout: float = 30.0) -> tuple[subprocess.Popen[str], str]:
     """``aiconform sim`` in a child process writing ``directory/kubeconfig``; returns (process, URL)."""
-    cmd = [sys.executable, "-m", "aiconform.sim", "--port", "0", "--kubeconfig", str(directory / "kubeconfig"),
-           "--scenario", scenario]
-    if kubernetes_version:
-        cmd += ["--kubernetes-version", kubernetes_version]
-    log = directory / "sim.log"
-    with open(log, "w", encoding="utf-8") as log_fh:
-        # its own session: Ctrl-C reaches us, not the simulator; we stop it after ansible has finished
-        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=log_fh,
-                                stdin=subprocess.DEVNULL, text=True, start_new_session=True)
-    try:
-        return proc, _wait_ready(proc, log, timeout)
-    except BaseException:
-        stop(proc)
-        raise
+    return sim_process.start(directory, scenario, kubernetes_version, timeout=timeout)
 
 
 @contextmanager

@@ -171,7 +171,10 @@ def module_source(requirement: str, verifier: Verifier) -> str:
             "version_added: 0.1.0\n"
             "author: aiconform developers (!UNKNOWN)\n"
             "extends_documentation_fragment:\n"
+            "  - aiconform.conformance.cluster.ATTRIBUTES\n"
+            "  - ansible.builtin.action_common_attributes\n"
             "  - aiconform.conformance.cluster\n"
+            "  - aiconform.conformance.cluster.RUN\n"
             "  - aiconform.conformance.cluster.VERIFIER\n"
             f'  - aiconform.conformance.verifier_options.{requirement}\n"""\n\n'
             f'EXAMPLES = r"""\n{module["examples"].rstrip()}\n"""\n\n'

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -17,17 +16,9 @@ from pathlib import Path
 import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-
-def start_sim(workdir: Path) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, "-m", "aiconform.sim", "--port", "0", "--kubeconfig",
-                             str(workdir / "kubeconfig"), "--scenario", "empty"], cwd=ROOT, stdout=subprocess.PIPE,
-                            text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if "ready on" not in line:
-        raise SystemExit(f"simulator did not start: {line!r}")
-    return proc, line.split()[-1]
+from aiconform.sim import process as sim_process  # noqa: E402
 
 
 async def run_phase(name: str, n: int, concurrency: int, fn) -> float:
@@ -105,12 +96,11 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=16)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
-        proc, url = start_sim(Path(d))
+        proc, url = sim_process.start(Path(d), "empty")
         try:
             asyncio.run(bench(url, args.objects, args.watches, args.concurrency))
         finally:
-            proc.terminate()
-            proc.wait(10)
+            sim_process.stop(proc)
     return 0
 
 

@@ -24,9 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from aiconform import versions
+from aiconform.labcluster import stackutil
 
 NAME = "karpenter"
 NAMESPACE = "karpenter"
@@ -148,10 +147,7 @@ def objects() -> list[tuple[str, dict[str, Any]]]:
 
 def crds(manifests: Path) -> list[dict[str, Any]]:
     """controller-gen's CRDs with upstream's post-generation edits (``upstream_fixups``)."""
-    files = sorted((manifests / "crds").glob("*.yaml"))
-    if not files:
-        raise RuntimeError(f"no CRDs in {manifests / 'crds'}: run `aiconform lab build --stack karpenter`")
-    return [upstream_fixups(d) for f in files for d in yaml.safe_load_all(f.read_text(encoding="utf-8")) if d]
+    return stackutil.read_crds(manifests, "karpenter", upstream_fixups)
 
 
 # Upstream does not ship controller-gen's output as is: `make verify` runs hack/validation/{requirements,taint,
@@ -212,23 +208,9 @@ def nodeclass_ready(api: Any, nodeclass: dict[str, Any]) -> None:
         raise RuntimeError(f"cannot mark KWOKNodeClass {NODECLASS} Ready: {status} {out}")
 
 
-def _established(api: Any, name: str) -> bool:
-    status, out = api.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
-    return status == 200 and any(c.get("type") == "Established" and c.get("status") == "True"
-                                 for c in (out.get("status") or {}).get("conditions") or [])
-
-
 def install(api: Any, manifests: Path, timeout: float = 60) -> dict[str, Any]:
     """Apply the stack (see the module's doc); returns what ``lab.json`` says about it."""
-    names = []
-    for crd in crds(manifests):
-        api.create("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
-        names.append(crd["metadata"]["name"])
-    deadline = time.monotonic() + timeout
-    while not all(_established(api, n) for n in names):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"Karpenter's CRDs were not Established after {timeout:g}s: {', '.join(names)}")
-        time.sleep(0.3)
+    names = stackutil.apply_crds(api, crds(manifests), "Karpenter", timeout)
     for path, obj in objects():
         created = api.create(path, obj)
         if obj["kind"] == "KWOKNodeClass":
@@ -246,9 +228,9 @@ def install(api: Any, manifests: Path, timeout: float = 60) -> dict[str, Any]:
 
 def ready(api: Any) -> str | None:
     """None once Karpenter's pod is Ready and it has judged NodePool ``gpu`` Ready; else what is missing."""
-    status, dep = api.request("GET", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{NAME}")
-    if status != 200 or not (dep.get("status") or {}).get("readyReplicas"):
-        return f"Deployment {NAMESPACE}/{NAME} has no Ready pod"
+    unready = stackutil.deployment_unready(api, NAMESPACE, NAME)
+    if unready:
+        return unready
     status, np = api.request("GET", f"/apis/karpenter.sh/v1/nodepools/{NODEPOOL}")
     conds = {c.get("type"): c for c in ((np or {}).get("status") or {}).get("conditions") or []} if status == 200 else {}
     if (conds.get("Ready") or {}).get("status") != "True":

@@ -22,13 +22,13 @@ admission, so the objects the lab and the verifier write are complete.
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from aiconform import versions
+from aiconform.labcluster import stackutil
 
 NAMESPACE = "volcano-system"
 SERVICE_ACCOUNT = "volcano"
@@ -124,29 +124,12 @@ def objects() -> list[tuple[str, dict[str, Any]]]:
 
 
 def crds(manifests: Path) -> list[dict[str, Any]]:
-    files = sorted((manifests / "crds").glob("*.yaml"))
-    if not files:
-        raise RuntimeError(f"no CRDs in {manifests / 'crds'}: run `aiconform lab build --stack volcano`")
-    return [d for f in files for d in yaml.safe_load_all(f.read_text(encoding="utf-8")) if d]
-
-
-def _established(api: Any, name: str) -> bool:
-    status, out = api.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
-    return status == 200 and any(c.get("type") == "Established" and c.get("status") == "True"
-                                 for c in (out.get("status") or {}).get("conditions") or [])
+    return stackutil.read_crds(manifests, "volcano")
 
 
 def install(api: Any, manifests: Path, timeout: float = 60) -> dict[str, Any]:
     """Apply the stack (see the module's doc); returns what ``lab.json`` says about it."""
-    names = []
-    for crd in crds(manifests):
-        api.create("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
-        names.append(crd["metadata"]["name"])
-    deadline = time.monotonic() + timeout
-    while not all(_established(api, n) for n in names):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"Volcano's CRDs were not Established after {timeout:g}s: {', '.join(names)}")
-        time.sleep(0.3)
+    names = stackutil.apply_crds(api, crds(manifests), "Volcano", timeout)
     for path, obj in objects():
         api.create(path, obj)
     p = pin()
@@ -166,9 +149,9 @@ def install(api: Any, manifests: Path, timeout: float = 60) -> dict[str, Any]:
 def ready(api: Any) -> str | None:
     """None once both Deployments have a Ready pod and the controller-manager has opened Queue ``default``."""
     for name in (CONTROLLERS, SCHEDULER):
-        status, dep = api.request("GET", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{name}")
-        if status != 200 or not (dep.get("status") or {}).get("readyReplicas"):
-            return f"Deployment {NAMESPACE}/{name} has no Ready pod"
+        unready = stackutil.deployment_unready(api, NAMESPACE, name)
+        if unready:
+            return unready
     status, q = api.request("GET", f"/apis/scheduling.volcano.sh/v1beta1/queues/{QUEUE}")
     state = ((q or {}).get("status") or {}).get("state") if status == 200 else None
     if state != "Open":

@@ -60,7 +60,8 @@ options:
     default: 30
 """
 
-    VERIFIER = r"""
+    # The run's identity and its probe namespaces' clean-up: every verifier module and verify.
+    RUN = r"""
 options:
   run_id:
     description:
@@ -69,19 +70,31 @@ options:
     type: str
     required: true
   cleanup_timeout:
-    description: Seconds to wait for probe namespaces to disappear after the probe.
+    description: Seconds to wait for probe namespaces to disappear after the probe (in C(verify), a requirement's own
+      C(cleanup_timeout) wins).
     type: int
     default: 120
+"""
+
+    VERIFIER = r"""
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: In check mode no probe workload is created and the verdict is C(unknown).
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
     details: Probes run in a namespace of their own that is deleted afterwards; the cluster is left as found.
+"""
+
+    # Listed before ansible.builtin.action_common_attributes (which describes the others; modules set their support):
+    # idempotent, which it does not describe, and the platform every aiconform module supports.
+    ATTRIBUTES = r"""
+attributes:
+  idempotent:
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
+  platform:
+    support: full
+    platforms: all
 """

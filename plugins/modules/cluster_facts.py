@@ -13,6 +13,8 @@ description:
 version_added: 0.1.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
+  - aiconform.conformance.cluster.ATTRIBUTES
+  - ansible.builtin.action_common_attributes
   - aiconform.conformance.cluster
 options:
   cluster_name:
@@ -56,13 +58,10 @@ options:
     default: []
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
 """
 

@@ -15,6 +15,10 @@ description:
     I(summary) at the end of the play.
 version_added: 0.1.0
 author: aiconform developers (!UNKNOWN)
+extends_documentation_fragment:
+  - aiconform.conformance.cluster.ATTRIBUTES
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 options:
   reports_dir:
     description:
@@ -29,18 +33,18 @@ options:
     default: false
 attributes:
   action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: none
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: all
+  idempotent:
+    support: none
+    details: Each run writes a new run directory of reports.
 """
 
 EXAMPLES = r"""

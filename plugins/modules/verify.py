@@ -20,14 +20,12 @@ description:
 version_added: 0.2.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
+  - aiconform.conformance.cluster.ATTRIBUTES
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - aiconform.conformance.cluster
+  - aiconform.conformance.cluster.RUN
 options:
-  run_id:
-    description:
-      - Identifier of this run; probe namespaces are named C(aiconform-<requirement>-<run_id>) and labelled
-        C(aiconform.io/run-id=<run_id>) so an always-section can remove them.
-    type: str
-    required: true
   requirements:
     description:
       - Requirement id to that verifier's options (as for the C(verify_<id>) module; C(null) or absent options
@@ -39,10 +37,6 @@ options:
     description: At most this many probes run at a time (C(aiconform_verify_concurrency)).
     type: int
     default: 8
-  cleanup_timeout:
-    description: Seconds to wait for probe namespaces to disappear; a requirement's own C(cleanup_timeout) wins.
-    type: int
-    default: 120
   progress_dir:
     description:
       - Directory where each requirement's result is also written, as C(<id>.json), as soon as it is known.
@@ -50,20 +44,17 @@ options:
     type: path
 attributes:
   action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
   async:
-    description: Supports being used with the C(async) keyword.
     support: full
+  bypass_host_loop:
+    support: none
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: In check mode no probe workload is created and every verdict is C(unknown).
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
     details: Probes run in namespaces of their own that are deleted afterwards; the cluster is left as found.
 """

@@ -26,7 +26,10 @@ description:
 version_added: 0.1.0
 author: aiconform developers (!UNKNOWN)
 extends_documentation_fragment:
+  - aiconform.conformance.cluster.ATTRIBUTES
+  - ansible.builtin.action_common_attributes
   - aiconform.conformance.cluster
+  - aiconform.conformance.cluster.RUN
   - aiconform.conformance.cluster.VERIFIER
   - aiconform.conformance.verifier_options.high_performance_networking
 """

@@ -17,6 +17,10 @@ description:
     result with the reason, so the report still says what happened. Invalid verifier options fail the task.
 version_added: 0.2.0
 author: aiconform developers (!UNKNOWN)
+extends_documentation_fragment:
+  - aiconform.conformance.cluster.ATTRIBUTES
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 options:
   job:
     description: The registered result of the C(async)/C(poll=0) M(aiconform.conformance.verify) task.
@@ -39,18 +43,17 @@ options:
     type: float
 attributes:
   action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
-  platform:
-    description: Target OS/families that can be operated against.
+  idempotent:
     support: full
-    platforms: all
 """
 
 EXAMPLES = r"""

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import select
 import subprocess
 import sys
 import tempfile
@@ -13,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from aiconform import PROJECT_ROOT
+from aiconform.sim import process as sim_process
 from aiconform.toolchain import ansible_env
 
 # Per-run state and cache directories that clients use (discovery caches must not leak between runs).
@@ -35,30 +34,9 @@ class SimHandle:
             self.env[var] = str(d)
         self.env.update(KUBECONFIG=str(self.kubeconfig), K8S_AUTH_KUBECONFIG=str(self.kubeconfig),
                         NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
-        cmd = [sys.executable, "-m", "aiconform.sim", "--port", "0", "--kubeconfig", str(self.kubeconfig),
-               "--scenario", scenario]
-        if kubernetes_version:
-            cmd += ["--kubernetes-version", kubernetes_version]
-        if not controllers:
-            cmd.append("--no-controllers")
-        self._log = open(self.dir / "sim.log", "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=self._log, text=True,
-                                     env={**os.environ, **self.env})
-        self.url = self._wait_ready()
-
-    def _wait_ready(self, timeout: float = 90.0) -> str:  # generous: CI machines may be heavily loaded
-        assert self.proc.stdout is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"simulator exited rc={self.proc.returncode}: {self.log()}")
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
-            if ready:
-                line = self.proc.stdout.readline()
-                if line.startswith("aiconform sim ready on "):
-                    return line.split()[-1]
-        self.stop()
-        raise RuntimeError(f"simulator not ready after {timeout}s: {self.log()}")
+        # generous timeout: CI machines may be heavily loaded
+        self.proc, self.url = sim_process.start(self.dir, scenario, kubernetes_version, controllers=controllers,
+                                                env=self.env, own_session=False, timeout=90.0)
 
     def log(self) -> str:
         p = self.dir / "sim.log"
@@ -95,16 +73,7 @@ class SimHandle:
         return {**ansible_env(), **self.env}
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc.stdout:
-            self.proc.stdout.close()
-        self._log.close()
+        sim_process.stop(self.proc)
 
 
 def run_playbook(playbook: str | Path, sim: SimHandle, extra_vars: dict[str, Any] | None = None,

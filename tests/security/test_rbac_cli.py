@@ -7,8 +7,7 @@ from pathlib import Path
 import yaml
 
 from aiconform.cli import main
-from aiconform.rbac import build_rules, grants, load_rules, missing_grants
-from aiconform.rbac_cli import read_records
+from aiconform.rbac import build_rules, grants, load_rules, missing_grants, read_records
 
 RECORDS = [
     {"method": "GET", "path": "/api/v1/namespaces/gpu-operator/services/dcgm:9400/proxy/metrics", "query": "",
@@ -85,7 +84,7 @@ def test_creating_a_role_needs_what_the_role_grants(tmp_path: Path) -> None:
 
 def test_the_coverage_runs_exercise_every_requirement() -> None:
     from aiconform import catalog
-    from aiconform.rbac_coverage import COVERAGE_RUNS
+    from aiconform.rbac.coverage import COVERAGE_RUNS
 
     covered = {rid for run in COVERAGE_RUNS for rid in run.implemented}
     assert covered == set(catalog.all_ids()), set(catalog.all_ids()) ^ covered

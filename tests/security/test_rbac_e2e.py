@@ -2,7 +2,7 @@
 
 One admin run and one run as the ServiceAccount (token from the simulator's RBAC authorizer, rules of
 the committed bundle) go side by side on two simulators of the simulated lab (``conformant-autoscaling``,
-requirement set v1.37, node-pool variables: the largest single coverage run of aiconform/rbac_coverage.py).
+requirement set v1.37, node-pool variables: the largest single coverage run of aiconform/rbac/coverage.py).
 Every verifier must reach the admin run's verdict, and the bundle must hold every rule both runs' request
 logs need. Equality with all coverage runs is `aiconform rbac regenerate`'s job (seven runs: too slow here).
 Then a role without one rule makes the verifier that needs it report a Forbidden error, and only it.
@@ -20,7 +20,7 @@ from helpers.sim import SimHandle
 
 from aiconform import PROJECT_ROOT
 from aiconform.rbac import build_rules, load_rules, missing_grants
-from aiconform.rbac_coverage import COVERAGE_RUNS
+from aiconform.rbac.coverage import COVERAGE_RUNS
 
 pytestmark = pytest.mark.e2e
 BUNDLE = PROJECT_ROOT / "rbac" / "verify.yaml"
@@ -67,7 +67,7 @@ def test_the_shipped_bundle_holds_every_rule_the_runs_needed(runs):
     for which in ("admin_log", "sa_log"):
         lacking = missing_grants(granted, build_rules(runs[which]))
         assert not lacking, (f"rbac/verify.yaml lacks what the {which.split('_')[0]} run needed: {lacking}; run "
-                             "`aiconform rbac regenerate` (aiconform/rbac_coverage.py) and review rbac/README.md")
+                             "`aiconform rbac regenerate` (aiconform/rbac/coverage.py) and review rbac/README.md")
 
 
 def test_a_missing_rule_is_a_clear_forbidden_error_for_its_verifier_only(tmp_path: Path):

@@ -41,7 +41,7 @@ from typing import Any
 import yaml
 
 from aiconform.sim.api import ANNOTATION_PREFIX, ApiError, Cluster, now, rand_suffix
-from aiconform.sim.controllers.common import pod_active, quantity
+from aiconform.sim.controllers.common import pod_active, quantity, unschedulable_pods
 from aiconform.sim.controllers.scheduler import pod_requests, untolerated_taint
 from aiconform.sim.scenario import node_objects
 
@@ -271,14 +271,8 @@ def sync(c: Cluster, mgr: Any) -> None:
         for _ in range(max(0, g["min"] - size)):
             pending.append(t)
     # scale-up for unschedulable pods
-    for pod in c.objects("", "pods"):
+    for pod in unschedulable_pods(c, _STATE["handled"]):
         uid = pod["metadata"]["uid"]
-        spec, st = pod.get("spec") or {}, pod.get("status") or {}
-        if uid in _STATE["handled"] or spec.get("nodeName") or pod["metadata"].get("deletionTimestamp"):
-            continue
-        if not any(x.get("type") == "PodScheduled" and x.get("reason") == "Unschedulable"
-                   for x in st.get("conditions") or []):
-            continue
         g = next((g for g in groups if _fits(pod, g["template"])), None)
         if g is None:
             continue

@@ -90,6 +90,20 @@ def set_condition(conds: list[dict[str, Any]], ctype: str, status: str, reason: 
     return out
 
 
+def unschedulable_pods(c: Cluster, handled: set[str]) -> list[Obj]:
+    """Pods the scheduler marked Unschedulable, not bound, not being deleted, and not yet ``handled`` (by uid): an
+    autoscaler's triggers."""
+    out = []
+    for pod in c.objects("", "pods"):
+        spec, st = pod.get("spec") or {}, pod.get("status") or {}
+        if pod["metadata"]["uid"] in handled or spec.get("nodeName") or pod["metadata"].get("deletionTimestamp"):
+            continue
+        if any(x.get("type") == "PodScheduled" and x.get("reason") == "Unschedulable"
+               for x in st.get("conditions") or []):
+            out.append(pod)
+    return out
+
+
 def pod_from_template(owner: Obj, template: dict[str, Any], name: str | None = None,
                       extra_labels: dict[str, str] | None = None,
                       extra_annotations: dict[str, str] | None = None) -> Obj:

@@ -37,7 +37,7 @@ from typing import Any
 from aiconform.sim.api import ANNOTATION_PREFIX, Cluster
 from aiconform.sim.controllers import dra
 from aiconform.sim.controllers.common import set_condition
-from aiconform.sim.controllers.scheduler import _usage, filter_node, fit_error, pod_requests
+from aiconform.sim.controllers.scheduler import _usage, bind, filter_node, fit_error, pod_requests, unschedulable
 
 Obj = dict[str, Any]
 FAULT = ANNOTATION_PREFIX + "gang"
@@ -171,7 +171,7 @@ def _place(c: Cluster, g: Gang, waiting: list[Obj], needed: int, nodes: list[Obj
         for pod, node in plan:
             plan_claims = dra.plan_for_pod(c, pod, next(n for n in nodes if n["metadata"]["name"] == node))
             dra.commit(c, pod, plan_claims or [])
-            _bind(c, g, pod, node)
+            bind(c, pod, node, g.scheduler)
         used.clear()
         used.update(trial)
         if pg is not None and g.name == "volcano":
@@ -219,34 +219,8 @@ def _gang_message(g: Gang, ns: str, pg: str, pod: Obj, fit: int, pending: int, m
     return f"PodGroup {ns}/{pg} gets rejected due to Pod {pod['metadata']['name']} is unschedulable even after PostFilter"
 
 
-def _bind(c: Cluster, g: Gang, pod: Obj, node: str) -> None:
-    cur = c.find("", "pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
-    if cur is None:
-        return
-    new = copy.deepcopy(cur)
-    new["spec"]["nodeName"] = node
-    st = new.setdefault("status", {})
-    st["conditions"] = set_condition(st.get("conditions") or [], "PodScheduled", "True", "", "")
-    for cond in st["conditions"]:
-        if cond["type"] == "PodScheduled":
-            cond.pop("reason", None)
-            cond.pop("message", None)
-    c.write(c.rd("", "pods"), new)
-    c.record_event(new, "Normal", "Scheduled",
-                   f"Successfully assigned {new['metadata']['namespace']}/{new['metadata']['name']} to {node}",
-                   g.scheduler)
-
-
 def _unschedulable(c: Cluster, g: Gang, pod: Obj, message: str) -> None:
-    st = pod.get("status") or {}
-    cond = next((x for x in st.get("conditions") or [] if x.get("type") == "PodScheduled"), None)
-    if cond and cond.get("status") == "False" and cond.get("message") == message:
-        return
-    new = copy.deepcopy(pod)
-    nst = new.setdefault("status", {})
-    nst["conditions"] = set_condition(nst.get("conditions") or [], "PodScheduled", "False", "Unschedulable", message)
-    saved = c.write(c.rd("", "pods"), new)
-    c.record_event(saved, "Warning", "Unschedulable" if g.name == "kai" else "FailedScheduling", message, g.scheduler)
+    unschedulable(c, pod, message, g.scheduler, "Unschedulable" if g.name == "kai" else "FailedScheduling")
 
 
 def _pg_condition(c: Cluster, g: Gang, pg: Obj, ctype: str, status: str, reason: str, message: str) -> None:

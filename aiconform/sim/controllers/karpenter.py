@@ -33,7 +33,7 @@ import time
 from typing import Any
 
 from aiconform.sim.api import ApiError, Cluster, now, rand_suffix
-from aiconform.sim.controllers.common import quantity, set_condition
+from aiconform.sim.controllers.common import quantity, set_condition, unschedulable_pods
 from aiconform.sim.controllers.scheduler import node_affinity_matches, pod_requests, untolerated_taint
 from aiconform.sim.scenario import node_objects
 
@@ -220,14 +220,8 @@ def sync(c: Cluster, mgr: Any) -> None:
             if nc is not None and not nc["metadata"].get("deletionTimestamp"):
                 _launch(c, nc, mgr)
     types = _instance_types(c)
-    for pod in c.objects("", "pods"):
+    for pod in unschedulable_pods(c, _STATE["handled"]):
         uid = pod["metadata"]["uid"]
-        spec, st = pod.get("spec") or {}, pod.get("status") or {}
-        if uid in _STATE["handled"] or spec.get("nodeName") or pod["metadata"].get("deletionTimestamp"):
-            continue
-        if not any(x.get("type") == "PodScheduled" and x.get("reason") == "Unschedulable"
-                   for x in st.get("conditions") or []):
-            continue
         results = [(np, *_candidate(c, pod, np, types)) for np in pools]
         fit = next(((np, it) for np, what, it in results if what == "fit"), None)
         if fit is not None:

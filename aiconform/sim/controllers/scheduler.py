@@ -168,7 +168,7 @@ def sync(c: Cluster, mgr: Any) -> None:
             chosen, claims_plan = node, plan
             break
         if chosen is None:
-            _unschedulable(c, pod, fit_error(len(nodes), histogram))
+            unschedulable(c, pod, fit_error(len(nodes), histogram))
             continue
         dra.commit(c, pod, claims_plan or [])
         bind(c, pod, chosen["metadata"]["name"])
@@ -178,7 +178,7 @@ def sync(c: Cluster, mgr: Any) -> None:
         u["pods"] += 1
 
 
-def bind(c: Cluster, pod: Obj, node: str) -> None:
+def bind(c: Cluster, pod: Obj, node: str, scheduler: str = "default-scheduler") -> None:
     cur = c.find("", "pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
     if cur is None:
         return
@@ -194,10 +194,13 @@ def bind(c: Cluster, pod: Obj, node: str) -> None:
     c.write(c.rd("", "pods"), new)
     c.record_event(new, "Normal", "Scheduled",
                    f"Successfully assigned {new['metadata']['namespace']}/{new['metadata']['name']} to {node}",
-                   "default-scheduler")
+                   scheduler)
 
 
-def _unschedulable(c: Cluster, pod: Obj, message: str) -> None:
+def unschedulable(c: Cluster, pod: Obj, message: str, scheduler: str = "default-scheduler",
+                  reason: str = "FailedScheduling") -> None:
+    """Mark the pod PodScheduled=False/Unschedulable with ``message`` and record the scheduler's Event (once per
+    message)."""
     st = pod.get("status") or {}
     cond = next((x for x in st.get("conditions") or [] if x.get("type") == "PodScheduled"), None)
     if cond and cond.get("status") == "False" and cond.get("message") == message:
@@ -209,7 +212,7 @@ def _unschedulable(c: Cluster, pod: Obj, message: str) -> None:
         if x["type"] == "PodScheduled":
             x["lastProbeTime"] = None
     saved = c.write(c.rd("", "pods"), new)
-    c.record_event(saved, "Warning", "FailedScheduling", message, "default-scheduler")
+    c.record_event(saved, "Warning", reason, message, scheduler)
 
 
 _ = now

@@ -9,7 +9,6 @@ same way.
 """
 from __future__ import annotations
 
-import copy
 import posixpath
 import re
 import time
@@ -17,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from .. import datafiles
+from . import k8s
+from .k8s import plain, pod_state  # noqa: F401  (acc.<name> in verifiers)
 
 if TYPE_CHECKING:
     from .base import ProbeContext
@@ -67,6 +67,16 @@ def accelerator_config(name: str, known: dict[str, AcceleratorConfig] | None = N
     return (known if known is not None else ACCELERATORS).get(name)
 
 
+def accelerator_type_facts(opts: dict[str, Any]) -> tuple[dict[str, Any], AcceleratorConfig | None]:
+    """The facts a verifier starts from ({accelerator_type[, unknown_accelerator]}) and the type's configuration
+    (None: a type aiconform does not know, which the judges turn into Unknown)."""
+    facts: dict[str, Any] = {"accelerator_type": opts.get("accelerator_type", "nvidia")}
+    cfg = accelerator_config(facts["accelerator_type"])
+    if cfg is None:
+        facts["unknown_accelerator"] = True
+    return facts, cfg
+
+
 def detect_vendor(requested: str, slices: list[dict[str, Any]], nodes: list[dict[str, Any]],
                   known: dict[str, AcceleratorConfig] | None = None) -> dict[str, Any]:
     """Which accelerator type to test: the inventory's, else the one vendor whose DRA driver publishes
@@ -74,7 +84,7 @@ def detect_vendor(requested: str, slices: list[dict[str, Any]], nodes: list[dict
     known = known if known is not None else GPU_VENDORS
     present = [name for name, cfg in known.items()
                if any(s.get("driver") == cfg.dra_driver for s in slices)
-               or any(_quantity((n.get("allocatable") or {}).get(cfg.extended_resource)) > 0 for n in nodes)]
+               or any(k8s.count((n.get("allocatable") or {}).get(cfg.extended_resource)) > 0 for n in nodes)]
     if requested and requested != "auto":
         return {"type": requested, "present": present, "how": "set in the inventory"}
     if len(present) == 1:
@@ -87,7 +97,8 @@ def detect_vendor(requested: str, slices: list[dict[str, Any]], nodes: list[dict
 
 # ---- manifests (YAML data, filled as dicts) ----------------------------------------------------
 def manifest(name: str) -> dict[str, Any]:
-    return copy.deepcopy(datafiles.load_yaml(__file__, "_manifests", name))
+    """A fresh copy of one of the accelerator verifiers' shared manifests (``_manifests/``)."""
+    return k8s.manifest(__file__, name, "_manifests")
 
 
 def probe_script(device_pattern: str, *, sleep: bool = True) -> str:
@@ -159,13 +170,6 @@ def claim_template(namespace: str, name: str, request: str, device_class: str, a
 
 
 # ---- summaries (what the judge sees) -----------------------------------------------------------
-def plain(obj: Any) -> Any:
-    if hasattr(obj, "to_dict") and hasattr(obj, "attribute_map"):
-        from kubernetes import client
-        return client.ApiClient().sanitize_for_serialization(obj)
-    return obj
-
-
 def node_summary(node: Any) -> dict[str, Any]:
     n = plain(node)
     meta, spec, status = n.get("metadata") or {}, n.get("spec") or {}, n.get("status") or {}
@@ -259,16 +263,9 @@ def _first_usable(nodes: list[dict[str, Any]], cfg: AcceleratorConfig) -> str | 
         return None
     ordered = sorted(nodes, key=lambda n: n["name"])
     for n in ordered:
-        if _quantity(n.get("allocatable", {}).get(cfg.extended_resource)) > 0:
+        if k8s.count(n.get("allocatable", {}).get(cfg.extended_resource)) > 0:
             return n["name"]
     return ordered[0]["name"]
-
-
-def _quantity(value: Any) -> int:
-    try:
-        return int(str(value or "0"))
-    except ValueError:
-        return 0
 
 
 def slice_nodes(slice_: dict[str, Any], usable: list[dict[str, Any]], cfg: AcceleratorConfig) -> str | None:
@@ -337,7 +334,7 @@ def dra_usable(cfg: AcceleratorConfig, device_classes: list[dict[str, Any]], sli
 
 def device_plugin_usable(cfg: AcceleratorConfig, nodes: list[dict[str, Any]]) -> dict[str, Any]:
     for n in sorted(usable_nodes(nodes), key=lambda n: n["name"]):
-        if _quantity(n.get("allocatable", {}).get(cfg.extended_resource)) > 0:
+        if k8s.count(n.get("allocatable", {}).get(cfg.extended_resource)) > 0:
             return {"usable": True, "node": n["name"], "reason": ""}
     return {"usable": False, "node": None,
             "reason": f"no schedulable Ready node advertises allocatable {cfg.extended_resource}"}
@@ -398,7 +395,7 @@ def allocatable_total(mode: str, cfg: AcceleratorConfig, slices: list[dict[str, 
     if mode == "dra":
         return sum(len(allocatable_devices(s)) for s in slices
                    if s.get("driver") == cfg.dra_driver and slice_nodes(s, usable, cfg))
-    return sum(_quantity(n.get("allocatable", {}).get(cfg.extended_resource)) for n in usable)
+    return sum(k8s.count(n.get("allocatable", {}).get(cfg.extended_resource)) for n in usable)
 
 
 # ---- probe logs (pure) -------------------------------------------------------------------------
@@ -521,22 +518,6 @@ def server_version(ctx: ProbeContext) -> dict[str, Any]:
 def pod_dict(ctx: ProbeContext, namespace: str, name: str) -> dict[str, Any] | None:
     pod = ctx.optional(f"read pod {namespace}/{name}", ctx.core.read_namespaced_pod, name, namespace)
     return plain(pod) if pod is not None else None
-
-
-def pod_state(pod: dict[str, Any] | None) -> str:
-    """A short line for timeouts: phase, node, waiting reasons, scheduling condition."""
-    if not pod:
-        return "pod not found"
-    st = pod.get("status") or {}
-    parts = [f"phase={st.get('phase')}", f"node={(pod.get('spec') or {}).get('nodeName') or '-'}"]
-    for c in st.get("conditions") or []:
-        if c.get("status") != "True" and c.get("reason"):
-            parts.append(f"{c.get('type')}={c.get('reason')}: {c.get('message', '')}".strip())
-    for cs in st.get("containerStatuses") or []:
-        waiting = (cs.get("state") or {}).get("waiting")
-        if waiting:
-            parts.append(f"{cs['name']} waiting: {waiting.get('reason')}")
-    return ", ".join(parts)
 
 
 def wait_running(ctx: ProbeContext, namespace: str, name: str, timeout: float, interval: float = 2.0) -> dict[str, Any]:

@@ -6,13 +6,12 @@ Kept outside the requirement packages because ``aiconform.verifiers.<id>`` must 
 """
 from __future__ import annotations
 
-import copy
 import math
 import re
 from typing import Any
 
-from .. import datafiles
 from .base import ProbeContext
+from .k8s import cond, conds, is_true, manifest, pod_phase, pod_ready, pod_state  # noqa: F401  (net.<name> in verifiers)
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 GATEWAY_VERSION = "v1"
@@ -28,11 +27,6 @@ REQUIRED_KINDS: dict[str, tuple[str, ...]] = {
 }
 RESULT_LINE = re.compile(r"^RESULT kind=(?P<kind>\S+) n=(?P<n>\d+) code=(?P<code>\d{3}) backend=(?P<backend>\S*)"
                          r"(?: id=(?P<id>\S+))?\s*$")
-
-
-def manifest(package_file: str, name: str) -> dict[str, Any]:
-    """A fresh, mutable copy of ``manifests/<name>`` beside the verifier package's module."""
-    return copy.deepcopy(datafiles.load_yaml(package_file, "manifests", name))
 
 
 def set_env(pod: dict[str, Any], values: dict[str, Any]) -> None:
@@ -88,6 +82,26 @@ def gateway_class_listing(classes: dict[str, Any]) -> list[dict[str, Any]]:
             for c in classes.get("items") or []]
 
 
+def select_gateway_class(ctx: ProbeContext, o: dict[str, Any], facts: dict[str, Any], reference: str, var: str) -> bool:
+    """Lists the GatewayClasses, chooses one (``choose_gateway_class``), records the choice in
+    ``facts["gateway_class"]`` and ``o``/``facts["options"]["gateway_class"]``; True when the chosen class exists
+    and its controller Accepted it (the probe can go on)."""
+    classes = ctx.call("list GatewayClasses", ctx.custom.list_cluster_custom_object, GATEWAY_GROUP, GATEWAY_VERSION,
+                       "gatewayclasses")
+    listing = gateway_class_listing(classes)
+    ctx.record("GatewayClasses", listing, kind="api", command="kubectl get gatewayclass")
+    choice = choose_gateway_class(o["gateway_class"], listing, reference, var)
+    if not choice["name"]:
+        facts["gateway_class"] = {"name": "", "choice": choice, "available": listing}
+        return False
+    o["gateway_class"] = facts["options"]["gateway_class"] = choice["name"]
+    gc = next((c for c in classes.get("items") or [] if c["metadata"]["name"] == choice["name"]), None)
+    facts["gateway_class"] = {"name": choice["name"], "choice": choice, "found": gc is not None, "available": listing,
+                              "controllerName": ((gc or {}).get("spec") or {}).get("controllerName", ""),
+                              "conditions": conds(((gc or {}).get("status") or {}).get("conditions"))}
+    return gc is not None and is_true(facts["gateway_class"]["conditions"], "Accepted")
+
+
 def choose_gateway_class(requested: str, listing: list[dict[str, Any]], reference: str, var: str) -> dict[str, Any]:
     """Which GatewayClass to probe: the inventory's (``requested``); else the one Accepted ingress class; else, of
     several Accepted, the reference stack's class (``reference``) when it is one of them. ``name`` is None when
@@ -118,21 +132,6 @@ def undecided_gateway_class(choice: dict[str, Any], listing: list[dict[str, Any]
         f"{c['name']} ({c.get('controllerName', '')}) "
         + (describe_conditions(c.get("conditions"), ("Accepted",)) if not c.get("accepted") else "Accepted=True, "
            "but a mesh waypoint/remote class") for c in listing) + f" (is its controller running? install {what})")
-
-
-def conds(conditions: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """Conditions reduced to type/status/reason/message (what evidence and judges need)."""
-    return [{k: c.get(k) for k in ("type", "status", "reason", "message") if c.get(k) not in (None, "")}
-            for c in conditions or []]
-
-
-def cond(conditions: list[dict[str, Any]] | None, ctype: str) -> dict[str, Any] | None:
-    return next((c for c in conditions or [] if c.get("type") == ctype), None)
-
-
-def is_true(conditions: list[dict[str, Any]] | None, ctype: str) -> bool:
-    c = cond(conditions, ctype)
-    return bool(c and c.get("status") == "True")
 
 
 def describe_conditions(conditions: list[dict[str, Any]] | None, types: tuple[str, ...]) -> str:
@@ -173,31 +172,6 @@ def route_parent_ok(parents: list[dict[str, Any]], parent: str, types: tuple[str
 
 
 # -- pods -----------------------------------------------------------------------------------------
-def pod_ready(pod: dict[str, Any] | None) -> bool:
-    return is_true(((pod or {}).get("status") or {}).get("conditions"), "Ready")
-
-
-def pod_phase(pod: dict[str, Any] | None) -> str:
-    return str(((pod or {}).get("status") or {}).get("phase") or "")
-
-
-def pod_state(pod: dict[str, Any] | None) -> str:
-    """A one-line account of why a pod is where it is (phase, scheduling, container waiting reasons)."""
-    status = (pod or {}).get("status") or {}
-    parts = [f"phase={status.get('phase') or 'unknown'}"]
-    for c in status.get("conditions") or []:
-        if c.get("type") == "PodScheduled" and c.get("status") == "False":
-            parts.append(f"unschedulable ({c.get('reason', '')}: {c.get('message', '')})")
-    for cs in status.get("containerStatuses") or []:
-        waiting = (cs.get("state") or {}).get("waiting")
-        if waiting:
-            parts.append(f"{cs.get('name')} waiting ({waiting.get('reason', '')})")
-        term = (cs.get("state") or {}).get("terminated")
-        if term:
-            parts.append(f"{cs.get('name')} exited {term.get('exitCode')} ({term.get('reason', '')})")
-    return ", ".join(parts)
-
-
 # -- client log -----------------------------------------------------------------------------------
 def parse_client_log(text: str) -> dict[str, Any]:
     """Counts per request kind from the client's RESULT lines: responses per backend and failures."""

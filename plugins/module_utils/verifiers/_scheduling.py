@@ -5,59 +5,10 @@ Kept outside the requirement packages because ``aiconform.verifiers.<id>`` must 
 """
 from __future__ import annotations
 
-import copy
-import math
-import re
-from decimal import Decimal
 from typing import Any
 
-from .. import datafiles
 from .base import ProbeContext
-
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+)([a-zA-Z]*)$")
-_SUFFIX = {"": 1, "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k": 10**3, "M": 10**6,
-           "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30,
-           "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-
-
-def manifest(package_file: str, name: str) -> dict[str, Any]:
-    """A fresh, mutable copy of ``manifests/<name>`` beside the verifier package's ``__init__``/``fetch``."""
-    return copy.deepcopy(datafiles.load_yaml(package_file, "manifests", name))
-
-
-def quantity(value: Any) -> Decimal:
-    """Kubernetes resource.Quantity → Decimal in base units (cores, bytes, devices)."""
-    if value is None or value == "":
-        return Decimal(0)
-    if isinstance(value, int | float):
-        return Decimal(str(value))
-    m = _QUANTITY.match(str(value).strip())
-    if not m or m.group(2) not in _SUFFIX:
-        raise ValueError(f"not a Kubernetes quantity: {value!r}")
-    return Decimal(m.group(1)) * Decimal(_SUFFIX[m.group(2)])
-
-
-def millis(value: Any) -> int:
-    return math.ceil(quantity(value) * 1000)
-
-
-def conditions(obj: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """status.conditions reduced to what a reader needs (type, status, reason, message)."""
-    out = []
-    for c in ((obj or {}).get("status") or {}).get("conditions") or []:
-        out.append({k: c.get(k) for k in ("type", "status", "reason", "message") if c.get(k) is not None})
-    return out
-
-
-def condition_true(obj: dict[str, Any] | None, ctype: str) -> bool:
-    return any(c.get("type") == ctype and c.get("status") == "True" for c in conditions(obj))
-
-
-def plain(ctx: ProbeContext, obj: Any) -> Any:
-    """Client model → dict as the API returns it (camelCase)."""
-    if hasattr(obj, "attribute_map"):
-        return ctx.conn.api.sanitize_for_serialization(obj)
-    return obj
+from .k8s import condition_true, conditions, manifest, millis, plain, quantity  # noqa: F401  (s.<name> in verifiers)
 
 
 def pod_summary(pod: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +26,7 @@ def owned_pods(ctx: ProbeContext, namespace: str, owner_uid: str) -> list[dict[s
     """Pods in namespace whose ownerReferences name owner_uid (labels differ across versions)."""
     pods = ctx.call(f"list pods in {namespace}", ctx.core.list_namespaced_pod, namespace)
     out = []
-    for pod in plain(ctx, pods).get("items") or []:
+    for pod in plain(pods).get("items") or []:
         refs = (pod.get("metadata") or {}).get("ownerReferences") or []
         if any(r.get("uid") == owner_uid for r in refs):
             out.append(pod)
@@ -84,7 +35,7 @@ def owned_pods(ctx: ProbeContext, namespace: str, owner_uid: str) -> list[dict[s
 
 def events(ctx: ProbeContext, namespace: str, names: set[str] | None = None) -> list[dict[str, Any]]:
     """core/v1 Events in namespace (optionally only those about the named objects), oldest first."""
-    data = plain(ctx, ctx.call(f"list events in {namespace}", ctx.core.list_namespaced_event, namespace))
+    data = plain(ctx.call(f"list events in {namespace}", ctx.core.list_namespaced_event, namespace))
     out = []
     for ev in data.get("items") or []:
         obj = ev.get("involvedObject") or {}

@@ -35,6 +35,7 @@ except ImportError:  # the module reports the missing library (deps.py)
 
 from ..kube import ClusterError, Connection, connect, describe_error, get_json
 from ..results import Check, Evidence, Outcome, RequirementResult, Status, Verdict, now
+from .k8s import plain
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "aiconform"}
 RUN_LABEL = "aiconform.io/run-id"
@@ -163,7 +164,7 @@ class ProbeContext:
             import yaml
 
             from ..redact import redact_value
-            content = yaml.safe_dump(redact_value(_plain(content)), sort_keys=False, default_flow_style=False)
+            content = yaml.safe_dump(redact_value(plain(content)), sort_keys=False, default_flow_style=False)
             kind = "object" if kind == "text" else kind
         self.evidence.append(Evidence(title=title, kind=kind, content=content, command=command))
 
@@ -202,13 +203,6 @@ def _namespace_gone(ctx: ProbeContext, name: str) -> bool:
         return False
     except ApiException as exc:
         return exc.status == 404
-
-
-def _plain(obj: Any) -> Any:
-    """kubernetes client models → plain dicts (camelCase, as kubectl shows them)."""
-    if hasattr(obj, "to_dict") and hasattr(obj, "attribute_map"):
-        return client.ApiClient().sanitize_for_serialization(obj)
-    return obj
 
 
 def wait_until(predicate: Callable[[], T], *, timeout: float, interval: float = 2.0, what: str,

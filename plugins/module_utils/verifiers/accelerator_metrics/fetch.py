@@ -6,7 +6,7 @@ import re
 import time
 from typing import Any
 
-from ... import datafiles
+from .. import k8s
 from ..base import ProbeContext, ProbeTimeout, pause, wait_until
 from ..exposition import ExpositionError, parse
 from ..httpproxy import (
@@ -34,7 +34,7 @@ DRA_GPU_DRIVERS = ("gpu.nvidia.com", "gpu.amd.com", "gpu.intel.com")
 
 
 def manifest(name: str) -> dict[str, Any]:
-    return copy.deepcopy(datafiles.load_yaml(__file__, "manifests", name))
+    return k8s.manifest(__file__, name)
 
 
 def fetch(ctx: ProbeContext) -> dict[str, Any]:
@@ -198,7 +198,7 @@ def workload(ctx: ProbeContext, endpoint: dict[str, Any], families: list[dict[st
 
     def running() -> bool:
         p = ctx.call(f"get pod {ns}/{name}", ctx.core.read_namespaced_pod, name, ns)
-        status.update(phase=p.status.phase, node=p.spec.node_name, summary=_pod_summary(p))
+        status.update(phase=p.status.phase, node=p.spec.node_name, summary=k8s.pod_state(k8s.plain(p)))
         if p.status.phase in ("Failed", "Succeeded"):
             raise ProbeTimeout(f"compute probe ended {p.status.phase} before it could be measured: {status['summary']}")
         return p.status.phase == "Running"
@@ -268,7 +268,7 @@ def choose_allocation(ctx: ProbeContext, mode: str) -> tuple[str | None, str]:
     if mode in ("auto", "device-plugin"):
         nodes = ctx.call("list nodes", ctx.core.list_node).items
         offering = [n.metadata.name for n in nodes if not n.spec.unschedulable
-                    and _quantity((n.status.allocatable or {}).get(GPU_RESOURCE)) > 0]
+                    and k8s.count((n.status.allocatable or {}).get(GPU_RESOURCE)) > 0]
         if offering:
             return "device-plugin", f"nodes offering {GPU_RESOURCE}: {', '.join(offering[:5])}"
         if mode == "device-plugin":
@@ -308,10 +308,10 @@ def advertised_devices(ctx: ProbeContext) -> dict[str, dict[str, Any]]:
         labels, alloc = n.metadata.labels or {}, n.status.allocatable or {}
         count, sources = 0, []
         for res in ACCELERATOR_RESOURCES:
-            q = _quantity(alloc.get(res))
+            q = k8s.count(alloc.get(res))
             if res == GPU_RESOURCE and q:
-                physical = _quantity(labels.get("nvidia.com/gpu.count"))
-                q = physical or q // max(1, _quantity(labels.get("nvidia.com/gpu.replicas")) or 1)
+                physical = k8s.count(labels.get("nvidia.com/gpu.count"))
+                q = physical or q // max(1, k8s.count(labels.get("nvidia.com/gpu.replicas")) or 1)
             if q:
                 count += q
                 sources.append(f"{q} {res}")
@@ -345,25 +345,6 @@ def dra_devices_per_node(slices: list[dict[str, Any]]) -> dict[str, dict[str, in
 def _partition(device: dict[str, Any]) -> bool:
     kind = str(((device.get("attributes") or {}).get("type") or {}).get("string") or "").lower()
     return kind == "mig" or kind.endswith("partition")
-
-
-def _quantity(value: Any) -> int:
-    try:
-        return int(str(value or "0"))
-    except ValueError:
-        return 0
-
-
-def _pod_summary(p: Any) -> str:
-    parts = [f"phase {p.status.phase}"]
-    for cond in p.status.conditions or []:
-        if cond.status != "True" and cond.message:
-            parts.append(f"{cond.type}: {cond.message}")
-    for cs in p.status.container_statuses or []:
-        waiting = cs.state.waiting if cs.state else None
-        if waiting and waiting.reason:
-            parts.append(f"{cs.name} waiting: {waiting.reason} {waiting.message or ''}".strip())
-    return "; ".join(parts)
 
 
 def _record_pod(ctx: ProbeContext, ns: str, name: str) -> None:

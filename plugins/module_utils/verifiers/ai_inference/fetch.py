@@ -33,20 +33,7 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
     if not disc["served"] or any(k in m for m in disc["missing"] for k in ("GatewayClass ", "Gateway ", "HTTPRoute ")):
         return facts  # nothing to probe with
 
-    classes = ctx.call("list GatewayClasses", ctx.custom.list_cluster_custom_object, GROUP, VERSION, "gatewayclasses")
-    listing = net.gateway_class_listing(classes)
-    ctx.record("GatewayClasses", listing, kind="api", command="kubectl get gatewayclass")
-    choice = net.choose_gateway_class(o["gateway_class"], listing, REFERENCE_CLASS, GATEWAY_CLASS_VAR)
-    if not choice["name"]:
-        facts["gateway_class"] = {"name": "", "choice": choice, "available": listing}
-        return facts
-    o["gateway_class"] = choice["name"]
-    facts["options"]["gateway_class"] = choice["name"]
-    gc = next((c for c in classes.get("items") or [] if c["metadata"]["name"] == o["gateway_class"]), None)
-    facts["gateway_class"] = {"name": o["gateway_class"], "choice": choice, "found": gc is not None, "available": listing,
-                              "controllerName": ((gc or {}).get("spec") or {}).get("controllerName", ""),
-                              "conditions": net.conds(((gc or {}).get("status") or {}).get("conditions"))}
-    if gc is None or not net.is_true(facts["gateway_class"]["conditions"], "Accepted"):
+    if not net.select_gateway_class(ctx, o, facts, REFERENCE_CLASS, GATEWAY_CLASS_VAR):
         return facts
 
     ns = ctx.probe_namespace()

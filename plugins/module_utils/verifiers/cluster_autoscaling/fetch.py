@@ -82,7 +82,7 @@ def _detect(ctx: ProbeContext) -> dict[str, Any]:
     """What the platform runs: Cluster Autoscaler (its Deployment and/or status ConfigMap; a status ConfigMap
     without a Deployment is a managed autoscaler such as GKE's) and Karpenter (karpenter.sh NodePools; without a
     karpenter Deployment it is run by the provider: EKS Auto Mode, AKS node auto-provisioning)."""
-    deps = s.plain(ctx, ctx.call("list deployments in all namespaces", ctx.apps.list_deployment_for_all_namespaces))
+    deps = s.plain(ctx.call("list deployments in all namespaces", ctx.apps.list_deployment_for_all_namespaces))
     items = deps.get("items") or []
 
     def named(d: dict[str, Any], name: str) -> bool:
@@ -92,7 +92,7 @@ def _detect(ctx: ProbeContext) -> dict[str, Any]:
     ca = sorted(f"{d['metadata']['namespace']}/{d['metadata']['name']}" for d in items if named(d, CA))
     karp_deps = sorted(f"{d['metadata']['namespace']}/{d['metadata']['name']}" for d in items
                        if named(d, KARP) and not named(d, CA))
-    cms = s.plain(ctx, ctx.call(f"list ConfigMaps named {STATUS_CM}", ctx.core.list_config_map_for_all_namespaces,
+    cms = s.plain(ctx.call(f"list ConfigMaps named {STATUS_CM}", ctx.core.list_config_map_for_all_namespaces,
                                 field_selector=f"metadata.name={STATUS_CM}"))
     status_cms = sorted(f"{c['metadata']['namespace']}/{c['metadata']['name']}" for c in cms.get("items") or [])
     versions = s.api_group_versions(ctx, KARPENTER)
@@ -189,13 +189,13 @@ def _status_snapshot(ctx: ProbeContext, when: str, where: list[str] | None = Non
     import yaml
 
     if where is None:
-        cms = s.plain(ctx, ctx.call(f"list ConfigMaps named {STATUS_CM}", ctx.core.list_config_map_for_all_namespaces,
+        cms = s.plain(ctx.call(f"list ConfigMaps named {STATUS_CM}", ctx.core.list_config_map_for_all_namespaces,
                                     field_selector=f"metadata.name={STATUS_CM}"))
         where = [f"{c['metadata']['namespace']}/{c['metadata']['name']}" for c in cms.get("items") or []]
     if not where:
         return None
     ns, name = where[0].split("/", 1)
-    cm = s.plain(ctx, ctx.optional(f"get ConfigMap {ns}/{name}", ctx.core.read_namespaced_config_map, name, ns))
+    cm = s.plain(ctx.optional(f"get ConfigMap {ns}/{name}", ctx.core.read_namespaced_config_map, name, ns))
     text = ((cm or {}).get("data") or {}).get("status", "")
     ctx.record(f"{STATUS_CM} ({when})", text or "(empty)", kind="text",
                command=f"kubectl get configmap -n {ns} {name} -o jsonpath='{{.data.status}}'")
@@ -216,7 +216,7 @@ def _status_snapshot(ctx: ProbeContext, when: str, where: list[str] | None = Non
 def _pool(ctx: ProbeContext, selector: str, res: str, dra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The pool's nodes; accelerators = allocatable extended resource, or with DRA the devices of the DeviceClass's
     driver (and type) the node's ResourceSlices publish."""
-    nodes = s.plain(ctx, ctx.call(f"list nodes {selector}", ctx.core.list_node, label_selector=selector))
+    nodes = s.plain(ctx.call(f"list nodes {selector}", ctx.core.list_node, label_selector=selector))
     devices: dict[str, int] = {}
     if dra:
         for sl in acc.list_dra(ctx, dra["version"], "resourceslices"):
@@ -244,7 +244,7 @@ def _claims_mode(ctx: ProbeContext, selector: str, res: str, wanted_class: str) 
     if not wanted_class:
         nodes = _pool(ctx, selector, res)
         scope = nodes or [{"accelerators": float(s.quantity(((n.get("status") or {}).get("allocatable") or {}).get(
-            res, 0)))} for n in s.plain(ctx, ctx.call("list nodes", ctx.core.list_node)).get("items") or []]
+            res, 0)))} for n in s.plain(ctx.call("list nodes", ctx.core.list_node)).get("items") or []]
         if any(n["accelerators"] > 0 for n in scope):
             return {"mode": "extended", "resource": res}
     _disc, version, classes, _slices = acc.dra_inventory(ctx)
@@ -307,11 +307,11 @@ def _pod(ctx: ProbeContext, ns: str, name: str, key: str, value: str, role: str,
         spec["resourceClaims"] = [{"name": "accelerator", "resourceClaimTemplateName": CLAIM_TEMPLATE}]
     else:
         ctr["resources"]["limits"] = {o["accelerator_resource"]: "1"}
-    return s.plain(ctx, ctx.call(f"create Pod {ns}/{name}", ctx.core.create_namespaced_pod, ns, pod))
+    return s.plain(ctx.call(f"create Pod {ns}/{name}", ctx.core.create_namespaced_pod, ns, pod))
 
 
 def _pods(ctx: ProbeContext, ns: str, role: str) -> list[dict[str, Any]]:
-    got = s.plain(ctx, ctx.call(f"list pods in {ns}", ctx.core.list_namespaced_pod, ns,
+    got = s.plain(ctx.call(f"list pods in {ns}", ctx.core.list_namespaced_pod, ns,
                                 label_selector=f"aiconform.io/role={role}"))
     return [s.pod_summary(p) for p in got.get("items") or []]
 
@@ -388,7 +388,7 @@ def _trigger(ctx: ProbeContext, ns: str, key: str, value: str, base: set[str], d
 
 def _pod_events(ctx: ProbeContext, ns: str, name: str) -> list[dict[str, Any]]:
     """core/v1 Events about one pod, with the component that recorded them, oldest first."""
-    data = s.plain(ctx, ctx.call(f"list events in {ns}", ctx.core.list_namespaced_event, ns))
+    data = s.plain(ctx.call(f"list events in {ns}", ctx.core.list_namespaced_event, ns))
     out = []
     for ev in data.get("items") or []:
         if (ev.get("involvedObject") or {}).get("name") != name:

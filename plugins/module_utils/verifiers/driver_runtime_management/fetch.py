@@ -36,10 +36,8 @@ def _runtime_class(ctx: ProbeContext) -> str:
 
 def fetch(ctx: ProbeContext) -> dict[str, Any]:
     opts = ctx.options
-    facts: dict[str, Any] = {"accelerator_type": opts.get("accelerator_type", "nvidia")}
-    cfg = acc.accelerator_config(facts["accelerator_type"])
+    facts, cfg = acc.accelerator_type_facts(opts)
     if cfg is None:
-        facts["unknown_accelerator"] = True
         return facts
     _disc, version, classes, slices = acc.dra_inventory(ctx)
     nodes = acc.list_nodes(ctx)

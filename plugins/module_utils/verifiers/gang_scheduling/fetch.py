@@ -227,7 +227,7 @@ def _local_queue_on(ctx: ProbeContext, q: dict[str, Any], ns: str, version: str 
 
 def _allocatable(ctx: ProbeContext) -> dict[str, int]:
     """Sum of allocatable cpu/memory over Ready, schedulable nodes: the capacity the negative Job must exceed."""
-    nodes = s.plain(ctx, ctx.call("list nodes", ctx.core.list_node)).get("items") or []
+    nodes = s.plain(ctx.call("list nodes", ctx.core.list_node)).get("items") or []
     cpu = mem = count = 0
     for node in nodes:
         if (node.get("spec") or {}).get("unschedulable"):
@@ -297,11 +297,11 @@ def _job(ctx: ProbeContext, ns: str, name: str, labels: dict[str, str], count: i
     res = {"cpu": o["cpu_request"], "memory": o["memory_request"]}
     container["resources"] = {"requests": dict(res), "limits": dict(res)}
     return ctx.call(f"create Job {ns}/{name}", lambda **kw: s.plain(
-        ctx, ctx.batch.create_namespaced_job(ns, job, **kw)))
+        ctx.batch.create_namespaced_job(ns, job, **kw)))
 
 
 def _get_job(ctx: ProbeContext, ns: str, name: str) -> dict[str, Any]:
-    return s.plain(ctx, ctx.call(f"get Job {ns}/{name}", ctx.batch.read_namespaced_job, name, ns))
+    return s.plain(ctx.call(f"get Job {ns}/{name}", ctx.batch.read_namespaced_job, name, ns))
 
 
 def _workload(ctx: ProbeContext, ns: str, job_uid: str, version: str | None) -> dict[str, Any] | None:

@@ -47,10 +47,8 @@ def _device_plugin_config(ctx: ProbeContext) -> dict[str, Any]:
 
 def fetch(ctx: ProbeContext) -> dict[str, Any]:
     opts = ctx.options
-    facts: dict[str, Any] = {"accelerator_type": opts.get("accelerator_type", "nvidia")}
-    cfg = acc.accelerator_config(facts["accelerator_type"])
+    facts, cfg = acc.accelerator_type_facts(opts)
     if cfg is None:
-        facts["unknown_accelerator"] = True
         return facts
     nodes = acc.list_nodes(ctx)
     usable = acc.usable_nodes(nodes)

@@ -84,7 +84,7 @@ def _apiservice(ctx: ProbeContext, name: str) -> dict[str, Any]:
     got = ctx.optional(f"get APIService {name}", api.read_api_service, name)
     if got is None:
         return {"name": name, "exists": False, "available": False}
-    obj = s.plain(ctx, got)
+    obj = s.plain(got)
     ctx.record(f"APIService {name}", {"spec": obj.get("spec"), "status": obj.get("status")}, kind="object",
                command=f"kubectl get apiservice {name} -o yaml")
     avail = next((c for c in s.conditions(obj) if c.get("type") == "Available"), {})
@@ -105,7 +105,7 @@ def _metric_listed(ctx: ProbeContext, metric: str) -> bool:
 
 def _accelerator(ctx: ProbeContext, wanted: str) -> dict[str, Any]:
     """The vendor whose extended resource the nodes advertise (the inventory's resource when set)."""
-    nodes = s.plain(ctx, ctx.call("list nodes", ctx.core.list_node)).get("items") or []
+    nodes = s.plain(ctx.call("list nodes", ctx.core.list_node)).get("items") or []
 
     def having(res: str) -> list[str]:
         return sorted(n["metadata"]["name"] for n in nodes
@@ -147,7 +147,7 @@ def _prometheus_address(ctx: ProbeContext) -> dict[str, Any]:
     given = str(ctx.options.get("prometheus_address") or "")
     if given:
         return {"address": given, "source": "inventory"}
-    svcs = s.plain(ctx, ctx.call(f"list Services named {PROMETHEUS_SERVICE}", ctx.core.list_service_for_all_namespaces,
+    svcs = s.plain(ctx.call(f"list Services named {PROMETHEUS_SERVICE}", ctx.core.list_service_for_all_namespaces,
                                  field_selector=f"metadata.name={PROMETHEUS_SERVICE}")).get("items") or []
     for svc in svcs:
         port = next((p.get("port") for p in (svc.get("spec") or {}).get("ports") or [] if p.get("name") == "web"),
@@ -229,7 +229,7 @@ def _create_scaledobject(ctx: ProbeContext, ns: str, version: str, address: str,
 
 
 def _pods(ctx: ProbeContext, ns: str) -> list[dict[str, Any]]:
-    pods = s.plain(ctx, ctx.call(f"list pods in {ns}", ctx.core.list_namespaced_pod, ns,
+    pods = s.plain(ctx.call(f"list pods in {ns}", ctx.core.list_namespaced_pod, ns,
                                  label_selector=f"app={APP}")).get("items") or []
     return [s.pod_summary(p) for p in pods if not p["metadata"].get("deletionTimestamp")]
 
@@ -275,7 +275,7 @@ class _Probe:
         got = self.ctx.call(f"get HorizontalPodAutoscaler {self.ns}/{self.hpa_name}",
                             client.AutoscalingV2Api(self.ctx.conn.api).read_namespaced_horizontal_pod_autoscaler,
                             self.hpa_name, self.ns)
-        return s.plain(self.ctx, got)
+        return s.plain(got)
 
     def _metric_path(self) -> str:
         if self.source == "custom":
@@ -387,7 +387,7 @@ class _Probe:
         out: dict[str, Any] = {"target_replicas": n, "stabilization_window": int(o["stabilization_window"])}
 
         def shrunk() -> bool:
-            dep = s.plain(self.ctx, self.ctx.call(f"get Deployment {self.ns}/{APP}",
+            dep = s.plain(self.ctx.call(f"get Deployment {self.ns}/{APP}",
                                                   self.ctx.apps.read_namespaced_deployment, APP, self.ns))
             return int((dep.get("spec") or {}).get("replicas") or 0) <= n and len(_pods(self.ctx, self.ns)) <= n
 

@@ -12,8 +12,8 @@ try:
 except ImportError:  # the module reports the missing library (deps.py)
     client = ApiException = None
 
-from ... import datafiles
 from ...kube import describe_error
+from .. import k8s
 from ..base import ProbeContext, ProbeTimeout, wait_until
 from .profiles import (
     BUILT_IN,
@@ -33,7 +33,7 @@ GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSc
 
 
 def manifest(name: str) -> dict[str, Any]:
-    return copy.deepcopy(datafiles.load_yaml(__file__, "manifests", name))
+    return k8s.manifest(__file__, name)
 
 
 def _body(prof: Profile, which: str) -> dict[str, Any]:

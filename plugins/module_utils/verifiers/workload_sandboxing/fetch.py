@@ -1,13 +1,12 @@
 """Fetch for workload_sandboxing: find the sandbox mechanism, probe a sandboxed and a control pod on one node."""
 from __future__ import annotations
 
-import copy
 import time
 from typing import Any
 
-from ... import datafiles
 from ...versions import probe_image
 from .. import _accelerator as acc
+from .. import k8s
 from ..base import ProbeContext, ProbeTimeout, pause, wait_until
 from . import probe
 
@@ -17,7 +16,7 @@ SANDBOX_CR = "sandboxed-probe-cr"
 
 
 def _manifest(name: str) -> dict[str, Any]:
-    return copy.deepcopy(datafiles.load_yaml(__file__, "manifests", name))
+    return k8s.manifest(__file__, name)
 
 
 def _runtime_classes(ctx: ProbeContext) -> list[dict[str, Any]]:

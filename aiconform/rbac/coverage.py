@@ -10,10 +10,7 @@ not exercise its path, so nothing is written then (``--force`` overrides, e.g. t
 """
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,7 +27,6 @@ from aiconform import PROJECT_ROOT
 from aiconform.lab import LAB_VARS, start_sim, stop
 from aiconform.toolchain import ansible_env
 
-BUNDLE = PROJECT_ROOT / "rbac" / "verify.yaml"
 COVERAGE_SCENARIOS = PROJECT_ROOT / "rbac" / "scenarios"  # scenarios only the coverage runs need
 # Per-run client state (discovery caches, ansible temp) must not leak between simulators: same set as the tests'.
 _ISOLATED_DIRS = ("TMPDIR", "ANSIBLE_HOME", "ANSIBLE_LOCAL_TEMP", "KUBECACHEDIR", "HELM_CACHE_HOME",
@@ -157,64 +153,3 @@ def regenerate(runs: tuple[CoverageRun, ...] = COVERAGE_RUNS, jobs: int = 2,
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = [pool.submit(run_one, run, base / run.name) for run in runs]
         return [f.result() for f in futures]
-
-
-def _cmd(args: argparse.Namespace) -> int:
-    from aiconform.rbac_cli import generate
-
-    selected = tuple(r for r in COVERAGE_RUNS if not args.run or r.name in args.run)
-    unknown = set(args.run or []) - {r.name for r in COVERAGE_RUNS}
-    if unknown:
-        print(f"aiconform rbac regenerate: unknown run(s) {sorted(unknown)}; known: "
-              f"{', '.join(r.name for r in COVERAGE_RUNS)}", file=sys.stderr)
-        return 2
-    workdir = Path(tempfile.mkdtemp(prefix="aiconform-rbac-"))
-    start = time.monotonic()
-    results = regenerate(selected, jobs=args.jobs, workdir=workdir)
-    problems: list[str] = []
-    for res in results:
-        print(f"{res.run.name}: {res.run.scenario} at {res.run.server_version} (set {res.run.set_version}, "
-              f"--tags {res.run.tags}): {len(res.log)} requests, {res.seconds:.0f}s, rc {res.returncode}")
-        for rid, status in sorted(res.statuses.items()):
-            print(f"    {rid}: {status}")
-        problems += res.problems
-        if not res.log:
-            problems.append(f"{res.run.name}: no requests recorded")
-    if args.save_logs:
-        Path(args.save_logs).mkdir(parents=True, exist_ok=True)
-        for res in results:
-            (Path(args.save_logs) / f"{res.run.name}.json").write_text(json.dumps({"log": res.log}))
-    print(f"coverage runs: {time.monotonic() - start:.0f}s wall")
-    if problems:
-        print("aiconform rbac regenerate: some verifiers did not take their functional path:\n  "
-              + "\n  ".join(problems), file=sys.stderr)
-        for res in results:
-            if res.problems:
-                print(f"--- {res.run.name} (ansible-playbook output, tail) ---\n{res.output_tail}", file=sys.stderr)
-        if not args.force:
-            print(f"nothing written (--force writes anyway); run directories: {workdir}", file=sys.stderr)
-            return 1
-    text = generate([rec for res in results for rec in res.log])
-    out = Path(args.output)
-    out.write_text(text)
-    print(f"wrote {out} from {len(results)} run(s)")
-    if not args.keep:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "regenerate", help="run the coverage verify runs on simulators and write the bundle from their logs",
-        description="Start a simulator per coverage run (aiconform/rbac_coverage.py: COVERAGE_RUNS), run "
-                    "conformance.yml --tags verify,<ids> against it as the admin and write the union of the request "
-                    "logs as the RBAC bundle. Needs ansible-playbook (make bootstrap); takes several minutes.")
-    p.add_argument("-o", "--output", default=str(BUNDLE), help="bundle path (default rbac/verify.yaml)")
-    p.add_argument("--run", action="append", metavar="NAME",
-                   help="only this coverage run (repeatable; a partial bundle, for trying out a change)")
-    p.add_argument("--jobs", type=int, default=int(os.environ.get("AICONFORM_RBAC_JOBS", "2")),
-                   help="coverage runs at a time (default 2)")
-    p.add_argument("--force", action="store_true", help="write even when a run's verifiers were not Implemented")
-    p.add_argument("--keep", action="store_true", help="keep the run directories (reports, inventories, sim logs)")
-    p.add_argument("--save-logs", metavar="DIR", help="also write each run's request log to DIR/<run>.json")
-    p.set_defaults(func=_cmd)

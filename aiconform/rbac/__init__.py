@@ -11,6 +11,7 @@ made in advance; the bundle grants them cluster-wide and documents it (see rbac/
 """
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -19,8 +20,9 @@ from typing import Any
 
 import yaml
 
-from aiconform import MODULE_UTILS
+from aiconform import MODULE_UTILS, PROJECT_ROOT
 
+BUNDLE = PROJECT_ROOT / "rbac" / "verify.yaml"  # the shipped bundle (rbac/README.md)
 UA_RE = re.compile(r"aiconform/\S+ \((?P<component>[^)]+)\)")
 _CORE = re.compile(r"^/api/v1(?P<rest>/.*)?$")
 METRICS_GROUPS = ("custom.metrics.k8s.io", "external.metrics.k8s.io")
@@ -220,3 +222,24 @@ def load_rules(bundle_text: str) -> list[dict[str, Any]]:
         if doc and doc.get("kind") == "ClusterRole":
             return list(doc.get("rules") or [])
     raise ValueError("no ClusterRole in the RBAC bundle")
+
+
+def read_records(text: str) -> list[dict[str, Any]]:
+    """Records from a JSON list, a ``{"log": [...]}`` object, or JSON lines."""
+    text = text.strip()
+    if not text:
+        return []
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = [json.loads(line) for line in text.splitlines() if line.strip()]
+    if isinstance(data, dict):
+        data = data.get("log", [])
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise ValueError("expected a list of request records or {\"log\": [...]}")
+    return data
+
+
+def generate(records: list[dict[str, Any]]) -> str:
+    # Requests the authorizer refused are still needed: a log from a run with a too-small role says what.
+    return cluster_role_yaml(build_rules(records))
