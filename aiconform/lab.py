@@ -202,7 +202,14 @@ def lab_components(controllers: list[str]) -> list[str]:
                 if pin.get("reference_version") else "")
         out.append(f"real: {name} {pin['version']} (built from {pin['module']}{note})")
     out.append("emulated: NVIDIA DRA driver and device plugin (the lab publishes DeviceClasses, ResourceSlices and "
-               "nvidia.com/gpu capacity; no accelerators)")
+               "nvidia.com/gpu capacity; a container gets the device nodes of its DRA allocation or of its "
+               "nvidia.com/gpu limit, NVIDIA_VISIBLE_DEVICES their UUIDs; no accelerators)")
+    out.append("emulated: NVIDIA DCGM exporter (DCGM needs GPUs): the GPU Operator's nvidia-dcgm-exporter DaemonSet "
+               f"and Service in gpu-operator (dcgm-exporter {versions.get('gpu_operator.images.dcgm_exporter.tag')}; "
+               "pods created by the real DaemonSet controller, scraped through the real API server's proxy) run a "
+               "stand-in serving the real exporter's series and pod labels for each GPU of its node; a GPU's "
+               "utilization is 100 while a load program holding it (dcgmproftester12, the CUDA load) runs, 0 "
+               "otherwise")
     if "metrics-server" in controllers:
         out.append("emulated: the resource usage metrics-server reads (kwok computes each node's /metrics/resource "
                    "from pod annotations kwok.x-k8s.io/usage-cpu/-memory, default 1m CPU and 1Mi per container, plus "

@@ -10,9 +10,13 @@ of kubelets, in a network namespace of its own.
 Nodes are kwok nodes shaped like a GPU lab (a control-plane node, CPU workers, GPU workers with NVIDIA GPU
 Feature Discovery labels and ``nvidia.com/gpu`` capacity); the NVIDIA DRA driver's DeviceClasses and
 ResourceSlices are published by the lab, and the real kube-scheduler allocates devices from them. There are no
-real accelerators: every report of a lab run says "lab (kwok nodes, no real accelerators)".
+real accelerators: every report of a lab run says "lab (kwok nodes, no real accelerators)". Emulated GPUs still
+"work" (``gpus.py``): a container limiting ``nvidia.com/gpu`` gets free GPUs of its node as from the NVIDIA device
+plugin, a load program (dcgmproftester12, pod_autoscaling's CUDA load) holding a GPU makes it busy in its node's
+device state, and the GPU Operator's DCGM exporter (a DaemonSet the lab applies at start) reports it.
 
-Pods whose image the lab knows (the verifiers' probe images: agnhost, pause, busybox, python, curl) really run:
+Pods whose image the lab knows (the verifiers' probe images: agnhost, pause, busybox, python, curl, ubuntu, the
+CUDA images; the GPU Operator's DCGM and DCGM exporter images) really run:
 the lab's own stand-in program starts in the pod's own network, UTS and mount namespaces, with the pod IP, env,
 ServiceAccount token and volumes; its exit code is the container's, ``kubectl logs`` shows its output, and a
 webhook served by a pod is called by the API server. With ``--stack reference`` (the default) pods of the reference
@@ -28,7 +32,8 @@ supervises the programs, forwards the API port), ``topology.py`` (addresses, nod
 # What runs on the lab per `--stack` (topology.py builds it; the CLI lists it without importing the heavy parts).
 STACKS = {
     "base": "kwok GPU nodes (NVIDIA GFD labels, nvidia.com/gpu capacity), the NVIDIA DRA driver's DeviceClasses "
-            "and ResourceSlices published by the lab; allocation by the real kube-scheduler",
+            "and ResourceSlices published by the lab; allocation by the real kube-scheduler; the GPU Operator's DCGM "
+            "exporter emulated (a DaemonSet of the lab's stand-in reporting each node's device state)",
     "reference": "base, plus the reference stack's controllers for real (lab.stacks.reference of versions.yml: "
                  "Kueue, KubeRay operator, metrics-server, Prometheus, prometheus-adapter, built from their Go "
                  "modules): a pod of their image runs the real binary",

@@ -54,16 +54,17 @@ DRIVERS = {
 }
 
 
-def container_devices(pod: Obj, container: Obj, claims: dict[str, Obj], slices: list[Obj]) -> list[str]:
-    """Paths under ``/dev`` for ``container`` of ``pod``: its claims (``resources.claims``, optionally one request)
+def container_results(pod: Obj, container: Obj, claims: dict[str, Obj], slices: list[Obj]) -> list[Obj]:
+    """The devices allocated to ``container`` of ``pod``: its claims (``resources.claims``, optionally one request)
     resolved through ``status.resourceClaimStatuses`` to ResourceClaims (``claims``, by name), their
-    ``status.allocation.devices.results`` to the devices of ``slices`` (by driver, pool and name)."""
+    ``status.allocation.devices.results`` to the devices of ``slices`` (by driver, pool and name). Each:
+    {claim, driver, pool, device, minor (the device's index), nodes (paths under /dev, [] for unknown drivers)}."""
     spec, status = pod.get("spec") or {}, pod.get("status") or {}
     generated = {s.get("name"): s.get("resourceClaimName") for s in status.get("resourceClaimStatuses") or []}
     named = {c.get("name"): c.get("resourceClaimName") for c in spec.get("resourceClaims") or []}
     devices = {(s.get("spec", {}).get("driver"), (s.get("spec", {}).get("pool") or {}).get("name"), d.get("name")): d
                for s in slices for d in s.get("spec", {}).get("devices") or []}
-    out: list[str] = []
+    out: list[Obj] = []
     for ref in (container.get("resources") or {}).get("claims") or []:
         claim_name = named.get(ref.get("name")) or generated.get(ref.get("name"))
         claim = claims.get(claim_name or "")
@@ -75,10 +76,18 @@ def container_devices(pod: Obj, container: Obj, claims: dict[str, Obj], slices: 
             if request and r.get("request", "").split("/")[0] != request:
                 continue
             nodes = DRIVERS.get(r.get("driver", ""))
-            if nodes is None:
-                continue
             dev = devices.get((r.get("driver"), r.get("pool"), r.get("device"))) or {"name": r.get("device", "")}
-            out += [n for n in nodes(dev) if n not in out]
+            out.append({"claim": claim_name, "driver": r.get("driver", ""), "pool": r.get("pool", ""),
+                        "device": r.get("device", ""), "minor": _index(dev), "nodes": nodes(dev) if nodes else []})
+    return out
+
+
+def container_devices(pod: Obj, container: Obj, claims: dict[str, Obj], slices: list[Obj]) -> list[str]:
+    """Paths under ``/dev`` for ``container`` of ``pod``: the device nodes of its allocated devices
+    (``container_results``)."""
+    out: list[str] = []
+    for r in container_results(pod, container, claims, slices):
+        out += [n for n in r["nodes"] if n not in out]
     return out
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from aiconform.labcluster import pods, topology
+from aiconform.labcluster import gpus, pods, topology
 from aiconform.labcluster.pki import PKI, generate
 from aiconform.labcluster.programs import podexec
 
@@ -264,6 +264,8 @@ class Supervisor:
                                     self.stopping, preexec=_die_with_parent, controllers=controllers)
             self.pod_thread = threading.Thread(target=runner.run, name="pods", daemon=True)
             self.pod_thread.start()
+            if any(n.gpus for n in topo.nodes):  # the emulated GPU Operator's DCGM exporter (labcluster/gpus.py)
+                gpus.install_exporter(api)
         stack_info = self.install_stack(api, [c.split("=", 1)[0] for c in a.controller], run_pods)
         host_server = f"https://127.0.0.1:{a.port}"
         _write_yaml(self.state / "admin.kubeconfig",

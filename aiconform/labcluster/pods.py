@@ -21,6 +21,10 @@ As a kubelet would, the runner gives the program the pod's env (values, field re
 command and args, ``KUBERNETES_SERVICE_HOST``/``PORT`` — the API server's own address (10.243.0.1:6443), not the
 ``kubernetes`` Service's ClusterIP: the lab has no kube-proxy —, the pod's ServiceAccount token (a TokenRequest
 bound to the pod) with the cluster CA and a kubeconfig (``KUBECONFIG``), and ConfigMap/Secret/emptyDir volumes.
+hostPath volumes are the node's own directory in the lab's state (``nodes/<node>/<path>``, created empty: the lab
+puts there only what it emulates of a node, e.g. the GPU device state, ``gpus.py``).
+A container limiting ``nvidia.com/gpu`` gets GPUs of its node as the NVIDIA device plugin's Allocate gives them
+(``gpus.py``: distinct, released when the pod ends; their device nodes, ``NVIDIA_VISIBLE_DEVICES`` their UUIDs).
 The files are written under the pod's directory (``$AICONFORM_POD_ROOT``) and bound at their paths in the pod's
 own mount namespace, where the host's directories are overlays with a tmpfs writable layer (``programs/launch.py``;
 the pod never writes the host's files). There is no image filesystem: commands run with the host's programs.
@@ -67,18 +71,24 @@ from typing import Any
 import yaml
 
 from aiconform import versions
-from aiconform.labcluster import devices
+from aiconform.labcluster import devices, gpus
 
 BRIDGE = "aic0"
 GATEWAY = "10.244.255.254"  # the last address of the pod CIDR: kwok hands out 10.244.<node>.x from node podCIDRs
 POD_PREFIX = 16
-# versions.yml verifier_probes.images key -> the stand-in that runs it (programs/launch.py)
+# versions.yml verifier_probes.images key (or, for another component's image, its full versions.yml path) -> the
+# stand-in that runs it (programs/launch.py)
 PROGRAMS = {"agnhost": "agnhost", "pause": "pause", "busybox": "exec", "python": "exec", "curl": "exec",
             "ubuntu": "exec",  # ubuntu: the accelerator probe (a shell script listing device nodes)
             # the CUDA base image (secure_accelerator_access's env-var bypass): an Ubuntu with a shell and coreutils;
             # its CUDA libraries need the NVIDIA container runtime, which the lab has not: no device but the DRA
             # allocation's (or a node's runtime configuration, devices.py) reaches it
-            "cuda_base": "exec"}
+            "cuda_base": "exec",
+            # GPU work (programs/gpu.py): pod_autoscaling's load program (the CUDA devel image compiling a kernel
+            # loop), accelerator_metrics' compute probe (dcgmproftester12 of the GPU Operator's DCGM image), and the
+            # GPU Operator's DCGM exporter that the lab's emulated NVIDIA stack runs (labcluster/gpus.py)
+            "cuda_devel": "cuda-load", "gpu_operator.images.dcgm": "dcgmproftester",
+            "gpu_operator.images.dcgm_exporter": "dcgm-exporter"}
 # the ENV of an image that the lab's stand-in must give its containers (a container's own env overrides it)
 IMAGE_ENV = {"cuda_base": {"NVIDIA_VISIBLE_DEVICES": "all", "NVIDIA_DRIVER_CAPABILITIES": "compute,utility"}}
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -91,7 +101,7 @@ def image_table(value: str = "program") -> dict[str, str]:
     table: dict[str, str] = {}
     images = versions.get("verifier_probes.images")
     for key, program in PROGRAMS.items():
-        img = images[key]
+        img = versions.get(key) if "." in key else images[key]
         repo, tag = img["repository"], img["tag"]
         out = program if value == "program" else key
         table[f"{img['registry']}/{repo}:{tag}"] = out
@@ -259,6 +269,8 @@ def _argv(program: str, container: dict[str, Any]) -> list[str]:
         return list(args) or ["netexec"]
     if program == "pause":
         return []
+    if program == "dcgm-exporter":  # the image's entrypoint is the exporter: its args only
+        return list(args)
     return [*command, *args] if command else (list(args) or ["sh"])
 
 
@@ -327,6 +339,8 @@ class PodRunner:
         self.log = open(state / "logs" / "pods.log", "a", encoding="utf-8")  # noqa: SIM115 - for the thread's life
         self.managed: dict[str, Managed | Group] = {}
         self.noted: set[str] = set()  # uids that got their KwokOnly event
+        self.plugin = gpus.DevicePlugin()  # the NVIDIA device plugin's allocations (labcluster/gpus.py)
+        self.gpu_cache: dict[str, tuple[float, Any]] = {}  # nodes and ResourceSlices, re-read every few seconds
 
     def say(self, msg: str) -> None:
         self.log.write(f"{_now()} {msg}\n")
@@ -367,6 +381,8 @@ class PodRunner:
             pod = pods.get(uid)
             if pod is None or pod["metadata"].get("deletionTimestamp"):
                 self.stop(uid)
+        # GPUs of pods that ended or went are free before new pods are started (the kubelet's device manager)
+        self.plugin.release({uid for uid, m in self.managed.items() if not m.done})
         for uid, pod in pods.items():
             if pod["metadata"].get("deletionTimestamp"):
                 continue
@@ -402,6 +418,8 @@ class PodRunner:
         for uid in list(self.held):
             if uid not in pods:
                 self.held.pop(uid)
+        self.plugin.release({uid for uid, m in self.managed.items() if not m.done})
+        self.update_gpu_state()
 
     def controller_container(self, pod: dict[str, Any]) -> tuple[int, str] | None:
         """(container index, binary) when a container's image is a lab controller's and the stack runs it."""
@@ -440,7 +458,9 @@ class PodRunner:
             m.dir.mkdir(exist_ok=True)
             (m.dir / "root").mkdir(exist_ok=True)
             m.extra["env"], m.extra["mounts"] = self.prepare(pod, m.dir, container, m.volumes)
-            m.extra["devices"] = self.accelerator_devices(pod, container, m.extra["env"])
+            plugin = self.allocate_gpus(pod, container, m.extra["env"])
+            m.extra["devices"] = [*plugin, *(d for d in self.accelerator_devices(pod, container, m.extra["env"])
+                                             if d not in plugin)]
             self.launch(m)
             self.logs_object(m)
             self.exec_object(m)
@@ -485,7 +505,9 @@ class PodRunner:
                 g.members.append(m)
                 (m.dir / "root").mkdir(parents=True, exist_ok=True)
                 m.extra["env"], m.extra["mounts"] = self.prepare(pod, m.dir, i, m.volumes, shared=g.dir / "volumes")
-                m.extra["devices"] = self.accelerator_devices(pod, i, m.extra["env"])
+                plugin = self.allocate_gpus(pod, i, m.extra["env"])
+                m.extra["devices"] = [*plugin, *(d for d in self.accelerator_devices(pod, i, m.extra["env"])
+                                                 if d not in plugin)]
             for m in g.members:
                 self.launch(m)
             self.logs_object(g)
@@ -499,6 +521,9 @@ class PodRunner:
     def failed_start(self, pod: dict[str, Any], what: str, exc: Exception) -> None:
         meta = pod["metadata"]
         self.say(f"{meta['namespace']}/{meta['name']}: cannot start: {exc}")
+        if str(exc).startswith("UnexpectedAdmissionError"):  # as a kubelet rejects a pod it cannot give devices
+            self.patch_status(pod, {"phase": "Failed", "reason": "UnexpectedAdmissionError",
+                                    "message": f"Pod was rejected: {exc}"})
         self.event(pod, "FailedCreatePodSandBox", f"the lab could not start the pod's {what}: {exc}", warning=True)
 
     def start_sandbox(self, g: Group) -> None:
@@ -812,6 +837,8 @@ class PodRunner:
                     self._write_volume(target, data, src.get("items"))
                     if not sub and volumes_out is not None:
                         volumes_out.append((target, ns, kind + "Ref", name, src))
+            if "hostPath" in vol and not sub:  # the node's own directory under the lab's state (nodes/<node>/)
+                target = self._dir(self.state / "nodes" / (spec.get("nodeName") or "_"), vol["hostPath"]["path"])
             # emptyDir (and kinds the lab does not fill): an empty directory
             source = target / sub if sub else target
             if sub and not source.exists():
@@ -853,6 +880,88 @@ class PodRunner:
         code, slices = self.api.request("GET", "/apis/resource.k8s.io/v1/resourceslices")
         return devices.container_devices(pod, pod["spec"]["containers"][index], claims,
                                          slices.get("items", []) if code == 200 else [])
+
+    # -- GPUs: the device plugin's allocation and the nodes' device state (labcluster/gpus.py) -------------------
+    def _cached(self, path: str, ttl: float = 5.0) -> list[dict[str, Any]]:
+        now = time.monotonic()
+        hit = self.gpu_cache.get(path)
+        if hit is not None and now - hit[0] < ttl:
+            return list(hit[1])
+        code, out = self.api.request("GET", path)
+        items = out.get("items", []) if code == 200 and isinstance(out, dict) else []
+        self.gpu_cache[path] = (now, items)
+        return list(items)
+
+    def node_gpus(self, node: str) -> list[dict[str, Any]]:
+        obj = next((n for n in self._cached("/api/v1/nodes") if n["metadata"]["name"] == node), None)
+        return gpus.node_gpus(obj, self._cached("/apis/resource.k8s.io/v1/resourceslices")) if obj else []
+
+    def allocate_gpus(self, pod: dict[str, Any], index: int, env: dict[str, str]) -> list[str]:
+        """As the NVIDIA device plugin's Allocate: ``nvidia.com/gpu`` GPUs of the pod's node for container
+        ``index``, NVIDIA_VISIBLE_DEVICES set to their UUIDs (in ``env``); their device paths under /dev."""
+        container = pod["spec"]["containers"][index]
+        count = gpus.gpu_limit(container)
+        if count <= 0:
+            return []
+        node = pod["spec"].get("nodeName") or ""
+        self.gpu_cache.pop("/api/v1/nodes", None)
+        got = self.plugin.allocate(node, self.node_gpus(node), pod["metadata"]["uid"], container["name"], count)
+        env["NVIDIA_VISIBLE_DEVICES"] = ",".join(g["uuid"] for g in got)
+        meta = pod["metadata"]
+        self.say(f"{meta['namespace']}/{meta['name']}: device plugin: container {container['name']} gets "
+                 f"{', '.join('nvidia' + str(g['minor']) for g in got)} of node {node}")
+        return gpus.device_paths(got)
+
+    def dra_holdings(self, pod: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        """The DRA devices (driver, pool, device, claim) container ``index`` holds, with their GPU minors."""
+        spec = pod["spec"]
+        if not spec.get("resourceClaims"):
+            return []
+        ns = pod["metadata"]["namespace"]
+        names = {c.get("resourceClaimName") for c in spec["resourceClaims"]} | {
+            c.get("resourceClaimName") for c in (pod.get("status") or {}).get("resourceClaimStatuses") or []}
+        claims = {}
+        for name in sorted(n for n in names if n):
+            code, claim = self.api.request("GET", f"/apis/resource.k8s.io/v1/namespaces/{ns}/resourceclaims/{name}")
+            if code == 200:
+                claims[name] = claim
+        return devices.container_results(pod, spec["containers"][index], claims,
+                                         self._cached("/apis/resource.k8s.io/v1/resourceslices"))
+
+    def update_gpu_state(self) -> None:
+        """Each GPU node's device state: who holds each GPU (device plugin, DRA) and whether a load runs on it."""
+        running: list[Managed] = []
+        for m in self.managed.values():
+            for c in (m.members if isinstance(m, Group) else [m]):
+                if not c.done and c.proc is not None and c.proc.poll() is None and not c.restart_after:
+                    running.append(c)
+        holders: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        hot: set[tuple[str, int]] = set()
+        for c in running:
+            meta, node = c.pod["metadata"], c.pod["spec"].get("nodeName") or ""
+            who = {"pod": meta["name"], "namespace": meta["namespace"], "uid": meta["uid"],
+                   "container": c.spec_container["name"]}
+            for (n, minor), (uid, cname) in self.plugin.held.items():
+                if (uid, cname) == (meta["uid"], who["container"]):
+                    holders.setdefault((n, minor), []).append({**who, "via": "device-plugin"})
+            if "dra" not in c.extra:
+                c.extra["dra"] = self.dra_holdings(c.pod, c.container)
+            for r in c.extra["dra"]:
+                if r.get("minor") is not None and r.get("driver") == gpus.DRIVER:
+                    holders.setdefault((node, r["minor"]), []).append({
+                        **who, "via": "dra", "claim": r["claim"], "claim_namespace": meta["namespace"],
+                        "dra_driver": r["driver"], "pool": r["pool"], "device": r["device"]})
+            for minor in gpus.minors(c.extra.get("devices") or []):
+                if gpus.busy(c.proc.pid, minor):  # type: ignore[union-attr]
+                    hot.add((node, minor))
+        for node in self._cached("/api/v1/nodes"):
+            name = node["metadata"]["name"]
+            found = self.node_gpus(name)
+            if not found:
+                continue
+            state = gpus.node_state(node, found, {m: h for (n, m), h in holders.items() if n == name},
+                                    {m for (n, m) in hot if n == name})
+            gpus.write_state(self.state / "nodes" / name / gpus.STATE, state)
 
     def _write_volume(self, target: Path, data: dict[str, str], items: list[dict[str, Any]] | None) -> bool:
         """The volume's files from the object's data (``items`` picks keys); True when anything changed."""

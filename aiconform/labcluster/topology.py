@@ -99,7 +99,11 @@ class Topology:
                 "pods": "pods of the verifiers' probe images run as the lab's stand-in programs with their own "
                         "network namespace and pod IP (labcluster/pods.py); other images are kwok-only",
                 "emulated": ["NVIDIA DRA driver: the lab publishes its DeviceClasses and ResourceSlices",
-                             "NVIDIA device plugin: nvidia.com/gpu capacity in the node objects",
+                             "NVIDIA device plugin: nvidia.com/gpu capacity in the node objects; the pod runner "
+                             "allocates a container's nvidia.com/gpu limit as its Allocate does (labcluster/gpus.py)",
+                             "NVIDIA DCGM exporter (DCGM needs GPUs): the GPU Operator's nvidia-dcgm-exporter "
+                             "DaemonSet/Service in gpu-operator, its pods a stand-in serving the real exporter's "
+                             "series from each node's device state (busy while a load program runs on a GPU)",
                              "resource usage (what metrics-server reads from each node's /metrics/resource): kwok "
                              "computes it (pod annotation kwok.x-k8s.io/usage-cpu/-memory, else 1m CPU and 1Mi per "
                              "container; each node 10m CPU and 128Mi more), no cgroup measures it"],

@@ -4,8 +4,8 @@ The pod runner starts this in a new network (and UTS) namespace and holds it on 
 ``eth0`` and pod IP; one byte on stdin releases it. (A container of a multi-container pod starts in the network and
 UTS namespaces of the pod's sandbox, itself this program running ``pause``, with a mount namespace of its own.)
 Once the container's filesystem is made it creates the spec's ``ready`` file: ``kubectl exec`` waits for it. It then sets the hostname to the pod's name and becomes the
-program named in the spec (its exit code is the container's): a stand-in, the container's command with the
-host's programs, or (``controller``) an upstream controller's binary built by ``aiconform lab build`` with the
+program named in the spec (its exit code is the container's): a stand-in (agnhost, the GPU load programs and
+the DCGM exporter of ``gpu.py``), the container's command with the host's programs, or (``controller``) an upstream controller's binary built by ``aiconform lab build`` with the
 container's args.
 """
 from __future__ import annotations
@@ -180,6 +180,16 @@ def main(argv: list[str] | None = None) -> int:
     if spec["program"] == "agnhost":
         from aiconform.labcluster.programs import agnhost
         return agnhost.main(spec["argv"])
+    if spec["program"] in ("dcgmproftester", "cuda-load", "dcgm-exporter"):  # GPU work and its exporter (gpu.py)
+        from aiconform.labcluster.programs import gpu
+        argv = spec["argv"]
+        if spec["program"] == "dcgm-exporter":
+            return gpu.dcgm_exporter(argv)
+        if spec["program"] == "dcgmproftester" and argv and os.path.basename(argv[0]).startswith("dcgmproftester"):
+            return gpu.dcgmproftester(argv[1:])
+        if spec["program"] == "cuda-load" and gpu.is_cuda_load(argv):
+            return gpu.cuda_load(argv)
+        return _exec_command(argv, env)  # another command of the image: the host's programs
     if spec["program"] == "pause":
         from aiconform.labcluster.programs import agnhost
         return agnhost.main(["pause"])

@@ -28,9 +28,9 @@ labelled ``gpu="all"``, the values of the first GPU, as a summing relabel/record
 """
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
+from aiconform import gpumetrics
 from aiconform.sim.api import ANNOTATION_PREFIX, Cluster
 from aiconform.sim.controllers import devicemanager, proxy
 from aiconform.sim.rbac import Attributes, rule_allows
@@ -39,29 +39,7 @@ Obj = dict[str, Any]
 FAULT = ANNOTATION_PREFIX + "dcgm-exporter"
 FAULT_CONFIGMAP = "dcgm-exporter-sim-faults"
 
-# (name, type, HELP, idle value, value while a pod holds the GPU) — names, types and HELP texts as the
-# exporter prints them; idle values as the idle L4 showed (FB_FREE/RESERVED scaled by the node's memory).
-METRICS: list[tuple[str, str, str, float, float]] = [
-    ("DCGM_FI_DEV_SM_CLOCK", "gauge", "SM clock frequency (in MHz).", 210, 2040),
-    ("DCGM_FI_DEV_MEM_CLOCK", "gauge", "Memory clock frequency (in MHz).", 405, 6250),
-    ("DCGM_FI_DEV_MEMORY_TEMP", "gauge", "Memory temperature (in C).", 0, 0),
-    ("DCGM_FI_DEV_GPU_TEMP", "gauge", "GPU temperature (in C).", 31, 58),
-    ("DCGM_FI_DEV_POWER_USAGE", "gauge", "Power draw (in W).", 16.365, 70.5),
-    ("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", "counter", "Total energy consumption since boot (in mJ).", 4742776, 4842776),
-    ("DCGM_FI_DEV_PCIE_REPLAY_COUNTER", "counter", "Total number of PCIe retries.", 0, 0),
-    ("DCGM_FI_DEV_GPU_UTIL", "gauge", "GPU utilization (in %).", 0, 100),
-    ("DCGM_FI_DEV_MEM_COPY_UTIL", "gauge", "Memory utilization (in %).", 0, 35),
-    ("DCGM_FI_DEV_ENC_UTIL", "gauge", "Encoder utilization (in %).", 0, 0),
-    ("DCGM_FI_DEV_DEC_UTIL", "gauge", "Decoder utilization (in %).", 0, 0),
-    ("DCGM_FI_DEV_FB_FREE", "gauge", "Framebuffer memory free (in MiB).", -1, -1),
-    ("DCGM_FI_DEV_FB_USED", "gauge", "Framebuffer memory used (in MiB).", 0, 1024),
-    ("DCGM_FI_DEV_FB_RESERVED", "gauge", "Framebuffer memory reserved (in MiB).", 470, 470),
-    ("DCGM_FI_PROF_GR_ENGINE_ACTIVE", "gauge", "Ratio of time the graphics engine is active.", 0, 0.98),
-    ("DCGM_FI_PROF_PIPE_TENSOR_ACTIVE", "gauge", "Ratio of cycles the tensor (HMMA) pipe is active.", 0, 0.9),
-    ("DCGM_FI_PROF_DRAM_ACTIVE", "gauge", "Ratio of cycles the device memory interface is active sending or receiving data.", 0, 0.3),
-    ("DCGM_FI_PROF_PCIE_TX_BYTES", "gauge", "The rate of data transmitted over the PCIe bus - including both protocol headers and data payloads - in bytes per second.", 0, 1048576),
-    ("DCGM_FI_PROF_PCIE_RX_BYTES", "gauge", "The rate of data received over the PCIe bus - including both protocol headers and data payloads - in bytes per second.", 0, 1048576),
-]
+METRICS = gpumetrics.METRICS  # one definition for both engines (aiconform/gpumetrics.py)
 
 
 def holders(c: Cluster, node_name: str) -> dict[int, tuple[Obj, str, dict[str, Any]]]:
@@ -132,46 +110,16 @@ def pod_mapping(c: Cluster, exporter: Obj | None) -> set[str]:
 
 
 def exposition(c: Cluster, node: Obj, fault: str = "", mapping: set[str] | None = None) -> str:
-    """The exporter's answer; ``mapping``: what it maps to pods (pod_mapping), default both (a configured one)."""
-    mapping = {"device-plugin", "dra"} if mapping is None else mapping
-    labels_ = node["metadata"].get("labels") or {}
+    """The exporter's answer; ``mapping``: what it maps to pods (pod_mapping), default both (a configured one).
+    A GPU is busy while a running pod holds it (nothing computes in the simulator)."""
     name = node["metadata"]["name"]
-    model = "NVIDIA " + labels_.get("nvidia.com/gpu.product", "GPU").replace("-", " ")
-    driver = labels_.get("nvidia.com/cuda.driver-version.full", "580.105.08")
-    mem_mib = int(labels_.get("nvidia.com/gpu.memory", "23034") or 23034)
     gpus = devicemanager._node_gpus(c, name)  # the same GPUs (minor, UUID) the device manager hands out
-    held = holders(c, name)
-    lines: list[str] = []
-    for metric, mtype, help_, idle, busy in METRICS:
-        lines += [f"# HELP {metric} {help_}", f"# TYPE {metric} {mtype}"]
-        for gpu in gpus[:1] if fault == "aggregate" else gpus:
-            i = int(gpu["minor"])
-            pod, ctr, dev = held.get(i, (None, "", {}))
-            value = busy if pod else idle
-            if metric == "DCGM_FI_DEV_FB_FREE":
-                value = mem_mib - 470 - (1024 if pod else 0)
-            if fault == "no-gpu-labels":
-                lab = {"modelName": model, "Hostname": name, "DCGM_FI_DRIVER_VERSION": driver}
-            elif fault == "aggregate":
-                lab = {"gpu": "all", "modelName": model, "Hostname": name, "DCGM_FI_DRIVER_VERSION": driver}
-            else:
-                lab = {"gpu": str(i), "UUID": gpu.get("uuid") or f"GPU-{uuid.uuid5(uuid.NAMESPACE_DNS, f'{name}/{i}')}",
-                       "pci_bus_id": f"00000000:{0x31 + i:02X}:00.0", "device": f"nvidia{i}", "modelName": model,
-                       "Hostname": name, "DCGM_FI_DRIVER_VERSION": driver}
-            via = dev.get("via", "device-plugin")
-            if pod and via in mapping and via == "dra":
-                lab.update(pod=pod["metadata"]["name"], namespace=pod["metadata"].get("namespace", ""), container=ctr,
-                           dra_claim_name=dev.get("claim", ""), dra_claim_namespace=dev.get("claim_namespace", ""),
-                           dra_driver_name=dev.get("dra_driver", ""), dra_pool_name=dev.get("pool", ""),
-                           dra_device_name=dev.get("device", ""))
-            elif pod and via in mapping:
-                lab.update(container=ctr, namespace=pod["metadata"].get("namespace", ""),
-                           pod=pod["metadata"]["name"], pod_uid="")
-            body = ",".join(f'{k}="{v}"' for k, v in lab.items())
-            lines.append(f"{metric}{{{body}}} {value:g}" if isinstance(value, float) else f"{metric}{{{body}}} {value}")
-    if fault == "malformed" and lines:
-        lines.insert(len(lines) // 2, 'DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-')
-    return "\n".join(lines) + "\n"
+    held = {i: {"pod": p["metadata"]["name"], "namespace": p["metadata"].get("namespace", ""), "container": ctr,
+                "via": dev.get("via", "device-plugin"), "claim": dev.get("claim", ""),
+                "claim_namespace": dev.get("claim_namespace", ""), "dra_driver": dev.get("dra_driver", ""),
+                "pool": dev.get("pool", ""), "device": dev.get("device", "")}
+            for i, (p, ctr, dev) in holders(c, name).items()}
+    return gpumetrics.render(name, node["metadata"].get("labels") or {}, gpus, held, set(held), fault, mapping)
 
 
 def _fault(c: Cluster, ns: str) -> str:
