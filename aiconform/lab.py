@@ -126,10 +126,16 @@ def component_switches(value: bool, roles_dir: Path = PROJECT_ROOT / "roles") ->
     return found
 
 
+# LAB_VARS that fit only the simulator: its autoscaler's node pool, and a CPU-only control window cut to 5 s because
+# its metrics follow the load at once (on the lab a real Prometheus, adapter and HPA take their scrape, relist and
+# sync periods: the verifier's default window applies).
+SIMULATOR_ONLY_VARS = ("aiconform_cluster_autoscaling_", "aiconform_pod_autoscaling_control_window")
+
+
 def write_lab_engine_inventory(path: Path, kubeconfig: Path, extra: dict[str, object] | None = None) -> None:
     host = {"ansible_connection": "local", "aiconform_kubeconfig": str(kubeconfig), "aiconform_simulated": True,
             "aiconform_engine": "lab", **component_switches(False),
-            **{k: v for k, v in LAB_VARS.items() if not k.startswith("aiconform_cluster_autoscaling_")},
+            **{k: v for k, v in LAB_VARS.items() if not k.startswith(SIMULATOR_ONLY_VARS)},
             **(extra or {})}
     path.write_text(yaml.safe_dump({"all": {"hosts": {LAB_ENGINE_HOST: host}}}, sort_keys=False), encoding="utf-8")
     os.chmod(path, 0o600)

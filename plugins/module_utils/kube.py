@@ -100,6 +100,11 @@ class RetryPolicy:
       ``webhook_budget`` seconds. This goes beyond client-go on purpose: a webhook's pod restarting (a
       controller that lost its leader lease on a busy cluster, a rollout) would otherwise turn a verdict into
       ``error``; a webhook that stays unreachable still gives the API server's answer after that budget.
+    - A webhook that denied a request because it has not seen the request's namespace yet (``admission webhook
+      "..." denied the request: Namespace "<ns>" not found`` for the ``<ns>`` of the request's path: Kueue's pod
+      webhook reads namespaces from its informer cache, which lags a namespace created a moment before). The API
+      server's own NamespaceLifecycle admission, which runs before any webhook, had found the namespace, so the
+      denial is the webhook's stale view: sent again, within ``webhook_budget``.
     - Not retried: other 5xx, 4xx, read timeouts (``request_timeout`` bounds every attempt).
 
     At most ``max_retries`` retries and ``budget`` seconds of waiting per request, so a persistent fault gives an
@@ -128,17 +133,27 @@ WEBHOOK_UNREACHABLE = re.compile(
     r'i/o timeout|context deadline exceeded|Client\.Timeout exceeded|TLS handshake timeout|x509: )')
 
 
-def webhook_retry(status: int, body: bytes | None, attempt: int, policy: RetryPolicy) -> float | None:
-    """Seconds to wait before sending again a request refused because a webhook could not be reached."""
-    if status != 500 or not body:
+# A webhook's denial because its cache has not seen the request's namespace yet (see RetryPolicy).
+WEBHOOK_STALE_NAMESPACE = re.compile(r'admission webhook "[^"]+" denied the request: [Nn]amespaces? "([^"]+)" not found')
+_PATH_NAMESPACE = re.compile(r"/namespaces/([^/?]+)/")
+
+
+def webhook_retry(status: int, body: bytes | None, attempt: int, policy: RetryPolicy,
+                  url: str = "") -> float | None:
+    """Seconds to wait before sending again a request refused because a webhook could not be reached, or denied
+    it from a stale view of the request's namespace."""
+    if status not in (400, 403, 404, 500) or not body:
         return None
     try:
         message = str((json.loads(body) or {}).get("message") or "")
     except (ValueError, TypeError, AttributeError):
         return None
-    if not WEBHOOK_UNREACHABLE.search(message):
-        return None
-    return min(policy.max_delay, policy.default_delay * (attempt + 1))
+    if status == 500 and WEBHOOK_UNREACHABLE.search(message):
+        return min(policy.max_delay, policy.default_delay * (attempt + 1))
+    stale, in_path = WEBHOOK_STALE_NAMESPACE.search(message), _PATH_NAMESPACE.search(url)
+    if stale and in_path and stale.group(1) == in_path.group(1):
+        return min(policy.max_delay, policy.default_delay * (attempt + 1))
+    return None
 
 
 def retry_after(status: int, headers: Any, body: bytes | None, policy: RetryPolicy) -> float | None:
@@ -205,12 +220,12 @@ class RetryingApiClient(client.ApiClient if client else object):  # type: ignore
                     raise
                 error, delay = exc, policy.default_delay if attempt else 0.2
             if response is not None:
-                if response.status < 400 or response.status not in (429, *range(500, 600)):
+                if response.status < 400 or response.status not in (400, 403, 404, 429, *range(500, 600)):
                     return response
                 data = response.read()
                 delay = retry_after(response.status, response.headers, data, policy)
                 if delay is None:
-                    delay, limit = webhook_retry(response.status, data, attempt, policy), policy.webhook_budget
+                    delay, limit = webhook_retry(response.status, data, attempt, policy, url), policy.webhook_budget
                 if delay is None or (method not in IDEMPOTENT and not (method == "POST" and _created_name(body))):
                     return response
             if delay is None:

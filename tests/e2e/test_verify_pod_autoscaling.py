@@ -142,3 +142,24 @@ def test_two_vendors_is_unknown_and_amd_chosen_by_inventory_is_implemented(lab, 
     assert facts["query"].startswith("avg(gpu_gfx_activity{")
     assert all(p["node"].startswith("amd-gpu-worker") for p in facts["scale_up"]["pods"])
     assert not probe_namespaces(lab, REQ)
+
+
+DISCOVERY = r"^/apis/custom\.metrics\.k8s\.io/v1beta1$"
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_a_custom_metrics_api_answering_503_for_a_moment_is_waited_out(lab, tmp_path):
+    """The aggregator's Available lags: seen on the lab right after the real prometheus-adapter was installed."""
+    lab.faults({"path": DISCOVERY, "verb": "get", "status": 503, "times": 2})
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
+    assert lab.admin("/_sim/faults")["rules"][0]["hits"] == 2  # both 503s were seen, and waited out
+
+
+@pytest.mark.parametrize("lab", ["conformant"], indirect=True)
+def test_a_custom_metrics_api_that_keeps_answering_503_is_not_implemented_not_an_error(lab, tmp_path):
+    lab.faults({"path": DISCOVERY, "verb": "get", "status": 503})
+    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
+    assert "answered 503 for 60 s" in " ".join(entry["reasons"]), entry["reasons"]
+    assert not probe_namespaces(lab, REQ)

@@ -358,3 +358,39 @@ def test_a_create_without_a_name_is_not_sent_again_when_a_webhook_was_unreachabl
     with pytest.raises(ApiException):
         core.create_namespace(_ns(generate=True))
     assert fake.seen == [f"POST {NS}"]
+
+
+# -- a webhook whose cache has not seen the request's namespace yet ------------------------------------------------
+PODS = "/api/v1/namespaces/probe-ns/pods"
+
+
+def _pod() -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "load", "namespace": "probe-ns"},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+
+
+def _stale(ns: str = "probe-ns") -> dict[str, Any]:
+    # as a lab run printed it: Kueue's pod webhook, right after the probe created its namespace
+    return {"status": 404, "message": f'admission webhook "mpod.kb.io" denied the request: Namespace "{ns}" '
+                                      "not found"}
+
+
+def test_a_create_denied_by_a_webhook_that_has_not_seen_its_namespace_is_sent_again(fake):
+    fake.script[f"POST {PODS}"] = [_stale(), {}]
+    sleeps: list[float] = []
+    core, conn = _core(fake, sleeps=sleeps)
+    assert core.create_namespaced_pod("probe-ns", _pod()).metadata.name == "load"
+    assert fake.seen == [f"POST {PODS}", f"GET {PODS}/load", f"POST {PODS}"] and conn.api.retries == 1
+
+
+@pytest.mark.parametrize("step", [
+    _stale("another-ns"),  # another namespace: not the request's, nothing stale about it
+    {"status": 404, "message": 'namespaces "probe-ns" not found'},  # the API server's own NamespaceLifecycle
+    {"status": 403, "message": 'admission webhook "mpod.kb.io" denied the request: pods are not allowed'},
+])
+def test_other_namespace_denials_are_not_retried(fake, step):
+    fake.script[f"POST {PODS}"] = [step, {}]
+    core, conn = _core(fake, sleeps=[])
+    with pytest.raises(ApiException):
+        core.create_namespaced_pod("probe-ns", _pod())
+    assert fake.seen == [f"POST {PODS}"] and conn.api.retries == 0

@@ -22,6 +22,7 @@ KEDA = "keda.sh"
 APP = "aiconform-gpu-workload"
 LOAD_CM = "aiconform-gpu-load"
 POLL = 2.0
+DISCOVERY_WAIT, POLL_503 = 60.0, 5.0  # a custom metrics API answering 503 (_metric_listed)
 # Accelerator vendors: the extended resource their device plugin advertises, the load image option, and the
 # utilization series of their exporter as Prometheus stores it for a workload pod (labels exported_namespace /
 # exported_pod when scraped from the exporter's own pod).
@@ -38,8 +39,8 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
         "metrics_source", "metric_name", "target_average_value", "min_replicas", "max_replicas",
         "stabilization_window", "accelerator_resource", "control_window", "scale_up_timeout", "scale_down_timeout")}}
     facts["apiservices"] = {key: _apiservice(ctx, name) for key, name in APISERVICES.items()}
-    facts["metric_listed"] = _metric_listed(ctx, o["metric_name"]) if facts["apiservices"]["custom_metrics"][
-        "available"] else None
+    facts["metric_listed"] = _metric_listed(ctx, o["metric_name"], facts["apiservices"]["custom_metrics"]) if facts[
+        "apiservices"]["custom_metrics"]["available"] else None
     facts["keda_versions"] = s.api_group_versions(ctx, KEDA)
     facts["accelerator"] = _accelerator(ctx, str(o.get("accelerator_resource") or "auto"))
     facts["accelerator_nodes"] = facts["accelerator"].get("nodes") or []
@@ -94,9 +95,24 @@ def _apiservice(ctx: ProbeContext, name: str) -> dict[str, Any]:
             "service": f"{svc.get('namespace')}/{svc.get('name')}" if svc else ""}
 
 
-def _metric_listed(ctx: ProbeContext, metric: str) -> bool:
-    """prometheus-adapter lists pods/<metric>; some adapters list a pods/* wildcard."""
-    doc = ctx.raw_get(CUSTOM, f"discover {CUSTOM}")
+def _metric_listed(ctx: ProbeContext, metric: str, apiservice: dict[str, Any]) -> bool:
+    """prometheus-adapter lists pods/<metric>; some adapters list a pods/* wildcard. The aggregator's Available lags:
+    a 503 from the API while its APIService says Available is waited out for ``DISCOVERY_WAIT`` seconds (as the HPA
+    retries each sync); a 503 that persists makes the API unavailable (``apiservice`` updated), not an error."""
+    deadline = time.monotonic() + DISCOVERY_WAIT
+    while True:
+        try:
+            doc = ctx.raw_get(CUSTOM, f"discover {CUSTOM}")
+            break
+        except ClusterError as exc:
+            if exc.status != 503:
+                raise
+            if time.monotonic() + POLL_503 > deadline:
+                apiservice.update(available=False, reason="ServiceUnavailable",
+                                  message=f"{CUSTOM} answered 503 for {DISCOVERY_WAIT:g} s while its APIService "
+                                          f"said Available: {exc}")
+                return False
+            pause(POLL_503)
     names = [r.get("name") for r in (doc or {}).get("resources") or []]
     ctx.record("Custom metrics API resources", "\n".join(str(n) for n in names[:200]), kind="api",
                command=f"kubectl get --raw {CUSTOM}")
