@@ -159,6 +159,16 @@ CASES = [
      Status.IMPLEMENTED, "FailedDiscoveryCheck: failing or missing response", {"MetricsAPIsAvailable": "pass"}),
     ("metric-not-listed", _set(metric_listed=False, source=NO_PATH), Status.NOT_IMPLEMENTED,
      "does not serve pods/dcgm_fi_dev_gpu_util", {}),
+    # an idle cluster: the adapter lists pods/<metric> only once a pod holds a GPU (DCGM labels it then), as the lab's
+    # real prometheus-adapter showed; the probe waits for it after its workload runs
+    ("metric-listed-once-the-workload-held-its-gpus", _set(metric_listed=False, metric_served={
+        "seconds": 12.5, "values": [{"pod": "gpu-inference-5679dcc845-rthh8", "value": "0"}]}),
+     Status.IMPLEMENTED, "served once the workload held its accelerators (12.5s", {"MetricsAPIsAvailable": "pass"}),
+    ("metric-never-served-for-the-workload", _set(metric_listed=False, metric_served={
+        "timeout": "timed out after 300s waiting for custom.metrics.k8s.io to serve pods/dcgm_fi_dev_gpu_util"},
+        scale_up=None, scale_down=None, control=None),
+     Status.NOT_IMPLEMENTED, "never served for the workload's pods while they held their accelerators",
+     {"MetricsAPIsAvailable": "fail"}),
     ("scaled-onto-cpu-node", _set(scale_up__on_accelerator_nodes=False), Status.NOT_IMPLEMENTED,
      "not every pod runs on an accelerator node", {"ScaleUpOnAcceleratorMetric": "fail"}),
     ("never-scaled-down", _set(scale_down={"scaled": False, "after_s": 300.0, "timeout": "timed out after 300s",
@@ -224,3 +234,21 @@ def test_metrics_source_choice(custom, listed, external, keda, wanted, expected)
                                                     "service": "keda/keda-operator-metrics-apiserver"}),
              "metric_listed": listed, "keda_versions": ["v1alpha1"] if keda else []}
     assert _source(facts, wanted)["name"] == expected
+
+
+def _source_facts(custom: bool, listed: bool, keda: bool) -> dict[str, Any]:
+    return {"apiservices": {"custom_metrics": {"available": custom},
+                            "external_metrics": {"available": keda, "service": "keda/keda-operator-metrics-apiserver"}},
+            "metric_listed": listed if custom else None, "keda_versions": ["v1alpha1"] if keda else []}
+
+
+@pytest.mark.parametrize(("custom", "listed", "keda", "chosen", "later"), [
+    (True, True, False, "custom", False),
+    (True, False, False, "custom", True),  # listed once the workload holds GPUs: tried then (fetch waits)
+    (True, False, True, "external", False),  # KEDA ready now beats a metric that is not listed yet
+    (False, None, False, None, False),
+])
+def test_the_metrics_path_is_chosen_from_what_the_cluster_serves(custom, listed, keda, chosen, later):
+    from aiconform.verifiers.pod_autoscaling.fetch import _source
+    src = _source(_source_facts(custom, bool(listed), keda), "auto")
+    assert src["name"] == chosen and bool(src.get("listed_later")) is later

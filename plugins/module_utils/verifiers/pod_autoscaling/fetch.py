@@ -62,6 +62,10 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
     if facts["baseline"].get("timeout"):
         return facts
     if src == "custom":
+        if not facts.get("metric_listed"):
+            facts["metric_served"] = _wait_metric_served(ctx, ns, o["metric_name"], float(o["scale_up_timeout"]))
+            if facts["metric_served"].get("timeout"):
+                return facts
         facts["hpa_name"] = _create_hpa(ctx, ns)
     else:
         facts["query"] = str(o.get("external_query") or "") or _default_query(vendor, ns)
@@ -119,6 +123,35 @@ def _metric_listed(ctx: ProbeContext, metric: str, apiservice: dict[str, Any]) -
     return f"pods/{metric}" in names or "pods/*" in names
 
 
+def _wait_metric_served(ctx: ProbeContext, ns: str, metric: str, timeout: float) -> dict[str, Any]:
+    """Wait until custom.metrics.k8s.io serves ``pods/<metric>`` for the workload's pods (they hold accelerators now,
+    so their series exist); {seconds, values} or {timeout}."""
+    path = f"{CUSTOM}/namespaces/{ns}/pods/*/{metric}"
+    started, last = time.monotonic(), {"error": "not read yet"}
+
+    def served() -> list[dict[str, Any]] | None:
+        try:
+            doc = ctx.raw_get(path, f"GET {path}")
+        except ClusterError as exc:
+            if exc.kind not in ("not_found", "server") and exc.status != 503:
+                raise
+            last["error"] = str(exc)
+            return None
+        items = [{"pod": (i.get("describedObject") or {}).get("name"), "value": i.get("value")}
+                 for i in (doc or {}).get("items") or []]
+        last["error"] = "" if items else "no items"
+        return items or None
+
+    try:
+        values = wait_until(served, timeout=timeout, interval=5.0, what=f"custom.metrics.k8s.io to serve pods/{metric} "
+                            "for the workload's pods", missing=lambda: last["error"])
+    except ProbeTimeout as exc:
+        return {"timeout": str(exc)}
+    out = {"seconds": round(time.monotonic() - started, 1), "values": values}
+    ctx.record(f"pods/{metric} served for the workload", out, kind="api", command=f"kubectl get --raw {path}")
+    return out
+
+
 def _accelerator(ctx: ProbeContext, wanted: str) -> dict[str, Any]:
     """The vendor whose extended resource the nodes advertise (the inventory's resource when set)."""
     nodes = s.plain(ctx.call("list nodes", ctx.core.list_node)).get("items") or []
@@ -142,19 +175,24 @@ def _accelerator(ctx: ProbeContext, wanted: str) -> dict[str, Any]:
 def _source(facts: dict[str, Any], wanted: str) -> dict[str, Any]:
     """custom (an adapter serving the metric per pod) or external (KEDA ScaledObject over external metrics)."""
     apis = facts["apiservices"]
-    custom_ok = bool(apis["custom_metrics"]["available"] and facts.get("metric_listed"))
+    # An adapter lists a metric once Prometheus holds a series for it; DCGM's per-pod series exist only while a pod
+    # holds the GPU, so on an idle cluster the metric is listed only after the workload runs (_wait_metric_served).
+    custom_available = bool(apis["custom_metrics"]["available"])
+    custom_ok = custom_available and bool(facts.get("metric_listed"))
     ext = apis["external_metrics"]
     keda = bool(facts.get("keda_versions"))
     external_ok = bool(ext["available"] and keda)
     found = {"custom": custom_ok, "external": external_ok, "keda_served": keda,
              "external_service": ext.get("service", "")}
     if wanted != "auto":
-        usable = custom_ok if wanted == "custom" else external_ok
+        usable = custom_available if wanted == "custom" else external_ok
         return {"name": wanted if usable else None, "wanted": wanted, "source": "inventory", **found}
     if custom_ok:
         return {"name": "custom", "source": "detected", **found}
     if external_ok:
         return {"name": "external", "source": "detected", **found}
+    if custom_available:  # not listed yet: tried once the workload holds its accelerators
+        return {"name": "custom", "source": "detected", "listed_later": True, **found}
     return {"name": None, "source": "detected", **found}
 
 

@@ -96,7 +96,15 @@ def _apis(facts: dict[str, Any]) -> tuple[Check, str]:
     ms = f"; metrics.k8s.io: {_api_state(server)} (not required)" if server else ""
     custom, ext = apis.get("custom_metrics") or {}, apis.get("external_metrics") or {}
     if src.get("name") == "custom":
-        return Check(APIS, Outcome.PASS, f"custom metrics: {_api_state(custom)}, pods/{metric} served{ms}"), ""
+        later = facts.get("metric_served")
+        if later and later.get("timeout"):
+            return Check(APIS, Outcome.FAIL, f"custom metrics: {_api_state(custom)}, but pods/{metric} was not listed "
+                         "and never served for the workload's pods while they held their accelerators: "
+                         f"{later['timeout']} (check the adapter's rules, e.g. DCGM_FI_DEV_GPU_UTIL renamed with "
+                         "exported_namespace/exported_pod overrides, and that the exporter labels the pods)"), ""
+        when = (f" once the workload held its accelerators ({later.get('seconds')}s: the adapter lists a metric when "
+                "its series exist)" if later else "")
+        return Check(APIS, Outcome.PASS, f"custom metrics: {_api_state(custom)}, pods/{metric} served{when}{ms}"), ""
     if src.get("name") == "external":
         return Check(APIS, Outcome.PASS, f"external metrics through KEDA: {_api_state(ext)}, keda.sh ScaledObject "
                      f"served{ms}"), ""
