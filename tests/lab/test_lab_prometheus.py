@@ -187,33 +187,35 @@ def test_prometheus_scrapes_annotated_pods(installed: LabHandle) -> None:
 
 
 def test_the_gpu_metric_reaches_custom_metrics_through_the_roles_rules(installed: LabHandle) -> None:
-    # an exporter shaped as the GPU Operator's DCGM exporter (Service app=nvidia-dcgm-exporter, port gpu-metrics),
-    # reporting the GPU of the workload pod metrics-probe (its own pod/namespace labels)
-    kubectl(installed, "create", "namespace", "gpu-operator")
-    series = f'DCGM_FI_DEV_GPU_UTIL{{gpu="0",UUID="GPU-lab-0",pod="metrics-probe",namespace="{NS}",container="server"}} 73\n'
-    apply(installed, metrics_pod("dcgm-exporter-lab", "gpu-operator", series, {"app": "nvidia-dcgm-exporter"}))
-    apply(installed, [{"apiVersion": "v1", "kind": "Service",
-                       "metadata": {"name": "nvidia-dcgm-exporter", "namespace": "gpu-operator",
-                                    "labels": {"app": "nvidia-dcgm-exporter"}},
-                       "spec": {"selector": {"app": "nvidia-dcgm-exporter"},
-                                "ports": [{"name": "gpu-metrics", "port": 9400, "targetPort": 8080}]}}])
-    result = wait("the DCGM series in Prometheus", lambda: promql(installed, "DCGM_FI_DEV_GPU_UTIL"), 120)
+    # the lab's emulated GPU Operator exporter (DaemonSet gpu-operator/nvidia-dcgm-exporter, applied at lab start)
+    # labels a GPU with the pod that holds it; a pod of the DCGM image keeps its GPU busy (dcgmproftester12)
+    dcgm = versions.get("gpu_operator.images.dcgm")
+    apply(installed, [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "gpu-holder", "namespace": NS},
+                       "spec": {"tolerations": [{"operator": "Exists"}], "restartPolicy": "Always",
+                                "containers": [{"name": "load",
+                                                "image": f"{dcgm['registry']}/{dcgm['repository']}:{dcgm['tag']}",
+                                                "command": ["/usr/bin/dcgmproftester12"],
+                                                "args": ["--no-dcgm-validation", "-t", "1004", "-d", "900"],
+                                                "resources": {"limits": {"nvidia.com/gpu": "1"}}}]}}])
+    result = wait("the holder's DCGM series in Prometheus",
+                  lambda: promql(installed, 'DCGM_FI_DEV_GPU_UTIL{exported_pod="gpu-holder"} > 0'), 180, 5)
     labels = result[0]["metric"]
     # as a ServiceMonitor scrape without honorLabels: the exporter's pod/namespace labels kept as exported_*
-    assert labels["exported_pod"] == "metrics-probe" and labels["exported_namespace"] == NS, labels
-    assert labels["pod"] == "dcgm-exporter-lab" and labels["namespace"] == "gpu-operator", labels
+    assert labels["exported_namespace"] == NS and labels["namespace"] == "gpu-operator", labels
+    assert labels["pod"].startswith("nvidia-dcgm-exporter-"), labels
     assert labels["job"] == "nvidia-dcgm-exporter" and labels["endpoint"] == "gpu-metrics", labels
 
     def served() -> dict[str, Any] | None:
         proc = run_tool(installed, "kubectl", "get", "--raw",  # type: ignore[arg-type]
                         f"{CUSTOM}/namespaces/{NS}/pods/*/workload_gpu_utilization")
         return json.loads(proc.stdout) if proc.returncode == 0 and json.loads(proc.stdout).get("items") else None
-    body = wait("workload_gpu_utilization of pod metrics-probe in custom.metrics.k8s.io", served, 120, 5)
+    body = wait("workload_gpu_utilization of pod gpu-holder in custom.metrics.k8s.io", served, 120, 5)
     item = body["items"][0]
-    assert item["describedObject"]["name"] == "metrics-probe" and item["metricName"] == "workload_gpu_utilization"
-    assert item["value"] == "73", item
+    assert item["describedObject"]["name"] == "gpu-holder" and item["metricName"] == "workload_gpu_utilization"
+    assert item["value"] == "100", item
     names = {r["name"] for r in json.loads(kubectl(installed, "get", "--raw", CUSTOM))["resources"]}
     assert "pods/workload_gpu_utilization" in names, names
+    kubectl(installed, "-n", NS, "delete", "pod", "gpu-holder", "--wait=true", timeout=120)  # frees its GPU
 
 
 def test_the_install_again_changes_nothing(installed: LabHandle) -> None:
@@ -264,6 +266,15 @@ def test_ai_service_metrics_is_implemented_by_the_real_prometheus(installed: Lab
     assert "= 10" in json.dumps(r), r
 
 
+def test_pod_autoscaling_is_implemented_by_the_real_hpa_adapter_and_prometheus(installed: LabHandle,
+                                                                            tmp_path: Path) -> None:
+    by_id = verify(installed, tmp_path, "pod_autoscaling")
+    r = by_id["pod_autoscaling"]
+    assert r["status"] == "Implemented", "\n".join((json.dumps(r), by_id["_out"][-3000:]))
+    checks = {c["name"]: c["outcome"] for c in r["checks"]}
+    assert set(checks.values()) == {"pass"}, checks  # the metric stayed flat under CPU-only load and rose with GPU load
+
+
 def test_adapter_stopped_makes_the_apiservice_unavailable(installed: LabHandle) -> None:
     kubectl(installed, "-n", "monitoring", "scale", "deployment", "prometheus-adapter", "--replicas=0")
     wait("APIService v1beta1.custom.metrics.k8s.io not Available",
@@ -274,6 +285,15 @@ def test_adapter_stopped_makes_the_apiservice_unavailable(installed: LabHandle) 
         wait("the HPA's ScalingActive False", lambda: any(
             c["type"] == "ScalingActive" and c["status"] == "False" for c in json.loads(kubectl(
                 installed, "-n", NS, "get", "hpa", "loaded", "-o", "json"))["status"]["conditions"]), 120, 5)
+    STATE["adapter_stopped"] = True
+
+
+def test_pod_autoscaling_fails_with_the_adapter_stopped(installed: LabHandle, tmp_path: Path) -> None:
+    assert STATE.get("adapter_stopped"), "the previous test did not stop the adapter"
+    by_id = verify(installed, tmp_path, "pod_autoscaling")
+    r = by_id["pod_autoscaling"]
+    assert r["status"] == "Not Implemented", "\n".join((json.dumps(r), by_id["_out"][-3000:]))
+    assert "v1beta1.custom.metrics.k8s.io" in " ".join(r["reasons"]), r["reasons"]
     kubectl(installed, "-n", "monitoring", "scale", "deployment", "prometheus-adapter", "--replicas=1")
     wait("APIService v1beta1.custom.metrics.k8s.io Available again",
          lambda: condition(installed, "apiservice", "v1beta1.custom.metrics.k8s.io", "Available") == "True", 120)
@@ -293,7 +313,7 @@ def test_ai_service_metrics_fails_with_prometheus_stopped(installed: LabHandle, 
 
 
 def test_teardown_leaves_nothing_behind(installed: LabHandle) -> None:
-    kubectl(installed, "delete", "namespace", NS, "gpu-operator", "--wait=true", timeout=180)
+    kubectl(installed, "delete", "namespace", NS, "--wait=true", timeout=180)
     rc, out = run_playbook(TEARDOWN, installed, STATE["role_vars"], timeout=900)  # type: ignore[arg-type]
     assert rc == 0, out[-4000:]
 
