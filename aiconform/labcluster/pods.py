@@ -79,6 +79,9 @@ PROGRAMS = {"agnhost": "agnhost", "pause": "pause", "busybox": "exec", "python":
             # its CUDA libraries need the NVIDIA container runtime, which the lab has not: no device but the DRA
             # allocation's (or a node's runtime configuration, devices.py) reaches it
             "cuda_base": "exec"}
+# versions.yml image -> the lab's EMULATION that runs it (programs/gateway.py): kgateway needs Envoy (C++), no Go
+# module builds it; its controller and data plane are the project's stand-ins
+EMULATED = {"kgateway.images.controller": "kgateway-controller", "kgateway.images.envoy_wrapper": "kgateway-proxy"}
 # the ENV of an image that the lab's stand-in must give its containers (a container's own env overrides it)
 IMAGE_ENV = {"cuda_base": {"NVIDIA_VISIBLE_DEVICES": "all", "NVIDIA_DRIVER_CAPABILITIES": "compute,utility"}}
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -99,6 +102,9 @@ def image_table(value: str = "program") -> dict[str, str]:
             table[f"{repo}:{tag}"] = out
             if repo.startswith("library/"):
                 table[f"{repo.removeprefix('library/')}:{tag}"] = out
+    for path, program in EMULATED.items():
+        img = versions.get(path)
+        table[f"{img['registry']}/{img['repository']}:{img['tag']}"] = program if value == "program" else path
     return table
 
 
