@@ -111,13 +111,14 @@ def _strip(schema: Any) -> Any:
     return out
 
 
-def standard_channel(crd: dict[str, Any], version: str, channel: str) -> dict[str, Any]:
+def standard_channel(crd: dict[str, Any], version: str, channel: str,
+                     annotations: dict[str, str] | None = None) -> dict[str, Any]:
     """A controller-gen CRD as the bundle of ``channel`` has it: experimental fields dropped for ``standard``,
-    upstream's bundle-version and channel annotations set."""
+    upstream's annotations set (the API approval, bundle-version and channel)."""
     out = dict(crd)
     out["metadata"] = dict(crd.get("metadata") or {})
-    out["metadata"]["annotations"] = {**(out["metadata"].get("annotations") or {}), BUNDLE_VERSION: version,
-                                      CHANNEL: channel}
+    out["metadata"]["annotations"] = {**(annotations or {}), **(out["metadata"].get("annotations") or {}),
+                                      BUNDLE_VERSION: version, CHANNEL: channel}
     if channel == "standard":
         spec = dict(out["spec"])
         spec["versions"] = [_strip(v) for v in spec["versions"]]
@@ -131,7 +132,7 @@ def generate(name: str, controller_gen: Path, *, go: str = "go", force: bool = F
     p = pin(name)
     t = target(name, go)
     dest = bundle_file(name)
-    want = hashlib.sha256(json.dumps([t.go_mod, controller_gen.name, p["paths"], p["channel"],
+    want = hashlib.sha256(json.dumps([t.go_mod, controller_gen.name, p["paths"], p["channel"], p.get("annotations"),
                                       Path(__file__).read_text(encoding="utf-8")]).encode()).hexdigest()
     stamp = dest.parent / ".stamp"
     if not force and dest.exists() and stamp.exists() and stamp.read_text().strip() == want:
@@ -149,8 +150,8 @@ def generate(name: str, controller_gen: Path, *, go: str = "go", force: bool = F
     files = sorted((tmp / "crds").glob("*.yaml"))
     if not files:
         raise build.BuildError(f"controller-gen wrote no CRDs for {name} from {p['paths']}")
-    docs = [standard_channel(yaml.safe_load(f.read_text(encoding="utf-8")), p["version"], p["channel"])
-            for f in files]
+    docs = [standard_channel(yaml.safe_load(f.read_text(encoding="utf-8")), p["version"], p["channel"],
+                             {str(k): str(v) for k, v in (p.get("annotations") or {}).items()}) for f in files]
     (tmp / dest.name).write_text(yaml.safe_dump_all(docs, sort_keys=False), encoding="utf-8")
     (tmp / ".stamp").write_text(want + "\n", encoding="utf-8")
     shutil.rmtree(dest.parent, ignore_errors=True)

@@ -269,9 +269,15 @@ class Kube:
         self.exc = client.exceptions.ApiException
 
     def call(self, method: str, path: str, body: Any = None, content_type: str = "application/json") -> Any:
-        return self.api.call_api(path, method, header_params={"Content-Type": content_type, "Accept": "application/json"},
-                                 body=body, response_type="object", auth_settings=["BearerToken"],
-                                 _return_http_data_only=True, _preload_content=True)
+        from urllib.parse import parse_qsl
+
+        resource, _, query = path.partition("?")
+        headers = {"Accept": "application/json", **({"Content-Type": content_type} if body is not None else {})}
+        m, url, h, b, post = self.api.param_serialize(method, resource, query_params=parse_qsl(query) or None,
+                                                      header_params=headers, body=body, auth_settings=["BearerToken"])
+        response = self.api.call_api(m, url, h, b, post, _request_timeout=30)
+        response.read()
+        return self.api.response_deserialize(response, {"2XX": "object"}).data
 
     def items(self, path: str) -> list[dict[str, Any]]:
         try:
