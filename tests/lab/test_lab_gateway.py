@@ -5,9 +5,11 @@ stand-in chart. The verifier's own probe (a Gateway, an HTTPRoute with a header 
 backends and a curl client) runs unchanged.
 
 One lab (stack ``base``: no upstream controller is needed) shared by the tests, in file order: install, verify
-(Implemented), a lab fault making the proxy ignore header matches (Not Implemented: HeaderBasedRouting), the
-controller scaled to 0 (Not Implemented: the Gateway is never Programmed), only a GatewayClass of another
-controller (Not Implemented: none Accepted), teardown.
+(Implemented), lab faults in the proxy — header routes left out (Not Implemented: HeaderBasedRouting fails), header
+matches ignored (Not Implemented: the header rule takes every request, WeightedTrafficSplitting fails) —, the
+controller scaled to 0 (Not Implemented: the Gateway is never Programmed), only a GatewayClass of another controller
+(Not Implemented: none Accepted), advanced_inference_ingress (SHOULD, requirement set v1.36) Not Implemented
+(no InferencePool API), teardown.
 """
 from __future__ import annotations
 
@@ -62,13 +64,14 @@ def kubectl(lab: LabHandle, *args: str) -> subprocess.CompletedProcess[str]:
     return run_tool(lab, "kubectl", *args)  # type: ignore[arg-type] - same interface as SimHandle
 
 
-def verify(lab: LabHandle, tmp_path: Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def verify(lab: LabHandle, tmp_path: Path, extra: dict[str, Any] | None = None, only: str = "ai_inference"
+           ) -> dict[str, Any]:
     inv = tmp_path / "inventory.yml"
     write_lab_engine_inventory(inv, lab.kubeconfig, {**FAST, **(extra or {}),
                                                      "aiconform_engine_components": lab_components([], BUNDLES)})
     reports = tmp_path / "reports"
     proc = subprocess.run([sys.executable, "-m", "aiconform.cli", "run", "-i", str(inv), "--phase", "verify",
-                           "--only", "ai_inference,advanced_inference_ingress", "--reports-dir", str(reports)],
+                           "--only", only, "--reports-dir", str(reports)],
                           cwd=PROJECT_ROOT, env=lab.subprocess_env(), capture_output=True, text=True, timeout=900)
     found = list(reports.glob("lab/*/results.json"))
     assert found, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -121,24 +124,31 @@ def test_ai_inference_is_implemented_through_the_emulated_gateway(lab: tuple[Lab
     assert "started kgateway-proxy" in handle.log("pods")
     readme = by_id["_out"]["readme"]
     assert "emulated: kgateway" in readme and "real: Gateway API CRDs v1.6.1" in readme
-    print("advanced_inference_ingress on the lab:", by_id["advanced_inference_ingress"]["status"],
-          by_id["advanced_inference_ingress"].get("reasons"))
 
 
-def test_a_proxy_that_ignores_header_matches_fails_header_routing(lab: tuple[LabHandle, dict[str, Any]],
-                                                                   tmp_path: Path) -> None:
-    handle, _ = lab
-    res = kubectl(handle, "-n", "kgateway-system", "set", "env", "deployment/kgateway",
-                  "AICONFORM_GATEWAY_FAULT=ignore-headers")
+def set_fault(lab: LabHandle, fault: str) -> None:
+    """The lab's fault on the controller, which passes it to the proxies it makes; the old proxy pods gone."""
+    arg = f"AICONFORM_GATEWAY_FAULT={fault}" if fault else "AICONFORM_GATEWAY_FAULT-"
+    res = kubectl(lab, "-n", "kgateway-system", "set", "env", "deployment/kgateway", arg)
     assert res.returncode == 0, res.stderr
+
+
+@pytest.mark.parametrize(("fault", "fails", "passes"), [
+    ("drop-header-rules", "HeaderBasedRouting", "WeightedTrafficSplitting"),
+    ("ignore-headers", "WeightedTrafficSplitting", "HeaderBasedRouting"),
+])
+def test_traffic_not_following_the_route_is_not_implemented(lab: tuple[LabHandle, dict[str, Any]], tmp_path: Path,
+                                                             fault: str, fails: str, passes: str) -> None:
+    handle, _ = lab
+    set_fault(handle, fault)
     try:
         req = verify(handle, tmp_path)["ai_inference"]
         assert req["status"] == "Not Implemented", json.dumps(req)[:4000]
-        assert checks(req)["HeaderBasedRouting"] == "fail", checks(req)
-        assert checks(req)["HTTPRouteAccepted"] == "pass", checks(req)  # the route was accepted: traffic decided
+        got = checks(req)
+        assert got[fails] == "fail" and got[passes] == "pass", got
+        assert got["HTTPRouteAccepted"] == "pass", got  # the route was accepted: the traffic decided
     finally:
-        res = kubectl(handle, "-n", "kgateway-system", "set", "env", "deployment/kgateway", "AICONFORM_GATEWAY_FAULT-")
-        assert res.returncode == 0, res.stderr
+        set_fault(handle, "")
 
 
 def test_the_controller_stopped_is_not_implemented(lab: tuple[LabHandle, dict[str, Any]], tmp_path: Path) -> None:
@@ -173,6 +183,16 @@ def test_only_a_gateway_class_of_another_controller(lab: tuple[LabHandle, dict[s
         assert "no GatewayClass is Accepted" in json.dumps(req), json.dumps(req)[:3000]
     finally:
         kubectl(handle, "delete", "gatewayclass", "other")
+
+
+def test_advanced_inference_ingress_has_no_inference_pool_api(lab: tuple[LabHandle, dict[str, Any]],
+                                                               tmp_path: Path) -> None:
+    """The SHOULD (requirement set v1.36 on): the Gateway API Inference Extension is not on the lab."""
+    handle, _ = lab
+    req = verify(handle, tmp_path, {"aiconform_kubernetes_version": "v1.36"},
+                 only="advanced_inference_ingress")["advanced_inference_ingress"]
+    assert req["status"] == "Not Implemented", json.dumps(req)[:3000]
+    assert checks(req)["InferencePoolAPIServed"] == "fail", checks(req)
 
 
 def test_teardown(lab: tuple[LabHandle, dict[str, Any]]) -> None:

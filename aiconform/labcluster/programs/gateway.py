@@ -22,8 +22,10 @@ what they do, so they do it as kgateway does, through the real API server and th
   an endpoint at random. No route: 404; a backendRef that did not resolve: 500; no ready endpoint: 503 ``no
   healthy upstream`` (Envoy's answers). Filters, timeouts, TLS and the other route kinds are not implemented.
 
-Polling (1 s) stands in for watches. ``AICONFORM_GATEWAY_FAULT=ignore-headers`` (the lab's fault, set on the
-proxy's pod) makes the proxy ignore header matches: the tests use it to show a wrong header route fails the check.
+Polling (1 s) stands in for watches. Lab faults (``AICONFORM_GATEWAY_FAULT`` on the controller's Deployment, passed
+to the proxies it makes): ``ignore-headers`` — header matches always match (the header rule, first by precedence,
+takes every request); ``drop-header-rules`` — routes with header matches are left out (header requests follow the
+weighted rule). The tests use them to show that traffic not following the route fails the verifier's checks.
 """
 from __future__ import annotations
 
@@ -537,7 +539,9 @@ def proxy_main() -> int:
     from aiconform.labcluster.programs.agnhost import _Server
 
     cfg = Config(pod_path(f"{CONFIG_DIR}/{CONFIG_FILE}"))
-    ignore_headers = os.environ.get(FAULT_ENV) == "ignore-headers"
+    fault = os.environ.get(FAULT_ENV, "")
+    ignore_headers = fault == "ignore-headers"
+    drop_header_rules = fault == "drop-header-rules"
     rng = random.Random()
     hop = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"}
 
@@ -560,7 +564,8 @@ def proxy_main() -> int:
             host = (headers.get("host") or "").split(":")[0]
             port = self.server.server_address[1]
             listener = next((lst for lst in cfg.get().get("listeners") or [] if lst["port"] == port), None)
-            entry = next((e for e in (listener or {}).get("routes") or [] if request_matches(
+            entry = next((e for e in (listener or {}).get("routes") or []
+                          if not (drop_header_rules and e["match"].get("headers")) and request_matches(
                 e, self.command, u.path or "/", dict(parse_qsl(u.query)), headers, host, ignore_headers)), None)
             if entry is None:
                 self.answer(404, "route not found")
@@ -599,7 +604,7 @@ def proxy_main() -> int:
 
     servers: dict[int, Any] = {}
     print(f"emulated Envoy data plane: configuration {cfg.path}"
-          + (" (lab fault: header matches ignored)" if ignore_headers else ""), flush=True)
+          + (f" (lab fault: {fault})" if fault else ""), flush=True)
     import signal
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
