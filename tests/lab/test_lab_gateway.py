@@ -131,6 +131,9 @@ def set_fault(lab: LabHandle, fault: str) -> None:
     arg = f"AICONFORM_GATEWAY_FAULT={fault}" if fault else "AICONFORM_GATEWAY_FAULT-"
     res = kubectl(lab, "-n", "kgateway-system", "set", "env", "deployment/kgateway", arg)
     assert res.returncode == 0, res.stderr
+    # only the new controller may make the probe's proxy: the old one is gone once the rollout is done
+    res = kubectl(lab, "-n", "kgateway-system", "rollout", "status", "deployment/kgateway", "--timeout=60s")
+    assert res.returncode == 0, res.stderr
 
 
 @pytest.mark.parametrize(("fault", "fails", "passes"), [
