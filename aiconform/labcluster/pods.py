@@ -36,6 +36,9 @@ counting ``restartCount``). Any other pod stays kwok-only and gets an Event with
 A deleted pod's process is stopped (SIGTERM, SIGKILL after the grace period, at most 10 s) and its veth removed.
 Everything dies with the lab's namespace (PR_SET_PDEATHSIG).
 
+kgateway's images (``EMULATED``: its controller and envoy-wrapper) run the lab's emulation of kgateway
+(``programs/gateway.py``), as any stand-in: a pod of several containers only when each image is known.
+
 Upstream controllers (``lab.controllers`` of versions.yml, built by ``aiconform lab build --stack``): a container
 whose image is a controller's ``<repository>:<tag>`` under any registry (the install phase may mirror it) runs the
 built binary in place of the container's command, with the container's args and the pod's in-cluster config; other
