@@ -491,7 +491,8 @@ def find_binaries(kubernetes_version: str | None = None, stack: str | None = "ba
 
 def missing(kubernetes_version: str | None = None, stack: str | None = None) -> list[str]:
     """What ``aiconform lab build --stack`` would still have to build (names with versions)."""
-    return [f"{p.parent.name} manifests" if key.endswith("-manifests") else p.name
+    return [f"{p.parent.name} manifests" if key.endswith("-manifests") else
+            f"{p.parent.name} CRDs" if key.endswith("-crds") else p.name
             for key, p in _expected(kubernetes_version, stack).items() if not p.exists()]
 
 
