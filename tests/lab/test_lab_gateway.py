@@ -131,9 +131,21 @@ def set_fault(lab: LabHandle, fault: str) -> None:
     arg = f"AICONFORM_GATEWAY_FAULT={fault}" if fault else "AICONFORM_GATEWAY_FAULT-"
     res = kubectl(lab, "-n", "kgateway-system", "set", "env", "deployment/kgateway", arg)
     assert res.returncode == 0, res.stderr
-    # only the new controller may make the probe's proxy: the old one is gone once the rollout is done
+    # only the new controller may make the probe's proxy (an old one would make it without the fault, and the new
+    # one would then replace the proxy pod, whose IP is the Gateway's address, under the client): wait until the
+    # rollout is done and the old controller's pod is gone
     res = kubectl(lab, "-n", "kgateway-system", "rollout", "status", "deployment/kgateway", "--timeout=60s")
     assert res.returncode == 0, res.stderr
+    deadline = time.monotonic() + 60
+    while True:
+        items = json.loads(kubectl(lab, "-n", "kgateway-system", "get", "pods", "-l", "app=kgateway", "-o",
+                                   "json").stdout)["items"]
+        envs = [{e["name"]: e.get("value", "") for e in p["spec"]["containers"][0].get("env") or []} for p in items]
+        if len(items) == 1 and envs[0].get("AICONFORM_GATEWAY_FAULT", "") == fault \
+                and not items[0]["metadata"].get("deletionTimestamp"):
+            break
+        assert time.monotonic() < deadline, [p["metadata"]["name"] for p in items]
+        time.sleep(1)
 
 
 @pytest.mark.parametrize(("fault", "fails", "passes"), [
@@ -148,7 +160,7 @@ def test_traffic_not_following_the_route_is_not_implemented(lab: tuple[LabHandle
         req = verify(handle, tmp_path)["ai_inference"]
         assert req["status"] == "Not Implemented", json.dumps(req)[:4000]
         got = checks(req)
-        assert got[fails] == "fail" and got[passes] == "pass", got
+        assert got[fails] == "fail" and got[passes] == "pass", json.dumps(req["checks"])[:4000]
         assert got["HTTPRouteAccepted"] == "pass", got  # the route was accepted: the traffic decided
     finally:
         set_fault(handle, "")
