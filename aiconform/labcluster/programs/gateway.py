@@ -385,13 +385,27 @@ class Controller:
             svc = (s["metadata"].get("labels") or {}).get("kubernetes.io/service-name")
             if svc:
                 slices.setdefault(f"{s['metadata']['namespace']}/{svc}", []).append(s)
-        ns_labels = {n["metadata"]["name"]: n["metadata"].get("labels") or {} for n in k.items("/api/v1/namespaces")}
-        by_key = {f"{g['metadata']['namespace']}/{g['metadata']['name']}": g for g in gateways}
+        namespaces = k.items("/api/v1/namespaces")
+        ns_labels = {n["metadata"]["name"]: n["metadata"].get("labels") or {} for n in namespaces}
+        # a namespace being deleted refuses new objects: its Gateways are left alone (they go with it)
+        terminating = {n["metadata"]["name"] for n in namespaces if (n.get("status") or {}).get("phase") == "Terminating"}
+        by_key = {f"{g['metadata']['namespace']}/{g['metadata']['name']}": g for g in gateways
+                  if g["metadata"]["namespace"] not in terminating}
         attached: dict[str, dict[str, list[dict[str, Any]]]] = {key: {} for key in by_key}
+        # one object's failure must not stop the others' reconciliation (as a controller's work queue)
         for route in routes:
-            self.route_status(route, by_key, attached, services, slices, grants, ns_labels)
+            if route["metadata"]["namespace"] in terminating:
+                continue
+            try:
+                self.route_status(route, by_key, attached, services, slices, grants, ns_labels)
+            except Exception as exc:  # noqa: BLE001 - logged, retried next round
+                self.say(f"HTTPRoute {route['metadata']['namespace']}/{route['metadata']['name']}: "
+                         f"{type(exc).__name__}: {str(exc)[:300]}")
         for key, gw in by_key.items():
-            self.gateway(gw, attached[key])
+            try:
+                self.gateway(gw, attached[key])
+            except Exception as exc:  # noqa: BLE001 - logged, retried next round
+                self.say(f"Gateway {key}: {type(exc).__name__}: {str(exc)[:300]}")
 
     def route_status(self, route: dict[str, Any], by_key: dict[str, dict[str, Any]],
                      attached: dict[str, dict[str, list[dict[str, Any]]]], services: dict[str, dict[str, Any]],
