@@ -244,3 +244,39 @@ def test_the_bundle_follows_versions_yml() -> None:
     assert pin["version"] == versions.get("gateway_api.crds.version")
     assert pin["channel"] == versions.get("gateway_api.crds.channel")
     assert gatewayapi.stack_bundles("reference") == ["gateway-api"] and gatewayapi.stack_bundles("base") == []
+
+
+class FakeKube:
+    """Lists from a dict; writes recorded; writes into namespace ``bad`` fail as a terminating namespace's do."""
+
+    def __init__(self, objects: dict[str, list[dict[str, Any]]]) -> None:
+        self.objects, self.writes = objects, []
+
+    def items(self, path: str) -> list[dict[str, Any]]:
+        return self.objects.get(path.split("?")[0], [])
+
+    def apply(self, path: str, name: str, obj: dict[str, Any]) -> None:
+        if "/namespaces/bad/" in path:
+            raise RuntimeError("namespace bad is being terminated")
+        self.writes.append(("apply", path, name))
+
+    def call(self, method: str, path: str, body: Any = None, content_type: str = "") -> Any:
+        self.writes.append((method, path, ""))
+        return {}
+
+
+def test_one_gateways_failure_does_not_stop_the_others() -> None:
+    def gateway(ns: str) -> dict[str, Any]:
+        return {"metadata": {"name": "gw", "namespace": ns, "uid": ns, "generation": 1},
+                "spec": {"gatewayClassName": "kgateway", "listeners": [HTTP]}}
+    kube = FakeKube({
+        f"/apis/{g.GROUP}/v1/gatewayclasses": [{"metadata": {"name": "kgateway", "generation": 1},
+                                                "spec": {"controllerName": g.CONTROLLER_NAME}}],
+        f"/apis/{g.GROUP}/v1/gateways": [gateway("bad"), gateway("good"), gateway("gone")],
+        "/api/v1/namespaces": [{"metadata": {"name": "bad"}}, {"metadata": {"name": "good"}},
+                               {"metadata": {"name": "gone"}, "status": {"phase": "Terminating"}}]})
+    g.Controller(kube, "img").reconcile()  # type: ignore[arg-type]
+    applied = {(p, n) for op, p, n in kube.writes if op == "apply"}
+    assert ("/api/v1/namespaces/good/configmaps", "gw-xds") in applied
+    assert ("/apis/apps/v1/namespaces/good/deployments", "gw") in applied
+    assert not any("/namespaces/gone/" in p for _, p, _ in kube.writes)  # a terminating namespace is left alone
