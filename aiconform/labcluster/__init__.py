@@ -21,8 +21,11 @@ the lab's own stand-in program starts in the pod's own network, UTS and mount na
 ServiceAccount token and volumes; its exit code is the container's, ``kubectl logs`` shows its output, and a
 webhook served by a pod is called by the API server. With ``--stack reference`` (the default) pods of the reference
 stack's controller images (Kueue, KubeRay operator) run the real controllers, built from their Go modules at the
-versions of ``lab.controllers`` (``aiconform lab status`` lists what is real and what is emulated). Other pods stay
-kwok-only (an Event ``KwokOnly`` says so).
+versions of ``lab.controllers`` (``aiconform lab status`` lists what is real and what is emulated). kgateway's
+controller and envoy-wrapper images run the lab's EMULATION of kgateway (``programs/gateway.py``: kgateway needs
+Envoy, C++, which no Go module builds), over the Gateway API CRDs that ``aiconform lab build`` generates with
+controller-gen from sigs.k8s.io/gateway-api (``gatewayapi.py``). Other pods stay kwok-only (an Event ``KwokOnly``
+says so).
 
 Files: ``build.py`` (Go builds), ``cluster.py`` (host side: up/down), ``node.py`` (inside the namespace:
 supervises the programs, forwards the API port), ``topology.py`` (addresses, nodes, flags), ``pki.py``,

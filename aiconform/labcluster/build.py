@@ -481,6 +481,13 @@ def build(kubernetes_version: str | None = None, *, stack: str | None = None, fo
         for n in with_crds:
             generate_manifests(by_name[n], n, gen, force=force, out=out)
             built[f"{n}-manifests"] = manifests_dir(n)
+    from aiconform.labcluster import gatewayapi  # CRD bundles generated from API types (lab.crd_bundles)
+
+    for n in gatewayapi.stack_bundles(stack):
+        gen_target = wrapper_target(["controller-gen"], go)
+        build_one(gen_target, go, force=force, update_sums=update_sums, out=out)
+        gatewayapi.generate(n, gen_target.programs[0].binary, go=go, force=force, update_sums=update_sums, out=out)
+        built[f"{n}-crds"] = gatewayapi.bundle_file(n)
     print(f"aiconform lab build: done in {time.monotonic() - start:.1f}s", file=out, flush=True)
     return built
 
@@ -496,7 +503,8 @@ def find_binaries(kubernetes_version: str | None = None, stack: str | None = "ba
 
 def missing(kubernetes_version: str | None = None, stack: str | None = None) -> list[str]:
     """What ``aiconform lab build --stack`` would still have to build (names with versions)."""
-    return [f"{p.parent.name} manifests" if key.endswith("-manifests") else p.name
+    return [f"{p.parent.name} manifests" if key.endswith("-manifests") else
+            f"{p.parent.name} CRDs" if key.endswith("-crds") else p.name
             for key, p in _expected(kubernetes_version, stack).items() if not p.exists()]
 
 
@@ -508,4 +516,8 @@ def _expected(kubernetes_version: str | None, stack: str | None) -> dict[str, Pa
         found[n] = program_of(n).binary
         if upstream_pin(n).get("crds") or upstream_pin(n).get("rbac"):
             found[f"{n}-manifests"] = manifests_dir(n) / ".stamp"
+    from aiconform.labcluster import gatewayapi
+
+    for n in gatewayapi.stack_bundles(stack):
+        found[f"{n}-crds"] = gatewayapi.bundle_file(n)
     return found

@@ -71,3 +71,20 @@ def assemble_all(dest: Path, controllers: list[str]) -> dict[str, str]:
         if controller in controllers:
             out[var] = str(assemble(chart, dest))
     return out
+
+
+def gateway_api_vars() -> dict[str, object]:
+    """The gateway_api and kgateway roles on the lab: the generated Gateway API CRD bundle (``gatewayapi``) and the
+    tests' kgateway stand-in charts, whose images the lab's emulation runs (``programs/gateway.py``)."""
+    from aiconform.labcluster import gatewayapi
+
+    bundle = gatewayapi.bundle_file("gateway-api")
+    if not bundle.exists():
+        raise ChartError(f"the Gateway API CRDs are not generated ({bundle}): run `aiconform lab build`")
+    for chart in ("kgateway", "kgateway-crds"):
+        if not (STAND_INS / chart / "Chart.yaml").exists():
+            raise ChartError(f"no stand-in chart {STAND_INS / chart} (the lab installs the tests' stand-in charts: "
+                             "run from a checkout)")
+    return {"gateway_api_enabled": True, "gateway_api_crds_path": str(bundle),
+            "kgateway_enabled": True, "kgateway_chart_path": str(STAND_INS / "kgateway"),
+            "kgateway_crds_chart_path": str(STAND_INS / "kgateway-crds")}

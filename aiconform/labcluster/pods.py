@@ -40,6 +40,9 @@ counting ``restartCount``). Any other pod stays kwok-only and gets an Event with
 A deleted pod's process is stopped (SIGTERM, SIGKILL after the grace period, at most 10 s) and its veth removed.
 Everything dies with the lab's namespace (PR_SET_PDEATHSIG).
 
+kgateway's images (in ``PROGRAMS``: its controller and envoy-wrapper) run the lab's emulation of kgateway
+(``programs/gateway.py``), as any stand-in: a pod of several containers only when each image is known.
+
 Upstream controllers (``lab.controllers`` of versions.yml, built by ``aiconform lab build --stack``): a container
 whose image is a controller's ``<repository>:<tag>`` under any registry (the install phase may mirror it) runs the
 built binary in place of the container's command, with the container's args and the pod's in-cluster config; other
@@ -88,7 +91,10 @@ PROGRAMS = {"agnhost": "agnhost", "pause": "pause", "busybox": "exec", "python":
             # loop), accelerator_metrics' compute probe (dcgmproftester12 of the GPU Operator's DCGM image), and the
             # GPU Operator's DCGM exporter that the lab's emulated NVIDIA stack runs (labcluster/gpus.py)
             "cuda_devel": "cuda-load", "gpu_operator.images.dcgm": "dcgmproftester",
-            "gpu_operator.images.dcgm_exporter": "dcgm-exporter"}
+            "gpu_operator.images.dcgm_exporter": "dcgm-exporter",
+            # kgateway needs Envoy (C++), no Go module builds it: its controller and data plane are the project's
+            # EMULATION (programs/gateway.py)
+            "kgateway.images.controller": "kgateway-controller", "kgateway.images.envoy_wrapper": "kgateway-proxy"}
 # the ENV of an image that the lab's stand-in must give its containers (a container's own env overrides it)
 IMAGE_ENV = {"cuda_base": {"NVIDIA_VISIBLE_DEVICES": "all", "NVIDIA_DRIVER_CAPABILITIES": "compute,utility"}}
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -33,6 +33,13 @@ def test_every_lab_pin_has_pinned_dependency_hashes() -> None:
             pin = build.upstream_pin(n)
             assert f"{pin['module']} {pin['version']} h1:" in sums.read_text(), (n, sums)
         names.add(sums.name)
+    # CRD bundles generated from API types (lab.crd_bundles): the module that pins the API packages
+    from aiconform.labcluster import gatewayapi
+    for n in versions.get("lab.crd_bundles"):
+        pin = gatewayapi.pin(n)
+        sums = build.SUMS_DIR / f"{n}-crds-{pin['version']}.sum"
+        assert f"{pin['module']} {pin['version']} h1:" in sums.read_text(), (n, sums)
+        names.add(sums.name)
     assert {p.name for p in build.SUMS_DIR.glob("*.sum")} == names
 
 
@@ -101,7 +108,8 @@ def test_wrapper_module_builds_main_packages_from_versions_yml(monkeypatch: pyte
                                                 f"kuberay-operator-{ctl['kuberay-operator']['version']} manifests",
                                                 f"metrics-server-{ctl['metrics-server']['version']}",
                                                 f"prometheus-{ctl['prometheus']['version']}",
-                                                f"prometheus-adapter-{ctl['prometheus-adapter']['version']}"]
+                                                f"prometheus-adapter-{ctl['prometheus-adapter']['version']}",
+                                                f"gateway-api-{versions.get('gateway_api.crds.version')} CRDs"]
     assert build.find_binaries(None, "reference") is None
     with pytest.raises(build.BuildError, match="unknown stack"):
         build.stack_controllers("nope")

@@ -193,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     if spec["program"] == "pause":
         from aiconform.labcluster.programs import agnhost
         return agnhost.main(["pause"])
+    if spec["program"] in ("kgateway-controller", "kgateway-proxy"):  # the lab's emulation of kgateway
+        from aiconform.labcluster.programs import gateway
+        return gateway.main([spec["program"].removeprefix("kgateway-")])
     print(f"launch: unknown program {spec['program']!r}", file=sys.stderr)
     return 126
 
