@@ -178,6 +178,12 @@ def discovery_object(kind: str, ns: str, labels: dict[str, str]) -> dict[str, An
 
 def send_requests(ctx: ProbeContext, ns: str, n: int) -> dict[str, Any]:
     path = service_proxy_path(ns, "ai-metrics-stub", "http", "/v1/infer")
+    # Warm-up through the same proxy path with an uncounted GET /metrics (up to 3 tries): a first request that
+    # times out while the API server first dials the pod would otherwise make the count undecidable.
+    warm = service_proxy_path(ns, "ai-metrics-stub", "http", "/metrics")
+    for _attempt in range(3):
+        if api_request(ctx, "GET", warm, timeout=15, max_bytes=65536, what="warm-up GET /metrics").ok:
+            break
     statuses = []
     for i in range(n):
         res = api_request(ctx, "POST", path, body={"prompt": f"aiconform request {i + 1}"}, timeout=15,

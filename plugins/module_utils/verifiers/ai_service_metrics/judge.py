@@ -70,7 +70,16 @@ def judge(facts: dict[str, Any]) -> Verdict:
         return Verdict(Status.UNKNOWN, [why], checks)
     req = facts.get("requests") or {}
     if req.get("ok") != n:
-        why = f"the stub answered {req.get('ok', 0)} of {n} requests (statuses {req.get('statuses')}); the count is undecidable"
+        answered = f"the stub answered {req.get('ok', 0)} of {n} requests (statuses {req.get('statuses')})"
+        col = facts.get("collection") or {}
+        if req.get("ok") and col.get("counter") is None and not col.get("errors"):
+            # whatever the count, the monitoring system collected none of the answered requests
+            checks.append(Check("StubServesRequests", Outcome.FAIL, answered))
+            why = (f"{answered}, and {endpoint.get('description')} returned no series for {series} within "
+                   f"{col.get('timeout_s')}s: the workload's metrics are not collected")
+            checks.append(Check("MetricsCollected", Outcome.FAIL, why))
+            return Verdict(Status.NOT_IMPLEMENTED, [why], checks)
+        why = f"{answered}; the count is undecidable"
         checks.append(Check("StubServesRequests", Outcome.FAIL, why))
         return Verdict(Status.UNKNOWN, [why], checks)
     checks.append(Check("StubServesRequests", Outcome.PASS, f"{n} requests to /v1/infer answered through the service proxy"))
