@@ -873,16 +873,9 @@ class PodRunner:
                          f"NVIDIA_VISIBLE_DEVICES: container {pod['spec']['containers'][index]['name']} gets "
                          f"{', '.join(found)}")
             return [*(d for d in self.accelerator_devices(pod, index) if d not in found), *found]
-        if not pod["spec"].get("resourceClaims"):
+        claims = self.pod_claims(pod)
+        if claims is None:
             return []
-        ns = pod["metadata"]["namespace"]
-        names = {c.get("resourceClaimName") for c in pod["spec"]["resourceClaims"]} | {
-            c.get("resourceClaimName") for c in (pod.get("status") or {}).get("resourceClaimStatuses") or []}
-        claims = {}
-        for name in sorted(n for n in names if n):
-            code, claim = self.api.request("GET", f"/apis/resource.k8s.io/v1/namespaces/{ns}/resourceclaims/{name}")
-            if code == 200:
-                claims[name] = claim
         code, slices = self.api.request("GET", "/apis/resource.k8s.io/v1/resourceslices")
         return devices.container_devices(pod, pod["spec"]["containers"][index], claims,
                                          slices.get("items", []) if code == 200 else [])
@@ -918,19 +911,26 @@ class PodRunner:
                  f"{', '.join('nvidia' + str(g['minor']) for g in got)} of node {node}")
         return gpus.device_paths(got)
 
-    def dra_holdings(self, pod: dict[str, Any], index: int) -> list[dict[str, Any]]:
-        """The DRA devices (driver, pool, device, claim) container ``index`` holds, with their GPU minors."""
-        spec = pod["spec"]
-        if not spec.get("resourceClaims"):
-            return []
+    def pod_claims(self, pod: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
+        """The pod's ResourceClaims by name (from its spec and status), None when it uses no claim."""
+        if not pod["spec"].get("resourceClaims"):
+            return None
         ns = pod["metadata"]["namespace"]
-        names = {c.get("resourceClaimName") for c in spec["resourceClaims"]} | {
+        names = {c.get("resourceClaimName") for c in pod["spec"]["resourceClaims"]} | {
             c.get("resourceClaimName") for c in (pod.get("status") or {}).get("resourceClaimStatuses") or []}
         claims = {}
         for name in sorted(n for n in names if n):
             code, claim = self.api.request("GET", f"/apis/resource.k8s.io/v1/namespaces/{ns}/resourceclaims/{name}")
             if code == 200:
                 claims[name] = claim
+        return claims
+
+    def dra_holdings(self, pod: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        """The DRA devices (driver, pool, device, claim) container ``index`` holds, with their GPU minors."""
+        spec = pod["spec"]
+        claims = self.pod_claims(pod)
+        if claims is None:
+            return []
         return devices.container_results(pod, spec["containers"][index], claims,
                                          self._cached("/apis/resource.k8s.io/v1/resourceslices"))
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,3 +66,48 @@ class LabHandle:
             for log in (self.state / "pods").glob("*/*.log"):  # the containers' own output
                 shutil.copy(log, Path(keep) / self.dir.name / f"{log.parent.name}-{log.name}")
         cluster.stop(self.running)
+
+
+# -- what the lab test files share --------------------------------------------------------------------------------
+def kubectl_ok(lab: LabHandle, *args: str, input: str | None = None, timeout: float = 60) -> str:
+    """kubectl against the lab; its output, asserting it succeeded."""
+    from helpers.sim import run_tool
+
+    proc = run_tool(lab, "kubectl", *args, input=input, timeout=timeout)  # type: ignore[arg-type]
+    assert proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stderr}"
+    return proc.stdout
+
+
+def wait_for(what: str, fn: Any, timeout: float, interval: float = 2.0) -> Any:
+    """``fn()`` once it is truthy; AssertionError naming ``what`` and its last value after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"{what}: not after {timeout:g}s (last: {last!r})")
+
+
+def verify_on_lab(lab: LabHandle, tmp_path: Path, only: str, inventory: dict[str, Any] | None = None,
+                  timeout: float = 900) -> tuple[dict[str, dict[str, Any]], str, Path]:
+    """``aiconform run --phase verify --only <only>`` against the lab with the lab engine's inventory (plus
+    ``inventory``): (requirement id -> its result, the run's output, the run directory)."""
+    import json
+    import subprocess
+    import sys
+
+    from aiconform import PROJECT_ROOT
+    from aiconform.lab import write_lab_engine_inventory
+
+    inv = tmp_path / "inventory.yml"
+    write_lab_engine_inventory(inv, lab.kubeconfig, inventory or {})
+    reports = tmp_path / "reports"
+    proc = subprocess.run([sys.executable, "-m", "aiconform.cli", "run", "-i", str(inv), "--phase", "verify",
+                           "--only", only, "--reports-dir", str(reports)],
+                          cwd=PROJECT_ROOT, env=lab.subprocess_env(), capture_output=True, text=True, timeout=timeout)
+    found = sorted(reports.glob("lab/2*/results.json"))
+    assert found, proc.stdout[-3000:] + proc.stderr[-3000:]
+    results = json.loads(found[-1].read_text())
+    return {r["id"]: r for r in results["requirements"]}, proc.stdout + proc.stderr, found[-1].parent

@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.lab import LabHandle, require_binaries
+from helpers.lab import LabHandle, require_binaries, verify_on_lab
 from helpers.sim import run_playbook, run_tool
 
 from aiconform import PROJECT_ROOT
-from aiconform.lab import component_switches, lab_components, lab_stack_vars, write_lab_engine_inventory
+from aiconform.lab import component_switches, lab_components, lab_stack_vars
 from aiconform.labcluster import build, gatewayapi
 
 pytestmark = pytest.mark.lab
@@ -66,19 +65,9 @@ def kubectl(lab: LabHandle, *args: str) -> subprocess.CompletedProcess[str]:
 
 def verify(lab: LabHandle, tmp_path: Path, extra: dict[str, Any] | None = None, only: str = "ai_inference"
            ) -> dict[str, Any]:
-    inv = tmp_path / "inventory.yml"
-    write_lab_engine_inventory(inv, lab.kubeconfig, {**FAST, **(extra or {}),
-                                                     "aiconform_engine_components": lab_components([], BUNDLES)})
-    reports = tmp_path / "reports"
-    proc = subprocess.run([sys.executable, "-m", "aiconform.cli", "run", "-i", str(inv), "--phase", "verify",
-                           "--only", only, "--reports-dir", str(reports)],
-                          cwd=PROJECT_ROOT, env=lab.subprocess_env(), capture_output=True, text=True, timeout=900)
-    found = list(reports.glob("lab/*/results.json"))
-    assert found, proc.stdout[-3000:] + proc.stderr[-3000:]
-    results = json.loads(found[0].read_text())
-    by_id = {r["id"]: r for r in results["requirements"]}
-    by_id["_out"] = {"text": proc.stdout + proc.stderr, "readme": next(reports.glob("lab/2*/README.md")).read_text()}
-    return by_id
+    by_id, out, run = verify_on_lab(lab, tmp_path, only, {**FAST, **(extra or {}),
+                                                         "aiconform_engine_components": lab_components([], BUNDLES)})
+    return by_id | {"_out": {"text": out, "readme": (run / "README.md").read_text()}}
 
 
 def checks(req: dict[str, Any]) -> dict[str, str]:

@@ -9,12 +9,13 @@ Emulated: the usage numbers. kwok computes them from its ClusterResourceUsage (a
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from helpers.lab import LabHandle, require_binaries
+from helpers.lab import kubectl_ok as kubectl
+from helpers.lab import wait_for as wait
 from helpers.sim import run_playbook, run_tool
 
 from aiconform import PROJECT_ROOT, versions
@@ -24,23 +25,6 @@ pytestmark = pytest.mark.lab
 INSTALL = PROJECT_ROOT / "playbooks" / "install.yml"
 CHART = PROJECT_ROOT / "tests" / "charts" / "metrics-server"
 NS = "hpa-lab"
-
-
-def kubectl(lab: LabHandle, *args: str, input: str | None = None, timeout: float = 60) -> str:
-    proc = run_tool(lab, "kubectl", *args, input=input, timeout=timeout)
-    assert proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stderr}"
-    return proc.stdout
-
-
-def wait(what: str, fn: Any, timeout: float, interval: float = 2.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not after {timeout:g}s (last: {last!r})")
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,6 @@ HPA's ScalingActive False), Prometheus stopped (ai_service_metrics not Implement
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,12 +23,14 @@ from urllib.parse import quote
 
 import pytest
 import yaml
-from helpers.lab import LabHandle, require_binaries
+from helpers.lab import LabHandle, require_binaries, verify_on_lab
+from helpers.lab import kubectl_ok as kubectl
+from helpers.lab import wait_for as wait
 from helpers.sim import run_playbook, run_tool
 from install.cluster_objects import object_set
 
 from aiconform import PROJECT_ROOT, versions
-from aiconform.lab import component_switches, lab_components, lab_stack_vars, write_lab_engine_inventory
+from aiconform.lab import component_switches, lab_components, lab_stack_vars
 from aiconform.labcluster import build
 
 pytestmark = pytest.mark.lab
@@ -54,23 +54,6 @@ class H(http.server.BaseHTTPRequestHandler):
         self.wfile.write(BODY)
 http.server.HTTPServer(("", 8080), H).serve_forever()
 """
-
-
-def kubectl(lab: LabHandle, *args: str, input: str | None = None, timeout: float = 60) -> str:
-    proc = run_tool(lab, "kubectl", *args, input=input, timeout=timeout)  # type: ignore[arg-type]
-    assert proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stderr}"
-    return proc.stdout
-
-
-def wait(what: str, fn: Any, timeout: float, interval: float = 2.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not after {timeout:g}s (last: {last!r})")
 
 
 def promql(lab: LabHandle, expr: str) -> list[dict[str, Any]]:
@@ -108,17 +91,9 @@ def condition(lab: LabHandle, kind: str, name: str, ctype: str, namespace: str |
 
 
 def verify(lab: LabHandle, tmp_path: Path, only: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    inv = tmp_path / "inventory.yml"
-    write_lab_engine_inventory(inv, lab.kubeconfig, {"aiconform_engine_components": lab_components(CONTROLLERS),
-                                                     **(extra or {})})
-    reports = tmp_path / "reports"
-    proc = subprocess.run([sys.executable, "-m", "aiconform.cli", "run", "-i", str(inv), "--phase", "verify",
-                           "--only", only, "--reports-dir", str(reports)],
-                          cwd=PROJECT_ROOT, env=lab.subprocess_env(), capture_output=True, text=True, timeout=900)
-    found = list(reports.glob("lab/*/results.json"))
-    assert found, proc.stdout[-3000:] + proc.stderr[-3000:]
-    results = json.loads(found[0].read_text())
-    return {r["id"]: r for r in results["requirements"]} | {"_out": proc.stdout + proc.stderr}
+    by_id, out, _run = verify_on_lab(lab, tmp_path, only, {"aiconform_engine_components": lab_components(CONTROLLERS),
+                                                          **(extra or {})})
+    return by_id | {"_out": out}
 
 
 @pytest.fixture(scope="module")
