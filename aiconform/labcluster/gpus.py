@@ -224,6 +224,15 @@ PATHS = {"Namespace": "/api/v1/namespaces", "ServiceAccount": "/api/v1/namespace
          "Service": "/api/v1/namespaces/{ns}/services", "DaemonSet": "/apis/apps/v1/namespaces/{ns}/daemonsets"}
 
 
+def exporter_rolled_out(api: Any) -> bool:
+    """The exporter's DaemonSet has a Ready pod on every GPU node (its pods and their logs/exec objects exist):
+    the lab is ready only then, so what a test sees at start stays as it is (teardown tests compare object sets)."""
+    code, ds = api.request("GET", f"/apis/apps/v1/namespaces/{NAMESPACE}/daemonsets/{EXPORTER}")
+    st = (ds or {}).get("status") or {} if code == 200 else {}
+    want = int(st.get("desiredNumberScheduled") or 0)
+    return want > 0 and int(st.get("numberReady") or 0) == want and int(st.get("updatedNumberScheduled") or 0) == want
+
+
 def install_exporter(api: Any) -> None:
     """Apply the exporter's objects (the lab's emulated GPU Operator, at start)."""
     for obj in exporter_objects():

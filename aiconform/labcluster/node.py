@@ -266,6 +266,7 @@ class Supervisor:
             self.pod_thread.start()
             if any(n.gpus for n in topo.nodes):  # the emulated GPU Operator's DCGM exporter (labcluster/gpus.py)
                 gpus.install_exporter(api)
+                self.wait_for("the DCGM exporter's pods Ready", lambda: gpus.exporter_rolled_out(api), 120)
         stack_info = self.install_stack(api, [c.split("=", 1)[0] for c in a.controller], run_pods)
         host_server = f"https://127.0.0.1:{a.port}"
         _write_yaml(self.state / "admin.kubeconfig",

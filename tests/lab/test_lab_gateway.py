@@ -34,7 +34,8 @@ INSTALL = PROJECT_ROOT / "playbooks" / "install.yml"
 TEARDOWN = PROJECT_ROOT / "playbooks" / "teardown.yml"
 BUNDLES = ["gateway-api"]
 # short waits: the emulated controller reconciles every second
-FAST = {"aiconform_ai_inference_gateway_timeout": 30, "aiconform_ai_inference_route_timeout": 30,
+# the gateway and route waits stay above a controller restart on a loaded machine (a fault sets the controller's env)
+FAST = {"aiconform_ai_inference_gateway_timeout": 90, "aiconform_ai_inference_route_timeout": 90,
         "aiconform_ai_inference_pod_timeout": 60, "aiconform_ai_inference_warmup_attempts": 15}
 
 
