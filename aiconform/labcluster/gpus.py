@@ -230,7 +230,15 @@ def exporter_rolled_out(api: Any) -> bool:
     code, ds = api.request("GET", f"/apis/apps/v1/namespaces/{NAMESPACE}/daemonsets/{EXPORTER}")
     st = (ds or {}).get("status") or {} if code == 200 else {}
     want = int(st.get("desiredNumberScheduled") or 0)
-    return want > 0 and int(st.get("numberReady") or 0) == want and int(st.get("updatedNumberScheduled") or 0) == want
+    if not (want > 0 and int(st.get("numberReady") or 0) == want and int(st.get("updatedNumberScheduled") or 0) == want):
+        return False
+    code, pods = api.request("GET", f"/api/v1/namespaces/{NAMESPACE}/pods?labelSelector=app%3D{EXPORTER}")
+    names = {p["metadata"]["name"] for p in (pods or {}).get("items", [])} if code == 200 else set()
+    for kind in ("logs", "execs"):
+        code, objs = api.request("GET", f"/apis/kwok.x-k8s.io/v1alpha1/namespaces/{NAMESPACE}/{kind}")
+        if code != 200 or not names <= {o["metadata"]["name"] for o in (objs or {}).get("items", [])}:
+            return False
+    return len(names) == want
 
 
 def install_exporter(api: Any) -> None:

@@ -467,9 +467,10 @@ class PodRunner:
             plugin = self.allocate_gpus(pod, container, m.extra["env"])
             m.extra["devices"] = [*plugin, *(d for d in self.accelerator_devices(pod, container, m.extra["env"])
                                              if d not in plugin)]
-            self.launch(m)
+            # kwok's Logs and Exec exist before the program can make the pod Ready: a client that saw Ready can use them
             self.logs_object(m)
             self.exec_object(m)
+            self.launch(m)
         except Exception as exc:  # noqa: BLE001 - reported on the pod, as a kubelet would
             self.failed_start(pod, "program", exc)
             self.kill(m)
@@ -514,10 +515,10 @@ class PodRunner:
                 plugin = self.allocate_gpus(pod, i, m.extra["env"])
                 m.extra["devices"] = [*plugin, *(d for d in self.accelerator_devices(pod, i, m.extra["env"])
                                                  if d not in plugin)]
-            for m in g.members:
-                self.launch(m)
             self.logs_object(g)
             self.exec_object(g)
+            for m in g.members:
+                self.launch(m)
             self.group_status(g)
         except Exception as exc:  # noqa: BLE001 - reported on the pod, as a kubelet would
             self.failed_start(pod, "containers", exc)
