@@ -30,6 +30,39 @@ class Status(StrEnum):
     def reportable(self) -> bool:
         return self not in (Status.UNKNOWN, Status.ERROR)
 
+    # How each status is shown, written once: the reports' emoji and CSS class, the console summary's mark, the
+    # live progress state.
+    @property
+    def emoji(self) -> str:
+        return _SHOWN[self][0]
+
+    @property
+    def css_class(self) -> str:
+        return _SHOWN[self][1]
+
+    @property
+    def mark(self) -> str:
+        return _SHOWN[self][2]
+
+    @property
+    def progress_state(self) -> str:
+        return _SHOWN[self][3]
+
+
+_SHOWN = {
+    Status.IMPLEMENTED: ("✅", "ok", "OK", "passed"),
+    Status.NOT_IMPLEMENTED: ("❌", "fail", "FAIL", "failed"),
+    Status.PARTIAL: ("🟠", "partial", "PARTIAL", "failed"),
+    Status.NOT_APPLICABLE: ("➖", "na", "N/A", "n/a"),
+    Status.UNKNOWN: ("❔", "unknown", "UNKNOWN", "error"),
+    Status.ERROR: ("❗", "error", "ERROR", "error"),
+}
+# The statuses PRODUCT.yaml may carry (the CNCF validator's list), in the enum's order
+REPORTABLE = tuple(s.value for s in Status if s.reportable)
+# The reports' order of statuses (summary counts)
+DISPLAY_ORDER = (Status.IMPLEMENTED, Status.PARTIAL, Status.NOT_IMPLEMENTED, Status.NOT_APPLICABLE, Status.ERROR,
+                 Status.UNKNOWN)
+
 
 class Outcome(StrEnum):
     PASS = "pass"
