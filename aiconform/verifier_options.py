@@ -2,8 +2,8 @@
 
 Each verifier package has a ``verifier.yml`` (``plugins/module_utils/verifiers/<id>/verifier.yml``): its module's
 documentation and, once per option, its argument spec, ``description``, optional ``sample``, ``fallback`` and
-``variable`` (see that file's header). ``OPTIONS`` is read from it at run time (``verifiers.base.declared_options``;
-the argument spec is ``verifiers.base.argspec(OPTIONS)``). From it:
+``variable`` (see that file's header). ``OPTIONS`` is read from it at run time (``verifiers.runtime.declared_options``;
+the argument spec is ``verifiers.runtime.argspec(OPTIONS)``). From it:
 
 - ``plugins/modules/verify_<id>.py``: the module (documentation, examples, return values, ``main``);
 - ``plugins/doc_fragments/verifier_options.py``: the modules' option documentation, one fragment per verifier
@@ -75,7 +75,7 @@ class Verifier:
     """What generation reads of one verifier: its verifier.yml (options resolved as OPTIONS) and test name."""
 
     def __init__(self, requirement: str, root: Path) -> None:
-        from aiconform.verifiers.base import load, resolve_options
+        from aiconform.verifiers.runtime import load, resolve_options
 
         self.declaration = declaration(requirement, root)
         self.OPTIONS = resolve_options(self.declaration["options"])
@@ -186,7 +186,7 @@ def module_source(requirement: str, verifier: Verifier) -> str:
             "(AnsiballZ bundles basic and hands over the args)  # pylint: disable=unused-import\n"
             f"from {utils} import {requirement}  # noqa: E402,F401  (AnsiballZ ships what is imported by name)  "
             "# pylint: disable=unused-import\n"
-            f"from {utils}.module import run_module  # noqa: E402\n\n\n"
+            f"from {utils}.ansible_module import run_module  # noqa: E402\n\n\n"
             "def main() -> None:\n"
             f'    run_module("{requirement}")\n\n\n'
             'if __name__ == "__main__":\n'

@@ -63,7 +63,7 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402,F401  (AnsiballZ bundles basic and hands over the args)  # pylint: disable=unused-import
 from ansible_collections.aiconform.conformance.plugins.module_utils.verifiers import gpu_sharing  # noqa: E402,F401  (AnsiballZ ships what is imported by name)  # pylint: disable=unused-import
-from ansible_collections.aiconform.conformance.plugins.module_utils.verifiers.module import run_module  # noqa: E402
+from ansible_collections.aiconform.conformance.plugins.module_utils.verifiers.ansible_module import run_module  # noqa: E402
 
 
 def main() -> None:

@@ -71,9 +71,9 @@ def test_every_verifier_is_imported_statically() -> None:
 
 def test_aiconform_names_are_the_module_utils_files() -> None:
     import aiconform.kube
-    import aiconform.verifiers.base
+    import aiconform.verifiers.runtime
     assert Path(aiconform.kube.__file__).parent == MODULE_UTILS
-    assert Path(aiconform.verifiers.base.__file__).parent == MODULE_UTILS / "verifiers"
+    assert Path(aiconform.verifiers.runtime.__file__).parent == MODULE_UTILS / "verifiers"
 
 
 def test_the_bundle_is_current() -> None:

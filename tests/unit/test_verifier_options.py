@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from aiconform.verifiers.base import DOC_KEYS, argspec, load
-from aiconform.verifiers.module import COMMON_ARGSPEC, argument_spec
+from aiconform.verifiers.ansible_module import COMMON_ARGSPEC, argument_spec
+from aiconform.verifiers.runtime import DOC_KEYS, argspec, load
 
 from aiconform import PROJECT_ROOT, catalog, collection, verifier_options
 
