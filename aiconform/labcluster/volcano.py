@@ -104,14 +104,7 @@ def objects() -> list[tuple[str, dict[str, Any]]]:
                               ["--controllers=queue-controller,pg-controller", f"--scheduler-name={SCHEDULER_NAME}"],
                               labels)
     return [
-        ("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
-        (f"/api/v1/namespaces/{ns}/serviceaccounts",
-         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": SERVICE_ACCOUNT, "namespace": ns}}),
-        ("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-          "metadata": {"name": "aiconform-lab-volcano"},
-          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-          "subjects": [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": ns}]}),
+        *stackutil.controller_identity(ns, SERVICE_ACCOUNT, "aiconform-lab-volcano"),
         (f"/api/v1/namespaces/{ns}/configmaps",
          {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": CONFIGMAP, "namespace": ns},
           "data": {CONF_FILE: scheduler_conf()}}),
