@@ -17,7 +17,7 @@ from aiconform.results import Status
 
 RESULT_PREFIX = "aiconform_result_"
 # result status -> progress state
-STATE_OF_STATUS = {s.value: s.progress_state for s in Status}
+STATE_OF_STATUS = {s.value: s.shown.progress_state for s in Status}
 PHASE_OF_PLAY = {"Preflight": "preflight", "Install phase": "install", "Verify phase": "verify",
                  "Report phase": "report"}
 

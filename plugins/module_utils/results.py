@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from .redact import redact_text, redact_value
 
@@ -30,32 +30,26 @@ class Status(StrEnum):
     def reportable(self) -> bool:
         return self not in (Status.UNKNOWN, Status.ERROR)
 
-    # How each status is shown, written once: the reports' emoji and CSS class, the console summary's mark, the
-    # live progress state.
     @property
-    def emoji(self) -> str:
-        return _SHOWN[self][0]
+    def shown(self) -> Shown:
+        """How the status is shown (written once, in _SHOWN)."""
+        return _SHOWN[self]
 
-    @property
-    def css_class(self) -> str:
-        return _SHOWN[self][1]
 
-    @property
-    def mark(self) -> str:
-        return _SHOWN[self][2]
-
-    @property
-    def progress_state(self) -> str:
-        return _SHOWN[self][3]
+class Shown(NamedTuple):
+    emoji: str  # the reports
+    css_class: str  # report.html
+    mark: str  # the console summary (callback)
+    progress_state: str  # the live progress of `aiconform run`
 
 
 _SHOWN = {
-    Status.IMPLEMENTED: ("✅", "ok", "OK", "passed"),
-    Status.NOT_IMPLEMENTED: ("❌", "fail", "FAIL", "failed"),
-    Status.PARTIAL: ("🟠", "partial", "PARTIAL", "failed"),
-    Status.NOT_APPLICABLE: ("➖", "na", "N/A", "n/a"),
-    Status.UNKNOWN: ("❔", "unknown", "UNKNOWN", "error"),
-    Status.ERROR: ("❗", "error", "ERROR", "error"),
+    Status.IMPLEMENTED: Shown("✅", "ok", "OK", "passed"),
+    Status.NOT_IMPLEMENTED: Shown("❌", "fail", "FAIL", "failed"),
+    Status.PARTIAL: Shown("🟠", "partial", "PARTIAL", "failed"),
+    Status.NOT_APPLICABLE: Shown("➖", "na", "N/A", "n/a"),
+    Status.UNKNOWN: Shown("❔", "unknown", "UNKNOWN", "error"),
+    Status.ERROR: Shown("❗", "error", "ERROR", "error"),
 }
 # The statuses PRODUCT.yaml may carry (the CNCF validator's list), in the enum's order
 REPORTABLE = tuple(s.value for s in Status if s.reportable)

@@ -12,10 +12,10 @@ def test_every_layer_shows_each_status_from_the_one_table() -> None:
     from ansible_collections.aiconform.conformance.plugins.callback import conformance_summary
 
     for s in Status:
-        assert render.STATUS_EMOJI[s.value] == s.emoji
-        assert render.STATUS_CLASS[s.value] == s.css_class
-        assert conformance_summary.STATUS_MARK[s.value] == s.mark
-        assert progress.STATE_OF_STATUS[s.value] == s.progress_state
+        assert render.STATUS_EMOJI[s.value] == s.shown.emoji
+        assert render.STATUS_CLASS[s.value] == s.shown.css_class
+        assert conformance_summary.STATUS_MARK[s.value] == s.shown.mark
+        assert progress.STATE_OF_STATUS[s.value] == s.shown.progress_state
     # the CNCF validator's list of statuses, in its order
     assert REPORTABLE == ("Implemented", "Not Implemented", "Partially Implemented", "N/A")
     assert validate.VALID_STATUSES == REPORTABLE

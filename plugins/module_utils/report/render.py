@@ -30,8 +30,8 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 STAMP_RE = re.compile(r"^\d{8}T\d{6}Z(?:-\d+)?$")
 ARTIFACTS = ("results.json", "PRODUCT.yaml", "README.md", "report.html", "junit.xml", "e2e.log")
 
-STATUS_EMOJI = {s.value: s.emoji for s in Status}
-STATUS_CLASS = {s.value: s.css_class for s in Status}
+STATUS_EMOJI = {s.value: s.shown.emoji for s in Status}
+STATUS_CLASS = {s.value: s.shown.css_class for s in Status}
 LEVEL_EMOJI = {"MUST": "🔴", "SHOULD": "🟡"}
 
 
