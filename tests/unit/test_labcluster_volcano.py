@@ -57,14 +57,15 @@ def test_the_wrapper_pins_kubernetes_staging_and_the_served_api_module(monkeypat
         return f
 
     monkeypatch.setattr(build, "_download_mod", fake_download)
-    t = build.wrapper_target(["volcano-scheduler", "volcano-controller-manager"])
+    t = build.wrapper_target(build.stack_controllers("volcano"))
     kube = versions.get("lab.kubernetes")[build.upstream_pin("volcano-scheduler")["kubernetes"]]
     assert f"\tk8s.io/kubernetes {kube['version']}" in t.go_mod
     assert f"\tk8s.io/api => k8s.io/api {kube['staging']}" in t.go_mod
     assert f"\tk8s.io/kube-scheduler => k8s.io/kube-scheduler {kube['staging']}" in t.go_mod
     assert "k8s.io/utils =>" not in t.go_mod
     assert "\tvolcano.sh/apis => volcano.sh/apis v1.14.0" in t.go_mod and "\tvolcano.sh/apis v1.14.0" in t.go_mod
-    assert "tool (\n\tvolcano.sh/volcano/cmd/controller-manager\n\tvolcano.sh/volcano/cmd/scheduler\n)" in t.go_mod
+    assert ("tool (\n\tvolcano.sh/volcano/cmd/controller-manager\n\tvolcano.sh/volcano/cmd/scheduler\n"
+            "\tvolcano.sh/volcano/cmd/webhook-manager\n)") in t.go_mod
     assert t.sums.exists(), t.sums  # pinned hashes committed
 
 
