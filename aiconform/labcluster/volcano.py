@@ -174,8 +174,8 @@ def webhook_configurations() -> list[tuple[str, dict[str, Any]]]:
 
 def objects(tls: dict[str, bytes]) -> list[tuple[str, dict[str, Any]]]:
     """(collection path, object) for everything but the CRDs, in creation order; ``tls``: the admission Secret's
-    data (``admission_tls``). The webhook configurations come before the Deployments: nothing Volcano writes at
-    start (the scheduler's Queues) passes by the webhooks."""
+    data (``admission_tls``). The webhook configurations come before the Deployments, so that what Volcano writes
+    at start (the scheduler's Queues) goes through the webhooks too."""
     import base64
 
     ns = NAMESPACE
