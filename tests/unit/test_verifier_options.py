@@ -81,8 +81,14 @@ def test_a_leftover_option_fragment_is_stale(tmp_path: Path) -> None:
     """The per-verifier doc fragment of earlier versions is gone: options are documented in each sidecar file."""
     root = _copy_tree(tmp_path)
     (root / "plugins/doc_fragments").mkdir(parents=True, exist_ok=True)
-    (root / "plugins/doc_fragments/verifier_options.py").write_text("class ModuleDocFragment:\n    pass\n")
+    (root / "plugins/doc_fragments/verifier_options.py").write_text(f'"""{verifier_options.GENERATED}"""\n')
     assert "plugins/doc_fragments/verifier_options.py" in verifier_options.check(root)[1]
+    # a hand-written file where generated ones live is not generation's to remove
+    (root / "plugins/modules/verify_status.yml").write_text("DOCUMENTATION: {}\n")
+    assert "verify_status" not in verifier_options.check(root)[1]
+    verifier_options.write(root)
+    assert (root / "plugins/modules/verify_status.yml").exists()
+    assert not (root / "plugins/doc_fragments/verifier_options.py").exists()
 
 
 def test_a_plan_file_of_no_category_is_stale(tmp_path: Path) -> None:
