@@ -46,6 +46,41 @@ def clean_venv(timeout: float = 900) -> Path:
     return target
 
 
+def runtime_venv(timeout: float = 900) -> Path:
+    """A venv with requirements.lock only (aiconform's runtime dependencies, no aiconform, no development tools),
+    cached by the lock's content (first build ~1 min from PyPI or pip's cache)."""
+    lock = (PROJECT_ROOT / "requirements.lock").read_text()
+    key = hashlib.sha256(f"{sys.version}\n{lock}".encode()).hexdigest()[:16]
+    target = CACHE.parent / "runtime-venv" / key
+    python = target / "bin" / "python"
+    if (target / ".complete").exists() and python.exists():
+        return target
+    venv.EnvBuilder(with_pip=True, clear=True).create(target)
+    proc = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                           "-r", str(PROJECT_ROOT / "requirements.lock")], capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        shutil.rmtree(target, ignore_errors=True)
+        raise RuntimeError(f"pip install -r requirements.lock into a clean venv failed:\n{proc.stdout[-2000:]}"
+                           f"{proc.stderr[-2000:]}")
+    (target / ".complete").write_text(key)
+    return target
+
+
+def site_packages(venv_dir: Path) -> Path:
+    return venv_dir / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+
+
+def build_wheel(output: Path, timeout: float = 600) -> Path:
+    """``pip wheel --no-deps`` of the checkout (setuptools from PyPI in pip's isolated build environment)."""
+    output.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-q",
+                           "-w", str(output), str(PROJECT_ROOT)], capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"pip wheel failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    (wheel,) = output.glob("aiconform-*.whl")
+    return wheel
+
+
 def build(output: Path) -> Path:
     """``ansible-galaxy collection build`` of the repository root; the tarball's path."""
     output.mkdir(parents=True, exist_ok=True)

@@ -133,6 +133,17 @@ def test_default_reports_dir(tmp_path: Path) -> None:
     (installed / "MANIFEST.json").write_text("{}")
     work = tmp_path / "work"
     assert action.default_reports_dir(str(installed / "playbooks"), cwd=str(work)) == str(work / "reports")
+    # installed by the aiconform wheel (site-packages/ansible_collections/aiconform/conformance: galaxy.yml, no
+    # MANIFEST.json): the working directory too
+    wheel = tmp_path / "site-packages" / "ansible_collections" / "aiconform" / "conformance"
+    (wheel / "playbooks").mkdir(parents=True)
+    (wheel / "galaxy.yml").write_text("namespace: aiconform\n")
+    assert action.default_reports_dir(str(wheel / "playbooks"), cwd=str(work)) == str(work / "reports")
+    # a checkout that happens to be called conformance is still a checkout
+    clone = tmp_path / "src" / "aiconform" / "conformance"
+    (clone / "playbooks").mkdir(parents=True)
+    (clone / "galaxy.yml").write_text("namespace: aiconform\n")
+    assert action.default_reports_dir(str(clone / "playbooks"), cwd=str(work)) == str(clone / "reports")
     # a playbook of the user's own: beside it
     own = tmp_path / "site"
     own.mkdir()
