@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -19,10 +18,9 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "aiconf
 
 def pinned_ansible_core() -> str:
     """ansible-core as requirements.lock pins it (the version the project is tested with)."""
-    m = re.search(r"^ansible-core==(\S+)$", (PROJECT_ROOT / "requirements.lock").read_text(), re.MULTILINE)
-    if not m:
-        raise RuntimeError("requirements.lock pins no ansible-core")
-    return m.group(1)
+    from helpers.locks import pin
+
+    return pin("ansible-core")
 
 
 def clean_venv(timeout: float = 900) -> Path:

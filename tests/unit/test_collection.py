@@ -164,21 +164,6 @@ def test_license_and_galaxy_metadata() -> None:
     assert galaxy["version"] == __version__
 
 
-def test_runtime_lock_is_separate_from_the_development_lock() -> None:
-    def pins(name: str) -> dict[str, str]:
-        out = {}
-        for line in (PROJECT_ROOT / name).read_text().splitlines():
-            if line and not line.startswith("#"):
-                package, version = line.split("==")
-                out[package.lower().replace("_", "-")] = version
-        return out
-    runtime, dev = pins("requirements.lock"), pins("requirements-dev.lock")
-    assert not set(runtime) & set(dev)
-    assert {"ansible-core", "kubernetes", "ansible-runner", "pyyaml"} <= set(runtime)
-    assert {"pytest", "ruff", "ansible-lint", "ansible-builder"} <= set(dev)
-    assert not {"pytest", "ruff", "ansible-lint", "hypothesis"} & set(runtime)
-
-
 def test_module_utils_of_an_installed_collection_when_there_is_no_checkout(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
