@@ -47,7 +47,14 @@ def options_from_args(args: argparse.Namespace):  # -> RunOptions (import deferr
 
 
 def execute(args: argparse.Namespace, **overrides: object) -> int:
-    from aiconform.runner.engine import UsageError, run
+    try:
+        from aiconform.runner.engine import UsageError, run
+    except ImportError as exc:  # the collection's module_utils (aiconform.catalog & co.) or a dependency is missing
+        print(f"aiconform {args.command}: cannot run, the Python module {exc.name or exc!s} is missing. When "
+              "installed with pip, aiconform finds the aiconform.conformance collection it installs in "
+              "site-packages/ansible_collections: reinstall aiconform (pip install --force-reinstall aiconform).",
+              file=sys.stderr)
+        return int(Exit.PLAYBOOK_FAILED)
 
     try:
         opts = options_from_args(args)
