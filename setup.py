@@ -22,9 +22,9 @@ from setuptools.command.sdist import sdist
 ROOT = Path(__file__).resolve().parent
 TARGET = Path("ansible_collections", "aiconform", "conformance")
 # ansible-galaxy's own (ansible/galaxy/collection/__init__.py, _build_files_manifest_walk) minus galaxy.yml, plus
-# what an sdist adds at its root
+# what an sdist adds at its root (and its release tree while it is made)
 DEFAULT_IGNORE = ["MANIFEST.json", "FILES.json", "galaxy.yaml", ".git", "*.pyc", "*.retry", "tests/output",
-                  "aiconform-conformance-*.tar.gz", "PKG-INFO", "setup.cfg"]
+                  "aiconform-conformance-*.tar.gz", "PKG-INFO", "setup.cfg", "aiconform-[0-9]*"]
 IGNORE_DIRS = {"CVS", ".bzr", ".hg", ".git", ".svn", "__pycache__", ".tox"}
 
 
@@ -81,9 +81,16 @@ class BuildPyWithCollection(build_py):
 
 
 class SdistWithCollection(sdist):
-    def add_defaults(self) -> None:
-        super().add_defaults()
-        self.filelist.extend(collection_files())
+    """The sdist carries the collection's files too, so a wheel built from it has them."""
+
+    def make_release_tree(self, base_dir: str, files: list[str]) -> None:
+        collection = collection_files()  # before base_dir (in this directory) exists
+        super().make_release_tree(base_dir, files)
+        for rel in collection:
+            dest = Path(base_dir) / rel
+            if not dest.exists():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(ROOT / rel, dest)
 
 
 setup(cmdclass={"build_py": BuildPyWithCollection, "sdist": SdistWithCollection})
