@@ -468,9 +468,7 @@ class PodRunner:
             m.dir.mkdir(exist_ok=True)
             (m.dir / "root").mkdir(exist_ok=True)
             m.extra["env"], m.extra["mounts"] = self.prepare(pod, m.dir, container, m.volumes)
-            plugin = self.allocate_gpus(pod, container, m.extra["env"])
-            m.extra["devices"] = [*plugin, *(d for d in self.accelerator_devices(pod, container, m.extra["env"])
-                                             if d not in plugin)]
+            m.extra["devices"] = self.devices(pod, container, m.extra["env"])
             # kwok's Logs and Exec exist before the program can make the pod Ready: a client that saw Ready can use them
             self.logs_object(m)
             self.exec_object(m)
@@ -479,6 +477,12 @@ class PodRunner:
             self.failed_start(pod, "program", exc)
             self.kill(m)
             m.done = True
+
+    def devices(self, pod: dict[str, Any], container: int, env: dict[str, str]) -> list[str]:
+        """The device nodes a container gets: the GPUs the device plugin allocates it, then those its DRA claims or
+        env grant."""
+        plugin = self.allocate_gpus(pod, container, env)
+        return [*plugin, *(d for d in self.accelerator_devices(pod, container, env) if d not in plugin)]
 
     def hold(self, pod: dict[str, Any], containers: list[int]) -> bool:
         """True (and the pod marked ContainerCreating, once per missing object) while a volume is missing."""
@@ -516,9 +520,7 @@ class PodRunner:
                 g.members.append(m)
                 (m.dir / "root").mkdir(parents=True, exist_ok=True)
                 m.extra["env"], m.extra["mounts"] = self.prepare(pod, m.dir, i, m.volumes, shared=g.dir / "volumes")
-                plugin = self.allocate_gpus(pod, i, m.extra["env"])
-                m.extra["devices"] = [*plugin, *(d for d in self.accelerator_devices(pod, i, m.extra["env"])
-                                                 if d not in plugin)]
+                m.extra["devices"] = self.devices(pod, i, m.extra["env"])
             self.logs_object(g)
             self.exec_object(g)
             for m in g.members:

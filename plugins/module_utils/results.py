@@ -166,6 +166,13 @@ class Verdict:
     checks: list[Check] = field(default_factory=list)
 
 
+def stopped_early(subtests: tuple[str, ...], status: Status, reasons: list[str], checks: list[Check]) -> Verdict:
+    """A verdict reached before every subtest ran: those not run are skipped, with the first reason."""
+    done = {c.name for c in checks}
+    checks += [Check(n, Outcome.SKIP, f"not run: {reasons[0]}") for n in subtests if n not in done]
+    return Verdict(status, reasons, checks)
+
+
 def now() -> float:
     return time.time()
 

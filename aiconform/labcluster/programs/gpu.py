@@ -173,25 +173,26 @@ def mapping_from_env(env: dict[str, str], can_list: Any = _can_watch_resourcesli
     return out
 
 
-def _listen(argv: list[str], env: dict[str, str]) -> int:
-    addr = env.get("DCGM_EXPORTER_LISTEN", ":9400")
-    it = iter(argv)
+def _flag(argv: list[str], names: tuple[str, ...], default: str) -> str:
+    """The value of the last of ``names`` in ``argv`` (``-a V``, ``--address V`` or ``--address=V``)."""
+    value, it = default, iter(argv)
     for a in it:
-        if a in ("-a", "--address"):
-            addr = next(it, addr)
-        elif a.startswith("--address="):
-            addr = a.split("=", 1)[1]
+        if a in names:
+            value = next(it, value)
+        elif a.startswith(tuple(f"{n}=" for n in names if n.startswith("--"))):
+            value = a.split("=", 1)[1]
+    return value
+
+
+def _listen(argv: list[str], env: dict[str, str]) -> int:
+    addr = _flag(argv, ("-a", "--address"), env.get("DCGM_EXPORTER_LISTEN", ":9400"))
     return int(addr.rsplit(":", 1)[-1] or 9400)
 
 
 def _interval(argv: list[str], env: dict[str, str]) -> float:
-    value = env.get("DCGM_EXPORTER_INTERVAL", "30000")
-    it = iter(argv)
-    for a in it:
-        if a in ("-c", "--collect-interval"):
-            value = next(it, value)
     try:
-        return max(0.1, int(value) / 1000)
+        return max(0.1, int(_flag(argv, ("-c", "--collect-interval"), env.get("DCGM_EXPORTER_INTERVAL", "30000")))
+                   / 1000)
     except ValueError:
         return 30.0
 

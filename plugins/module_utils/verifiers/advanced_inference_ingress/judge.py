@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...results import Check, Outcome, Status, Verdict
+from ...results import Check, Outcome, Status, Verdict, stopped_early
 from .. import _networking as net
 
 SUBTESTS = ("InferencePoolAPIServed", "GatewayClassAccepted", "GatewayProgrammed", "HTTPRouteAccepted",
@@ -17,9 +17,7 @@ SUBTESTS = ("InferencePoolAPIServed", "GatewayClassAccepted", "GatewayProgrammed
 
 
 def _finish(status: Status, reason: str, checks: list[Check]) -> Verdict:
-    done = {c.name for c in checks}
-    checks += [Check(n, Outcome.SKIP, f"not run: {reason}") for n in SUBTESTS if n not in done]
-    return Verdict(status, [reason], checks)
+    return stopped_early(SUBTESTS, status, [reason], checks)
 
 
 def _fail(name: str, reason: str, checks: list[Check], status: Status = Status.NOT_IMPLEMENTED) -> Verdict:

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...results import Check, Outcome, Status, Verdict
+from ...results import Check, Outcome, Status, Verdict, stopped_early
 
 SUBTESTS = ("DisaggregatedDeploymentFound", "RequestThroughGateway", "SeparatePrefillDecodePods", "RequestIdInBothLogs")
 
 
 def _finish(status: Status, reason: str, checks: list[Check]) -> Verdict:
-    done = {c.name for c in checks}
-    checks += [Check(n, Outcome.SKIP, f"not run: {reason}") for n in SUBTESTS if n not in done]
-    return Verdict(status, [reason], checks)
+    return stopped_early(SUBTESTS, status, [reason], checks)
 
 
 def judge(facts: dict[str, Any]) -> Verdict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...results import Check, Outcome, Status, Verdict
+from ...results import Check, Outcome, Status, Verdict, stopped_early
 
 SUBTESTS = ("NetworkResourcesDiscoverable", "SecondaryInterfaceAttached", "PlacementOnCapableNodes",
             "DataTransferOverSecondaryInterface")
@@ -18,9 +18,7 @@ PRIMARY = ("lo", "eth0")
 
 
 def _finish(status: Status, reasons: list[str], checks: list[Check]) -> Verdict:
-    done = {c.name for c in checks}
-    checks += [Check(n, Outcome.SKIP, f"not run: {reasons[0]}") for n in SUBTESTS if n not in done]
-    return Verdict(status, reasons, checks)
+    return stopped_early(SUBTESTS, status, reasons, checks)
 
 
 def _transfer_failure(t: dict[str, Any]) -> tuple[str | None, str]:
