@@ -41,3 +41,27 @@ def sim_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[.
     yield start
     for h in started:
         h.stop()
+
+
+# -- the time each tier takes (printed at the end of every run: CI's log keeps the figures) ------------------------
+_TIER_SECONDS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Sum setup, call and teardown seconds per tier (tests/<tier>/...; lab tests by their marker)."""
+    parts = report.nodeid.split("/")
+    tier = parts[1] if len(parts) > 2 and parts[0] == "tests" else "other"
+    if "lab" in report.keywords and tier != "lab":
+        tier = f"{tier} (lab)"
+    _TIER_SECONDS[tier] = _TIER_SECONDS.get(tier, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _TIER_SECONDS or hasattr(terminalreporter.config, "workerinput"):
+        return
+    total = sum(_TIER_SECONDS.values())
+    terminalreporter.write_sep("-", "seconds per tier (summed over workers)")
+    for tier, seconds in sorted(_TIER_SECONDS.items(), key=lambda kv: -kv[1]):
+        terminalreporter.write_line(f"{tier:<24} {seconds:8.0f} s  {100 * seconds / total:5.1f} %")
+    lab = sum(s for t, s in _TIER_SECONDS.items() if "lab" in t)
+    terminalreporter.write_line(f"{'all but the lab':<24} {total - lab:8.0f} s")
