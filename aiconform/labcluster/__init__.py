@@ -47,4 +47,9 @@ STACKS = {
                "built from volcano.sh/volcano): their Deployments' pods run the real binaries with a scheduler "
                "configuration of the lab's own (gang plugin) and Queue default; pods with schedulerName volcano "
                "are bound by it, a PodGroup's minMember all together",
+    "coscheduling": "base, plus the scheduler-plugins kube-scheduler and controller for real (lab.stacks.coscheduling "
+                    "of versions.yml, built from sigs.k8s.io/scheduler-plugins): a second scheduler "
+                    "scheduler-plugins-scheduler whose profile enables the Coscheduling plugin binds the pods of a "
+                    "PodGroup (scheduling.x-k8s.io) only when minMember of them fit; the controller keeps the "
+                    "PodGroups' status",
 }
