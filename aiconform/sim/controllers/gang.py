@@ -247,7 +247,8 @@ def _podgroup_status(c: Cluster, g: Gang) -> None:
     pods_by_group: dict[tuple[str, str], list[Obj]] = {}
     for p in c.objects("", "pods"):
         name = _group_of(p, g)
-        if name and (p.get("spec") or {}).get("schedulerName") == g.scheduler:
+        # scheduler-plugins' PodGroup controller counts the pods by their label alone, whatever their scheduler
+        if name and (g.name == "coscheduling" or (p.get("spec") or {}).get("schedulerName") == g.scheduler):
             pods_by_group.setdefault((p["metadata"]["namespace"], name), []).append(p)
     for pg in c.objects(g.group, "podgroups"):
         members = pods_by_group.get((pg["metadata"]["namespace"], pg["metadata"]["name"]), [])
@@ -266,20 +267,40 @@ def _podgroup_status(c: Cluster, g: Gang) -> None:
                                                "reason": "Unschedulable", "message": msg, "status": "True"}]
             else:
                 st.pop("schedulingConditions", None)
-        else:
+        elif g.name == "volcano":
             st.update({"running": phases["Running"], "succeeded": phases["Succeeded"], "failed": phases["Failed"]})
             done = phases["Succeeded"] + phases["Failed"]
-            if g.name == "volcano":
-                # the enqueue action admits a PodGroup once its minMember pods exist (the real scheduler's
-                # oversized gang stays Inqueue with none bound); fewer members: the job is invalid, Pending
-                phase = ("Completed" if members and done >= min_member and not phases["Running"] else
-                         "Running" if phases["Running"] + done >= min_member else
-                         "Inqueue" if bound or len(members) >= min_member else "Pending")
-            else:
-                phase = ("Finished" if members and phases["Succeeded"] >= min_member else
-                         "Failed" if phases["Failed"] else
-                         "Running" if phases["Running"] + done >= min_member else
-                         "Scheduling" if bound >= min_member else "Pending")
-            st["phase"] = phase
+            # the enqueue action admits a PodGroup once its minMember pods exist (the real scheduler's
+            # oversized gang stays Inqueue with none bound); fewer members: the job is invalid, Pending
+            st["phase"] = ("Completed" if members and done >= min_member and not phases["Running"] else
+                           "Running" if phases["Running"] + done >= min_member else
+                           "Inqueue" if bound or len(members) >= min_member else "Pending")
+        else:
+            st = _coscheduling_status(st, members, phases, min_member)
         if st != (pg.get("status") or {}):
             c.update_status(c.rd(g.group, "podgroups"), pg, st)
+
+
+def _coscheduling_status(st: Obj, members: list[Obj], phases: Counter[str], min_member: int) -> Obj:
+    """One step of scheduler-plugins' PodGroup controller (pkg/controllers/podgroup_controller.go, as the lab's
+    coscheduling stack runs it): no phase -> Pending; Pending -> Scheduling once minMember pods exist (bound or
+    not: an oversized gang none of whose pods is bound is Scheduling); then, with the counters, Pending (fewer pods
+    than minMember), Scheduling, Running (running + succeeded >= minMember), Failed (a failed pod and failed +
+    running + succeeded >= minMember) or Finished (succeeded >= minMember), which are final."""
+    phase = st.get("phase") or ""
+    if phase in ("Finished", "Failed"):
+        return st
+    if not phase:
+        return {**st, "phase": "Pending"}
+    if phase == "Pending":
+        return {**st, "phase": "Scheduling"} if len(members) >= min_member else st
+    running, succeeded, failed = phases["Running"], phases["Succeeded"], phases["Failed"]
+    st = {**st, "running": running, "succeeded": succeeded, "failed": failed}
+    if len(members) < min_member:
+        return {**st, "phase": "Pending"}
+    phase = "Running" if succeeded + running >= min_member else "Scheduling"
+    if failed and failed + running + succeeded >= min_member:
+        phase = "Failed"
+    if succeeded >= min_member:
+        phase = "Finished"
+    return {**st, "phase": phase}
