@@ -141,3 +141,5 @@ def test_a_profile_without_coscheduling_is_not_implemented(lab: LabHandle, tmp_p
     # once); pods that finish free their CPUs for the next, so over the window every pod may have been started
     assert 0 < neg["violation_count"] <= neg["parallelism"], neg
     assert all(v["node"] for v in neg["violations"]), neg["violations"]
+    # a pod kept pending (if the verifier saw one) was kept by the plain fit error, not by the Coscheduling plugin
+    assert not COSCHEDULING_WORDS.search((neg.get("pending_reason") or {}).get("message", "")), neg["pending_reason"]
