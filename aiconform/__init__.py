@@ -22,6 +22,10 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 # The repository (and collection) root when running from a checkout or an editable install.
 PROJECT_ROOT = PACKAGE_DIR.parent
+# A checkout (or editable install): the repository root is the collection. Otherwise aiconform was installed from
+# its wheel, which installs the collection beside the package (site-packages/ansible_collections/aiconform/
+# conformance, see setup.py), or the collection was installed on its own (ansible-galaxy).
+IN_CHECKOUT = (PROJECT_ROOT / "plugins" / "module_utils").is_dir()
 
 
 def _module_utils() -> Path:
@@ -41,6 +45,9 @@ def _module_utils() -> Path:
 
 # The runtime the Ansible plugins and this package share.
 MODULE_UTILS = _module_utils()
+# The aiconform.conformance collection's root (roles/, playbooks/, rbac/ ...): the checkout, else the installed one
+# (absent when no collection was found: the commands that need it say so).
+COLLECTION_ROOT = MODULE_UTILS.parent.parent
 if MODULE_UTILS.is_dir() and str(MODULE_UTILS) not in __path__:
     __path__.append(str(MODULE_UTILS))
 
@@ -53,4 +60,4 @@ except ImportError:  # no collection found: the CLI still starts and says what i
     except PackageNotFoundError:
         __version__ = "unknown"
 
-__all__ = ["MODULE_UTILS", "PACKAGE_DIR", "PROJECT_ROOT", "__version__"]
+__all__ = ["COLLECTION_ROOT", "IN_CHECKOUT", "MODULE_UTILS", "PACKAGE_DIR", "PROJECT_ROOT", "__version__"]

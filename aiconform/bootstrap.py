@@ -5,8 +5,8 @@ Standard library only: this runs before the virtual environment exists.
 
 Steps (each idempotent, each skipped in well under a second when already done):
   1. ``.venv/``  – a virtual environment with the pinned Python dependencies (requirements.lock: runtime,
-     requirements-dev.lock: tests and linters)
-                   and aiconform itself installed in editable mode.
+     requirements-dev.lock: tests and linters; installed with --require-hashes, ``make lock`` writes them)
+                   and aiconform itself installed in editable mode (--no-deps).
   2. ``.tools/collections`` – kubernetes.core (from Ansible Galaxy when reachable, else extracted
                    from the ``ansible`` wheel on PyPI, sha256-checked) and a link making the
                    repository root the ``aiconform.conformance`` collection.
@@ -243,16 +243,20 @@ def ensure_venv(paths: Paths) -> None:
     if not paths.python.exists():
         log(f"creating virtual environment {paths.venv}")
         subprocess.run([sys.executable, "-m", "venv", str(paths.venv)], check=True)
-    log("installing pinned Python dependencies (requirements.lock, requirements-dev.lock)")
-    proc = subprocess.run(
-        [str(paths.python), "-m", "pip", "install", "--disable-pip-version-check", "-q",
-         "-c", str(paths.root / "requirements.lock"), "-c", str(paths.root / "requirements-dev.lock"),
-         "-e", f"{paths.root}[test]"],
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise SetupError("pip install failed (see above)")
+    log("installing pinned Python dependencies (requirements.lock, requirements-dev.lock; every file's sha256 checked)")
+    for what, command in install_commands(paths):
+        if subprocess.run(command, check=False).returncode != 0:
+            raise SetupError(f"pip install of {what} failed (see above)")
     stamp_file.write_text(stamp)
+
+
+def install_commands(paths: Paths) -> list[tuple[str, list[str]]]:
+    """The locked dependencies, hash-checked (both locks in one resolution), then aiconform itself in editable mode
+    without dependencies (built with setuptools from PyPI in pip's isolated build environment)."""
+    pip = [str(paths.python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    return [("the locked dependencies", [*pip, "--require-hashes", "-r", str(paths.root / "requirements.lock"),
+                                         "-r", str(paths.root / "requirements-dev.lock")]),
+            ("aiconform (editable)", [*pip, "--no-deps", "-e", str(paths.root)])]
 
 
 def installed_collection_version(collections: Path, namespace: str, name: str) -> str | None:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from aiconform import PROJECT_ROOT
+from aiconform import COLLECTION_ROOT
 from aiconform.runner.exitcodes import HELP, Exit
 from aiconform.sim import process as sim_process
 from aiconform.sim.process import stop
@@ -65,7 +65,7 @@ class Lab:
     proc: subprocess.Popen[str]
 
 
-def provided_by_platform_vars(roles_dir: Path = PROJECT_ROOT / "roles") -> dict[str, bool]:
+def provided_by_platform_vars(roles_dir: Path = COLLECTION_ROOT / "roles") -> dict[str, bool]:
     """``<role>_provided_by_platform: true`` for every install role that has the switch."""
     found: dict[str, bool] = {}
     for defaults in sorted(roles_dir.glob("*/defaults/main.yml")):
@@ -116,7 +116,7 @@ LAB_ENGINE_BANNER = ("*** LAB CLUSTER: no inventory was given, so this run targe
 _ENABLED = re.compile(r"^(\w+)_enabled\s*:", re.MULTILINE)
 
 
-def component_switches(value: bool, roles_dir: Path = PROJECT_ROOT / "roles") -> dict[str, bool]:
+def component_switches(value: bool, roles_dir: Path = COLLECTION_ROOT / "roles") -> dict[str, bool]:
     """``<role>_enabled: value`` for every install role (its top-level switch, not sub-switches)."""
     found: dict[str, bool] = {}
     for defaults in sorted(roles_dir.glob("*/defaults/main.yml")):

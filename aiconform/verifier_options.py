@@ -2,12 +2,11 @@
 
 Each verifier package has a ``verifier.yml`` (``plugins/module_utils/verifiers/<id>/verifier.yml``): its module's
 documentation and, once per option, its argument spec, ``description``, optional ``sample``, ``fallback`` and
-``variable`` (see that file's header). ``OPTIONS`` is read from it at run time (``verifiers.base.declared_options``;
-the argument spec is ``verifiers.base.argspec(OPTIONS)``). From it:
+``variable`` (see that file's header). ``OPTIONS`` is read from it at run time (``verifiers.runtime.declared_options``;
+the argument spec is ``verifiers.runtime.argspec(OPTIONS)``). From it:
 
-- ``plugins/modules/verify_<id>.py``: the module (documentation, examples, return values, ``main``);
-- ``plugins/doc_fragments/verifier_options.py``: the modules' option documentation, one fragment per verifier
-  (``verify_<id>`` extends ``aiconform.conformance.verifier_options.<id>``);
+- ``plugins/modules/verify_<id>.py``: the module's code (``main``), and beside it ``verify_<id>.yml``, its
+  documentation (options included), examples and return values as an Ansible sidecar documentation file;
 - ``playbooks/verify_plan/<category>.yml``: the verify plan, one file per catalog category;
 - ``inventory/sample/group_vars/all/verify_<category>.yml``: the sample inventory's documentation of the
   variables, grouped by the same categories.
@@ -75,7 +74,7 @@ class Verifier:
     """What generation reads of one verifier: its verifier.yml (options resolved as OPTIONS) and test name."""
 
     def __init__(self, requirement: str, root: Path) -> None:
-        from aiconform.verifiers.base import load, resolve_options
+        from aiconform.verifiers.runtime import load, resolve_options
 
         self.declaration = declaration(requirement, root)
         self.OPTIONS = resolve_options(self.declaration["options"])
@@ -98,7 +97,7 @@ def _plain(text: str) -> str:
     return re.sub(r"\b[CIVOBM]\(([^()]*)\)", r"\1", text)
 
 
-# -- doc fragment ---------------------------------------------------------------------------------------------------
+# -- option documentation ---------------------------------------------------------------------------------------------------
 
 def _option_doc(requirement: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
     description = list(spec["description"])
@@ -112,17 +111,6 @@ def _option_doc(requirement: str, name: str, spec: dict[str, Any]) -> dict[str, 
         if key in spec and spec[key] is not None:
             doc[key] = spec[key]
     return doc
-
-
-def doc_fragment(verifiers: list[tuple[str, str, Verifier]]) -> str:
-    parts = [f'"""Option documentation of each verify_<id> module.\n\n{GENERATED}\n"""\n\n\n'
-             "class ModuleDocFragment:\n"
-             "    # One fragment per verifier: aiconform.conformance.verifier_options.<id>.\n"]
-    for _category, rid, verifier in sorted(verifiers, key=lambda v: v[1]):
-        options = {name: _option_doc(rid, name, spec) for name, spec in verifier.OPTIONS.items()}
-        text = _yaml({"options": options})
-        parts.append(f'\n    {rid.upper()} = r"""\n{text}"""\n')
-    return "".join(parts)
 
 
 # -- modules --------------------------------------------------------------------------------------------------------
@@ -144,7 +132,7 @@ def _yaml(data: Any, indent: int = 0) -> str:
     return text
 
 
-# The same in every verify_<id> module (Ansible reads RETURN from the module file only: no fragment).
+# The same in every verify_<id> module (no doc fragment can give RETURN).
 RETURN_COMMON = {
     "status": {"description": "The verdict, one of C(Implemented), C(Partially Implemented), C(Not Implemented), C(N/A), "
                               "C(unknown) and C(error).",
@@ -154,39 +142,56 @@ RETURN_COMMON = {
 }
 
 
-def module_source(requirement: str, verifier: Verifier) -> str:
-    # What every module says is written here once, in fixed lines (no rewrapping around a verifier's own text).
+class _DocDumper(_Dumper):
+    """Multi-line strings (the examples) as literal blocks."""
+
+
+_DocDumper.add_representer(str, lambda d, text: d.represent_scalar(
+    "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None))
+
+
+def module_docs(requirement: str, verifier: Verifier) -> str:
+    """The module's sidecar documentation (``plugins/modules/verify_<id>.yml``): what every verifier module says is
+    written here once; its own text and options come from its verifier.yml."""
     module = verifier.declaration["module"]
-    head = yaml.dump({"module": f"verify_{requirement}", "short_description": module["short_description"]},
-                     Dumper=_Dumper, sort_keys=False, width=10_000, allow_unicode=True)
-    facts = _yaml({"ansible_facts": {"description": module["result"]}}).rstrip("\n")
+    docs = {
+        "DOCUMENTATION": {
+            "module": f"verify_{requirement}",
+            "short_description": module["short_description"],
+            "description": [*module["description"],
+                            "The verdict is data, never a task failure; cluster problems give C(error). The probe "
+                            "namespaces are always deleted. The result is in C(status), C(reasons) and a fact (see the "
+                            "return values)."],
+            "version_added": "0.1.0",
+            "author": "aiconform developers (!UNKNOWN)",
+            "options": {name: _option_doc(requirement, name, spec) for name, spec in verifier.OPTIONS.items()},
+            "extends_documentation_fragment": ["aiconform.conformance.cluster.ATTRIBUTES",
+                                               "ansible.builtin.action_common_attributes",
+                                               "aiconform.conformance.cluster", "aiconform.conformance.cluster.RUN",
+                                               "aiconform.conformance.cluster.VERIFIER"],
+        },
+        "EXAMPLES": module["examples"].rstrip() + "\n",
+        "RETURN": {**RETURN_COMMON, "ansible_facts": {"description": module["result"], "returned": "always",
+                                                       "type": "dict"}},
+    }
+    return (f"# Documentation of the verify_{requirement} module. Generated by `{COMMAND}` from\n"
+            f"# plugins/module_utils/verifiers/{requirement}/verifier.yml; do not edit.\n---\n"
+            + yaml.dump(docs, Dumper=_DocDumper, sort_keys=False, width=110, allow_unicode=True))
+
+
+def module_source(requirement: str) -> str:
+    """The module's code; its documentation is the sidecar file beside it (module_docs)."""
     utils = "ansible_collections.aiconform.conformance.plugins.module_utils.verifiers"
-    return (f'#!/usr/bin/python\n"""Ansible module verify_{requirement}.\n\n'
+    return (f'#!/usr/bin/python\n"""Ansible module verify_{requirement}: its documentation is verify_{requirement}.yml '
+            "beside it.\n\n"
             f"Generated by `{COMMAND}` from plugins/module_utils/verifiers/{requirement}/verifier.yml;\n"
             'do not edit.\n"""\n'
             "from __future__ import annotations\n\n"
-            f'DOCUMENTATION = r"""\n{head}{_yaml({"description": module["description"]})}'
-            "  - The verdict is data, never a task failure; cluster problems give C(error). The probe namespaces\n"
-            "    are always deleted. The result is in C(status), C(reasons) and a fact (see the return values).\n"
-            "version_added: 0.1.0\n"
-            "author: aiconform developers (!UNKNOWN)\n"
-            "extends_documentation_fragment:\n"
-            "  - aiconform.conformance.cluster.ATTRIBUTES\n"
-            "  - ansible.builtin.action_common_attributes\n"
-            "  - aiconform.conformance.cluster\n"
-            "  - aiconform.conformance.cluster.RUN\n"
-            "  - aiconform.conformance.cluster.VERIFIER\n"
-            f'  - aiconform.conformance.verifier_options.{requirement}\n"""\n\n'
-            f'EXAMPLES = r"""\n{module["examples"].rstrip()}\n"""\n\n'
-            f'RETURN = r"""\n{_yaml(RETURN_COMMON)}{facts}\n'
-            "  returned: always\n"
-            "  type: dict\n"
-            '"""\n\n'
-            "from ansible.module_utils.basic import AnsibleModule  # noqa: E402,F401  "
+            "from ansible.module_utils.basic import AnsibleModule  # noqa: F401  "
             "(AnsiballZ bundles basic and hands over the args)  # pylint: disable=unused-import\n"
-            f"from {utils} import {requirement}  # noqa: E402,F401  (AnsiballZ ships what is imported by name)  "
+            f"from {utils} import {requirement}  # noqa: F401  (AnsiballZ ships what is imported by name)  "
             "# pylint: disable=unused-import\n"
-            f"from {utils}.module import run_module  # noqa: E402\n\n\n"
+            f"from {utils}.ansible_module import run_module\n\n\n"
             "def main() -> None:\n"
             f'    run_module("{requirement}")\n\n\n'
             'if __name__ == "__main__":\n'
@@ -194,7 +199,11 @@ def module_source(requirement: str, verifier: Verifier) -> str:
 
 
 def module_files(verifiers: list[tuple[str, str, Verifier]]) -> dict[str, str]:
-    return {f"plugins/modules/verify_{rid}.py": module_source(rid, v) for _cat, rid, v in verifiers}
+    out: dict[str, str] = {}
+    for _cat, rid, v in verifiers:
+        out[f"plugins/modules/verify_{rid}.py"] = module_source(rid)
+        out[f"plugins/modules/verify_{rid}.yml"] = module_docs(rid, v)
+    return out
 
 
 # -- verify plan ----------------------------------------------------------------------------------------------------
@@ -305,14 +314,14 @@ def generated(root: Path = PROJECT_ROOT) -> dict[Path, str]:
                          and all(isinstance(d, str) and d for d in spec["description"]))]
     if problems:
         raise DeclarationError("; ".join(problems))
-    files = {"plugins/doc_fragments/verifier_options.py": doc_fragment(verifiers), **module_files(verifiers),
-             **plan_files(verifiers), **inventory_files(verifiers)}
+    files = {**module_files(verifiers), **plan_files(verifiers), **inventory_files(verifiers)}
     return {root / path: text for path, text in files.items()}
 
 
 def stale_globs() -> list[str]:
     """Where generated files live: a file there that generation does not produce is stale (a removed category)."""
-    return ["playbooks/verify_plan/*.yml", "inventory/sample/group_vars/all/verify_*.yml"]
+    return ["playbooks/verify_plan/*.yml", "inventory/sample/group_vars/all/verify_*.yml", "plugins/modules/verify_*.yml",
+            "plugins/doc_fragments/verifier_options.py"]
 
 
 def differences(root: Path = PROJECT_ROOT) -> list[str]:
@@ -320,9 +329,17 @@ def differences(root: Path = PROJECT_ROOT) -> list[str]:
     files = generated(root)
     out = [str(p.relative_to(root)) for p, text in files.items()
            if not p.exists() or p.read_text(encoding="utf-8") != text]
-    for pattern in stale_globs():
-        out += [str(p.relative_to(root)) for p in sorted(root.glob(pattern)) if p not in files]
+    out += [str(p.relative_to(root)) for p in _stale(root, files)]
     return out
+
+
+def _stale(root: Path, files: dict[Path, str]) -> list[Path]:
+    """Files generation once wrote (they say so) where it writes, that it no longer writes; hand-written files
+    there (verify_status.yml) are never stale."""
+    shared = ("plugins/modules/", "plugins/doc_fragments/")  # folders that hold hand-written files too
+    return [p for pattern in stale_globs() for p in sorted(root.glob(pattern))
+            if p not in files and (not pattern.startswith(shared)
+                                   or f"Generated by `{COMMAND}`" in p.read_text(encoding="utf-8", errors="replace"))]
 
 
 def check(root: Path = PROJECT_ROOT) -> tuple[int, str]:
@@ -339,11 +356,9 @@ def check(root: Path = PROJECT_ROOT) -> tuple[int, str]:
 def write(root: Path = PROJECT_ROOT) -> list[str]:
     files = generated(root)
     written = []
-    for pattern in stale_globs():
-        for p in root.glob(pattern):
-            if p not in files:
-                p.unlink()
-                written.append(f"removed {p.relative_to(root)}")
+    for p in _stale(root, files):
+        p.unlink()
+        written.append(f"removed {p.relative_to(root)}")
     for p, text in files.items():
         if not p.exists() or p.read_text(encoding="utf-8") != text:
             p.write_text(text, encoding="utf-8")

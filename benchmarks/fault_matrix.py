@@ -2,7 +2,7 @@
 """Fault matrix (a script, and the engine of tests/e2e/test_fault_matrix.py): every verifier x every API fault.
 
 One SIMULATED cluster (``aiconform sim --scenario conformant-autoscaling``, the lab's), every verifier called
-in-process (``base.run_verifier``, the code the verify job runs), one cell at a time. For each verifier a clean
+in-process (``runtime.run_verifier``, the code the verify job runs), one cell at a time. For each verifier a clean
 baseline run records its API calls (the simulator's request log, by User-Agent) and must come out
 ``Implemented``; then each fault is injected with the simulator's fault rules into that verifier's calls, from
 the moment its first probe object exists (``skip`` = the requests it made before), so the fault lands in the
@@ -47,8 +47,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from aiconform.verifiers import orchestrate, runtime  # noqa: E402
+
 from aiconform import kube  # noqa: E402
-from aiconform.verifiers import base, orchestrate  # noqa: E402
 
 SCENARIO = "conformant-autoscaling"
 # The verifiers whose functional path the lab scenario exercises (as aiconform.rbac_coverage's lab run, plus
@@ -181,7 +182,7 @@ class Sim:
 
     def labelled(self, run_id: str) -> list[str]:
         """Objects labelled with this run id: namespaces and the cluster-scoped Kueue objects."""
-        sel = urllib.request.quote(f"{base.RUN_LABEL}={base.dns_label(run_id)}")
+        sel = urllib.request.quote(f"{runtime.RUN_LABEL}={runtime.dns_label(run_id)}")
         found = []
         for path in ("/api/v1/namespaces", "/apis/kueue.x-k8s.io/v1beta2/clusterqueues",
                      "/apis/kueue.x-k8s.io/v1beta2/resourceflavors"):
@@ -218,7 +219,7 @@ def _params(sim: Sim, verifier: str, run_id: str) -> dict[str, Any]:
 
 def _run(sim: Sim, verifier: str, run_id: str) -> tuple[dict[str, Any], float]:
     started = time.monotonic()
-    result = base.run_verifier(verifier, _params(sim, verifier, run_id)).to_dict()
+    result = runtime.run_verifier(verifier, _params(sim, verifier, run_id)).to_dict()
     return result, time.monotonic() - started
 
 

@@ -15,10 +15,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aiconform import catalog  # noqa: E402
 from aiconform.report import fleet, render  # noqa: E402
 from aiconform.report.validate import validate_file  # noqa: E402
 from aiconform.results import Check, Evidence, Outcome, RequirementResult, Status  # noqa: E402
+
+from aiconform import catalog  # noqa: E402
 
 PLATFORM = {
     "platformName": "Bench Platform", "platformVersion": "1.0", "vendorName": "Bench", "websiteUrl": "https://example.com",

@@ -26,7 +26,6 @@ if str(ROOT) not in sys.path:
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import fault_matrix as fm  # noqa: E402
-
 from aiconform.verifiers import orchestrate  # noqa: E402
 
 

@@ -43,10 +43,12 @@ STACKS = {
     "karpenter": "base, plus Karpenter's kwok provider for real (lab.stacks.karpenter of versions.yml, built from "
                  "sigs.k8s.io/karpenter): its Deployment's pod runs the real binary with GPU instance types, a "
                  "KWOKNodeClass and a GPU NodePool; it creates and deletes kwok nodes itself",
-    "volcano": "base, plus Volcano's scheduler and controller-manager for real (lab.stacks.volcano of versions.yml, "
-               "built from volcano.sh/volcano): their Deployments' pods run the real binaries with a scheduler "
-               "configuration of the lab's own (gang plugin) and Queue default; pods with schedulerName volcano "
-               "are bound by it, a PodGroup's minMember all together",
+    "volcano": "base, plus Volcano's scheduler, controller-manager and webhook-manager for real (lab.stacks.volcano "
+               "of versions.yml, built from volcano.sh/volcano): their Deployments' pods run the real binaries with a "
+               "scheduler configuration of the lab's own (gang plugin); the scheduler creates Queue default; pods "
+               "with schedulerName volcano are bound by it, a PodGroup's minMember all together; the chart's "
+               "admission webhooks (vcjobs, PodGroups, Queues) are served by the webhook-manager with a certificate "
+               "from the lab's PKI",
     "coscheduling": "base, plus the scheduler-plugins kube-scheduler and controller for real (lab.stacks.coscheduling "
                     "of versions.yml, built from sigs.k8s.io/scheduler-plugins): a second scheduler "
                     "scheduler-plugins-scheduler whose profile enables the Coscheduling plugin binds the pods of a "

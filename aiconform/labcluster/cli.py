@@ -103,6 +103,10 @@ def _cmd_status(args: argparse.Namespace) -> int:
                                          if missing else " [built]"))
         for line in lab_components(build.stack_controllers(name)):
             print(f"  {line}")
+    from aiconform import versions
+
+    for name, why in (versions.get("lab.no_stack") or {}).items():
+        print(f"no lab stack: {name}: {' '.join(str(why).split())}")
     if args.kubeconfig:
         st = cluster.state_file(Path(args.kubeconfig).expanduser().resolve())
         if st.exists():

@@ -127,14 +127,7 @@ def objects() -> list[tuple[str, dict[str, Any]]]:
                                            "readOnly": True}]}],
                      "volumes": [{"name": "instance-types", "configMap": {"name": INSTANCE_TYPES_CM}}]}}}}
     return [
-        ("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
-        (f"/api/v1/namespaces/{ns}/serviceaccounts",
-         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": NAME, "namespace": ns}}),
-        ("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-          "metadata": {"name": "aiconform-lab-karpenter"},
-          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-          "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": ns}]}),
+        *stackutil.controller_identity(ns, NAME, "aiconform-lab-karpenter"),
         (f"/api/v1/namespaces/{ns}/configmaps",
          {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": INSTANCE_TYPES_CM, "namespace": ns},
           "data": {Path(INSTANCE_TYPES_PATH).name: json.dumps(INSTANCE_TYPES, indent=1)}}),

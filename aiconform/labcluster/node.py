@@ -191,7 +191,8 @@ class Supervisor:
             return {}
         if not run_pods:
             raise RuntimeError(f"the {what} stack needs the lab's pod network to run its controllers' pods (see above)")
-        info = stack.install(api, manifests)
+        # Volcano's admission Secret is issued by the lab's PKI (volcano.admission_tls)
+        info = stack.install(api, manifests, self.state / "pki") if stack is volcano else stack.install(api, manifests)
         last: dict[str, str | None] = {"why": None}
 
         def ok() -> bool:

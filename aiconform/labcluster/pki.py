@@ -124,3 +124,16 @@ def generate(directory: Path, *, apiserver_ips: tuple[str, ...], node_ips: tuple
         kwok=ca.issue(directory, "kwok", "kwok-controller", orgs=("system:masters",), client=True),
         kwok_serving=ca.issue(directory, "kwok-serving", "kwok-kubelet", server=True, ips=node_ips),
         sa_key=sa_key, sa_pub=sa_pub)
+
+
+def webhook_serving(directory: Path, name: str, service: str, namespace: str) -> dict[str, bytes]:
+    """A webhook Service's TLS Secret data as an installer's certificate job writes it (Volcano's
+    gen-admission-secret.sh): a CA of its own and a serving certificate it signs (CN ``<service>.<namespace>.svc``)
+    for ``<service>``, ``<service>.<namespace>`` and ``<service>.<namespace>.svc``; keys ``ca.crt``, ``tls.crt``,
+    ``tls.key``. The script gives its CA the serving certificate's CN; here the CA is ``<that>-ca``, so that issuer
+    and subject differ. The files stay in ``directory`` (the lab's PKI) as ``<name>-ca.*`` and ``<name>.*``."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    host = f"{service}.{namespace}.svc"
+    ca = CA(directory, f"{name}-ca", f"{host}-ca")
+    pair = ca.issue(directory, name, host, server=True, dns=(service, f"{service}.{namespace}", host))
+    return {"ca.crt": ca.pair.cert.read_bytes(), "tls.crt": pair.cert.read_bytes(), "tls.key": pair.key.read_bytes()}

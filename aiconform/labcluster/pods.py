@@ -218,6 +218,19 @@ def _pump(pipe: Any, stream: str, fd: int) -> None:
     os.close(fd)
 
 
+def _terminate(procs: list[subprocess.Popen[bytes]], grace: float) -> None:
+    """SIGTERM to every program at once, SIGKILL to those still running after ``grace`` seconds."""
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.05, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
 def _procs(m: Managed | Group) -> list[subprocess.Popen[bytes]]:
     """The processes the runner started for a pod (a group's containers, then its sandbox)."""
     if isinstance(m, Group):
@@ -366,16 +379,7 @@ class PodRunner:
 
     def stop_everything(self, grace: float = 3) -> None:
         """Lab shutdown: SIGTERM to every program at once, SIGKILL to those still there after ``grace``."""
-        procs = [p for m in self.managed.values() for p in _procs(m) if p.poll() is None]
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for proc in procs:
-            try:
-                proc.wait(timeout=max(0.05, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+        _terminate([p for m in self.managed.values() for p in _procs(m) if p.poll() is None], grace)
         self.managed.clear()
 
     def reconcile(self) -> None:
@@ -750,16 +754,7 @@ class PodRunner:
 
     def kill_group(self, g: Group, grace: float = 0) -> None:
         """Every container at once (SIGTERM, SIGKILL after ``grace``), then the sandbox and its veth."""
-        procs = [m.proc for m in g.members if m.proc is not None and m.proc.poll() is None]
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + max(grace, 0.1)
-        for proc in procs:
-            try:
-                proc.wait(timeout=max(0.05, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+        _terminate([m.proc for m in g.members if m.proc is not None and m.proc.poll() is None], max(grace, 0.1))
         self.kill_sandbox(g)
 
     def kill_sandbox(self, g: Group) -> None:

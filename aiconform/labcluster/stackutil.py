@@ -1,5 +1,5 @@
-"""What the lab's extra stacks (``karpenter.py``, ``volcano.py``) share: their controller-gen CRDs read from the lab
-cache, applied and waited for until Established, and their Deployments' readiness."""
+"""What the lab's extra stacks (``karpenter.py``, ``volcano.py``) share: their namespace and controllers' identity,
+their controller-gen CRDs read from the lab cache, applied and waited for until Established, and their Deployments' readiness."""
 from __future__ import annotations
 
 import time
@@ -10,6 +10,20 @@ from typing import Any
 import yaml
 
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+
+
+def controller_identity(ns: str, service_account: str, binding: str) -> list[tuple[str, dict[str, Any]]]:
+    """(path, object) of a stack's namespace, its controllers' ServiceAccount, and that account bound to
+    cluster-admin (the lab's stacks run upstream controllers whose exact RBAC is not what they test)."""
+    return [
+        ("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+        (f"/api/v1/namespaces/{ns}/serviceaccounts",
+         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": service_account, "namespace": ns}}),
+        ("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": binding},
+          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+          "subjects": [{"kind": "ServiceAccount", "name": service_account, "namespace": ns}]}),
+    ]
 
 
 def read_crds(manifests: Path, stack: str,

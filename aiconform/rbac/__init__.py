@@ -20,9 +20,9 @@ from typing import Any
 
 import yaml
 
-from aiconform import MODULE_UTILS, PROJECT_ROOT
+from aiconform import COLLECTION_ROOT, MODULE_UTILS
 
-BUNDLE = PROJECT_ROOT / "rbac" / "verify.yaml"  # the shipped bundle (rbac/README.md)
+BUNDLE = COLLECTION_ROOT / "rbac" / "verify.yaml"  # the shipped bundle (rbac/README.md)
 UA_RE = re.compile(r"aiconform/\S+ \((?P<component>[^)]+)\)")
 _CORE = re.compile(r"^/api/v1(?P<rest>/.*)?$")
 METRICS_GROUPS = ("custom.metrics.k8s.io", "external.metrics.k8s.io")

@@ -21,7 +21,8 @@ def add_run_arguments(p: argparse.ArgumentParser, *, inventory_help: str) -> Non
     p.add_argument("--forks", type=int, metavar="N", help="clusters handled in parallel (ansible forks; default 10)")
     p.add_argument("--verify-concurrency", type=int, metavar="N",
                    help="probes running at once per cluster in the verify phase (aiconform_verify_concurrency, default 8)")
-    p.add_argument("--reports-dir", metavar="DIR", help="write run directories under DIR (default: reports/)")
+    p.add_argument("--reports-dir", metavar="DIR", help="write run directories under DIR (default: reports/ at the repository root from a "
+                        "checkout, else reports/ in the current directory; aiconform_reports_dir in the inventory)")
     p.add_argument("-e", "--extra-vars", action="append", default=[], metavar="KEY=VALUE",
                    help="extra variable for the playbook (repeatable)")
     p.add_argument("--keep-runner-dir", action="store_true",
@@ -47,7 +48,14 @@ def options_from_args(args: argparse.Namespace):  # -> RunOptions (import deferr
 
 
 def execute(args: argparse.Namespace, **overrides: object) -> int:
-    from aiconform.runner.engine import UsageError, run
+    try:
+        from aiconform.runner.engine import UsageError, run
+    except ImportError as exc:  # the collection's module_utils (aiconform.catalog & co.) or a dependency is missing
+        print(f"aiconform {args.command}: cannot run, the Python module {exc.name or exc!s} is missing. When "
+              "installed with pip, aiconform finds the aiconform.conformance collection it installs in "
+              "site-packages/ansible_collections: reinstall aiconform (pip install --force-reinstall aiconform).",
+              file=sys.stderr)
+        return int(Exit.PLAYBOOK_FAILED)
 
     try:
         opts = options_from_args(args)
@@ -70,5 +78,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "with live progress per cluster and requirement, a summary table and the run directory "
                     "of every cluster. With several clusters it also writes the fleet summary.",
         epilog=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_run_arguments(p, inventory_help="inventory of clusters (default: the one in ansible.cfg, inventory/sample)")
+    add_run_arguments(p, inventory_help="inventory of clusters (default: the one in ansible.cfg: inventory/sample from a "
+                                        "checkout)")
     p.set_defaults(func=_cmd_run)

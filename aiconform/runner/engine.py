@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from aiconform import PROJECT_ROOT, catalog
+from aiconform import COLLECTION_ROOT, IN_CHECKOUT, PROJECT_ROOT, catalog
 from aiconform.report.model import NA_PLACEHOLDER
 from aiconform.runner.exitcodes import Exit, worst
 from aiconform.runner.progress import LineView, RunState, TableView
@@ -82,6 +82,19 @@ def tags_for(phases: list[str], only: list[str]) -> list[str]:
     return tags + [i for i in only if i not in tags]
 
 
+def playbook_location() -> tuple[str, str]:
+    """(project dir, playbook) for ansible-runner. A checkout: conformance.yml at the repository root, run from there
+    (its ansible.cfg, reports/ there). An installed aiconform: the installed collection's playbook by FQCN, run from
+    the current directory (the user's ansible.cfg, if any; reports/ there, never inside site-packages)."""
+    if IN_CHECKOUT:
+        return str(PROJECT_ROOT), "conformance.yml"
+    if not (COLLECTION_ROOT / "playbooks" / "conformance.yml").is_file():
+        raise UsageError("the aiconform.conformance collection is not installed (looked for "
+                         "ansible_collections/aiconform/conformance on sys.path, ANSIBLE_COLLECTIONS_PATH, "
+                         "~/.ansible/collections): reinstall aiconform (pip install aiconform installs it)")
+    return str(Path.cwd()), "aiconform.conformance.conformance"
+
+
 def make_private_dir(path: str | None) -> Path:
     if path:
         p = Path(path)
@@ -120,6 +133,7 @@ def run(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
         extravars["aiconform_verify_concurrency"] = opts.verify_concurrency
     if opts.reports_dir:
         extravars["aiconform_reports_dir"] = str(Path(opts.reports_dir).resolve())
+    project_dir, playbook = playbook_location()
     inventory = None
     if opts.inventory:
         inv = Path(opts.inventory).expanduser()
@@ -171,7 +185,7 @@ def run(opts: RunOptions, out: TextIO = sys.stdout) -> RunOutcome:
         view.start()
         try:
             thread, runner = ansible_runner.run_async(
-                private_data_dir=str(private), project_dir=str(PROJECT_ROOT), playbook="conformance.yml",
+                private_data_dir=str(private), project_dir=project_dir, playbook=playbook,
                 inventory=inventory, extravars=extravars or None, envvars=envvars,
                 tags=",".join(tags) if tags else None, limit=opts.limit, forks=opts.forks,
                 cmdline=" ".join(opts.ansible_args) if opts.ansible_args else None,

@@ -13,10 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from aiconform.results import Status
+
 RESULT_PREFIX = "aiconform_result_"
 # result status -> progress state
-STATE_OF_STATUS = {"Implemented": "passed", "Not Implemented": "failed", "Partially Implemented": "failed",
-                   "N/A": "n/a", "unknown": "error", "error": "error"}
+STATE_OF_STATUS = {s.value: s.shown.progress_state for s in Status}
 PHASE_OF_PLAY = {"Preflight": "preflight", "Install phase": "install", "Verify phase": "verify",
                  "Report phase": "report"}
 

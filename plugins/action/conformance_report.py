@@ -46,14 +46,17 @@ def default_reports_dir(playbook_dir: str, cwd: str | None = None) -> str:
     """Where run directories go when neither the task nor ``aiconform_reports_dir`` says.
 
     A checkout (``conformance.yml`` or ``playbooks/*.yml``): ``reports/`` at the repository root, as always. An
-    installed collection (its root holds ``MANIFEST.json``; read-only in an execution environment):
-    ``reports/`` in the current working directory, never inside the collection. A playbook of the user's own:
-    ``reports/`` beside it.
+    installed collection (its root holds ``MANIFEST.json`` when ansible-galaxy installed it, or it is
+    ``ansible_collections/aiconform/conformance`` itself, as the aiconform wheel installs it into site-packages;
+    read-only in an execution environment): ``reports/`` in the current working directory, never inside the
+    collection. A playbook of the user's own: ``reports/`` beside it.
     """
     here = Path(playbook_dir).resolve()
     is_collection = (here.parent / "galaxy.yml").exists() or (here.parent / "MANIFEST.json").exists()
     root = here.parent if here.name == "playbooks" and is_collection else here  # the phase playbooks' dir
-    if (root / "MANIFEST.json").exists():
+    installed = (root / "MANIFEST.json").exists() or (
+        is_collection and len(root.parts) > 3 and root.parts[-3] == "ansible_collections")
+    if installed:
         return str(Path(cwd or Path.cwd()) / "reports")
     return str(root / "reports")
 

@@ -18,10 +18,10 @@ requirements:
 from typing import Any  # noqa: E402
 
 from ansible.plugins.callback import CallbackBase  # noqa: E402
+from ansible_collections.aiconform.conformance.plugins.module_utils.results import Status  # noqa: E402
 
 REPORT_ACTIONS = {"aiconform.conformance.conformance_report", "conformance_report"}
-STATUS_MARK = {"Implemented": "OK", "Not Implemented": "FAIL", "Partially Implemented": "PARTIAL", "N/A": "N/A",
-               "unknown": "UNKNOWN", "error": "ERROR"}
+STATUS_MARK = {s.value: s.shown.mark for s in Status}
 
 
 def summary_text(reports: dict[str, dict[str, Any]]) -> str:

@@ -81,7 +81,7 @@ def bundle_files(root: str) -> dict[str, str]:
             inside_data = any(part in ("manifests", "_manifests", "data") for part in
                               os.path.relpath(dirpath, root).split(os.sep))
             for name in sorted(filenames):
-                # verifier.yml: a verifier's declaration (its OPTIONS are read from it, verifiers/base.py)
+                # verifier.yml: a verifier's declaration (its OPTIONS are read from it, verifiers/runtime.py)
                 if not (inside_data or name == "verifier.yml") or name.endswith((".pyc", ".md")):
                     continue
                 path = os.path.join(dirpath, name)

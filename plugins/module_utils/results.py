@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from .redact import redact_text, redact_value
 
@@ -29,6 +29,33 @@ class Status(StrEnum):
     @property
     def reportable(self) -> bool:
         return self not in (Status.UNKNOWN, Status.ERROR)
+
+    @property
+    def shown(self) -> Shown:
+        """How the status is shown (written once, in _SHOWN)."""
+        return _SHOWN[self]
+
+
+class Shown(NamedTuple):
+    emoji: str  # the reports
+    css_class: str  # report.html
+    mark: str  # the console summary (callback)
+    progress_state: str  # the live progress of `aiconform run`
+
+
+_SHOWN = {
+    Status.IMPLEMENTED: Shown("✅", "ok", "OK", "passed"),
+    Status.NOT_IMPLEMENTED: Shown("❌", "fail", "FAIL", "failed"),
+    Status.PARTIAL: Shown("🟠", "partial", "PARTIAL", "failed"),
+    Status.NOT_APPLICABLE: Shown("➖", "na", "N/A", "n/a"),
+    Status.UNKNOWN: Shown("❔", "unknown", "UNKNOWN", "error"),
+    Status.ERROR: Shown("❗", "error", "ERROR", "error"),
+}
+# The statuses PRODUCT.yaml may carry (the CNCF validator's list), in the enum's order
+REPORTABLE = tuple(s.value for s in Status if s.reportable)
+# The reports' order of statuses (summary counts)
+DISPLAY_ORDER = (Status.IMPLEMENTED, Status.PARTIAL, Status.NOT_IMPLEMENTED, Status.NOT_APPLICABLE, Status.ERROR,
+                 Status.UNKNOWN)
 
 
 class Outcome(StrEnum):

@@ -1,89 +1,13 @@
 #!/usr/bin/python
-"""Ansible module: wait for a component's readiness signals in one call, naming what is still not ready."""
+"""Ansible module: wait for a component's readiness signals in one call, naming what is still not ready.
+
+Its documentation is wait_ready.yml beside it."""
 from __future__ import annotations
 
-DOCUMENTATION = r"""
-module: wait_ready
-short_description: Wait until every readiness signal of a component holds, or fail naming what does not
-description:
-  - Polls all signals of one component together in one module call (CRDs C(Established), conditions such as
-    Deployment/APIService C(Available) or GatewayClass C(Accepted), and C(.status.state) such as the GPU
-    Operator's ClusterPolicy C(ready)), so a component costs one call however many signals it has.
-  - On timeout it fails with the component name and, for every signal still missing, the object and what was
-    observed (condition status, reason and message, or state).
-  - With I(mode=present) it only checks the objects exist (components provided by the platform).
-version_added: 0.1.0
-author: aiconform developers (!UNKNOWN)
-extends_documentation_fragment:
-  - aiconform.conformance.cluster
-options:
-  component:
-    description: Component name used in messages.
-    type: str
-    required: true
-  checks:
-    description:
-      - Objects to check, each with C(api_version), C(kind), C(name), optional C(namespace), and optionally
-        C(condition) (a condition type that must be C(True)) or C(state) (required value of C(.status.state)).
-    type: list
-    elements: dict
-    default: []
-  crds:
-    description: CRD names that must be C(Established) (checked first).
-    type: list
-    elements: str
-    default: []
-  mode:
-    description: C(wait) for every signal, or only check C(present).
-    type: str
-    choices: [wait, present]
-    default: wait
-  timeout:
-    description: Seconds to wait for all signals.
-    type: int
-    default: 600
-  interval:
-    description: Seconds between polls.
-    type: float
-    default: 1.0
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-    details: Read-only; in check mode it reports what it observes without waiting.
-"""
+import time
+from typing import Any
 
-EXAMPLES = r"""
-- name: Wait for Kueue
-  aiconform.conformance.wait_ready:
-    component: kueue
-    crds: [clusterqueues.kueue.x-k8s.io]
-    checks:
-      - {api_version: apps/v1, kind: Deployment, namespace: kueue-system, name: kueue-controller-manager, condition: Available}
-    timeout: 300
-"""
-
-RETURN = r"""
-ready:
-  description: Signals that hold.
-  returned: always
-  type: list
-  elements: str
-not_ready:
-  description: Signals that do not hold, with what was observed.
-  returned: always
-  type: list
-  elements: str
-elapsed:
-  description: Seconds waited.
-  returned: always
-  type: float
-"""
-
-import time  # noqa: E402
-from typing import Any  # noqa: E402
-
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
 
 def _label(c: dict[str, Any]) -> str:

@@ -2,62 +2,11 @@
 # A self-signed CA and serving certificate for an admission webhook, kept stable across runs.
 from __future__ import annotations
 
-DOCUMENTATION = r"""
-module: webhook_certificate
-short_description: CA and serving certificate for an admission webhook (no cert-manager needed)
-description:
-  - Generates a CA and a serving certificate for the given DNS names with the C(cryptography) package.
-  - Idempotent, when I(existing) (the C(data) of the Secret holding them) is still valid for the DNS
-    names and does not expire within I(renew_before_days), it is returned unchanged and C(changed) is false.
-  - Returns base64 values ready for a Secret's C(data) and a webhook's C(caBundle).
-  - Used by the kuberay role, whose Helm chart ships no webhook (stacks.md §13).
-version_added: 0.1.0
-author: aiconform developers (!UNKNOWN)
-options:
-  dns_names:
-    description: DNS names of the webhook Service (C(<svc>.<ns>.svc) first).
-    type: list
-    elements: str
-    required: true
-  existing:
-    description: C(data) of the existing Secret (base64 C(ca.crt), C(tls.crt), C(tls.key)); empty to generate.
-    type: dict
-    default: {}
-  validity_days:
-    description: Validity of newly generated certificates.
-    type: int
-    default: 3650
-  renew_before_days:
-    description: Regenerate when the serving certificate expires within this many days.
-    type: int
-    default: 30
-"""
+import base64
+import datetime
+from typing import Any
 
-EXAMPLES = r"""
-- name: Generate or reuse the webhook certificate
-  aiconform.conformance.webhook_certificate:
-    dns_names: [kuberay-webhook-service.kuberay-system.svc]
-    existing: "{{ secret.resources[0].data | default({}) }}"
-  register: cert
-  no_log: true
-"""
-
-RETURN = r"""
-data:
-  description: Secret data (base64) with keys ca.crt, tls.crt, tls.key.
-  returned: always
-  type: dict
-ca_bundle:
-  description: Base64 PEM of the CA for a webhook's clientConfig.caBundle.
-  returned: always
-  type: str
-"""
-
-import base64  # noqa: E402
-import datetime  # noqa: E402
-from typing import Any  # noqa: E402
-
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
 try:
     from cryptography import x509

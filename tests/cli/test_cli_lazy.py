@@ -42,3 +42,13 @@ def test_other_commands_still_work_and_help_lists_the_unavailable_one() -> None:
     proc = _cli("--help", blocked=("aiohttp",))
     assert proc.returncode == 0
     assert "unavailable" in proc.stdout and "validate" in proc.stdout
+
+
+def test_run_without_the_collections_runtime_says_what_to_do(tmp_path) -> None:
+    # as an installed aiconform whose collection is missing: aiconform.catalog (the collection's module_utils) absent
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text("all: {hosts: {}}\n")
+    proc = _cli("run", "-i", str(inventory), blocked=("aiconform.catalog",))
+    assert proc.returncode == 2, proc.stderr  # Exit.PLAYBOOK_FAILED
+    assert "aiconform run: cannot run" in proc.stderr and "aiconform.catalog" in proc.stderr
+    assert "reinstall aiconform" in proc.stderr and "Traceback" not in proc.stderr

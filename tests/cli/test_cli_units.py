@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from aiconform.verifiers import base, orchestrate
+from aiconform.verifiers import orchestrate, runtime
 
 from aiconform.lab import provided_by_platform_vars, write_inventory
 from aiconform.runner.engine import RunOutcome, UsageError, decide, print_summary, tags_for
@@ -195,9 +195,9 @@ def _fake_verifier(running: list[int], peak: list[int], lock: threading.Lock, se
             running[0] += 1
             peak[0] = max(peak[0], running[0])
         try:
-            base.pause(seconds)
+            runtime.pause(seconds)
             status, reasons = Status.IMPLEMENTED, []
-        except base.Interrupted as exc:
+        except runtime.Interrupted as exc:
             status, reasons = Status.ERROR, [str(exc)]
         finally:
             with lock:
@@ -211,7 +211,7 @@ IDS6 = ["dra_support", "gang_scheduling", "gpu_sharing", "pod_autoscaling", "ai_
 
 def test_verify_runs_plans_concurrently_within_the_limit_and_writes_progress(tmp_path, monkeypatch):
     running, peak, lock = [0], [0], threading.Lock()
-    monkeypatch.setattr(base, "run_verifier", _fake_verifier(running, peak, lock))
+    monkeypatch.setattr(runtime, "run_verifier", _fake_verifier(running, peak, lock))
     seen: list[str] = []
     results = orchestrate.run_all({rid: {} for rid in IDS6}, {}, run_id="r1", concurrency=2,
                                   progress_dir=str(tmp_path), on_result=lambda rid, _d: seen.append(rid))
@@ -225,14 +225,14 @@ def test_verify_runs_plans_concurrently_within_the_limit_and_writes_progress(tmp
 
 def test_a_cancelled_verify_run_interrupts_every_probe(monkeypatch):
     running, peak, lock = [0], [0], threading.Lock()
-    monkeypatch.setattr(base, "run_verifier", _fake_verifier(running, peak, lock, seconds=30))
-    timer = threading.Timer(0.3, base.CANCEL.set)
+    monkeypatch.setattr(runtime, "run_verifier", _fake_verifier(running, peak, lock, seconds=30))
+    timer = threading.Timer(0.3, runtime.CANCEL.set)
     timer.start()
     t0 = time.monotonic()
     try:
         results = orchestrate.run_all({rid: {} for rid in IDS6[:3]}, {}, run_id="r1", concurrency=8)
     finally:
-        base.CANCEL.clear()
+        runtime.CANCEL.clear()
     assert time.monotonic() - t0 < 10
     assert {r["status"] for r in results.values()} == {"error"}
     assert all("cancelled" in r["reasons"][0] for r in results.values())

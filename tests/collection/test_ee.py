@@ -19,9 +19,9 @@ needs_builder = pytest.mark.skipif(not BUILDER.exists(), reason="ansible-builder
 
 
 def _lock_pin(name: str) -> str:
-    m = re.search(rf"^{re.escape(name)}==(\S+)$", (PROJECT_ROOT / "requirements.lock").read_text(), re.MULTILINE)
-    assert m, f"requirements.lock pins no {name}"
-    return m.group(1)
+    from helpers.locks import pin
+
+    return pin(name)
 
 
 def _requirement_names(path: Path) -> list[str]:

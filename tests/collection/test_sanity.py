@@ -43,7 +43,7 @@ def test_the_ignore_file_gives_a_reason_for_every_entry() -> None:
 def test_sanity_fails_on_a_broken_module(tmp_path: Path) -> None:
     """The check can fail: a module whose documentation does not parse is reported by validate-modules."""
     collection = layout(tmp_path)
-    module = collection / "plugins" / "modules" / "verify_gpu_sharing.py"
+    module = collection / "plugins" / "modules" / "verify_gpu_sharing.yml"  # its sidecar documentation
     module.write_text(module.read_text().replace("short_description:", "short_description: [unclosed", 1))
     proc = run_sanity(collection, "--test", "validate-modules", "plugins/modules/verify_gpu_sharing.py")
     assert proc.returncode != 0

@@ -6,7 +6,7 @@ import time
 
 import pytest
 from aiconform.verifiers import leftovers
-from aiconform.verifiers.base import MANAGED_BY, RUN_LABEL
+from aiconform.verifiers.runtime import MANAGED_BY, RUN_LABEL
 from helpers.sim import SimHandle, run_tool
 
 pytestmark = pytest.mark.e2e

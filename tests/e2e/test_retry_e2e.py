@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from aiconform.verifiers import base, orchestrate
+from aiconform.verifiers import orchestrate, runtime
 from helpers.conformance_e2e import probe_namespaces
 
 pytestmark = pytest.mark.e2e
@@ -23,7 +23,7 @@ def _run(sim, run_id: str) -> dict:
     assert not errors
     params = {"kubeconfig": str(sim.kubeconfig), "validate_certs": True, "request_timeout": 10, "run_id": run_id,
               "options": plans[REQ]}
-    return base.run_verifier(REQ, params).to_dict()
+    return runtime.run_verifier(REQ, params).to_dict()
 
 
 def _namespace_creates(sim) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -19,10 +18,9 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "aiconf
 
 def pinned_ansible_core() -> str:
     """ansible-core as requirements.lock pins it (the version the project is tested with)."""
-    m = re.search(r"^ansible-core==(\S+)$", (PROJECT_ROOT / "requirements.lock").read_text(), re.MULTILINE)
-    if not m:
-        raise RuntimeError("requirements.lock pins no ansible-core")
-    return m.group(1)
+    from helpers.locks import pin
+
+    return pin("ansible-core")
 
 
 def clean_venv(timeout: float = 900) -> Path:
@@ -44,6 +42,41 @@ def clean_venv(timeout: float = 900) -> Path:
         raise RuntimeError(f"pip install into a clean venv failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
     (target / ".complete").write_text(core)
     return target
+
+
+def runtime_venv(timeout: float = 900) -> Path:
+    """A venv with requirements.lock only (aiconform's runtime dependencies, no aiconform, no development tools),
+    cached by the lock's content (first build ~1 min from PyPI or pip's cache)."""
+    lock = (PROJECT_ROOT / "requirements.lock").read_text()
+    key = hashlib.sha256(f"{sys.version}\n{lock}".encode()).hexdigest()[:16]
+    target = CACHE.parent / "runtime-venv" / key
+    python = target / "bin" / "python"
+    if (target / ".complete").exists() and python.exists():
+        return target
+    venv.EnvBuilder(with_pip=True, clear=True).create(target)
+    proc = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                           "-r", str(PROJECT_ROOT / "requirements.lock")], capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        shutil.rmtree(target, ignore_errors=True)
+        raise RuntimeError(f"pip install -r requirements.lock into a clean venv failed:\n{proc.stdout[-2000:]}"
+                           f"{proc.stderr[-2000:]}")
+    (target / ".complete").write_text(key)
+    return target
+
+
+def site_packages(venv_dir: Path) -> Path:
+    return venv_dir / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+
+
+def build_wheel(output: Path, timeout: float = 600) -> Path:
+    """``pip wheel --no-deps`` of the checkout (setuptools from PyPI in pip's isolated build environment)."""
+    output.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-q",
+                           "-w", str(output), str(PROJECT_ROOT)], capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"pip wheel failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    (wheel,) = output.glob("aiconform-*.whl")
+    return wheel
 
 
 def build(output: Path) -> Path:

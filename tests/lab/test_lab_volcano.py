@@ -9,6 +9,10 @@ scheduler's configuration (the ConfigMap edited, the scheduler's pod restarted, 
 every pod that fits and the oversized gang starts partly -> Not Implemented. Nothing is stubbed: every binding and
 PodGroup status comes from Volcano.
 
+Volcano's webhook-manager (built from the same module) serves the chart's admission webhooks: the verifier's PodGroups
+pass its real validator (its log names them), and what it rejects and defaults is asserted with server-side dry runs
+(the webhooks are called, nothing is stored).
+
 The probe pods ask for 4 CPUs each (``cpu_request``): the negative Job is then ~2x the lab's CPUs in a few dozen
 pods, not a thousand (the partial case really runs what Volcano binds).
 
@@ -26,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.lab import LabHandle, require_binaries
+from helpers.lab import LabHandle, require_binaries, wait_for
 from helpers.sim import run_tool
 
 from aiconform import PROJECT_ROOT
@@ -84,6 +88,7 @@ def test_volcano_binds_the_gang_all_or_nothing(lab: LabHandle, tmp_path: Path) -
     assert res.returncode == 0, res.stderr
     assert f"real: volcano-scheduler {version} (built from volcano.sh/volcano" in res.stdout, res.stdout
     assert f"real: volcano-controller-manager {version} (built from volcano.sh/volcano" in res.stdout, res.stdout
+    assert f"real: volcano-webhook-manager {version} (built from volcano.sh/volcano" in res.stdout, res.stdout
     info = json.loads((lab.state / "lab.json").read_text())["stack"]["volcano"]
     assert info["version"] == version and f"Deployments {volcano.NAMESPACE}/{volcano.SCHEDULER}" in info["runs_as"]
     assert "podgroups.scheduling.volcano.sh" in info["crds"] and "queues.scheduling.volcano.sh" in info["crds"], info
@@ -111,6 +116,68 @@ def test_volcano_binds_the_gang_all_or_nothing(lab: LabHandle, tmp_path: Path) -
     assert "tasks in gang unschedulable: pod group is not ready" in unsched[0].get("message", ""), pg
     assert f"{neg['parallelism']} minAvailable" in unsched[0]["message"], pg
     assert facts["cleanup"]["released"], facts["cleanup"]
+    # both of the verifier's PodGroups went through Volcano's real PodGroup validator (klog V(3) at the chart's -v=4)
+    pgs = [p["name"] for p in (pos["podgroup"], pg)]
+    validated = wait_for("the webhook-manager's log of the verifier's PodGroups",
+                         lambda: [n for n in pgs if f"Validating CREATE PodGroup {n}" in _admission_log(lab)] == pgs,
+                         60)
+    assert validated
+
+
+def _admission_log(lab: LabHandle) -> str:
+    pods = json.loads(_kubectl(lab, "get", "pods", "-n", volcano.NAMESPACE, "-l", f"app={volcano.ADMISSION}",
+                               "-o", "json"))["items"]
+    res = run_tool(lab, "kubectl", "logs", "-n", volcano.NAMESPACE, pods[0]["metadata"]["name"])  # type: ignore[arg-type]
+    return str(res.stdout) if res.returncode == 0 else ""
+
+
+def _vcjob(name: str, replicas: int, min_available: int | None = None) -> dict[str, Any]:
+    task = {"replicas": replicas, "template": {"spec": {
+        "restartPolicy": "Never", "containers": [{"name": "c", "image": "registry.k8s.io/pause:3.10"}]}}}
+    return {"apiVersion": "batch.volcano.sh/v1alpha1", "kind": "Job",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"tasks": [task], **({"minAvailable": min_available} if min_available is not None else {})}}
+
+
+def _dry_run(lab: LabHandle, obj: dict[str, Any]) -> Any:
+    """``kubectl create --dry-run=server``: admission (mutating, then validating webhooks) runs, nothing is stored."""
+    return run_tool(lab, "kubectl", "create", "--dry-run=server", "-o", "json", "-f", "-",  # type: ignore[arg-type]
+                    input=json.dumps(obj))
+
+
+def test_volcanos_own_admission_webhooks_validate_and_mutate(lab: LabHandle) -> None:
+    """The chart's webhook configurations are served by the real webhook-manager: it wrote its CA into them at start,
+    rejects what v1.14.1's validators reject (a PodGroup in a queue that does not exist, a vcjob whose minAvailable
+    exceeds its replicas) with their own messages, and its job mutator fills in a vcjob's defaults."""
+    secret = json.loads(_kubectl(lab, "get", "secret", "-n", volcano.NAMESPACE, volcano.ADMISSION_SECRET, "-o", "json"))
+    for _path, cfg in volcano.webhook_configurations():
+        kind = cfg["kind"].lower()
+        live = json.loads(_kubectl(lab, "get", kind, cfg["metadata"]["name"], "-o", "json"))
+        # the lab wrote none: the webhook-manager's addCaCertForWebhook did, from --ca-cert-file
+        assert [h["clientConfig"].get("caBundle") for h in live["webhooks"]] == [secret["data"]["ca.crt"]], live
+
+    pg = {"apiVersion": "scheduling.volcano.sh/v1beta1", "kind": "PodGroup",
+          "metadata": {"name": "aiconform-no-queue", "namespace": "default"},
+          "spec": {"minMember": 1, "queue": "aiconform-no-such-queue"}}
+    res = _dry_run(lab, pg)
+    assert res.returncode != 0, res.stdout
+    assert 'admission webhook "validatepodgroup.volcano.sh" denied the request' in res.stderr, res.stderr
+    assert 'unable to find queue: queue.scheduling.volcano.sh "aiconform-no-such-queue" not found' in res.stderr, \
+        res.stderr
+    ok = _dry_run(lab, {**pg, "spec": {"minMember": 1}})  # the CRD defaults spec.queue to default, which is Open
+    assert ok.returncode == 0, ok.stderr
+
+    res = _dry_run(lab, _vcjob("aiconform-too-small", replicas=2, min_available=3))
+    assert res.returncode != 0, res.stdout
+    assert 'admission webhook "validatejob.volcano.sh" denied the request' in res.stderr, res.stderr
+    assert "job 'minAvailable' should not be greater than total replicas in tasks" in res.stderr, res.stderr
+
+    res = _dry_run(lab, _vcjob("aiconform-defaults", replicas=2))
+    assert res.returncode == 0, res.stderr
+    spec = json.loads(res.stdout)["spec"]
+    # set by mutatejob.volcano.sh only (the CRD's schema has no default for these)
+    assert spec["minAvailable"] == 2 and spec["schedulerName"] == volcano.SCHEDULER_NAME, spec
+    assert spec["tasks"][0]["name"] == "default0", spec["tasks"]
 
 
 def test_volcano_without_the_gang_plugin_is_not_implemented(lab: LabHandle, tmp_path: Path) -> None:

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 import yaml
 from aiconform.results import Status, Verdict
-from aiconform.verifiers import base
-from aiconform.verifiers.base import dns_label, judge_facts, run_verifier
+from aiconform.verifiers import runtime
 from aiconform.verifiers.exposition import ExpositionError, parse
 from aiconform.verifiers.httpproxy import url_request
+from aiconform.verifiers.runtime import dns_label, judge_facts, run_verifier
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -58,8 +58,8 @@ def test_run_verifier_turns_a_judge_crash_into_an_error(monkeypatch: pytest.Monk
 
         def close(self) -> None:
             pass
-    monkeypatch.setattr(base, "connect", lambda params, component, **kw: Conn())
-    verifier = base.load("gang_scheduling")
+    monkeypatch.setattr(runtime, "connect", lambda params, component, **kw: Conn())
+    verifier = runtime.load("gang_scheduling")
     monkeypatch.setattr(verifier, "fetch", lambda ctx: {"positive": [1, 2], "kueue": "?"})
     result = run_verifier("gang_scheduling", {"run_id": "r1"})
     assert result.status == Status.ERROR
@@ -88,7 +88,7 @@ def test_dns_label_is_a_valid_label_or_a_clear_error(text: str) -> None:
     except ValueError as exc:
         assert "cannot derive a DNS label" in str(exc)
         return
-    assert base._DNS_LABEL.match(label) and len(label) <= 63
+    assert runtime._DNS_LABEL.match(label) and len(label) <= 63
 
 
 @pytest.mark.parametrize("run_id", ["20261127T041351Z", "../../etc; rm -rf /", "Ünïcødé run", "x" * 300, "--"])
@@ -97,7 +97,7 @@ def test_probe_namespace_names_from_hostile_run_ids(run_id: str) -> None:
         name = dns_label(f"aiconform-gang_scheduling-{run_id}")
     except ValueError:
         return
-    assert base._DNS_LABEL.match(name), name
+    assert runtime._DNS_LABEL.match(name), name
 
 
 # -- metrics endpoints: size and time limits --------------------------------------------------------

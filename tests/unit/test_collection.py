@@ -71,9 +71,9 @@ def test_every_verifier_is_imported_statically() -> None:
 
 def test_aiconform_names_are_the_module_utils_files() -> None:
     import aiconform.kube
-    import aiconform.verifiers.base
+    import aiconform.verifiers.runtime
     assert Path(aiconform.kube.__file__).parent == MODULE_UTILS
-    assert Path(aiconform.verifiers.base.__file__).parent == MODULE_UTILS / "verifiers"
+    assert Path(aiconform.verifiers.runtime.__file__).parent == MODULE_UTILS / "verifiers"
 
 
 def test_the_bundle_is_current() -> None:
@@ -133,6 +133,17 @@ def test_default_reports_dir(tmp_path: Path) -> None:
     (installed / "MANIFEST.json").write_text("{}")
     work = tmp_path / "work"
     assert action.default_reports_dir(str(installed / "playbooks"), cwd=str(work)) == str(work / "reports")
+    # installed by the aiconform wheel (site-packages/ansible_collections/aiconform/conformance: galaxy.yml, no
+    # MANIFEST.json): the working directory too
+    wheel = tmp_path / "site-packages" / "ansible_collections" / "aiconform" / "conformance"
+    (wheel / "playbooks").mkdir(parents=True)
+    (wheel / "galaxy.yml").write_text("namespace: aiconform\n")
+    assert action.default_reports_dir(str(wheel / "playbooks"), cwd=str(work)) == str(work / "reports")
+    # a checkout that happens to be called conformance is still a checkout
+    clone = tmp_path / "src" / "aiconform" / "conformance"
+    (clone / "playbooks").mkdir(parents=True)
+    (clone / "galaxy.yml").write_text("namespace: aiconform\n")
+    assert action.default_reports_dir(str(clone / "playbooks"), cwd=str(work)) == str(clone / "reports")
     # a playbook of the user's own: beside it
     own = tmp_path / "site"
     own.mkdir()
@@ -151,21 +162,6 @@ def test_license_and_galaxy_metadata() -> None:
         assert "example" not in str(galaxy.get(key, "")), key
     from aiconform import __version__
     assert galaxy["version"] == __version__
-
-
-def test_runtime_lock_is_separate_from_the_development_lock() -> None:
-    def pins(name: str) -> dict[str, str]:
-        out = {}
-        for line in (PROJECT_ROOT / name).read_text().splitlines():
-            if line and not line.startswith("#"):
-                package, version = line.split("==")
-                out[package.lower().replace("_", "-")] = version
-        return out
-    runtime, dev = pins("requirements.lock"), pins("requirements-dev.lock")
-    assert not set(runtime) & set(dev)
-    assert {"ansible-core", "kubernetes", "ansible-runner", "pyyaml"} <= set(runtime)
-    assert {"pytest", "ruff", "ansible-lint", "ansible-builder"} <= set(dev)
-    assert not {"pytest", "ruff", "ansible-lint", "hypothesis"} & set(runtime)
 
 
 def test_module_utils_of_an_installed_collection_when_there_is_no_checkout(tmp_path: Path,

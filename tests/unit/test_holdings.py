@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from aiconform.results import Check, Outcome, RequirementResult, Status
-from aiconform.verifiers import base, holdings, orchestrate
+from aiconform.verifiers import holdings, orchestrate, runtime
 
 from aiconform import catalog
 
@@ -23,7 +23,7 @@ def _recording_verifier(intervals: dict[str, tuple[float, float]], lock: threadi
                         outcome: tuple[Status, list[str]] = (Status.IMPLEMENTED, [])):
     def run_verifier(requirement: str, params: dict, *, check_mode: bool = False) -> RequirementResult:
         start = time.monotonic()
-        base.pause(seconds)
+        runtime.pause(seconds)
         with lock:
             intervals[requirement] = (start, time.monotonic())
         return RequirementResult(id=requirement, status=outcome[0], reasons=list(outcome[1]),
@@ -36,7 +36,7 @@ def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
 
 
 def test_every_verifier_declares_valid_holdings_and_gpu_probes_hold_the_accelerators():
-    declared = {rid: holdings.declared(base.load(rid)) for rid in catalog.all_ids()}
+    declared = {rid: holdings.declared(runtime.load(rid)) for rid in catalog.all_ids()}
     assert set(declared) >= set(GPU_PROBES)
     for rid in GPU_PROBES:
         assert declared[rid].get(holdings.ACCELERATORS) == holdings.EXCLUSIVE, rid
@@ -85,10 +85,10 @@ def test_the_limit_still_applies():
 def test_conflicting_probes_never_overlap_and_unrelated_ones_do(monkeypatch, concurrency):
     ids = [rid for rid in catalog.all_ids()]
     intervals: dict[str, tuple[float, float]] = {}
-    monkeypatch.setattr(base, "run_verifier", _recording_verifier(intervals, threading.Lock()))
+    monkeypatch.setattr(runtime, "run_verifier", _recording_verifier(intervals, threading.Lock()))
     results = orchestrate.run_all({rid: {} for rid in ids}, {}, run_id="r1", concurrency=concurrency)
     assert set(results) == set(ids) and {r["status"] for r in results.values()} == {"Implemented"}
-    declared = {rid: holdings.declared(base.load(rid)) for rid in ids}
+    declared = {rid: holdings.declared(runtime.load(rid)) for rid in ids}
     clashes = [(a, b) for a, b in combinations(ids, 2)
                if holdings.conflicts(declared[a], declared[b]) and _overlap(intervals[a], intervals[b])]
     assert clashes == []
@@ -134,7 +134,7 @@ def test_pod_holdings_come_from_its_spec_and_status():
 
 
 def test_only_pods_of_conflicting_probes_that_really_hold_the_resource_are_in_the_way():
-    holds_of = lambda rid: holdings.declared(base.load(rid))  # noqa: E731
+    holds_of = lambda rid: holdings.declared(runtime.load(rid))  # noqa: E731
     namespaces = [_ns("old-ca", "cluster_autoscaling", "r0"),          # leftover of an earlier run: GPUs held
                   _ns("mine", "secure_accelerator_access", "r1"),      # this probe itself
                   _ns("web", "ai_inference", "r1"),                     # unrelated probe of this run
@@ -182,7 +182,7 @@ class _FakeHolders:
 def test_run_all_judges_a_timeout_caused_by_aiconform_pods_as_error(monkeypatch):
     intervals: dict[str, tuple[float, float]] = {}
     timeout = (Status.NOT_IMPLEMENTED, ["timed out after 30s waiting for 2 pods to be Running"])
-    monkeypatch.setattr(base, "run_verifier", _recording_verifier(intervals, threading.Lock(), 0.01, timeout))
+    monkeypatch.setattr(runtime, "run_verifier", _recording_verifier(intervals, threading.Lock(), 0.01, timeout))
     holders = _FakeHolders([{"pod": "aiconform-cluster-autoscaling-r0/base-0", "requirement": "cluster_autoscaling",
                              "run_id": "r0", "phase": "Running", "holds": ["accelerators"]}])
     results = orchestrate.run_all({"secure_accelerator_access": {}, "ai_inference": {}}, {}, run_id="r1",

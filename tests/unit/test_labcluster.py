@@ -297,3 +297,16 @@ def test_the_metrics_server_stand_in_needs_nothing_generated(monkeypatch: pytest
     got = charts.assemble_all(tmp_path / "out", ["metrics-server"])
     assert got == {"metrics_server_chart_path": str(tmp_path / "out" / "metrics-server")}
     assert (tmp_path / "out" / "metrics-server" / "templates" / "apiservice.yaml").exists()
+
+
+def test_lab_status_names_each_mechanism_without_a_lab_stack(capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`aiconform lab status` says which alternative mechanisms have no lab stack, and why (versions.yml)."""
+    from aiconform import cli
+
+    monkeypatch.setenv("AICONFORM_LAB_HOME", str(tmp_path))
+    assert cli.main(["lab", "status"]) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith("no lab stack: ")]
+    assert {line.split(":")[1].strip() for line in lines} == set(versions.get("lab.no_stack"))
+    assert any(line.startswith("no lab stack: kai-scheduler: the Go module proxy refuses") for line in lines)

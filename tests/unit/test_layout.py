@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from aiconform.verifiers.base import load
+from aiconform.verifiers.runtime import load
 
 from aiconform import PROJECT_ROOT, catalog
 from aiconform.toolchain import ansible_env

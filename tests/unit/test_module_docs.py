@@ -5,7 +5,7 @@ import json
 import subprocess
 
 import pytest
-from aiconform.verifiers.module import argument_spec
+from aiconform.verifiers.ansible_module import argument_spec
 
 from aiconform import PROJECT_ROOT, catalog
 from aiconform.toolchain import ansible_env
@@ -40,7 +40,7 @@ def test_verifier_options_match_the_argument_spec(docs, requirement):
 
 
 def test_verify_module_options_match_its_argument_spec(docs):
-    from aiconform.verifiers.module import VERIFY_ARGSPEC
+    from aiconform.verifiers.ansible_module import VERIFY_ARGSPEC
 
     documented = docs["verify"]["doc"]["options"]
     assert set(documented) == set(VERIFY_ARGSPEC), (sorted(set(documented) ^ set(VERIFY_ARGSPEC)))

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pytest
-from aiconform.verifiers.base import load
-from aiconform.verifiers.module import mirrored_options
+from aiconform.verifiers.ansible_module import mirrored_options
+from aiconform.verifiers.runtime import load
 
 from aiconform import catalog, versions
 

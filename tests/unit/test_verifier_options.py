@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from aiconform.verifiers.base import DOC_KEYS, argspec, load
-from aiconform.verifiers.module import COMMON_ARGSPEC, argument_spec
+from aiconform.verifiers.ansible_module import COMMON_ARGSPEC, argument_spec
+from aiconform.verifiers.runtime import DOC_KEYS, argspec, load
 
 from aiconform import PROJECT_ROOT, catalog, collection, verifier_options
 
@@ -50,13 +50,14 @@ def test_an_option_added_without_regenerating_fails_the_check_naming_the_command
     declared.write_text(yaml.safe_dump(data, sort_keys=False))
     code, message = verifier_options.check(root)
     assert code == 1 and COMMAND in message, message
-    for stale in ("plugins/doc_fragments/verifier_options.py", "playbooks/verify_plan/accelerators.yml",
+    for stale in ("plugins/modules/verify_gpu_sharing.yml", "playbooks/verify_plan/accelerators.yml",
                   "inventory/sample/group_vars/all/verify_accelerators.yml"):
         assert stale in message, message
     # one command brings every place up to date: the option is documented, planned and in the sample inventory
     verifier_options.write(root)
     assert verifier_options.check(root)[0] == 0
-    assert "probe_node:" in (root / "plugins/doc_fragments/verifier_options.py").read_text()
+    docs = yaml.safe_load((root / "plugins/modules/verify_gpu_sharing.yml").read_text())["DOCUMENTATION"]
+    assert docs["options"]["probe_node"]["description"][0] == "Node the probe pods run on."
     plan = yaml.safe_load((root / "playbooks/verify_plan/accelerators.yml").read_text())
     task = next(t for t in plan if t["name"] == "Plan the gpu_sharing verifier")
     assert task["vars"]["aiconform_options"]["probe_node"] == "{{ aiconform_gpu_sharing_probe_node | default(omit) }}"
@@ -66,10 +67,28 @@ def test_an_option_added_without_regenerating_fails_the_check_naming_the_command
 
 def test_a_generated_file_edited_by_hand_fails_the_check(tmp_path: Path) -> None:
     root = _copy_tree(tmp_path)
-    module = root / "plugins/modules/verify_dra_support.py"
-    module.write_text(module.read_text().replace("short_description: ", "short_description: Edited. ", 1))
-    code, message = verifier_options.check(root)
-    assert code == 1 and "plugins/modules/verify_dra_support.py" in message, message
+    for name, old, new in (("verify_dra_support.yml", "short_description: ", "short_description: Edited. "),
+                           ("verify_dra_support.py", "def main()", "def main():  # edited\n    pass\n\n\ndef _main()")):
+        module = root / "plugins/modules" / name
+        text = module.read_text()
+        module.write_text(text.replace(old, new, 1))
+        code, message = verifier_options.check(root)
+        assert code == 1 and f"plugins/modules/{name}" in message, message
+        module.write_text(text)
+
+
+def test_a_leftover_option_fragment_is_stale(tmp_path: Path) -> None:
+    """The per-verifier doc fragment of earlier versions is gone: options are documented in each sidecar file."""
+    root = _copy_tree(tmp_path)
+    (root / "plugins/doc_fragments").mkdir(parents=True, exist_ok=True)
+    (root / "plugins/doc_fragments/verifier_options.py").write_text(f'"""{verifier_options.GENERATED}"""\n')
+    assert "plugins/doc_fragments/verifier_options.py" in verifier_options.check(root)[1]
+    # a hand-written file where generated ones live is not generation's to remove
+    (root / "plugins/modules/verify_status.yml").write_text("DOCUMENTATION: {}\n")
+    assert "verify_status" not in verifier_options.check(root)[1]
+    verifier_options.write(root)
+    assert (root / "plugins/modules/verify_status.yml").exists()
+    assert not (root / "plugins/doc_fragments/verifier_options.py").exists()
 
 
 def test_a_plan_file_of_no_category_is_stale(tmp_path: Path) -> None:

@@ -243,7 +243,7 @@ def build_row(req: catalog.Requirement, res: RequirementResult | None, cluster_n
     if status in (Status.UNKNOWN, Status.ERROR):
         why = reason_text or NOT_RUN_REASON
         if req.is_must:
-            product_status = "Not Implemented"
+            product_status = Status.NOT_IMPLEMENTED.value
             notes = f"aiconform could not determine this requirement ({status.value}): {why}"
         else:
             product_status, evidence = "", []

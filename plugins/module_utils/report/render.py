@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 
 from .. import catalog
+from ..results import DISPLAY_ORDER, Status
 from . import gotest
 from .model import RunView, build_view, go_tests, iso, safe_name, utc_stamp
 from .product import PLACEHOLDERS, platform_value, product_document, product_yaml, validate_platform
@@ -29,10 +30,8 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 STAMP_RE = re.compile(r"^\d{8}T\d{6}Z(?:-\d+)?$")
 ARTIFACTS = ("results.json", "PRODUCT.yaml", "README.md", "report.html", "junit.xml", "e2e.log")
 
-STATUS_EMOJI = {"Implemented": "✅", "Not Implemented": "❌", "Partially Implemented": "🟠", "N/A": "➖",
-                "unknown": "❔", "error": "❗"}
-STATUS_CLASS = {"Implemented": "ok", "Not Implemented": "fail", "Partially Implemented": "partial", "N/A": "na",
-                "unknown": "unknown", "error": "error"}
+STATUS_EMOJI = {s.value: s.shown.emoji for s in Status}
+STATUS_CLASS = {s.value: s.shown.css_class for s in Status}
 LEVEL_EMOJI = {"MUST": "🔴", "SHOULD": "🟡"}
 
 
@@ -77,7 +76,7 @@ def _context(view: RunView, messages: list[str], files: Mapping[str, str]) -> di
     counts: dict[str, int] = {}
     for row in view.rows:
         counts[row.status] = counts.get(row.status, 0) + 1
-    order = ["Implemented", "Partially Implemented", "Not Implemented", "N/A", "error", "unknown"]
+    order = [s.value for s in DISPLAY_ORDER]
     groups = []
     for cat in catalog.categories():
         rows = [r for r in view.rows if r.req.category == cat.key]

@@ -67,6 +67,7 @@ from typing import Any
 import yaml
 
 from .. import catalog
+from ..results import REPORTABLE
 from . import gotest
 from .productyaml import MAX_BYTES, ProductLoadError, load_product
 
@@ -78,7 +79,7 @@ MAX_LANDSCAPE_BYTES = 64 * 1024 * 1024
 MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
 MAX_READ = MAX_BYTES + 1  # enough for productyaml to see that a file is too large
 MEMBER_SUFFIXES = (" (member)", " (supporter)")
-VALID_STATUSES = ("Implemented", "Not Implemented", "Partially Implemented", "N/A")
+VALID_STATUSES = REPORTABLE
 PATH_VERSION_RE = re.compile(r"(?:^|/)(v\d+\.\d+)/")
 K8S_CONFORMANCE_URL_RE = re.compile(r"^https://github\.com/cncf/k8s-conformance/tree/(master|main)/v\d+\.\d+/[^/]+/?$")
 EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")

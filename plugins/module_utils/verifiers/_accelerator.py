@@ -20,7 +20,7 @@ from . import k8s
 from .k8s import plain, pod_state  # noqa: F401  (acc.<name> in verifiers)
 
 if TYPE_CHECKING:
-    from .base import ProbeContext
+    from .runtime import ProbeContext
 
 DRA_GROUP = "resource.k8s.io"
 # Newest first: the order in which a client prefers them.
@@ -522,7 +522,7 @@ def pod_dict(ctx: ProbeContext, namespace: str, name: str) -> dict[str, Any] | N
 
 def wait_running(ctx: ProbeContext, namespace: str, name: str, timeout: float, interval: float = 2.0) -> dict[str, Any]:
     """Upstream runTestPod's wait (poll 2 s, up to 1 m by default). Raises ProbeTimeout."""
-    from .base import wait_until
+    from .runtime import wait_until
     last: dict[str, Any] = {}
 
     def running() -> dict[str, Any] | None:
@@ -559,7 +559,7 @@ def wait_for_log(ctx: ProbeContext, namespace: str, name: str, container: str, t
     ``error`` naming the refusal, never Not Implemented. A container still starting stays a timeout finding.
     """
     from ..kube import ClusterError
-    from .base import pause
+    from .runtime import pause
 
     deadline = time.monotonic() + timeout
     ever_read = False
@@ -630,7 +630,7 @@ def find_device(slices: list[dict[str, Any]], driver: str, pool: str, device: st
 def delete_pod_and_wait(ctx: ProbeContext, namespace: str, name: str, version: str | None, timeout: float) -> str:
     """Upstream deletePodAndWait: the pod is gone and its generated claims released (so the next
     subtest does not race a single-accelerator node). Returns '' or what was still held."""
-    from .base import ProbeTimeout, wait_until
+    from .runtime import ProbeTimeout, wait_until
     pod = pod_dict(ctx, namespace, name)
     claim_names = [cs.get("resourceClaimName") for cs in ((pod or {}).get("status") or {}).get("resourceClaimStatuses") or []
                    if cs.get("resourceClaimName")]

@@ -10,8 +10,8 @@ import math
 import re
 from typing import Any
 
-from .base import ProbeContext
 from .k8s import cond, conds, is_true, manifest, pod_phase, pod_ready, pod_state
+from .runtime import ProbeContext
 
 # names of k8s.py that the verifiers call through this module
 __all__ = ["cond", "conds", "is_true", "manifest", "pod_phase", "pod_ready", "pod_state"]
@@ -221,7 +221,7 @@ def get_pod(ctx: ProbeContext, ns: str, name: str) -> dict[str, Any]:
 
 def wait_gateway(ctx: ProbeContext, ns: str, name: str, timeout: float) -> dict[str, Any]:
     """Wait for Accepted and Programmed; the summary (conditions, addresses, listeners) plus 'timeout' if it ran out."""
-    from .base import ProbeTimeout, wait_until
+    from .runtime import ProbeTimeout, wait_until
     state: dict[str, Any] = {}
 
     def programmed() -> bool:
@@ -245,7 +245,7 @@ def wait_gateway(ctx: ProbeContext, ns: str, name: str, timeout: float) -> dict[
 def wait_parents(ctx: ProbeContext, ns: str, *, group: str, version: str, plural: str, kind: str, name: str,
                  gateway: str, timeout: float) -> dict[str, Any]:
     """Wait for status.parents[] of an HTTPRoute or InferencePool to hold Accepted and ResolvedRefs True for the Gateway."""
-    from .base import ProbeTimeout, wait_until
+    from .runtime import ProbeTimeout, wait_until
     state: dict[str, Any] = {}
 
     def accepted() -> bool:
@@ -284,7 +284,7 @@ def gateway_host(template: str, ns: str, name: str, gateway: dict[str, Any]) -> 
 
 def run_client(ctx: ProbeContext, ns: str, pod: dict[str, Any], timeout: float) -> dict[str, Any]:
     """Create a finite client pod, wait for it to finish, and parse its RESULT lines."""
-    from .base import ProbeTimeout, wait_until
+    from .runtime import ProbeTimeout, wait_until
     name = pod["metadata"]["name"]
     container = pod["spec"]["containers"][0]["name"]
     ctx.call(f"create client pod {ns}/{name}", ctx.core.create_namespaced_pod, ns, pod)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import ProbeContext
 from .k8s import condition_true, conditions, manifest, millis, plain, quantity
+from .runtime import ProbeContext
 
 # names of k8s.py that the verifiers call through this module
 __all__ = ["condition_true", "conditions", "manifest", "millis", "plain", "quantity"]

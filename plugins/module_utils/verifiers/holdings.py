@@ -37,7 +37,7 @@ RESOURCES: dict[str, str] = {
 EXCLUSIVE, SHARED = "exclusive", "shared"
 MODES = (EXCLUSIVE, SHARED)
 
-# Labels of probe namespaces (verifiers/base.py ProbeContext.probe_namespace); duplicated as plain strings so
+# Labels of probe namespaces (verifiers/runtime.py ProbeContext.probe_namespace); duplicated as plain strings so
 # this module imports without the verifier machinery.
 MANAGED_BY_SELECTOR = "app.kubernetes.io/managed-by=aiconform"
 RUN_LABEL = "aiconform.io/run-id"

@@ -28,7 +28,7 @@ except ImportError:  # the module reports the missing library (deps.py)
     client = ApiException = None
 
 from ..kube import Connection, connect, describe_error, get_json
-from .base import MANAGED_BY, RUN_LABEL, dns_label
+from .runtime import MANAGED_BY, RUN_LABEL, dns_label
 
 LEASE_NAME = "aiconform-run"
 LEASE_SECONDS = 30

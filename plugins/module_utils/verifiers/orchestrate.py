@@ -3,7 +3,7 @@
 Why one process and threads: a probe spends nearly all its time waiting on the cluster (pods starting, HPA
 syncs, node joins), while starting a Python process that imports Ansible and the kubernetes client costs
 about a CPU-second. One process per cluster pays that once, and its probes share the wait. Each probe keeps
-its own connection (its User-Agent names the verifier), namespace and cleanup; see base.run_verifier.
+its own connection (its User-Agent names the verifier), namespace and cleanup; see runtime.run_verifier.
 
 As each verifier finishes, its redacted result is also written to ``progress_dir/<NNNN>-<id>.json`` (when
 given; NNNN counts finished verifiers from 0), so the playbook's wait loop (action plugin ``verify_status``)
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..versions import with_registry
-from . import base, holdings
+from . import holdings, runtime
 
 # Options every verifier accepts besides its own OPTIONS.
 COMMON_OPTIONS: dict[str, dict[str, Any]] = {"cleanup_timeout": {"type": "int", "default": 120}}
@@ -39,7 +39,7 @@ def known_ids() -> list[str]:
 
 
 def option_spec(requirement: str) -> dict[str, dict[str, Any]]:
-    return {**base.argspec(base.load(requirement).OPTIONS), **COMMON_OPTIONS}
+    return {**runtime.argspec(runtime.load(requirement).OPTIONS), **COMMON_OPTIONS}
 
 
 def validate_plans(plans: Mapping[str, Any], defaults: Mapping[str, Any] | None = None,
@@ -101,24 +101,24 @@ def run_all(plans: Mapping[str, dict[str, Any]], connection: Mapping[str, Any], 
     Returns id -> redacted result dict, in the order the verifiers finished.
     """
     # import every verifier before the threads start (no import races); a wrong HOLDS fails here, before any probe
-    holds = {requirement: holdings.declared(base.load(requirement)) for requirement in plans}
+    holds = {requirement: holdings.declared(runtime.load(requirement)) for requirement in plans}
     results: dict[str, dict[str, Any]] = {}
 
     def holds_of(requirement: str) -> dict[str, str]:
-        return holds.get(requirement) or holdings.declared(base.load(requirement))
+        return holds.get(requirement) or holdings.declared(runtime.load(requirement))
 
     def one(requirement: str) -> dict[str, Any]:
         spec = option_spec(requirement)
         params = {**connection, "run_id": run_id,
                   "options": mirrored_options(dict(plans[requirement]), spec, registry)}
         before = holders.snapshot(requirement, holds[requirement], holds_of) if holders and not check_mode else []
-        data = base.run_verifier(requirement, params, check_mode=check_mode).to_dict()
+        data = runtime.run_verifier(requirement, params, check_mode=check_mode).to_dict()
         if holders and not check_mode and holdings.timed_out(data):
             data = holdings.attribute(data, before + holders.snapshot(requirement, holds[requirement], holds_of))
         return data
 
     main = threading.current_thread() is threading.main_thread()
-    old_term = signal.signal(signal.SIGTERM, lambda *_: base.CANCEL.set()) if main else None
+    old_term = signal.signal(signal.SIGTERM, lambda *_: runtime.CANCEL.set()) if main else None
     try:
         scheduler = holdings.Scheduler(holds, concurrency)
         with ThreadPoolExecutor(max_workers=scheduler.limit, thread_name_prefix="verify") as pool:

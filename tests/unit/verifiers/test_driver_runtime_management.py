@@ -13,7 +13,7 @@ import pytest
 from _accel_fixtures import AICR_SAA, KOPS_DRIVER, VKS_SLICES, aicr_slices, kops_driver_check, needs, vks_slices
 from aiconform.results import Outcome, Status
 from aiconform.verifiers.driver_runtime_management import judge
-from aiconform.verifiers.driver_runtime_management.probe import parse, platform_info, versions_compatible
+from aiconform.verifiers.driver_runtime_management.rules import parse, platform_info, versions_compatible
 
 
 def _node(name: str, labels: dict[str, str] | None = None, runtime: str = "containerd://1.7.27") -> dict[str, Any]:

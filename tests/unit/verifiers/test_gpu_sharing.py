@@ -23,7 +23,7 @@ from _accel_fixtures import (
 )
 from aiconform.results import Outcome, Status
 from aiconform.verifiers.gpu_sharing import judge
-from aiconform.verifiers.gpu_sharing.probe import dra_mig, node_sharing, parse, pick, pod_count
+from aiconform.verifiers.gpu_sharing.rules import dra_mig, node_sharing, parse, pick, pod_count
 
 
 def _vks_nodes() -> list[dict[str, Any]]:

@@ -21,9 +21,9 @@ from _accel_fixtures import (
     vks_slices,
 )
 from aiconform.results import Outcome, Status
-from aiconform.verifiers.gpu_sharing.probe import parse
+from aiconform.verifiers.gpu_sharing.rules import parse
 from aiconform.verifiers.virtualized_accelerator import judge
-from aiconform.verifiers.virtualized_accelerator.probe import classify_node
+from aiconform.verifiers.virtualized_accelerator.rules import classify_node
 
 
 def vgpu_facts() -> dict[str, Any]:

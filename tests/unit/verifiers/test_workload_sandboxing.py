@@ -16,7 +16,7 @@ from _accel_fixtures import KOPS, needs
 from aiconform.results import Outcome, Status
 from aiconform.verifiers.workload_sandboxing import judge
 from aiconform.verifiers.workload_sandboxing.fetch import discover
-from aiconform.verifiers.workload_sandboxing.probe import SCRIPT, classify, kernel_differs, parse
+from aiconform.verifiers.workload_sandboxing.rules import SCRIPT, classify, kernel_differs, parse
 
 KOPS_NODES = KOPS / "Test_SchedulingOrchestration_ClusterAutoscaling" / "output.md"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base import declared_options
+from ..runtime import declared_options
 
 REQUIREMENT = "accelerator_metrics"
 TEST_NAME = "TestAcceleratorPerformanceMetrics"

@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 from .. import k8s
-from ..base import ProbeContext, ProbeTimeout, pause, wait_until
 from ..exposition import ExpositionError, parse
 from ..httpproxy import (
     api_request,
@@ -16,6 +15,7 @@ from ..httpproxy import (
     status_reason,
     url_request,
 )
+from ..runtime import ProbeContext, ProbeTimeout, pause, wait_until
 from .judge import primary_utilization, utilization_change, utilization_series
 
 # The exporter Service when it is not where the option says: a Service whose app labels, or a ServiceMonitor

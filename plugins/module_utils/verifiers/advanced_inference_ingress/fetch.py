@@ -12,7 +12,7 @@ except ImportError:  # the module reports the missing library (deps.py)
     client = None
 
 from .. import _networking as net
-from ..base import ProbeContext, ProbeTimeout, wait_until
+from ..runtime import ProbeContext, ProbeTimeout, wait_until
 from . import GATEWAY_CLASS_VAR, OPTIONS, REFERENCE_CLASS
 
 GIE_GROUP, GIE_VERSION = "inference.networking.k8s.io", "v1"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base import declared_options
+from ..runtime import declared_options
 
 REQUIREMENT = "ai_inference"
 TEST_NAME = "TestAIInference"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _networking as net
-from ..base import ProbeContext, ProbeTimeout, wait_until
+from ..runtime import ProbeContext, ProbeTimeout, wait_until
 from . import GATEWAY_CLASS_VAR, OPTIONS, REFERENCE_CLASS
 
 GROUP, VERSION = net.GATEWAY_GROUP, net.GATEWAY_VERSION

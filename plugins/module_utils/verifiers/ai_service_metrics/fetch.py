@@ -14,8 +14,8 @@ except ImportError:  # the module reports the missing library (deps.py)
     client = None
 
 from ... import datafiles
-from ..base import ProbeContext, ProbeTimeout, pause, wait_until
 from ..httpproxy import api_request, parse_service_ref, service_proxy_path, status_reason, url_request
+from ..runtime import ProbeContext, ProbeTimeout, pause, wait_until
 from . import OPTIONS
 from .judge import DISCOVERY_CRDS, SCRAPE_ANNOTATIONS
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base import declared_options
+from ..runtime import declared_options
 
 REQUIREMENT = "cluster_autoscaling"
 TEST_NAME = "TestAcceleratorClusterAutoscaling"

@@ -12,7 +12,7 @@ except ImportError:  # the module reports the missing library (deps.py)
 
 from .. import _accelerator as acc
 from .. import _scheduling as s
-from ..base import ProbeContext, ProbeTimeout, pause, wait_until
+from ..runtime import ProbeContext, ProbeTimeout, pause, wait_until
 
 STATUS_CM = "cluster-autoscaler-status"
 CLAIM_TEMPLATE = "aiconform-accelerator"

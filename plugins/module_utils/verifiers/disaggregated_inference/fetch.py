@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import _networking as net
-from ..base import ProbeContext
+from ..runtime import ProbeContext
 from . import OPTIONS
 
 CLIENT = "disagg-client"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base import declared_options
+from ..runtime import declared_options
 from .fetch import fetch
 from .judge import judge
 

@@ -5,7 +5,7 @@ import dataclasses
 from typing import Any
 
 from .. import _accelerator as acc
-from ..base import ProbeContext, ProbeTimeout
+from ..runtime import ProbeContext, ProbeTimeout
 
 TEMPLATE = "accelerator-claim-template"
 REQUEST = "single-accelerator"

@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _accelerator as acc
-from ..base import ProbeContext, ProbeTimeout
-from . import probe
+from ..runtime import ProbeContext, ProbeTimeout
+from . import rules
 
 TEMPLATE = "accelerator-claim-template"
 REQUEST = "single-accelerator"
@@ -28,7 +28,7 @@ def _node_devices(slices: list[dict[str, Any]], nodes: list[dict[str, Any]], nod
 def _runtime_class(ctx: ProbeContext) -> str:
     from kubernetes import client
     api = client.NodeV1Api(ctx.conn.api)
-    for name in probe.RUNTIME_CLASSES:
+    for name in rules.RUNTIME_CLASSES:
         if ctx.optional(f"read runtimeclass {name}", api.read_runtime_class, name) is not None:
             return name
     return ""
@@ -49,7 +49,7 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
 
     def info_for(node: str) -> dict[str, Any]:
         summary = next(n for n in nodes if n["name"] == node)
-        return probe.platform_info(summary, _node_devices(slices, nodes, node, cfg), runtime_class, env["mode"])
+        return rules.platform_info(summary, _node_devices(slices, nodes, node, cfg), runtime_class, env["mode"])
 
     facts["platform"] = info_for(env["node"])
     ctx.record("What the platform advertises", facts["platform"],
@@ -61,7 +61,7 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
         ctx.call(f"create resourceclaimtemplate {ns}/{TEMPLATE}", ctx.custom.create_namespaced_custom_object,
                  acc.DRA_GROUP, version, ns, "resourceclaimtemplates", body)
     container = acc.probe_container("prober", opts.get("probe_image") or "ubuntu:22.04", cfg, sleep=False)
-    container["args"] = [container["args"][0] + "\n" + probe.DRIVER_SCRIPT + "sleep 3600"]
+    container["args"] = [container["args"][0] + "\n" + rules.DRIVER_SCRIPT + "sleep 3600"]
     pod = acc.probe_pod(ns, POD, [container], cfg, grant=env["mode"], claim_template=TEMPLATE)
     ctx.call(f"create pod {ns}/{POD}", ctx.core.create_namespaced_pod, ns, pod)
     ctx.record("Driver/runtime probe pod", pod, command=f"kubectl create -n {ns} -f {POD}.yaml")
@@ -76,8 +76,8 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
     if node != facts["platform"]["node"]:
         facts["platform"] = info_for(node)  # upstream re-resolves on the node the pod landed on
     text, _rest = acc.wait_for_log(ctx, ns, POD, "prober", float(opts.get("log_timeout", 90)),
-                                   lambda t: bool(probe.parse(t)["complete"]))
-    parsed = probe.parse(text)
+                                   lambda t: bool(rules.parse(t)["complete"]))
+    parsed = rules.parse(text)
     result.update(parsed, log=acc.trim(text))
     if not parsed["complete"]:
         result["timeout"] = (f"timed out after {float(opts.get('log_timeout', 90)):g}s waiting for complete "

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...results import Check, Outcome, Status, Verdict
-from .probe import versions_compatible
+from .rules import versions_compatible
 
 
 def _compat(platform: dict[str, Any], p: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base import declared_options
+from ..runtime import declared_options
 
 REQUIREMENT = "gang_scheduling"
 TEST_NAME = "TestGangScheduling"

@@ -13,7 +13,7 @@ except ImportError:  # the module reports the missing library (deps.py)
 
 from ...kube import ClusterError
 from .. import _scheduling as s
-from ..base import MANAGED_BY, RUN_LABEL, ProbeContext, ProbeTimeout, dns_label, pause, wait_until
+from ..runtime import MANAGED_BY, RUN_LABEL, ProbeContext, ProbeTimeout, dns_label, pause, wait_until
 from .mechanisms import MECHANISMS, choose
 
 KUEUE = "kueue.x-k8s.io"

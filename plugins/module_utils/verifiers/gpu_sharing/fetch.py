@@ -10,8 +10,8 @@ except ImportError:  # the module reports the missing library (deps.py)
     yaml = None
 
 from .. import _accelerator as acc
-from ..base import ProbeContext, ProbeTimeout, pause
-from . import probe
+from ..runtime import ProbeContext, ProbeTimeout, pause
+from . import rules
 
 TEMPLATE = "shared-accelerator-claim"
 REQUEST = "shared-accelerator"
@@ -55,15 +55,15 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
     disc = acc.dra_discovery(ctx)
     version = acc.client_version(disc)
     slices = [acc.slice_summary(o) for o in acc.list_dra(ctx, version, "resourceslices")] if version else []
-    candidates = [probe.node_sharing(n) for n in usable if probe.is_gpu_node(n)]
-    candidates += probe.dra_mig(slices, [n["name"] for n in usable])
+    candidates = [rules.node_sharing(n) for n in usable if rules.is_gpu_node(n)]
+    candidates += rules.dra_mig(slices, [n["name"] for n in usable])
     facts.update(dra_version=version, nodes=candidates, config=_device_plugin_config(ctx))
     ctx.record("GPU sharing as the nodes advertise it", {"nodes": candidates, "device_plugin_config": facts["config"]},
                command="kubectl get nodes -o yaml; kubectl get clusterpolicies,resourceslices -o yaml")
-    target = probe.pick(candidates)
+    target = rules.pick(candidates)
     if target is None:
         return facts
-    n = probe.pod_count(target, int(opts.get("max_probe_pods", 9)))
+    n = rules.pod_count(target, int(opts.get("max_probe_pods", 9)))
     facts["plan"] = {"node": target["node"], "mechanism": target["mechanism"], "resource": target["resource"],
                      "pods": n, "physical": target["physical"]}
     if n < 2:
@@ -75,7 +75,7 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
 def _pod(ctx: ProbeContext, cfg: acc.AcceleratorConfig, ns: str, name: str, target: dict[str, Any]) -> dict[str, Any]:
     image = ctx.options.get("probe_image") or "ubuntu:22.04"
     container = acc.probe_container("prober", image, cfg, sleep=False)
-    container["args"] = [container["args"][0] + "\n" + probe.HEALTH_SCRIPT + "sleep 3600"]
+    container["args"] = [container["args"][0] + "\n" + rules.HEALTH_SCRIPT + "sleep 3600"]
     if target["grant"] == "dra":
         pod = acc.probe_pod(ns, name, [container], cfg, grant="dra", claim_template=TEMPLATE)
     else:
@@ -91,7 +91,7 @@ def _poll(ctx: ProbeContext, ns: str, name: str, timeout: float) -> dict[str, An
     deadline = time.monotonic() + timeout
     while True:
         text = acc.read_log(ctx, ns, name, "prober")
-        parsed = probe.parse(text)
+        parsed = rules.parse(text)
         if parsed["health"] is not None or time.monotonic() >= deadline:
             missing = "" if parsed["health"] is not None else \
                 f"timed out after {timeout:g}s waiting for the RESULT: HEALTH_CHECK line in the log of {name}"
@@ -105,7 +105,7 @@ def _run(ctx: ProbeContext, cfg: acc.AcceleratorConfig, target: dict[str, Any], 
     ns = ctx.probe_namespace()
     out: dict[str, Any] = {"namespace": ns, "pods": {}, "timeout": "", "cleanup": []}
     if target["grant"] == "dra":
-        body = acc.claim_template(ns, TEMPLATE, REQUEST, probe.MIG_DEVICE_CLASS, version or "v1")
+        body = acc.claim_template(ns, TEMPLATE, REQUEST, rules.MIG_DEVICE_CLASS, version or "v1")
         ctx.call(f"create resourceclaimtemplate {ns}/{TEMPLATE}", ctx.custom.create_namespaced_custom_object,
                  acc.DRA_GROUP, version, ns, "resourceclaimtemplates", body)
     names = [f"{POD_PREFIX}{i}" for i in range(n)]

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from .. import _networking as net
-from ..base import ProbeContext, ProbeTimeout, wait_until
+from ..runtime import ProbeContext, ProbeTimeout, wait_until
 from . import OPTIONS
 
 DRA_GROUP = "resource.k8s.io"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base import declared_options
+from ..runtime import declared_options
 
 REQUIREMENT = "pod_autoscaling"
 # One upstream README variant lists this name; no upstream code is pinned yet (requirements.md §4.2).

@@ -12,7 +12,7 @@ except ImportError:  # the module reports the missing library (deps.py)
 
 from ...kube import ClusterError
 from .. import _scheduling as s
-from ..base import ProbeContext, ProbeTimeout, pause, wait_until
+from ..runtime import ProbeContext, ProbeTimeout, pause, wait_until
 
 APISERVICES = {"metrics": "v1beta1.metrics.k8s.io", "custom_metrics": "v1beta1.custom.metrics.k8s.io",
                "external_metrics": "v1beta1.external.metrics.k8s.io"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base import declared_options
+from ..runtime import declared_options
 
 REQUIREMENT = "robust_controller"
 TEST_NAME = "TestRobustCRDControllerOperation"

@@ -14,7 +14,7 @@ except ImportError:  # the module reports the missing library (deps.py)
 
 from ...kube import describe_error
 from .. import k8s
-from ..base import ProbeContext, ProbeTimeout, wait_until
+from ..runtime import ProbeContext, ProbeTimeout, wait_until
 from .profiles import (
     BUILT_IN,
     OTHER_OPERATOR_CRDS,

@@ -5,7 +5,7 @@ from typing import Any
 
 from ...kube import ClusterError
 from .. import _accelerator as acc
-from ..base import ProbeContext, ProbeTimeout
+from ..runtime import ProbeContext, ProbeTimeout
 
 TEMPLATE = "accelerator-claim-template"  # upstream testResourceTemplateName
 REQUEST = "single-accelerator"  # upstream testRequestName

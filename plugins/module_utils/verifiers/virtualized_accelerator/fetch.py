@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _accelerator as acc
-from ..base import ProbeContext, ProbeTimeout
-from ..gpu_sharing import probe as sharing
-from . import probe
+from ..gpu_sharing import rules as sharing
+from ..runtime import ProbeContext, ProbeTimeout
+from . import rules
 
 TEMPLATE = "accelerator-claim-template"
 REQUEST = "single-accelerator"
@@ -20,8 +20,8 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
         return facts
     _disc, version, classes, slices = acc.dra_inventory(ctx)
     nodes = acc.usable_nodes(acc.list_nodes(ctx))
-    gpu_nodes = [n for n in nodes if sharing.is_gpu_node(n) or probe.node_devices(slices, n["name"])]
-    facts["nodes"] = [probe.classify_node(n, probe.node_devices(slices, n["name"])) for n in gpu_nodes]
+    gpu_nodes = [n for n in nodes if sharing.is_gpu_node(n) or rules.node_devices(slices, n["name"])]
+    facts["nodes"] = [rules.classify_node(n, rules.node_devices(slices, n["name"])) for n in gpu_nodes]
     ctx.record("Virtual or physical accelerators, per GPU node", facts["nodes"],
                command="kubectl get nodes --show-labels; kubectl get resourceslices -o yaml")
     virtual = {c["node"] for c in facts["nodes"] if c["kind"] == "virtual"}

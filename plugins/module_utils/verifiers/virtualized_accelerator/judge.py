@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from ...results import Check, Outcome, Status, Verdict
-from .probe import VIRTUAL_BRANDS
+from .rules import VIRTUAL_BRANDS
 
 
 def _seen_virtual(p: dict[str, Any]) -> str:

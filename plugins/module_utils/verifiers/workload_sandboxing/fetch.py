@@ -7,8 +7,8 @@ from typing import Any
 from ...versions import probe_image
 from .. import _accelerator as acc
 from .. import k8s
-from ..base import ProbeContext, ProbeTimeout, pause, wait_until
-from . import probe
+from ..runtime import ProbeContext, ProbeTimeout, pause, wait_until
+from . import rules
 
 SANDBOXED = "sandboxed-probe-pod"
 CONTROL = "unsandboxed-control-pod"
@@ -23,11 +23,11 @@ def _runtime_classes(ctx: ProbeContext) -> list[dict[str, Any]]:
     from kubernetes import client
     items = ctx.call("list runtimeclasses.node.k8s.io", client.NodeV1Api(ctx.conn.api).list_runtime_class).items
     out = [{"name": rc.metadata.name, "handler": rc.handler} for rc in items]
-    return sorted(({**rc, "kind": probe.classify(rc)} for rc in out), key=lambda r: r["name"])
+    return sorted(({**rc, "kind": rules.classify(rc)} for rc in out), key=lambda r: r["name"])
 
 
 def _agent_api(ctx: ProbeContext) -> str | None:
-    group = ctx.api_group(probe.AGENT_GROUP)
+    group = ctx.api_group(rules.AGENT_GROUP)
     if group is None:
         return None
     versions = [v.get("version") for v in (group or {}).get("versions") or [] if v.get("version")]
@@ -52,7 +52,7 @@ def discover(sandbox_type: str, requested: str, classes: list[dict[str, Any]], a
 
     def agent_sandbox() -> dict[str, Any]:
         if not agent:
-            return {"solution": None, "error": f"API group {probe.AGENT_GROUP} not found"}
+            return {"solution": None, "error": f"API group {rules.AGENT_GROUP} not found"}
         sol = {"type": "agent-sandbox", "version": agent, "runtime_class": "", "handler": ""}
         if requested:
             rc = by_name.get(requested)
@@ -82,7 +82,7 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
                              "requested": {"sandbox_type": opts.get("sandbox_type") or "auto",
                                            "runtime_class": opts.get("runtime_class") or ""}}
     ctx.record("Sandboxing mechanism detection", {k: facts[k] for k in ("runtime_classes", "agent_api", "solution", "error")},
-               command=f"kubectl get runtimeclasses; kubectl api-versions | grep {probe.AGENT_GROUP}")
+               command=f"kubectl get runtimeclasses; kubectl api-versions | grep {rules.AGENT_GROUP}")
     if not found["solution"]:
         return facts
     sol = found["solution"]
@@ -117,7 +117,7 @@ def _pod(ns: str, name: str, image: str, *, runtime_class: str = "", node_name: 
     pod["metadata"].update(name=name, namespace=ns)
     ctr = pod["spec"]["containers"][0]
     ctr["image"] = image
-    ctr["args"] = [probe.SCRIPT + "sleep 3600"]
+    ctr["args"] = [rules.SCRIPT + "sleep 3600"]
     if runtime_class:
         pod["spec"]["runtimeClassName"] = runtime_class
     if node_name:
@@ -128,18 +128,18 @@ def _pod(ns: str, name: str, image: str, *, runtime_class: str = "", node_name: 
 def _agent_sandbox(ctx: ProbeContext, ns: str, sol: dict[str, Any], image: str, timeout: float) -> str:
     """Create a Sandbox and return the name of the Pod it owns (upstream waitForAgentSandboxPod)."""
     body = _manifest("sandbox.yaml")
-    body["apiVersion"] = f"{probe.AGENT_GROUP}/{sol['version']}"
+    body["apiVersion"] = f"{rules.AGENT_GROUP}/{sol['version']}"
     body["metadata"].update(name=SANDBOX_CR, namespace=ns)
     spec = _pod(ns, "x", image, runtime_class=sol.get("runtime_class", ""))["spec"]
     body["spec"]["podTemplate"]["spec"] = spec
-    ctx.call(f"create sandbox {ns}/{SANDBOX_CR}", ctx.custom.create_namespaced_custom_object, probe.AGENT_GROUP,
+    ctx.call(f"create sandbox {ns}/{SANDBOX_CR}", ctx.custom.create_namespaced_custom_object, rules.AGENT_GROUP,
              sol["version"], ns, "sandboxes", body)
     ctx.record("agent-sandbox Sandbox", body, command=f"kubectl create -n {ns} -f sandbox.yaml")
 
     def owned() -> str:
         for p in ctx.call(f"list pods in {ns}", ctx.core.list_namespaced_pod, ns).items:
             for o in p.metadata.owner_references or []:
-                if o.kind == "Sandbox" and o.name == SANDBOX_CR and o.api_version.startswith(probe.AGENT_GROUP + "/"):
+                if o.kind == "Sandbox" and o.name == SANDBOX_CR and o.api_version.startswith(rules.AGENT_GROUP + "/"):
                     return str(p.metadata.name)
         return ""
 
@@ -155,13 +155,13 @@ def _probe(ctx: ProbeContext, ns: str, out: dict[str, Any], timeout: float) -> N
     text = ""
     while True:
         text = acc.read_log(ctx, ns, out["pod"], "prober")
-        if probe.COMPLETED in text or time.monotonic() >= deadline:
+        if rules.COMPLETED in text or time.monotonic() >= deadline:
             break
         pause(min(2.0, max(0.05, deadline - time.monotonic())))
-    out.update(probe.parse(text), log=acc.trim(text))
+    out.update(rules.parse(text), log=acc.trim(text))
     ctx.record(f"Probe log of {out['pod']}", text or "(empty)", kind="log", command=f"kubectl logs -n {ns} {out['pod']}")
     if not out["completed"]:
-        raise ProbeTimeout(f"probe in pod {out['pod']} did not report {probe.COMPLETED!r} within {timeout:g}s")
+        raise ProbeTimeout(f"probe in pod {out['pod']} did not report {rules.COMPLETED!r} within {timeout:g}s")
 
 
 def _events(ctx: ProbeContext, ns: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...results import Check, Outcome, Status, Verdict
-from .probe import AGENT_GROUP, SANDBOX_KEYWORDS, kernel_differs
+from .rules import AGENT_GROUP, SANDBOX_KEYWORDS, kernel_differs
 
 SUBTESTS = ("SchedulingAndExecution", "ProcessIsolation", "KernelAndMemoryIsolation", "FilesystemIsolation",
             "NetworkIsolation")

@@ -6,10 +6,10 @@ from typing import Any
 
 from .. import deps
 from ..kube import CONNECTION_ARGSPEC
-from .base import argspec, load, run_verifier
 from .holdings import ClusterHolders
 from .leftovers import RunLease
 from .orchestrate import COMMON_OPTIONS, mirrored_options, run_all, validate_plans
+from .runtime import argspec, load, run_verifier
 
 COMMON_ARGSPEC: dict[str, dict[str, Any]] = {
     **CONNECTION_ARGSPEC,
