@@ -49,4 +49,9 @@ STACKS = {
                "with schedulerName volcano are bound by it, a PodGroup's minMember all together; the chart's "
                "admission webhooks (vcjobs, PodGroups, Queues) are served by the webhook-manager with a certificate "
                "from the lab's PKI",
+    "coscheduling": "base, plus the scheduler-plugins kube-scheduler and controller for real (lab.stacks.coscheduling "
+                    "of versions.yml, built from sigs.k8s.io/scheduler-plugins): a second scheduler "
+                    "scheduler-plugins-scheduler whose profile enables the Coscheduling plugin binds the pods of a "
+                    "PodGroup (scheduling.x-k8s.io) only when minMember of them fit; the controller keeps the "
+                    "PodGroups' status",
 }

@@ -175,14 +175,18 @@ class Supervisor:
         raise RuntimeError(f"{what} not ready after {timeout:g}s" + (f" (last error: {last})" if last else ""))
 
     def install_stack(self, api: Api, controllers: list[str], run_pods: bool) -> dict[str, Any]:
-        """What a stack applies itself at start (karpenter.py's, volcano.py's objects), once its controllers run."""
-        from aiconform.labcluster import build, karpenter, volcano
+        """What a stack applies itself at start (karpenter.py's, volcano.py's, coscheduling.py's objects), once its
+        controllers run."""
+        from aiconform.labcluster import build, coscheduling, karpenter, volcano
 
         if "karpenter" in controllers:
             stack: Any = karpenter
             manifests, what = build.manifests_dir("karpenter"), "Karpenter"
         elif "volcano-scheduler" in controllers:
             stack, manifests, what = volcano, build.manifests_dir("volcano-scheduler"), "Volcano"
+        elif "scheduler-plugins-scheduler" in controllers:
+            stack, manifests, what = (coscheduling, build.manifests_dir("scheduler-plugins-scheduler"),
+                                      "scheduler-plugins")
         else:
             return {}
         if not run_pods:

@@ -118,3 +118,48 @@ def test_kai_needs_its_queue(sim_factory, scenario):
                           if c.type == "PodScheduled" and c.status == "False"])
     assert cond and cond[0].message.startswith("QueueDoesNotExist")
     assert _node(core, "k") is None
+
+
+def _cosched_pod(name: str, group: str, cpu: str) -> dict:
+    return {"metadata": {"name": name, "labels": {"scheduling.x-k8s.io/pod-group": group}},
+            "spec": {"schedulerName": "scheduler-plugins-scheduler", "tolerations": TOLERATE_GPU,
+                     "containers": [{"name": "c", "image": "busybox", "resources": {"requests": {"cpu": cpu}}}]}}
+
+
+def test_coscheduling_speaks_and_steps_as_the_real_scheduler_plugins(sim_factory):
+    """What the lab's real scheduler-plugins v0.34 scheduler and controller showed (tests/lab/test_lab_coscheduling.py):
+    a short gang's pods say PreFilter's words inside a fit error; a complete gang that does not fit is rejected in
+    PostFilter and its PodGroup is Scheduling (every member exists) with none bound."""
+    h = sim_factory("conformant-coscheduling")
+    core, custom = _clients(h)
+    group = ("scheduling.x-k8s.io", "v1alpha1")
+    custom.create_namespaced_custom_object(*group, "default", "podgroups", {
+        "apiVersion": "scheduling.x-k8s.io/v1alpha1", "kind": "PodGroup", "metadata": {"name": "big"},
+        "spec": {"minMember": 3}})
+    for i in range(2):
+        core.create_namespaced_pod("default", _cosched_pod(f"big-{i}", "big", "15"))
+    cond = until(lambda: [c for c in core.read_namespaced_pod("big-0", "default").status.conditions or []
+                          if c.type == "PodScheduled" and c.status == "False"])
+    assert cond and "nodes are available: pre-filter pod big-0 cannot find enough sibling pods, current pods number: " \
+        "2, minMember of group: 3. no new claims to deallocate, preemption: 0/" in cond[0].message, cond
+    assert cond[0].message.endswith("PodGroup default/big gets rejected due to Pod big-0 is unschedulable even after "
+                                    "PostFilter"), cond
+    core.create_namespaced_pod("default", _cosched_pod("big-2", "big", "15"))  # 15 CPUs each: two fit, not three
+
+    def messages() -> dict[str, str]:
+        out = {}
+        for i in range(3):
+            for c in core.read_namespaced_pod(f"big-{i}", "default").status.conditions or []:
+                if c.type == "PodScheduled" and c.status == "False" and "pre-filter" not in c.message:
+                    out[f"big-{i}"] = c.message
+        return out if len(out) == 3 else {}
+
+    got = until(messages)
+    assert got, got
+    rejected = [m for m in got.values() if "gets rejected due to Pod big-2 is unschedulable even after PostFilter" in m]
+    assert rejected and "Insufficient cpu" in rejected[0] and "no new claims to deallocate, preemption: 0/" in rejected[0]
+    assert list(got.values()).count("0/1 nodes are available: 1 optimistic rejection in PostFilter.") == 2, got
+    pg = until(lambda: (g := custom.get_namespaced_custom_object(*group, "default", "podgroups", "big"))
+               .get("status", {}).get("phase") == "Scheduling" and g)
+    assert pg, custom.get_namespaced_custom_object(*group, "default", "podgroups", "big").get("status")
+    assert [_node(core, f"big-{i}") for i in range(3)] == [None, None, None]

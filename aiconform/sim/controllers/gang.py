@@ -18,10 +18,14 @@ records (nothing more is modelled):
   ``volcano``, PodGroup ``status.phase`` Pending/Inqueue/Running; KAI a Warning ``Unschedulable`` pod event, a
   Normal ``Unschedulable`` PodGroup event and ``status.schedulingConditions`` ``UnschedulableOnNodePool``
   (``NotReady`` "Job is not ready for scheduling. Waiting for <min> pods, currently <n> exist, 0 are gated" while
-  the gang is short of members); coscheduling ``FailedScheduling`` from ``scheduler-plugins-scheduler`` with
-  "pre-filter pod <p> cannot find enough sibling pods, current pods number: <n>, minMember of group: <min>" or
-  "PodGroup <ns>/<pg> gets rejected due to Pod <p> is unschedulable even after PostFilter", ``status.phase``
-  Pending/Scheduling/Running/Finished.
+  the gang is short of members); coscheduling ``FailedScheduling`` from ``scheduler-plugins-scheduler`` in the
+  words of the real v0.34 scheduler (the lab's coscheduling stack): "0/<n> nodes are available: pre-filter pod <p>
+  cannot find enough sibling pods, current pods number: <k>, minMember of group: <min>. no new claims to deallocate,
+  preemption: ..., PodGroup <ns>/<pg> gets rejected due to Pod <p> is unschedulable even after PostFilter" while
+  the gang is short of members; once complete, the fit error of the first member that fits nowhere followed by that
+  PostFilter rejection, and "0/1 nodes are available: 1 optimistic rejection in PostFilter." on the members that fit
+  (rejected while waiting in Permit); ``status.phase`` as scheduler-plugins' PodGroup controller steps it
+  (Pending, Scheduling once minMember pods exist even if none is bound, Running, Finished or Failed).
 
 Simulator-only fault: a ConfigMap ``gang-sim-faults`` in the scheduler's namespace (``volcano-system``,
 ``kai-scheduler``, ``scheduler-plugins``) annotated ``sim.aiconform.io/gang: ignore-min-member`` binds every pod
@@ -125,7 +129,7 @@ def _schedule(c: Cluster, g: Gang) -> None:
                 _place(c, g, [p], 1, nodes, used, ns, pg_name)
             continue
         if len(members) < min_member:
-            msg = _short_message(g, ns, pg_name, waiting[0], len(members), min_member)
+            msg = _short_message(g, ns, pg_name, waiting[0], len(members), min_member, len(nodes))
             for p in waiting:
                 _unschedulable(c, g, p, msg)
             if g.name == "kai":
@@ -140,6 +144,7 @@ def _place(c: Cluster, g: Gang, waiting: list[Obj], needed: int, nodes: list[Obj
     trial = {k: Counter(v) for k, v in used.items()}
     plan: list[tuple[Obj, str]] = []
     first_error = ""
+    failed_pod = ""  # the first pod that fits nowhere (coscheduling's PostFilter names it)
     origin = ""  # Volcano's words for the first pod that fits nowhere: "<pod>: 0/N nodes are unavailable: ..."
     for pod in waiting:
         histogram: Counter[str] = Counter()
@@ -156,6 +161,7 @@ def _place(c: Cluster, g: Gang, waiting: list[Obj], needed: int, nodes: list[Obj
             break
         if chosen is None:
             first_error = first_error or fit_error(len(nodes), histogram)
+            failed_pod = failed_pod or pod["metadata"]["name"]
             origin = origin or f"{pod['metadata']['name']}: " + (
                 f"0/{len(nodes)} nodes are unavailable: " + ", ".join(sorted(f"{v} {k}" for k, v in histogram.items()))
                 + "." if nodes else "no nodes available to schedule pods")
@@ -182,12 +188,16 @@ def _place(c: Cluster, g: Gang, waiting: list[Obj], needed: int, nodes: list[Obj
         return
     fit = len(plan)
     fit_err = origin if g.name == "volcano" else first_error
+    planned = {id(p) for p, _node in plan}
     for pod in waiting:
-        msg = _gang_message(g, ns, pg_name, pod, fit, len(waiting), members, min_member, fit_err)
+        msg = _gang_message(g, ns, pg_name, pod, fit, len(waiting), members, min_member, fit_err, failed_pod)
+        if g.name == "coscheduling" and id(pod) in planned:
+            # a member that fit waits in Permit; the failing member's PostFilter rejects every waiting one
+            msg = "0/1 nodes are available: 1 optimistic rejection in PostFilter."
         # Volcano's pod condition is the PodGroup's message without its "<n>/<m> tasks in gang unschedulable: "
         _unschedulable(c, g, pod, msg.split(": ", 1)[1] if g.name == "volcano" else msg)
     if pg is not None:
-        msg = _gang_message(g, ns, pg_name, waiting[0], fit, len(waiting), members, min_member, fit_err)
+        msg = _gang_message(g, ns, pg_name, waiting[0], fit, len(waiting), members, min_member, fit_err, failed_pod)
         if g.name == "volcano":
             _pg_condition(c, g, pg, "Unschedulable", "True", "NotEnoughResources", msg)
             _pg_event(c, pg, "Warning", "Unschedulable", msg, g)
@@ -195,17 +205,26 @@ def _place(c: Cluster, g: Gang, waiting: list[Obj], needed: int, nodes: list[Obj
             _pg_event(c, pg, "Normal", "Unschedulable", msg, g)
 
 
-def _short_message(g: Gang, ns: str, pg: str, pod: Obj, members: int, min_member: int) -> str:
+def _short_message(g: Gang, ns: str, pg: str, pod: Obj, members: int, min_member: int, n_nodes: int) -> str:
     if g.name == "volcano":
         return f"pod group is not ready, {members} Pending, {min_member} minAvailable"
     if g.name == "kai":
         return f"Job is not ready for scheduling. Waiting for {min_member} pods, currently {members} exist, 0 are gated"
-    return (f"pre-filter pod {pod['metadata']['name']} cannot find enough sibling pods, current pods number: "
-            f"{members}, minMember of group: {min_member}")
+    # as the lab's real scheduler-plugins v0.34 scheduler words it: PreFilter's error as the fit error, then the
+    # PostFilter plugins' messages (DynamicResources, DefaultPreemption, Coscheduling)
+    name = pod["metadata"]["name"]
+    return (f"0/{n_nodes} nodes are available: pre-filter pod {name} cannot find enough sibling pods, current pods "
+            f"number: {members}, minMember of group: {min_member}. no new claims to deallocate, preemption: "
+            f"0/{n_nodes} nodes are available: {n_nodes} Preemption is not helpful for scheduling., "
+            f"{_postfilter_rejection(ns, pg, name)}")
+
+
+def _postfilter_rejection(ns: str, pg: str, pod: str) -> str:
+    return f"PodGroup {ns}/{pg} gets rejected due to Pod {pod} is unschedulable even after PostFilter"
 
 
 def _gang_message(g: Gang, ns: str, pg: str, pod: Obj, fit: int, pending: int, members: int, min_member: int,
-                  fit_err: str) -> str:
+                  fit_err: str, failed_pod: str = "") -> str:
     if g.name == "volcano":
         # as v1.14's gang plugin writes it (seen on the lab's real scheduler): "13/22 tasks in gang unschedulable: pod
         # group is not ready, 22 Pending, 22 minAvailable; Pending: 13 Unschedulable, 9 Schedulable. Origin reason is
@@ -216,7 +235,13 @@ def _gang_message(g: Gang, ns: str, pg: str, pod: Obj, fit: int, pending: int, m
     if g.name == "kai":
         return (f"Resources were found for {fit} pods while {min_member} are required for gang scheduling. "
                 + (fit_err or ""))
-    return f"PodGroup {ns}/{pg} gets rejected due to Pod {pod['metadata']['name']} is unschedulable even after PostFilter"
+    # as the lab's real scheduler-plugins v0.34 scheduler words it: "0/5 nodes are available: 1 node(s) had untolerated
+    # taint(s), 4 Insufficient cpu. no new claims to deallocate, preemption: 0/5 nodes are available: 1 Preemption is
+    # not helpful for scheduling, 4 No preemption victims found for incoming pod., PodGroup <ns>/<pg> gets rejected
+    # due to Pod <pod> is unschedulable even after PostFilter"
+    fit_part, sep, pre = fit_err.partition(" preemption: ")
+    head = f"{fit_part} no new claims to deallocate, preemption: {pre}, " if sep else (f"{fit_err} " if fit_err else "")
+    return head + _postfilter_rejection(ns, pg, failed_pod or pod["metadata"]["name"])
 
 
 def _unschedulable(c: Cluster, g: Gang, pod: Obj, message: str) -> None:
@@ -247,7 +272,8 @@ def _podgroup_status(c: Cluster, g: Gang) -> None:
     pods_by_group: dict[tuple[str, str], list[Obj]] = {}
     for p in c.objects("", "pods"):
         name = _group_of(p, g)
-        if name and (p.get("spec") or {}).get("schedulerName") == g.scheduler:
+        # scheduler-plugins' PodGroup controller counts the pods by their label alone, whatever their scheduler
+        if name and (g.name == "coscheduling" or (p.get("spec") or {}).get("schedulerName") == g.scheduler):
             pods_by_group.setdefault((p["metadata"]["namespace"], name), []).append(p)
     for pg in c.objects(g.group, "podgroups"):
         members = pods_by_group.get((pg["metadata"]["namespace"], pg["metadata"]["name"]), [])
@@ -266,20 +292,40 @@ def _podgroup_status(c: Cluster, g: Gang) -> None:
                                                "reason": "Unschedulable", "message": msg, "status": "True"}]
             else:
                 st.pop("schedulingConditions", None)
-        else:
+        elif g.name == "volcano":
             st.update({"running": phases["Running"], "succeeded": phases["Succeeded"], "failed": phases["Failed"]})
             done = phases["Succeeded"] + phases["Failed"]
-            if g.name == "volcano":
-                # the enqueue action admits a PodGroup once its minMember pods exist (the real scheduler's
-                # oversized gang stays Inqueue with none bound); fewer members: the job is invalid, Pending
-                phase = ("Completed" if members and done >= min_member and not phases["Running"] else
-                         "Running" if phases["Running"] + done >= min_member else
-                         "Inqueue" if bound or len(members) >= min_member else "Pending")
-            else:
-                phase = ("Finished" if members and phases["Succeeded"] >= min_member else
-                         "Failed" if phases["Failed"] else
-                         "Running" if phases["Running"] + done >= min_member else
-                         "Scheduling" if bound >= min_member else "Pending")
-            st["phase"] = phase
+            # the enqueue action admits a PodGroup once its minMember pods exist (the real scheduler's
+            # oversized gang stays Inqueue with none bound); fewer members: the job is invalid, Pending
+            st["phase"] = ("Completed" if members and done >= min_member and not phases["Running"] else
+                           "Running" if phases["Running"] + done >= min_member else
+                           "Inqueue" if bound or len(members) >= min_member else "Pending")
+        else:
+            st = _coscheduling_status(st, members, phases, min_member)
         if st != (pg.get("status") or {}):
             c.update_status(c.rd(g.group, "podgroups"), pg, st)
+
+
+def _coscheduling_status(st: Obj, members: list[Obj], phases: Counter[str], min_member: int) -> Obj:
+    """One step of scheduler-plugins' PodGroup controller (pkg/controllers/podgroup_controller.go, as the lab's
+    coscheduling stack runs it): no phase -> Pending; Pending -> Scheduling once minMember pods exist (bound or
+    not: an oversized gang none of whose pods is bound is Scheduling); then, with the counters, Pending (fewer pods
+    than minMember), Scheduling, Running (running + succeeded >= minMember), Failed (a failed pod and failed +
+    running + succeeded >= minMember) or Finished (succeeded >= minMember), which are final."""
+    phase = st.get("phase") or ""
+    if phase in ("Finished", "Failed"):
+        return st
+    if not phase:
+        return {**st, "phase": "Pending"}
+    if phase == "Pending":
+        return {**st, "phase": "Scheduling"} if len(members) >= min_member else st
+    running, succeeded, failed = phases["Running"], phases["Succeeded"], phases["Failed"]
+    st = {**st, "running": running, "succeeded": succeeded, "failed": failed}
+    if len(members) < min_member:
+        return {**st, "phase": "Pending"}
+    phase = "Running" if succeeded + running >= min_member else "Scheduling"
+    if failed and failed + running + succeeded >= min_member:
+        phase = "Failed"
+    if succeeded >= min_member:
+        phase = "Finished"
+    return {**st, "phase": phase}

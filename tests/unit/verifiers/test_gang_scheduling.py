@@ -308,3 +308,39 @@ def test_vks_events_show_the_kueue_admission_sequence():
 def test_only_kueues_own_webhook_failing_means_kueue_is_not_operational(message: str, own: bool) -> None:
     from aiconform.verifiers.gang_scheduling.fetch import KUEUE_OWN_WEBHOOK
     assert bool(KUEUE_OWN_WEBHOOK.search(message)) is own
+
+
+@pytest.mark.parametrize(("option", "want"), [("", "scheduler-plugins-scheduler"), ("my-gang-scheduler", "my-gang-scheduler")])
+def test_a_coscheduling_gangs_pods_go_to_the_second_scheduler_named_by_the_option(option: str, want: str) -> None:
+    """The probe pods' schedulerName: the chart's second scheduler (the lab's coscheduling stack runs that profile),
+    or the inventory's ``scheduler_name`` for a scheduler-plugins install under another name; the PodGroup label
+    ties them to the PodGroup, whose minMember is every pod of the Job."""
+    import importlib
+    from types import SimpleNamespace
+
+    fetch = importlib.import_module("aiconform.verifiers.gang_scheduling.fetch")
+
+    created: dict[str, Any] = {}
+
+    def create_job(ns: str, job: dict[str, Any], **_kw: Any) -> dict[str, Any]:
+        created["job"] = job
+        return job
+
+    def create_pg(group: str, version: str, ns: str, plural: str, body: dict[str, Any]) -> dict[str, Any]:
+        created["podgroup"] = (group, version, plural, body)
+        return body
+
+    ctx = SimpleNamespace(
+        options={"image": "busybox", "cpu_request": "1", "memory_request": "64Mi", "scheduler_name": option},
+        run_id="r1", call=lambda _what, fn, *a, **kw: fn(*a, **kw), record=lambda *a, **kw: None,
+        batch=SimpleNamespace(create_namespaced_job=create_job),
+        custom=SimpleNamespace(create_namespaced_custom_object=create_pg))
+    m = MECHANISMS["coscheduling"]
+    gang = fetch.gang_of(m, "v1alpha1", ctx.options)
+    fetch._job(ctx, "ns", "gang-neg", {}, 5, gang)  # type: ignore[arg-type]
+    tpl = created["job"]["spec"]["template"]
+    assert tpl["spec"]["schedulerName"] == want
+    assert tpl["metadata"]["labels"]["scheduling.x-k8s.io/pod-group"] == "gang-neg"
+    group, version, plural, pg = created["podgroup"]
+    assert (group, version, plural) == ("scheduling.x-k8s.io", "v1alpha1", "podgroups")
+    assert pg["spec"]["minMember"] == 5 and pg["metadata"]["name"] == "gang-neg"

@@ -56,7 +56,7 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
         facts["podgroup"] = {"group": m.group, "served_versions": versions, "api_version": pg_version}
         if pg_version is None:
             return facts
-        gang = {"mechanism": m, "version": pg_version, "scheduler_name": o.get("scheduler_name") or m.scheduler_name}
+        gang = gang_of(m, pg_version, o)
         facts["podgroup"]["scheduler_name"] = gang["scheduler_name"]
         if m.extra.get("queue_label"):  # KAI: a PodGroup in a queue that does not exist is never scheduled
             queues = _kai_queues(ctx, m.group)
@@ -91,6 +91,12 @@ def fetch(ctx: ProbeContext) -> dict[str, Any]:
     finally:
         _delete_cluster_scoped(ctx, api_version, cluster_scoped)
     return facts
+
+
+def gang_of(m: Any, version: str, options: dict[str, Any]) -> dict[str, Any]:
+    """How the probe Jobs join a PodGroup mechanism's gang: its PodGroup version, and the probe pods' schedulerName
+    (the inventory's ``scheduler_name``, else the mechanism's default: the name its chart gives the scheduler)."""
+    return {"mechanism": m, "version": version, "scheduler_name": options.get("scheduler_name") or m.scheduler_name}
 
 
 def _kai_queues(ctx: ProbeContext, group: str) -> list[str] | None:
