@@ -31,7 +31,6 @@ from typing import Any
 
 import yaml
 
-from aiconform import versions
 from aiconform.labcluster import stackutil
 
 NAMESPACE = "scheduler-plugins"
@@ -64,12 +63,10 @@ def scheduler_config(without: tuple[str, ...] = ()) -> str:
 
 
 def pin(name: str = "scheduler-plugins-scheduler") -> dict[str, Any]:
-    return dict(versions.get(f"lab.controllers.{name}"))
+    return stackutil.pin(name)
 
 
-def image(name: str) -> str:
-    img = versions.get(str(pin(name)["image"]))
-    return f"{img['registry']}/{img['repository']}:{img['tag']}"
+image = stackutil.image
 
 
 def _deployment(name: str, controller: str, container: dict[str, Any], labels: dict[str, str],

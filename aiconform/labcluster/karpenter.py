@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from aiconform import versions
 from aiconform.labcluster import stackutil
 
 NAME = "karpenter"
@@ -64,12 +63,11 @@ GPU_TYPES = [t["name"] for t in INSTANCE_TYPES if "nvidia.com/gpu" in t["resourc
 
 
 def pin() -> dict[str, Any]:
-    return dict(versions.get(f"lab.controllers.{NAME}"))
+    return stackutil.pin(NAME)
 
 
 def image() -> str:
-    img = versions.get(str(pin()["image"]))
-    return f"{img['registry']}/{img['repository']}:{img['tag']}"
+    return stackutil.image(NAME)
 
 
 def nodepool(limit: int = GPU_LIMIT) -> dict[str, Any]:

@@ -9,7 +9,20 @@ from typing import Any
 
 import yaml
 
+from aiconform import versions
+
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+
+
+def pin(controller: str) -> dict[str, Any]:
+    """The controller's entry of versions.yml ``lab.controllers``."""
+    return dict(versions.get(f"lab.controllers.{controller}"))
+
+
+def image(controller: str) -> str:
+    """The image reference whose pods the lab's pod runner backs with the controller's binary."""
+    img = versions.get(str(pin(controller)["image"]))
+    return f"{img['registry']}/{img['repository']}:{img['tag']}"
 
 
 def controller_identity(ns: str, service_account: str, binding: str) -> list[tuple[str, dict[str, Any]]]:

@@ -42,7 +42,6 @@ from typing import Any
 
 import yaml
 
-from aiconform import versions
 from aiconform.labcluster import pki, stackutil
 
 NAMESPACE = "volcano-system"
@@ -101,12 +100,10 @@ def scheduler_conf(without: tuple[str, ...] = ()) -> str:
 
 
 def pin(name: str = "volcano-scheduler") -> dict[str, Any]:
-    return dict(versions.get(f"lab.controllers.{name}"))
+    return stackutil.pin(name)
 
 
-def image(name: str) -> str:
-    img = versions.get(str(pin(name)["image"]))
-    return f"{img['registry']}/{img['repository']}:{img['tag']}"
+image = stackutil.image
 
 
 def _deployment(name: str, controller: str, args: list[str], labels: dict[str, str],
