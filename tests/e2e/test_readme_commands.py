@@ -37,6 +37,12 @@ COMMANDS: dict[str, str] = {
         "covered: tests/collection/test_installed_collection.py (build, install into an empty directory)",
     r"^pip install ansible-core -r requirements\.txt$": "covered: tests/collection/test_installed_collection.py "
                                                         "(its clean virtual environment)",
+    r"^pip install dist/aiconform-\S+\.whl$": "covered: tests/collection/test_wheel.py (the wheel built, installed "
+                                              "--no-deps into a fresh venv beside the runtime dependencies)",
+    r"^ansible-galaxy collection install kubernetes\.core$": "covered: tests/collection/test_wheel.py (kubernetes.core "
+                                                            "where that command puts it, ~/.ansible/collections)",
+    r"^cd /anywhere && aiconform conformance$": "covered: tests/collection/test_wheel.py (`aiconform conformance` from "
+                                                "an empty directory, reports there)",
     r"^ansible-playbook aiconform\.conformance\.conformance -i inventory/mycluster$":
         "covered: tests/collection/test_installed_collection.py (run) and tests/collection/test_fresh_clone.py",
 }
