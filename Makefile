@@ -23,7 +23,7 @@ lab-build: setup
 
 ## The whole test suite: lint, the lab's programs, then unit, end-to-end and lab tests.
 test: setup lint lab-build
-	@$(VENV)/python -m pytest -n 2 --dist loadfile $(ARGS)
+	@$(VENV)/python -m pytest -n 2 --dist loadfile --durations=30 $(ARGS)
 
 lint: setup
 	@$(VENV)/ruff check aiconform plugins tests
