@@ -142,14 +142,24 @@ def set_fault(lab: LabHandle, fault: str) -> None:
     ("drop-header-rules", "HeaderBasedRouting", "WeightedTrafficSplitting"),
     ("ignore-headers", "WeightedTrafficSplitting", "HeaderBasedRouting"),
 ])
+def _reason(req: dict[str, Any], check: str) -> str:
+    return next((c.get("reason", "") for c in req.get("checks") or [] if c.get("name") == check), "")
+
+
 def test_traffic_not_following_the_route_is_not_implemented(lab: tuple[LabHandle, dict[str, Any]], tmp_path: Path,
                                                              fault: str, fails: str, passes: str) -> None:
     handle, _ = lab
     set_fault(handle, fault)
     try:
         req = verify(handle, tmp_path)["ai_inference"]
-        assert req["status"] == "Not Implemented", json.dumps(req)[:4000]
         got = checks(req)
+        if got[passes] == "fail" and "503" in _reason(req, passes):
+            # the emulated proxy had no endpoints yet for one backend (its configuration lags on a loaded machine):
+            # not the fault under test, so one more run decides
+            (tmp_path / "again").mkdir()
+            req = verify(handle, tmp_path / "again")["ai_inference"]
+            got = checks(req)
+        assert req["status"] == "Not Implemented", json.dumps(req)[:4000]
         assert got[fails] == "fail" and got[passes] == "pass", json.dumps(req["checks"])[:4000]
         assert got["HTTPRouteAccepted"] == "pass", got  # the route was accepted: the traffic decided
     finally:
