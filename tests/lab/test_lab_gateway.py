@@ -71,6 +71,10 @@ def verify(lab: LabHandle, tmp_path: Path, extra: dict[str, Any] | None = None, 
     return by_id | {"_out": {"text": out, "readme": (run / "README.md").read_text()}}
 
 
+def _reason(req: dict[str, Any], check: str) -> str:
+    return next((c.get("reason", "") for c in req.get("checks") or [] if c.get("name") == check), "")
+
+
 def checks(req: dict[str, Any]) -> dict[str, str]:
     return {c["name"]: c["outcome"] for c in req.get("checks") or []}
 
@@ -142,10 +146,6 @@ def set_fault(lab: LabHandle, fault: str) -> None:
     ("drop-header-rules", "HeaderBasedRouting", "WeightedTrafficSplitting"),
     ("ignore-headers", "WeightedTrafficSplitting", "HeaderBasedRouting"),
 ])
-def _reason(req: dict[str, Any], check: str) -> str:
-    return next((c.get("reason", "") for c in req.get("checks") or [] if c.get("name") == check), "")
-
-
 def test_traffic_not_following_the_route_is_not_implemented(lab: tuple[LabHandle, dict[str, Any]], tmp_path: Path,
                                                              fault: str, fails: str, passes: str) -> None:
     handle, _ = lab
