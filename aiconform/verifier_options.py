@@ -221,6 +221,21 @@ def _plan_task(rid: str, options: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def planned_options(requirement: str, variables: dict[str, Any], root: Path = PROJECT_ROOT) -> dict[str, Any]:
+    """The options the generated plan task gives a verifier from these inventory variables, without Ansible.
+
+    The Python twin of ``_plan_task``: each option from its inventory variable, else its ``fallback`` variable,
+    else left out (the module's default applies). Used to run verifiers in-process with an inventory's variables.
+    """
+    out: dict[str, Any] = {}
+    for name, spec in Verifier(requirement, root).OPTIONS.items():
+        for var in (variable(requirement, name, spec), spec.get("fallback")):
+            if var and var in variables:
+                out[name] = variables[var]
+                break
+    return out
+
+
 def plan_files(verifiers: list[tuple[str, str, Verifier]]) -> dict[str, str]:
     files: dict[str, str] = {}
     for key, title, stem in _categories():

@@ -1,6 +1,7 @@
 """The verify_status action plugin without a playbook: progress files, job files, dead jobs, other connections.
 
-The playbook path (local connection) runs in every tests/e2e verify test; this covers what those cannot:
+The playbook path (local connection) runs in one tests/verify test per requirement and in tests/e2e; this covers
+what those cannot:
 a job that dies or times out, and a non-local connection that must poll async_status.
 """
 from __future__ import annotations

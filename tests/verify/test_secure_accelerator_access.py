@@ -1,4 +1,7 @@
-"""secure_accelerator_access end to end: ansible-playbook conformance.yml --tags verify,secure_accelerator_access.
+"""secure_accelerator_access on the simulator: the verify job in-process; the first test through ansible-playbook.
+The tests call ``helpers.conformance_e2e.verify_in_process`` (the verify job's code, the options the plan
+task gives from the same inventory variables); the first runs ``ansible-playbook conformance.yml --tags
+verify,secure_accelerator_access``.
 
 What each probe container "sees" is not scripted: the simulator's devicemanager controller
 (aiconform/sim/controllers/devicemanager.py) derives it from its own allocation state with the real
@@ -13,7 +16,7 @@ import json
 
 import pytest
 import yaml
-from helpers.conformance_e2e import probe_namespaces, run_conformance
+from helpers.conformance_e2e import probe_namespaces, run_conformance, verify_in_process
 from helpers.sim import SimHandle, run_tool
 
 pytestmark = pytest.mark.e2e
@@ -60,7 +63,7 @@ def test_conformant_dra_is_implemented(lab, tmp_path):
 
 @pytest.mark.parametrize("lab", ["gpu-lab"], indirect=True)
 def test_device_plugin_only_cluster_is_implemented_in_auto_mode(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     assert entry["facts"]["environment"]["mode"] == "device-plugin"
     assert "device plugin" in entry["reasons"][0]
@@ -68,7 +71,7 @@ def test_device_plugin_only_cluster_is_implemented_in_auto_mode(lab, tmp_path):
 
 @pytest.mark.parametrize("lab", ["empty"], indirect=True)
 def test_without_accelerators_is_not_implemented(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert "no usable accelerator allocation mechanism found" in entry["reasons"][0]
     assert not probe_namespaces(lab, REQ)
@@ -77,7 +80,7 @@ def test_without_accelerators_is_not_implemented(lab, tmp_path):
 @pytest.mark.parametrize("lab", ["conformant"], indirect=True)
 def test_probe_pods_never_start_is_the_timeout_path(lab, tmp_path):
     lab.controllers(kubelet=False)  # pods are bound but no container ever starts
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     checks = {c["name"]: c for c in entry["checks"]}
     assert checks["PositiveAccessTest"]["outcome"] == "fail"
@@ -90,7 +93,7 @@ def test_probe_pods_never_start_is_the_timeout_path(lab, tmp_path):
 def test_forbidden_pod_creation_is_an_error_and_leaves_nothing(lab, tmp_path):
     lab.faults({"path": r"/api/v1/namespaces/aiconform-secure-accelerator-access-[^/]+/pods$", "verb": "create",
                 "status": 403})
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "error", (entry["reasons"], out[-3000:])
     assert "forbidden" in entry["reasons"][0] and "create pod" in entry["reasons"][0]
     assert not probe_namespaces(lab, REQ)
@@ -125,7 +128,7 @@ def test_a_timeout_caused_by_aiconforms_own_pods_is_an_error_not_a_verdict(lab, 
         waited = run_tool(lab, "kubectl", "wait", "-n", "aiconform-cluster-autoscaling-r0-leftover", "--for=condition=Ready",
                           "pod/baseline-0", "pod/baseline-1", "--timeout=30s")
         assert waited.returncode == 0, waited.stdout + waited.stderr
-        entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+        entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
         assert entry["status"] == "error", (entry["reasons"], out[-3000:])
         first = entry["reasons"][0]
         assert "aiconform's own pods held what this probe needs" in first, entry["reasons"]
@@ -144,7 +147,7 @@ def test_toolkit_honouring_the_env_var_is_not_implemented(lab, tmp_path):
                                            "value": "true"}]}}}
     proc = run_tool(lab, "kubectl", "patch", "clusterpolicy", "cluster-policy", "--type", "merge", "-p", json.dumps(patch))
     assert proc.returncode == 0, proc.stderr
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     checks = {c["name"]: c for c in entry["checks"]}
     assert checks["EnvVarBypassTest"]["outcome"] == "fail"
@@ -162,7 +165,7 @@ def test_single_gpu_cluster_is_implemented_with_cross_pod_skipped(lab, tmp_path)
     assert nodes.returncode == 0 and len(nodes.stdout.split()) == 2, nodes.stdout
     proc = run_tool(lab, "kubectl", "cordon", nodes.stdout.split()[1])
     assert proc.returncode == 0, proc.stderr
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     checks = {c["name"]: c for c in entry["checks"]}
     assert checks["CrossPodIsolationTest"]["outcome"] == "skip"
@@ -175,7 +178,7 @@ def test_single_gpu_cluster_is_implemented_with_cross_pod_skipped(lab, tmp_path)
 # -- AMD GPUs through AMD's DRA driver (scenario amd-gpu) --------------------------------------------------
 @pytest.mark.parametrize("lab", ["amd-gpu"], indirect=True)
 def test_amd_dra_is_implemented(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     assert entry["reasons"][0].startswith("AMD (detected): accelerator access is mediated by DRA ResourceClaims")
     assert [c["name"] for c in entry["checks"]] == SUBTESTS[:4]  # the env-var bypass is NVIDIA's
@@ -189,7 +192,7 @@ def test_amd_dra_is_implemented(lab, tmp_path):
 
 @pytest.mark.parametrize("lab", ["intel-gpu"], indirect=True)
 def test_intel_dra_is_implemented(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     assert entry["reasons"][0].startswith("INTEL (detected): accelerator access is mediated by DRA ResourceClaims")
     assert [c["name"] for c in entry["checks"]] == SUBTESTS[:4]
@@ -204,7 +207,7 @@ def test_amd_class_matching_no_device_is_not_implemented(lab, tmp_path):
                                                          "device.attributes['gpu.amd.com'].type == 'amdgpu-partition'"}}]}}
     proc = run_tool(lab, "kubectl", "apply", "-f", "-", input=json.dumps(cls))
     assert proc.returncode == 0, proc.stderr
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert {c["name"]: c["outcome"] for c in entry["checks"]}["PositiveAccessTest"] == "fail"
     assert not probe_namespaces(lab, REQ)

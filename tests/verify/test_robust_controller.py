@@ -1,4 +1,7 @@
-"""robust_controller end to end: ansible-playbook conformance.yml --tags verify,robust_controller on the simulator.
+"""robust_controller on the simulator: the verify job in-process; the first test through ansible-playbook.
+The tests call ``helpers.conformance_e2e.verify_in_process`` (the verify job's code, the options the plan
+task gives from the same inventory variables); the first runs ``ansible-playbook conformance.yml --tags
+verify,robust_controller``.
 
 The simulator's KubeRay (aiconform/sim/controllers/kuberay.py) applies the KubeRay validating webhook's rules only
 when a ValidatingWebhookConfiguration registers it with a caBundle (as the API server calls only registered
@@ -12,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers.conformance_e2e import probe_namespaces, run_conformance
+from helpers.conformance_e2e import probe_namespaces, run_conformance, verify_in_process
 from helpers.sim import SimHandle, run_tool
 
 pytestmark = pytest.mark.e2e
@@ -51,7 +54,7 @@ def test_helm_install_without_webhook_is_not_implemented(lab, tmp_path):
     """What the KubeRay Helm chart alone gives: the operator and CRDs, no ValidatingWebhookConfiguration."""
     proc = run_tool(lab, "kubectl", "delete", "validatingwebhookconfiguration", "kuberay-validating-webhook-configuration")
     assert proc.returncode == 0, proc.stderr
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     got = checks(entry)
     assert got["WebhookOperational"] == got["WebhookRejectsInvalidCR"] == "fail"
@@ -62,7 +65,7 @@ def test_helm_install_without_webhook_is_not_implemented(lab, tmp_path):
 
 @pytest.mark.parametrize("lab", ["gpu-lab"], indirect=True)
 def test_without_an_operator_is_not_implemented(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert "no AI operator found" in entry["reasons"][0]
     assert "rayclusters.ray.io" in entry["reasons"][0] and "trainjobs.trainer.kubeflow.org" in entry["reasons"][0]
@@ -70,7 +73,7 @@ def test_without_an_operator_is_not_implemented(lab, tmp_path):
 
 @pytest.mark.parametrize("lab", ["gpu-lab"], indirect=True)
 def test_kuberay_set_but_absent_is_not_implemented(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_robust_controller_operator": "kuberay"})
+    entry, out = verify_in_process(lab, tmp_path, REQ, {**FAST, "aiconform_robust_controller_operator": "kuberay"})
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert "KubeRay is not installed" in entry["reasons"][0]
 
@@ -91,7 +94,7 @@ def test_other_ai_operator_without_a_profile_is_unknown(lab, tmp_path):
     """NVIDIA Dynamo's CRD (AICR's inference operator): aiconform cannot test it unasked, so Unknown + variables."""
     proc = run_tool(lab, "kubectl", "apply", "-f", "-", input=yaml.safe_dump(DYNAMO_CRD))
     assert proc.returncode == 0, proc.stderr
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
     assert "NVIDIA Dynamo (dynamographdeployments.nvidia.com)" in entry["reasons"][0]
     assert "aiconform_robust_controller_operator: generic" in entry["reasons"][0]
@@ -122,7 +125,7 @@ def test_kueue_webhook_of_the_same_name_does_not_count(lab, tmp_path):
     assert proc.returncode == 0, proc.stderr
     proc = run_tool(lab, "kubectl", "apply", "-f", "-", input=yaml.safe_dump_all(KUEUE_RAY_WEBHOOK))
     assert proc.returncode == 0, proc.stderr
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     got = checks(entry)
     assert got["WebhookOperational"] == got["WebhookRejectsInvalidCR"] == "fail"
@@ -152,7 +155,7 @@ GENERIC = {**FAST, "aiconform_robust_controller_operator": "generic",
 @pytest.mark.parametrize("lab", ["conformant"], indirect=True)
 def test_generic_profile_is_implemented(lab, tmp_path):
     """The generic profile (CRD, selector and resources from the inventory) on KubeRay: reconciled by state ready."""
-    entry, out = run_conformance(lab, tmp_path, REQ, GENERIC)
+    entry, out = verify_in_process(lab, tmp_path, REQ, GENERIC)
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     assert entry["reasons"][0].startswith("RayCluster (aiconform_robust_controller_operator: generic)")
     assert set(checks(entry).values()) == {"pass"}
@@ -163,7 +166,7 @@ def test_generic_profile_is_implemented(lab, tmp_path):
 def test_generic_profile_without_its_webhook_is_not_implemented(lab, tmp_path):
     proc = run_tool(lab, "kubectl", "delete", "validatingwebhookconfiguration", "kuberay-validating-webhook-configuration")
     assert proc.returncode == 0, proc.stderr
-    entry, out = run_conformance(lab, tmp_path, REQ, GENERIC)
+    entry, out = verify_in_process(lab, tmp_path, REQ, GENERIC)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert checks(entry)["WebhookRejectsInvalidCR"] == "fail"
 
@@ -171,7 +174,7 @@ def test_generic_profile_without_its_webhook_is_not_implemented(lab, tmp_path):
 @pytest.mark.parametrize("lab", ["conformant"], indirect=True)
 def test_generic_profile_missing_variables_is_a_clear_error(lab, tmp_path):
     host_vars = {k: v for k, v in GENERIC.items() if not k.endswith("_invalid_resource")}
-    entry, out = run_conformance(lab, tmp_path, REQ, host_vars)
+    entry, out = verify_in_process(lab, tmp_path, REQ, host_vars)
     assert entry["status"] == "error", (entry["reasons"], out[-3000:])
     assert "operator: generic needs aiconform_robust_controller_operator_invalid_resource" in entry["reasons"][0]
     assert "Traceback" not in out
@@ -182,7 +185,7 @@ def test_operator_down_webhook_unreachable_and_nothing_reconciled(lab, tmp_path)
     """Operator scaled to zero: its webhook Service has no endpoints (failurePolicy Fail) and nothing reconciles."""
     proc = run_tool(lab, "kubectl", "scale", "deployment", "-n", "kuberay-system", "kuberay-operator", "--replicas=0")
     assert proc.returncode == 0, proc.stderr
-    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_robust_controller_operator_ready_timeout": 3})
+    entry, out = verify_in_process(lab, tmp_path, REQ, {**FAST, "aiconform_robust_controller_operator_ready_timeout": 3})
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     got = checks(entry)
     assert got["WebhookRejectsInvalidCR"] == "fail" and got["ControllerReconcilesCR"] == "fail"
@@ -195,7 +198,7 @@ def test_operator_down_webhook_unreachable_and_nothing_reconciled(lab, tmp_path)
 def test_api_fault_is_an_error_and_leaves_nothing_behind(lab, tmp_path, status):
     lab.faults({"path": r"/apis/ray.io/v1/namespaces/aiconform-robust-controller-[^/]+/rayclusters$", "verb": "create",
                 "status": status})
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "error", (entry["reasons"], out[-3000:])
     assert "create RayCluster" in " ".join(entry["reasons"])
     assert not probe_namespaces(lab, REQ)
@@ -205,7 +208,7 @@ def test_api_fault_is_an_error_and_leaves_nothing_behind(lab, tmp_path, status):
 # -- Kubeflow Trainer (scenario kubeflow-trainer: upstream's manifests, AICR's webhook names) ----------------
 @pytest.mark.parametrize("lab", ["kubeflow-trainer"], indirect=True)
 def test_kubeflow_trainer_detected_is_implemented(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     assert entry["reasons"][0].startswith("Kubeflow Trainer (detected)")
     assert set(checks(entry).values()) == {"pass"}
@@ -220,7 +223,7 @@ def test_kubeflow_trainer_detected_is_implemented(lab, tmp_path):
 def test_kubeflow_trainer_without_its_webhook_is_not_implemented(lab, tmp_path):
     proc = run_tool(lab, "kubectl", "delete", "validatingwebhookconfiguration", "validator.trainer.kubeflow.org")
     assert proc.returncode == 0, proc.stderr
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     got = checks(entry)
     assert got["WebhookOperational"] == got["WebhookRejectsInvalidCR"] == "fail"
@@ -247,7 +250,7 @@ def test_kuberay_and_trainer_both_complete_are_unknown(lab, tmp_path):
     proc = run_tool(lab, "kubectl", "apply", "-f", "-", input=yaml.safe_dump_all(objs))
     assert proc.returncode == 0, proc.stderr
     (tmp_path / "auto").mkdir()
-    entry, out = run_conformance(lab, tmp_path / "auto", REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path / "auto", REQ, FAST)
     assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
     assert "several AI operators found" in entry["reasons"][0]
     assert "aiconform_robust_controller_operator" in entry["reasons"][0]

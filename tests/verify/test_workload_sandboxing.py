@@ -1,4 +1,8 @@
-"""workload_sandboxing end to end: ansible-playbook conformance.yml --tags verify,workload_sandboxing (v1.37).
+"""workload_sandboxing on the simulator: the verify job in-process; the first test through ansible-playbook.
+The v1.37 requirement set.
+The tests call ``helpers.conformance_e2e.verify_in_process`` (the verify job's code, the options the plan
+task gives from the same inventory variables); the first runs ``ansible-playbook conformance.yml --tags
+verify,workload_sandboxing``.
 
 conformant carries RuntimeClass gvisor (handler runsc); the simulator's sandbox controller gives a runsc pod
 gVisor's view (kernel 4.4.0, its own boot id) and any other pod the node's kernel and boot id.
@@ -6,7 +10,7 @@ gVisor's view (kernel 4.4.0, its own boot id) and any other pod the node's kerne
 from __future__ import annotations
 
 import pytest
-from helpers.conformance_e2e import probe_namespaces, run_conformance
+from helpers.conformance_e2e import probe_namespaces, run_conformance, verify_in_process
 from helpers.sim import run_tool
 
 pytestmark = pytest.mark.e2e
@@ -35,16 +39,16 @@ def test_missing_unrecognised_and_fake_sandbox(sim_factory, tmp_path):
     lab = sim_factory("gpu-lab", kubernetes_version="v1.35.2")
     for d in ("missing", "unknown", "fake"):
         (tmp_path / d).mkdir()
-    entry, out = run_conformance(lab, tmp_path / "missing", REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path / "missing", REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert "no sandboxing solution detected" in entry["reasons"][0]
     rc = "apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: %s}\nhandler: %s\n"
     assert run_tool(lab, "kubectl", "apply", "-f", "-", input=rc % ("secure", "firecracker")).returncode == 0
-    entry, out = run_conformance(lab, tmp_path / "unknown", REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path / "unknown", REQ, FAST)
     assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
     assert "secure (handler firecracker) is not a sandbox aiconform recognises" in entry["reasons"][0]
     assert run_tool(lab, "kubectl", "apply", "-f", "-", input=rc % ("gvisor", "runc")).returncode == 0
-    entry, out = run_conformance(lab, tmp_path / "fake", REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path / "fake", REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert "KernelAndMemoryIsolation: the sandboxed workload observes the same kernel identity" in entry["reasons"][0]
     assert not probe_namespaces(lab, REQ)
@@ -55,14 +59,14 @@ def test_probe_never_starts_then_api_fault(sim_factory, tmp_path):
     lab.controllers(kubelet=False)
     for d in ("broken", "fault"):
         (tmp_path / d).mkdir()
-    entry, out = run_conformance(lab, tmp_path / "broken", REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path / "broken", REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert "timed out after 5s waiting for pod sandboxed-probe-pod to be Running" in entry["reasons"][0]
     assert not probe_namespaces(lab, REQ)
     lab.controllers(kubelet=True)
     lab.faults({"path": r"/api/v1/namespaces/aiconform-workload-sandboxing-[^/]+/pods$", "verb": "create",
                 "status": 403})
-    entry, out = run_conformance(lab, tmp_path / "fault", REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path / "fault", REQ, FAST)
     assert entry["status"] == "error", (entry["reasons"], out[-3000:])
     assert "forbidden" in entry["reasons"][0]
     assert not probe_namespaces(lab, REQ)

@@ -1,4 +1,7 @@
-"""ai_inference end to end: ansible-playbook conformance.yml --tags verify,ai_inference on the simulator.
+"""ai_inference on the simulator: the verify job in-process; the first test through ansible-playbook.
+The tests call ``helpers.conformance_e2e.verify_in_process`` (the verify job's code, the options the plan
+task gives from the same inventory variables); the first runs ``ansible-playbook conformance.yml --tags
+verify,ai_inference``.
 
 The simulator's gateway controller (aiconform/sim/controllers/gateway.py) writes GatewayClass, Gateway and
 HTTPRoute status as kgateway does (condition shapes of AICR inference-gateway.md and kOps
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from helpers.conformance_e2e import probe_namespaces, run_conformance
+from helpers.conformance_e2e import probe_namespaces, run_conformance, verify_in_process
 from helpers.sim import SimHandle, run_tool
 
 pytestmark = pytest.mark.e2e
@@ -68,7 +71,7 @@ ISTIO = {"istio": "istio.io/gateway-controller", "istio-remote": "istio.io/unman
 def test_istio_platform_is_implemented_without_setting_the_class(lab, tmp_path):
     """Istio's classes (istio, istio-remote, istio-waypoint): the one Accepted ingress class is used."""
     _platform(lab, ISTIO)
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     gc = _checks(entry)["GatewayClassAccepted"]["reason"]
     assert gc.startswith("istio (istio.io/gateway-controller) Accepted=True") and "the only Accepted" in gc
@@ -79,7 +82,7 @@ def test_istio_platform_is_implemented_without_setting_the_class(lab, tmp_path):
 def test_istio_platform_broken_is_not_implemented(lab, tmp_path):
     """The same Istio platform whose gateway ignores header matches."""
     _platform(lab, ISTIO)
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert _checks(entry)["HeaderBasedRouting"]["outcome"] == "fail"
 
@@ -89,11 +92,11 @@ def test_several_other_classes_are_unknown_until_the_inventory_chooses(lab, tmp_
     _platform(lab, {"istio": "istio.io/gateway-controller", "cilium": "io.cilium/gateway-controller"})
     (tmp_path / "auto").mkdir()
     (tmp_path / "chosen").mkdir()
-    entry, out = run_conformance(lab, tmp_path / "auto", REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path / "auto", REQ, FAST)
     assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
     assert "several GatewayClasses are Accepted (cilium, istio)" in entry["reasons"][0]
     assert "aiconform_ai_inference_gateway_class" in entry["reasons"][0]
-    entry, out = run_conformance(lab, tmp_path / "chosen", REQ, {**FAST, "aiconform_ai_inference_gateway_class": "cilium"})
+    entry, out = verify_in_process(lab, tmp_path / "chosen", REQ, {**FAST, "aiconform_ai_inference_gateway_class": "cilium"})
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
 
 
@@ -101,14 +104,14 @@ def test_several_other_classes_are_unknown_until_the_inventory_chooses(lab, tmp_
 def test_no_accepted_class_is_not_implemented(lab, tmp_path):
     """A class whose controller is not running is never Accepted."""
     _platform(lab, {"traefik": "traefik.io/gateway-controller"})
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert "no GatewayClass is Accepted by its controller: traefik (traefik.io/gateway-controller)" in entry["reasons"][0]
 
 
 @pytest.mark.parametrize("lab", ["gpu-lab"], indirect=True)
 def test_without_gateway_api_is_not_implemented(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert "gateway.networking.k8s.io) is not served" in " ".join(entry["reasons"])
     checks = _checks(entry)
@@ -119,7 +122,7 @@ def test_without_gateway_api_is_not_implemented(lab, tmp_path):
 
 @pytest.mark.parametrize("lab", ["broken-gateway-split"], indirect=True)
 def test_gateway_ignoring_weights_fails_the_split(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     checks = _checks(entry)
     assert checks["HTTPRouteAccepted"]["outcome"] == "pass"  # status looks healthy; only traffic shows the fault
@@ -131,7 +134,7 @@ def test_gateway_ignoring_weights_fails_the_split(lab, tmp_path):
 
 @pytest.mark.parametrize("lab", ["broken-gateway-headers"], indirect=True)
 def test_gateway_ignoring_headers_fails_header_routing(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     checks = _checks(entry)
     assert checks["WeightedTrafficSplitting"]["outcome"] == "pass"
@@ -144,7 +147,7 @@ def test_gateway_never_programmed_times_out(lab, tmp_path):
     """No load-balancer controller: the Gateway's Service gets no address, so kgateway keeps
     Programmed=False/AddressNotAssigned and the wait runs out."""
     lab.controllers(loadbalancer=False)
-    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_ai_inference_gateway_timeout": 3})
+    entry, out = verify_in_process(lab, tmp_path, REQ, {**FAST, "aiconform_ai_inference_gateway_timeout": 3})
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     prog = _checks(entry)["GatewayProgrammed"]
     assert prog["outcome"] == "fail"
@@ -158,7 +161,7 @@ def test_gateway_never_programmed_times_out(lab, tmp_path):
 def test_api_fault_is_an_error_and_leaves_nothing_behind(lab, tmp_path, status):
     lab.faults({"path": r"/apis/gateway.networking.k8s.io/v1/namespaces/aiconform-ai-inference-[^/]+/httproutes$",
                 "verb": "create", "status": status})
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "error", (entry["reasons"], out[-3000:])
     reason = " ".join(entry["reasons"])
     assert "create HTTPRoute" in reason and (("forbidden" in reason) if status == 403 else ("500" in reason))

@@ -1,4 +1,8 @@
-"""gpu_sharing end to end: ansible-playbook conformance.yml --tags verify,gpu_sharing (v1.37 requirement set).
+"""gpu_sharing on the simulator: the verify job in-process; the first test through ansible-playbook.
+The v1.37 requirement set.
+The tests call ``helpers.conformance_e2e.verify_in_process`` (the verify job's code, the options the plan
+task gives from the same inventory variables); the first runs ``ansible-playbook conformance.yml --tags
+verify,gpu_sharing``.
 
 The gpu-sharing scenario is conformant plus a GPU Operator time-slicing config (4 replicas); the simulator's
 gpusharing controller relabels and re-capacitates the GPU nodes as GFD and the device plugin do, and the device
@@ -8,7 +12,7 @@ replicas 1 / sharing-strategy none on its vGPU nodes (as the VKS nodes of the ev
 from __future__ import annotations
 
 import pytest
-from helpers.conformance_e2e import probe_namespaces, run_conformance
+from helpers.conformance_e2e import probe_namespaces, run_conformance, verify_in_process
 
 pytestmark = pytest.mark.e2e
 REQ = "gpu_sharing"
@@ -33,7 +37,7 @@ def test_time_slicing_is_implemented(sim_factory, tmp_path):
 
 def test_without_sharing_is_not_implemented(sim_factory, tmp_path):
     lab = sim_factory("conformant", kubernetes_version="v1.35.2")
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert "no GPU sharing strategy is configured" in entry["reasons"][0]
     assert "gpu-worker-1: none (replicas 1" in entry["reasons"][0]
@@ -45,13 +49,13 @@ def test_probe_never_starts_then_api_fault(sim_factory, tmp_path):
     lab.controllers(kubelet=False)
     for d in ("broken", "fault"):
         (tmp_path / d).mkdir()
-    entry, out = run_conformance(lab, tmp_path / "broken", REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path / "broken", REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert "timed out after" in entry["reasons"][0] and "share-pod-0 to be Running" in entry["reasons"][0]
     assert not probe_namespaces(lab, REQ)
     lab.controllers(kubelet=True)
     lab.faults({"path": r"/api/v1/namespaces/aiconform-gpu-sharing-[^/]+/pods$", "verb": "create", "status": 500})
-    entry, out = run_conformance(lab, tmp_path / "fault", REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path / "fault", REQ, FAST)
     assert entry["status"] == "error", (entry["reasons"], out[-3000:])
     assert "create pod" in entry["reasons"][0]
     assert not probe_namespaces(lab, REQ)

@@ -1,4 +1,9 @@
-"""high_performance_networking end to end on the simulator (v1.36). The dranet scenario publishes DRANET-style
+"""high_performance_networking on the simulator: the verify job in-process; the first test through ansible-playbook.
+The tests call ``helpers.conformance_e2e.verify_in_process`` (the verify job's code, the options the plan
+task gives from the same inventory variables); the first runs ``ansible-playbook conformance.yml --tags
+verify,high_performance_networking``.
+
+Kubernetes v1.36. The dranet scenario publishes DRANET-style
 ResourceSlices for a secondary NIC per GPU node; the simulated scheduler allocates the probes' claims, and the
 DRANET emulation (controllers/dranet.py) derives each pod's `ip -o link`/`ip -o addr` output from the allocated
 device (ifName, a secondary-subnet address) and delivers the sender's payload only to a running listener's
@@ -6,7 +11,7 @@ allocated secondary address, not from a real network namespace."""
 from __future__ import annotations
 
 import pytest
-from helpers.conformance_e2e import probe_namespaces, run_conformance
+from helpers.conformance_e2e import probe_namespaces, run_conformance, verify_in_process
 from helpers.sim import SimHandle
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +40,7 @@ def test_dranet_transfer_over_secondary_interface_is_implemented(lab, tmp_path):
 
 @pytest.mark.parametrize("lab", ["dranet-drop"], indirect=True)
 def test_secondary_network_dropping_traffic_is_not_implemented(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     checks = {c["name"]: c for c in entry["checks"]}
     assert checks["SecondaryInterfaceAttached"]["outcome"] == "pass", out[-3000:]
     assert checks["DataTransferOverSecondaryInterface"]["outcome"] == "fail", out[-3000:]
@@ -46,6 +51,6 @@ def test_secondary_network_dropping_traffic_is_not_implemented(lab, tmp_path):
 
 @pytest.mark.parametrize("lab", ["conformant"], indirect=True)
 def test_without_secondary_networks_is_unknown(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
     assert "no secondary-network mechanism found" in " ".join(entry["reasons"])

@@ -1,4 +1,7 @@
-"""gang_scheduling end to end: ansible-playbook conformance.yml --tags verify,gang_scheduling on the simulator.
+"""gang_scheduling on the simulator: the verify job in-process; the first test through ansible-playbook.
+The tests call ``helpers.conformance_e2e.verify_in_process`` (the verify job's code, the options the plan
+task gives from the same inventory variables); the first runs ``ansible-playbook conformance.yml --tags
+verify,gang_scheduling``.
 
 The simulator's Kueue (aiconform/sim/controllers/kueue.py) answers as Kueue v0.19 does: the Job is held
 suspended, one Workload per Job admitted all-or-nothing against nominalQuota, with the condition reasons and
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from helpers.conformance_e2e import probe_namespaces, run_conformance
+from helpers.conformance_e2e import probe_namespaces, run_conformance, verify_in_process
 from helpers.sim import SimHandle, run_tool
 
 from aiconform.sim.scenario import load_scenario
@@ -47,7 +50,7 @@ def test_conformant_kueue_is_implemented(lab, tmp_path):
 
 @pytest.mark.parametrize("lab", ["gpu-lab"], indirect=True)
 def test_without_a_gang_scheduler_is_not_implemented(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     reasons = " ".join(entry["reasons"])
     assert "kueue.x-k8s.io API group is not served" in reasons
@@ -68,7 +71,7 @@ PODGROUP_MECHANISMS = [  # scenario suffix, what the report must name, the sched
 @pytest.mark.parametrize(("lab", "note", "words"), [(f"conformant-{m}", n, w) for m, n, w in PODGROUP_MECHANISMS],
                          indirect=["lab"], ids=[m for m, _, _ in PODGROUP_MECHANISMS])
 def test_conformant_podgroup_scheduler_is_detected_and_implemented(lab, tmp_path, note, words):
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     assert {c["name"]: c["outcome"] for c in entry["checks"]} == {
         "PositiveGangScheduling": "pass", "NegativeGangScheduling": "pass", "Cleanup": "pass"}
@@ -84,7 +87,7 @@ def test_conformant_podgroup_scheduler_is_detected_and_implemented(lab, tmp_path
 
 @pytest.mark.parametrize("lab", [f"broken-{m}" for m, _, _ in PODGROUP_MECHANISMS], indirect=True)
 def test_podgroup_scheduler_starting_part_of_the_gang_is_not_implemented(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     checks = {c["name"]: c for c in entry["checks"]}
     assert checks["PositiveGangScheduling"]["outcome"] == "pass"
@@ -104,12 +107,12 @@ def test_kueue_and_volcano_together_need_the_inventory_to_choose(lab, tmp_path):
     assert applied.returncode == 0, applied.stderr
     (tmp_path / "auto").mkdir()
     (tmp_path / "chosen").mkdir()
-    entry, out = run_conformance(lab, tmp_path / "auto", REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path / "auto", REQ, FAST)
     assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
     assert "several gang schedulers are installed: Kueue (kueue.x-k8s.io), Volcano (scheduling.volcano.sh)" in \
         entry["reasons"][0] and "aiconform_gang_scheduling_scheduler" in entry["reasons"][0]
     # the inventory chooses: Volcano is tested
-    entry, out = run_conformance(lab, tmp_path / "chosen", REQ, {**FAST, "aiconform_gang_scheduling_scheduler": "volcano"})
+    entry, out = verify_in_process(lab, tmp_path / "chosen", REQ, {**FAST, "aiconform_gang_scheduling_scheduler": "volcano"})
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     assert any("mechanism: Volcano" in r and "chosen by aiconform_gang_scheduling_scheduler" in r
                for r in entry["reasons"])
@@ -117,7 +120,7 @@ def test_kueue_and_volcano_together_need_the_inventory_to_choose(lab, tmp_path):
 
 @pytest.mark.parametrize("lab", ["broken-kueue"], indirect=True)
 def test_scheduler_starting_part_of_the_gang_is_not_implemented(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     checks = {c["name"]: c for c in entry["checks"]}
     assert checks["NegativeGangScheduling"]["outcome"] == "fail"
@@ -129,7 +132,7 @@ def test_scheduler_starting_part_of_the_gang_is_not_implemented(lab, tmp_path):
 def test_kueue_held_jobs_that_never_finish_time_out(lab, tmp_path):
     """The Job controller is stopped: admitted Jobs never run, so the positive case times out."""
     lab.controllers(job=False)
-    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_gang_scheduling_positive_timeout": 4})
+    entry, out = verify_in_process(lab, tmp_path, REQ, {**FAST, "aiconform_gang_scheduling_positive_timeout": 4})
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     pos = next(c for c in entry["checks"] if c["name"] == "PositiveGangScheduling")
     assert pos["outcome"] == "fail" and "timed out after 4s" in pos["reason"]
@@ -141,7 +144,7 @@ def test_kueue_held_jobs_that_never_finish_time_out(lab, tmp_path):
 def test_api_fault_is_an_error_and_leaves_nothing_behind(lab, tmp_path, status):
     lab.faults({"path": r"/apis/batch/v1/namespaces/aiconform-gang-scheduling-[^/]+/jobs$", "verb": "create",
                 "status": status})
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "error", (entry["reasons"], out[-3000:])
     assert "create Job" in " ".join(entry["reasons"])
     assert not probe_namespaces(lab, REQ)
@@ -162,7 +165,7 @@ EXISTING_CQ = [
 
 @pytest.mark.parametrize("lab", ["conformant-kai"], indirect=True)
 def test_a_kai_queue_that_does_not_exist_is_unknown_not_a_verdict(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_gang_scheduling_kai_queue": "team-x"})
+    entry, out = verify_in_process(lab, tmp_path, REQ, {**FAST, "aiconform_gang_scheduling_kai_queue": "team-x"})
     assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
     assert "queue 'team-x' does not exist (queues: default-parent-queue, default-queue)" in entry["reasons"][0]
     assert "aiconform_gang_scheduling_kai_queue" in entry["reasons"][0]
@@ -175,7 +178,7 @@ def test_broken_kueue_through_an_existing_cluster_queue_is_not_implemented(lab, 
     objs.write_text(yaml.safe_dump_all(EXISTING_CQ))
     applied = run_tool(lab, "kubectl", "apply", "-f", str(objs))
     assert applied.returncode == 0, applied.stderr
-    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_gang_scheduling_cluster_queue": "team-a"})
+    entry, out = verify_in_process(lab, tmp_path, REQ, {**FAST, "aiconform_gang_scheduling_cluster_queue": "team-a"})
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     neg = next(c for c in entry["checks"] if c["name"] == "NegativeGangScheduling")
     assert neg["outcome"] == "fail" and "partial scheduling" in neg["reason"]
@@ -186,7 +189,7 @@ def test_broken_kueue_through_an_existing_cluster_queue_is_not_implemented(lab, 
 def test_kueue_through_an_existing_cluster_queue(lab, tmp_path):
     (tmp_path / "missing").mkdir()
     (tmp_path / "given").mkdir()
-    entry, out = run_conformance(lab, tmp_path / "missing", REQ,
+    entry, out = verify_in_process(lab, tmp_path / "missing", REQ,
                                  {**FAST, "aiconform_gang_scheduling_cluster_queue": "team-a"})
     assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
     assert "ClusterQueue team-a (from the inventory" in entry["reasons"][0]
@@ -194,7 +197,7 @@ def test_kueue_through_an_existing_cluster_queue(lab, tmp_path):
     objs.write_text(yaml.safe_dump_all(EXISTING_CQ))
     applied = run_tool(lab, "kubectl", "apply", "-f", str(objs))
     assert applied.returncode == 0, applied.stderr
-    entry, out = run_conformance(lab, tmp_path / "given", REQ,
+    entry, out = verify_in_process(lab, tmp_path / "given", REQ,
                                  {**FAST, "aiconform_gang_scheduling_cluster_queue": "team-a"})
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     assert any(r.startswith("mechanism: Kueue, LocalQueue aiconform-gang-scheduling-") and "on ClusterQueue team-a" in r

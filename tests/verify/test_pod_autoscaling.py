@@ -1,4 +1,7 @@
-"""pod_autoscaling end to end: ansible-playbook conformance.yml --tags verify,pod_autoscaling on the simulator.
+"""pod_autoscaling on the simulator: the verify job in-process; the first test through ansible-playbook.
+The tests call ``helpers.conformance_e2e.verify_in_process`` (the verify job's code, the options the plan
+task gives from the same inventory variables); the first runs ``ansible-playbook conformance.yml --tags
+verify,pod_autoscaling``.
 
 The simulator's HPA controller (aiconform/sim/controllers/hpa.py) runs upstream's algorithm on the custom
 metric prometheus-adapter's rule exposes (workload_gpu_utilization from DCGM_FI_DEV_GPU_UTIL). The load is
@@ -9,7 +12,7 @@ back to "0"; the emulated DCGM value of such a pod is 100 under load and 0 idle,
 from __future__ import annotations
 
 import pytest
-from helpers.conformance_e2e import probe_namespaces, run_conformance
+from helpers.conformance_e2e import probe_namespaces, run_conformance, verify_in_process
 from helpers.sim import SimHandle
 
 pytestmark = pytest.mark.e2e
@@ -43,7 +46,7 @@ def test_conformant_hpa_scales_up_and_down(lab, tmp_path):
 
 @pytest.mark.parametrize("lab", ["gpu-lab"], indirect=True)
 def test_without_metrics_apis_is_not_implemented(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     reason = " ".join(entry["reasons"])
     assert "APIService v1beta1.custom.metrics.k8s.io not registered" in reason
@@ -52,7 +55,7 @@ def test_without_metrics_apis_is_not_implemented(lab, tmp_path):
 
 @pytest.mark.parametrize("lab", ["broken-hpa"], indirect=True)
 def test_hpa_that_never_scales_times_out(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_pod_autoscaling_scale_up_timeout": 4})
+    entry, out = verify_in_process(lab, tmp_path, REQ, {**FAST, "aiconform_pod_autoscaling_scale_up_timeout": 4})
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     up = next(c for c in entry["checks"] if c["name"] == "ScaleUpOnAcceleratorMetric")
     assert up["outcome"] == "fail" and "timed out after 4s" in up["reason"]
@@ -63,7 +66,7 @@ def test_hpa_that_never_scales_times_out(lab, tmp_path):
 def test_api_fault_is_an_error_and_leaves_nothing_behind(lab, tmp_path):
     lab.faults({"path": r"/apis/autoscaling/v2/namespaces/aiconform-pod-autoscaling-[^/]+/horizontalpodautoscalers$",
                 "verb": "create", "status": 403})
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "error", (entry["reasons"], out[-3000:])
     assert "forbidden" in " ".join(entry["reasons"])
     assert not probe_namespaces(lab, REQ)
@@ -77,7 +80,7 @@ def _kubectl(lab: SimHandle, *args: str) -> None:
 
 @pytest.mark.parametrize("lab", ["broken-hpa-cpu-metric"], indirect=True)
 def test_custom_metric_that_follows_cpu_is_not_implemented(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     origin = next(c for c in entry["checks"] if c["name"] == "MetricFollowsAcceleratorLoad")
     assert origin["outcome"] == "fail" and "follows CPU load" in origin["reason"], origin
@@ -87,7 +90,7 @@ def test_custom_metric_that_follows_cpu_is_not_implemented(lab, tmp_path):
 
 @pytest.mark.parametrize("lab", ["keda"], indirect=True)
 def test_keda_external_metrics_without_metrics_server_is_implemented(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     assert {c["outcome"] for c in entry["checks"]} == {"pass"}
     facts = entry["facts"]
@@ -104,7 +107,7 @@ def test_keda_external_metrics_without_metrics_server_is_implemented(lab, tmp_pa
 
 @pytest.mark.parametrize("lab", ["broken-keda"], indirect=True)
 def test_keda_whose_hpa_never_scales_is_not_implemented(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_pod_autoscaling_scale_up_timeout": 4})
+    entry, out = verify_in_process(lab, tmp_path, REQ, {**FAST, "aiconform_pod_autoscaling_scale_up_timeout": 4})
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     up = next(c for c in entry["checks"] if c["name"] == "ScaleUpOnAcceleratorMetric")
     assert up["outcome"] == "fail" and "timed out after 4s" in up["reason"]
@@ -114,7 +117,7 @@ def test_keda_whose_hpa_never_scales_is_not_implemented(lab, tmp_path):
 @pytest.mark.parametrize("lab", ["keda"], indirect=True)
 def test_external_metrics_server_that_is_not_keda_is_unknown(lab, tmp_path):
     _kubectl(lab, "delete", "crd", "scaledobjects.keda.sh", "triggerauthentications.keda.sh")
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
     assert "keda/keda-operator-metrics-apiserver, not KEDA" in entry["reasons"][0]
     assert "aiconform_pod_autoscaling_metrics_source" in entry["reasons"][0]
@@ -123,18 +126,18 @@ def test_external_metrics_server_that_is_not_keda_is_unknown(lab, tmp_path):
 @pytest.mark.parametrize("lab", ["keda"], indirect=True)
 def test_keda_without_a_prometheus_address_is_unknown_naming_the_variable(lab, tmp_path):
     _kubectl(lab, "delete", "service", "-n", "monitoring", "prometheus-operated")
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
     assert "aiconform_pod_autoscaling_prometheus_address" in entry["reasons"][0]
 
 
 @pytest.mark.parametrize("lab", ["amd-keda"], indirect=True)
 def test_two_vendors_is_unknown_and_amd_chosen_by_inventory_is_implemented(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
     assert "amd.com/gpu" in entry["reasons"][0] and "aiconform_pod_autoscaling_accelerator_resource" in entry["reasons"][0]
     (tmp_path / "amd").mkdir()
-    entry, out = run_conformance(lab, tmp_path / "amd", REQ, {**FAST,
+    entry, out = verify_in_process(lab, tmp_path / "amd", REQ, {**FAST,
                                                               "aiconform_pod_autoscaling_accelerator_resource": "amd.com/gpu"})
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     facts = entry["facts"]
@@ -151,7 +154,7 @@ DISCOVERY = r"^/apis/custom\.metrics\.k8s\.io/v1beta1$"
 def test_a_custom_metrics_api_answering_503_for_a_moment_is_waited_out(lab, tmp_path):
     """The aggregator's Available lags: seen on the lab right after the real prometheus-adapter was installed."""
     lab.faults({"path": DISCOVERY, "verb": "get", "status": 503, "times": 2})
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     assert lab.admin("/_sim/faults")["rules"][0]["hits"] == 2  # both 503s were seen, and waited out
 
@@ -159,7 +162,7 @@ def test_a_custom_metrics_api_answering_503_for_a_moment_is_waited_out(lab, tmp_
 @pytest.mark.parametrize("lab", ["conformant"], indirect=True)
 def test_a_custom_metrics_api_that_keeps_answering_503_is_not_implemented_not_an_error(lab, tmp_path):
     lab.faults({"path": DISCOVERY, "verb": "get", "status": 503})
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert "answered 503 for 60 s" in " ".join(entry["reasons"]), entry["reasons"]
     assert not probe_namespaces(lab, REQ)

@@ -1,4 +1,7 @@
-"""cluster_autoscaling end to end: ansible-playbook conformance.yml --tags verify,cluster_autoscaling on the simulator.
+"""cluster_autoscaling on the simulator: the verify job in-process; the first test through ansible-playbook.
+The tests call ``helpers.conformance_e2e.verify_in_process`` (the verify job's code, the options the plan
+task gives from the same inventory variables); the first runs ``ansible-playbook conformance.yml --tags
+verify,cluster_autoscaling``.
 
 The simulator's cluster-autoscaler (aiconform/sim/controllers/autoscaler.py, kwok provider semantics) answers with
 the real event reasons and messages (TriggeredScaleUp "pod triggered scale-up: [{gpu-a 1->2 (max: 3)}]",
@@ -10,8 +13,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers.conformance_e2e import probe_namespaces, run_conformance
-from helpers.sim import SimHandle, run_tool
+import yaml
+from helpers.conformance_e2e import probe_namespaces, run_conformance, verify_in_process
+from helpers.sim import SimHandle, run_tool, until
 
 pytestmark = pytest.mark.e2e
 REQ = "cluster_autoscaling"
@@ -22,9 +26,28 @@ FAST = {"aiconform_cluster_autoscaling_node_pool_label": "kwok-nodegroup=gpu-a",
         "aiconform_cluster_autoscaling_scale_down_timeout": 20, "aiconform_cluster_autoscaling_stability_window": 2}
 
 
+def _autoscaler_settled(lab: SimHandle) -> bool:
+    """The autoscaler's start-up is over: its status written, every group at least at its min size, no scale-up
+    in progress, every node Ready (a probe started earlier sees the pool change under it: no baseline)."""
+    got = run_tool(lab, "kubectl", "get", "configmaps", "-A", "--field-selector", "metadata.name=cluster-autoscaler-status",
+                   "-o", "jsonpath={.items[*].data.status}")
+    status = yaml.safe_load(got.stdout) if got.returncode == 0 and got.stdout.strip() else None
+    if not isinstance(status, dict):
+        return False
+    wide = status.get("clusterWide") or {}
+    counts = ((wide.get("health") or {}).get("nodeCounts") or {}).get("registered") or {}
+    return ((wide.get("scaleUp") or {}).get("status") == "NoActivity" and counts.get("ready") == counts.get("total")
+            and all(g["health"]["cloudProviderTarget"] >= g["health"]["minSize"] for g in status.get("nodeGroups") or []))
+
+
 @pytest.fixture
 def lab(request, sim_factory) -> SimHandle:
-    return sim_factory(request.param)
+    """The scenario's simulator; with a cluster-autoscaler, once its start-up (min-size nodes) is over, as the
+    playbook's preflight and plan tasks gave it time to be."""
+    sim = sim_factory(request.param)
+    if "autoscal" in request.param:
+        assert until(lambda: _autoscaler_settled(sim), timeout=60), "the simulated cluster-autoscaler never settled"
+    return sim
 
 
 @pytest.mark.parametrize("lab", ["conformant-autoscaling"], indirect=True)
@@ -40,21 +63,21 @@ def test_gpu_pool_scales_up_and_down(lab, tmp_path):
 
 @pytest.mark.parametrize("lab", ["gpu-lab"], indirect=True)
 def test_no_autoscaler_and_no_pool_is_na_with_what_was_looked_for(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, {})
+    entry, out = verify_in_process(lab, tmp_path, REQ, {})
     assert entry["status"] == "N/A", (entry["reasons"], out[-3000:])
     assert "cluster-autoscaler-status" in entry["reasons"][0] and "karpenter.sh" in entry["reasons"][0]
 
 
 @pytest.mark.parametrize("lab", ["conformant-autoscaling"], indirect=True)
 def test_autoscaler_without_configured_pool_is_unknown(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, {})
+    entry, out = verify_in_process(lab, tmp_path, REQ, {})
     assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
     assert "aiconform_cluster_autoscaling_node_pool_label" in entry["reasons"][0]
 
 
 @pytest.mark.parametrize("lab", ["broken-autoscaler"], indirect=True)
 def test_autoscaler_that_never_adds_a_node_times_out(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_cluster_autoscaling_scale_up_timeout": 4})
+    entry, out = verify_in_process(lab, tmp_path, REQ, {**FAST, "aiconform_cluster_autoscaling_scale_up_timeout": 4})
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     up = next(c for c in entry["checks"] if c["name"] == "ScaleUpOnNewNode")
     assert up["outcome"] == "fail" and "timed out after 4s" in up["reason"]
@@ -66,7 +89,7 @@ def test_autoscaler_that_never_adds_a_node_times_out(lab, tmp_path):
 def test_api_fault_is_an_error_and_leaves_nothing_behind(lab, tmp_path):
     lab.faults({"path": r"/api/v1/namespaces/aiconform-cluster-autoscaling-[^/]+/pods$", "verb": "create",
                 "status": 500})
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "error", (entry["reasons"], out[-3000:])
     assert "500" in " ".join(entry["reasons"])
     assert not probe_namespaces(lab, REQ)
@@ -85,7 +108,7 @@ KARP = {k: v for k, v in FAST.items() if k != "aiconform_cluster_autoscaling_tol
 
 @pytest.mark.parametrize("lab", ["autoscaling-from-zero"], indirect=True)
 def test_ca_pool_scaling_from_zero_is_implemented(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, ZERO)
+    entry, out = verify_in_process(lab, tmp_path, REQ, ZERO)
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     trig = entry["facts"]["trigger"]
     # the scheduler cannot name the accelerator: no node carries the pool's label yet
@@ -103,7 +126,7 @@ def test_ca_from_zero_without_scale_up_is_not_implemented(lab, tmp_path):
     _apply(lab, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
         "name": "cluster-autoscaler-sim-faults", "namespace": "kube-system",
         "annotations": {"sim.aiconform.io/cluster-autoscaler": "max-size-reached"}}, "data": {}})
-    entry, out = run_conformance(lab, tmp_path, REQ, {**ZERO, "aiconform_cluster_autoscaling_scale_up_timeout": 4})
+    entry, out = verify_in_process(lab, tmp_path, REQ, {**ZERO, "aiconform_cluster_autoscaling_scale_up_timeout": 4})
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     checks = {c["name"]: c for c in entry["checks"]}
     assert checks["TriggerPodUnschedulable"]["outcome"] == "fail"
@@ -113,7 +136,7 @@ def test_ca_from_zero_without_scale_up_is_not_implemented(lab, tmp_path):
 
 @pytest.mark.parametrize("lab", ["karpenter"], indirect=True)
 def test_karpenter_nodepool_scales_from_zero_and_consolidates(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, KARP)
+    entry, out = verify_in_process(lab, tmp_path, REQ, KARP)
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     facts = entry["facts"]
     assert facts["mechanism"]["name"] == "karpenter" and "Deployment karpenter/karpenter" in facts["mechanism"]["how"]
@@ -127,7 +150,7 @@ def test_karpenter_nodepool_scales_from_zero_and_consolidates(lab, tmp_path):
 
 @pytest.mark.parametrize("lab", ["karpenter-managed"], indirect=True)
 def test_managed_karpenter_eks_auto_mode_is_implemented(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, KARP)
+    entry, out = verify_in_process(lab, tmp_path, REQ, KARP)
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     mech = entry["facts"]["mechanism"]
     assert mech["name"] == "karpenter" and "managed by the provider" in mech["how"] and "EKS Auto Mode" in mech["how"]
@@ -136,7 +159,7 @@ def test_managed_karpenter_eks_auto_mode_is_implemented(lab, tmp_path):
 
 @pytest.mark.parametrize("lab", ["broken-karpenter"], indirect=True)
 def test_karpenter_at_its_limits_is_not_implemented(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, {**KARP, "aiconform_cluster_autoscaling_scale_up_timeout": 4})
+    entry, out = verify_in_process(lab, tmp_path, REQ, {**KARP, "aiconform_cluster_autoscaling_scale_up_timeout": 4})
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     up = next(c for c in entry["checks"] if c["name"] == "ScaleUpOnNewNode")
     assert up["outcome"] == "fail" and "all available instance types exceed limits for nodepool" in up["reason"]
@@ -147,7 +170,7 @@ def test_karpenter_at_its_limits_is_not_implemented(lab, tmp_path):
 def test_two_autoscalers_and_a_pool_neither_claims_is_unknown_naming_the_variable(lab, tmp_path):
     _apply(lab, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
         "name": "cluster-autoscaler-status", "namespace": "kube-system"}, "data": {"status": ""}})
-    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_cluster_autoscaling_node_pool_label":
+    entry, out = verify_in_process(lab, tmp_path, REQ, {**FAST, "aiconform_cluster_autoscaling_node_pool_label":
                                                       "cloud.google.com/gke-nodepool=gpu"})
     assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
     reason = entry["reasons"][0]
@@ -161,7 +184,7 @@ DRA = {**FAST, "aiconform_cluster_autoscaling_node_pool_label": "kwok-nodegroup=
 
 @pytest.mark.parametrize("lab", ["autoscaling-dra"], indirect=True)
 def test_dra_only_pool_scales_on_a_pending_claim(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, DRA)
+    entry, out = verify_in_process(lab, tmp_path, REQ, DRA)
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     facts = entry["facts"]
     assert facts["claims"]["mode"] == "dra" and facts["claims"]["device_class"] == "gpu.nvidia.com"
@@ -174,7 +197,7 @@ def test_dra_only_pool_scales_on_a_pending_claim(lab, tmp_path):
 
 @pytest.mark.parametrize("lab", ["autoscaling-dra"], indirect=True)
 def test_dra_only_pool_without_its_deviceclass_is_unknown_naming_the_variable(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, {**DRA, "aiconform_cluster_autoscaling_device_class": "gpu.amd.com"})
+    entry, out = verify_in_process(lab, tmp_path, REQ, {**DRA, "aiconform_cluster_autoscaling_device_class": "gpu.amd.com"})
     assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
     assert "aiconform_cluster_autoscaling_device_class" in entry["reasons"][0]
     assert "DeviceClass gpu.amd.com" in entry["reasons"][0]
@@ -185,7 +208,7 @@ def test_dra_only_pool_that_never_grows_is_not_implemented(lab, tmp_path):
     _apply(lab, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
         "name": "cluster-autoscaler-sim-faults", "namespace": "kube-system",
         "annotations": {"sim.aiconform.io/cluster-autoscaler": "max-size-reached"}}, "data": {}})
-    entry, out = run_conformance(lab, tmp_path, REQ, {**DRA, "aiconform_cluster_autoscaling_scale_up_timeout": 4})
+    entry, out = verify_in_process(lab, tmp_path, REQ, {**DRA, "aiconform_cluster_autoscaling_scale_up_timeout": 4})
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     checks = {c["name"]: c for c in entry["checks"]}
     assert checks["TriggerPodUnschedulable"]["outcome"] == "pass"  # Unschedulable for its claim
@@ -194,7 +217,7 @@ def test_dra_only_pool_that_never_grows_is_not_implemented(lab, tmp_path):
 
 @pytest.mark.parametrize("lab", ["autoscaling-managed"], indirect=True)
 def test_provider_run_autoscaler_scaling_from_zero_is_implemented(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, ZERO)
+    entry, out = verify_in_process(lab, tmp_path, REQ, ZERO)
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     mech = entry["facts"]["mechanism"]
     assert mech["name"] == "cluster-autoscaler" and "managed by the provider" in mech["how"]
@@ -207,7 +230,7 @@ def test_provider_run_autoscaler_that_cannot_grow_is_not_implemented(lab, tmp_pa
     _apply(lab, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
         "name": "cluster-autoscaler-sim-faults", "namespace": "kube-system",
         "annotations": {"sim.aiconform.io/cluster-autoscaler": "max-size-reached"}}, "data": {}})
-    entry, out = run_conformance(lab, tmp_path, REQ, {**ZERO, "aiconform_cluster_autoscaling_scale_up_timeout": 4})
+    entry, out = verify_in_process(lab, tmp_path, REQ, {**ZERO, "aiconform_cluster_autoscaling_scale_up_timeout": 4})
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert "max node group size reached" in " ".join(entry["reasons"])
 
@@ -217,6 +240,6 @@ def test_managed_karpenter_at_its_limits_is_not_implemented(lab, tmp_path):
     done = run_tool(lab, "kubectl", "patch", "nodepools.karpenter.sh", "gpu", "--type=merge", "-p",
                     json.dumps({"spec": {"limits": {"nvidia.com/gpu": 0}}}))
     assert done.returncode == 0, done.stderr
-    entry, out = run_conformance(lab, tmp_path, REQ, {**KARP, "aiconform_cluster_autoscaling_scale_up_timeout": 4})
+    entry, out = verify_in_process(lab, tmp_path, REQ, {**KARP, "aiconform_cluster_autoscaling_scale_up_timeout": 4})
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert "exceed limits for nodepool" in " ".join(entry["reasons"])

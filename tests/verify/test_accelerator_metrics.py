@@ -1,4 +1,7 @@
-"""accelerator_metrics end to end: ansible-playbook conformance.yml --tags verify,accelerator_metrics on the simulator.
+"""accelerator_metrics on the simulator: the verify job in-process; the first test through ansible-playbook.
+The tests call ``helpers.conformance_e2e.verify_in_process`` (the verify job's code, the options the plan
+task gives from the same inventory variables); the first runs ``ansible-playbook conformance.yml --tags
+verify,accelerator_metrics``.
 
 The simulator's DCGM exporter (aiconform/sim/controllers/dcgm.py) answers /metrics behind the API server's
 service and pod proxies with the metric set, HELP/TYPE lines and label names of the real dumps in
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from helpers.conformance_e2e import probe_namespaces, run_conformance
+from helpers.conformance_e2e import probe_namespaces, run_conformance, verify_in_process
 from helpers.sim import SimHandle, run_tool
 
 pytestmark = pytest.mark.e2e
@@ -52,14 +55,14 @@ def test_without_an_exporter_is_not_implemented(lab, tmp_path):
     for kind in ("service", "daemonset"):
         proc = run_tool(lab, "kubectl", "delete", kind, "-n", "gpu-operator", "nvidia-dcgm-exporter")
         assert proc.returncode == 0, proc.stderr
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert "Service gpu-operator/nvidia-dcgm-exporter not found" in entry["reasons"][0]
 
 
 @pytest.mark.parametrize("lab", ["broken-dcgm-labels"], indirect=True)
 def test_metrics_without_per_gpu_labels_fail(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_accelerator_metrics_allocation_mode": "none"})
+    entry, out = verify_in_process(lab, tmp_path, REQ, {**FAST, "aiconform_accelerator_metrics_allocation_mode": "none"})
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert checks(entry)["PerAcceleratorUtilization"] == "fail"
     assert "carry no per-accelerator label" in " ".join(entry["reasons"])
@@ -67,7 +70,7 @@ def test_metrics_without_per_gpu_labels_fail(lab, tmp_path):
 
 @pytest.mark.parametrize("lab", ["broken-dcgm-exposition"], indirect=True)
 def test_malformed_exposition_is_an_error_with_the_reason(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "error", (entry["reasons"], out[-3000:])
     assert "did not return valid Prometheus exposition format" in entry["reasons"][0]
     assert not probe_namespaces(lab, REQ)
@@ -77,7 +80,7 @@ def test_malformed_exposition_is_an_error_with_the_reason(lab, tmp_path):
 def test_probe_that_never_runs_is_unknown(lab, tmp_path):
     """The kubelet is stopped: the compute probe stays Pending, so the workload case is undecided."""
     lab.controllers(kubelet=False)
-    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_accelerator_metrics_probe_start_timeout": 3})
+    entry, out = verify_in_process(lab, tmp_path, REQ, {**FAST, "aiconform_accelerator_metrics_probe_start_timeout": 3})
     assert entry["status"] == "unknown", (entry["reasons"], out[-3000:])
     assert "timed out after 3s waiting for compute probe" in entry["reasons"][-1]
     assert not probe_namespaces(lab, REQ)
@@ -88,7 +91,7 @@ def test_probe_that_never_runs_is_unknown(lab, tmp_path):
 def test_api_fault_is_an_error_and_leaves_nothing_behind(lab, tmp_path, status):
     lab.faults({"path": r"/api/v1/namespaces/aiconform-accelerator-metrics-[^/]+/pods$", "verb": "create",
                 "status": status})
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "error", (entry["reasons"], out[-3000:])
     assert "create pod" in " ".join(entry["reasons"])
     assert not probe_namespaces(lab, REQ)
@@ -102,7 +105,7 @@ def test_aggregate_gpu_all_series_are_not_per_accelerator(lab, tmp_path):
         "annotations": {"sim.aiconform.io/dcgm-exporter": "aggregate"}}, "data": {}}
     proc = run_tool(lab, "kubectl", "apply", "-f", "-", input=yaml.safe_dump(cm))
     assert proc.returncode == 0, proc.stderr
-    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_accelerator_metrics_allocation_mode": "none"})
+    entry, out = verify_in_process(lab, tmp_path, REQ, {**FAST, "aiconform_accelerator_metrics_allocation_mode": "none"})
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert checks(entry)["PerAcceleratorUtilization"] == "fail"
     assert 'aggregate values gpu="all" name no single device' in " ".join(entry["reasons"])
@@ -116,7 +119,7 @@ def test_fewer_series_than_the_node_advertises(lab, tmp_path):
     for node in nodes.stdout.split():
         proc = run_tool(lab, "kubectl", "label", node, "nvidia.com/gpu.count=2", "--overwrite")
         assert proc.returncode == 0, proc.stderr
-    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_accelerator_metrics_allocation_mode": "none"})
+    entry, out = verify_in_process(lab, tmp_path, REQ, {**FAST, "aiconform_accelerator_metrics_allocation_mode": "none"})
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert checks(entry)["SeriesPerAdvertisedDevice"] == "fail"
     assert "advertises 2 (2 nvidia.com/gpu), series for 1" in " ".join(entry["reasons"])
@@ -138,7 +141,7 @@ def test_exporter_found_through_its_service_monitor(lab, tmp_path):
     ]
     proc = run_tool(lab, "kubectl", "apply", "-f", "-", input=yaml.safe_dump_all(objs))
     assert proc.returncode == 0, proc.stderr
-    entry, out = run_conformance(lab, tmp_path, REQ, {**FAST, "aiconform_accelerator_metrics_allocation_mode": "none"})
+    entry, out = verify_in_process(lab, tmp_path, REQ, {**FAST, "aiconform_accelerator_metrics_allocation_mode": "none"})
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     assert entry["facts"]["endpoint"]["service"] == "gpu-operator/gpu-telemetry:9400"
     assert entry["facts"]["endpoint"]["found_by"] == "ServiceMonitor gpu-operator/dcgm-exporter (discovered)"
@@ -147,7 +150,7 @@ def test_exporter_found_through_its_service_monitor(lab, tmp_path):
 # -- AMD's device-metrics-exporter (scenario amd-gpu): found by its app label, read by its own names ------------
 @pytest.mark.parametrize("lab", ["amd-gpu"], indirect=True)
 def test_amd_exporter_found_by_label_is_implemented(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     endpoint = entry["facts"]["endpoint"]
     assert endpoint["service"] == "kube-amd-gpu/amd-gpu-amd-metrics-exporter-svc:5000"
@@ -167,7 +170,7 @@ def test_amd_exporter_aggregate_is_not_implemented(lab, tmp_path):
         "annotations": {"sim.aiconform.io/amd-metrics-exporter": "aggregate"}}, "data": {}}
     proc = run_tool(lab, "kubectl", "apply", "-f", "-", input=yaml.safe_dump(cm))
     assert proc.returncode == 0, proc.stderr
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Not Implemented", (entry["reasons"], out[-3000:])
     assert 'aggregate values gpu_id="all", serial_number="" name no single device' in " ".join(entry["reasons"])
 
@@ -175,7 +178,7 @@ def test_amd_exporter_aggregate_is_not_implemented(lab, tmp_path):
 # -- Intel XPU Manager's exporter (scenario intel-gpu): found by its name, read by its own names and uuid ----------
 @pytest.mark.parametrize("lab", ["intel-gpu"], indirect=True)
 def test_intel_xpumanager_exporter_is_implemented(lab, tmp_path):
-    entry, out = run_conformance(lab, tmp_path, REQ, FAST)
+    entry, out = verify_in_process(lab, tmp_path, REQ, FAST)
     assert entry["status"] == "Implemented", (entry["reasons"], out[-3000:])
     assert entry["facts"]["endpoint"]["service"] == "intel-xpumanager/intel-xpumanager:29999"
     got = checks(entry)
