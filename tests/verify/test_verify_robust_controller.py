@@ -181,8 +181,13 @@ def test_generic_profile_missing_variables_is_a_clear_error(lab, tmp_path):
 
 
 @pytest.mark.parametrize("lab", ["conformant"], indirect=True)
-def test_operator_down_webhook_unreachable_and_nothing_reconciled(lab, tmp_path):
-    """Operator scaled to zero: its webhook Service has no endpoints (failurePolicy Fail) and nothing reconciles."""
+def test_operator_down_webhook_unreachable_and_nothing_reconciled(lab, tmp_path, monkeypatch):
+    """Operator scaled to zero: its webhook Service has no endpoints (failurePolicy Fail) and nothing reconciles.
+
+    In-process, the client's retry budget for a failing webhook call (45 s, a webhook pod restarting) is cut to
+    5 s: the same retries, in a tenth of the time."""
+    from aiconform import kube
+    monkeypatch.setattr(kube, "DEFAULT_POLICY", kube.RetryPolicy(webhook_budget=5.0))
     proc = run_tool(lab, "kubectl", "scale", "deployment", "-n", "kuberay-system", "kuberay-operator", "--replicas=0")
     assert proc.returncode == 0, proc.stderr
     entry, out = verify_in_process(lab, tmp_path, REQ, {**FAST, "aiconform_robust_controller_operator_ready_timeout": 3})
