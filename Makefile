@@ -21,9 +21,18 @@ lab-build: setup
 	elif [ -n "$$CI" ]; then echo "[lab] Go 1.26+ is needed to build the lab (tests marked lab)" >&2; exit 1; \
 	else echo "[lab] Go not found: tests marked lab will be skipped (install Go 1.26+, then make lab-build)"; fi
 
-## The whole test suite: lint, the lab's programs, then unit, end-to-end and lab tests.
+## The whole test suite: lint, the lab's programs, then every tier but the lab (mostly waiting on the simulator's
+## controllers and the probes' timeouts: 4 workers on 2 cores), then the lab's tests (real control planes and
+## controllers, CPU-bound: 2 workers). Whole files per worker: module-scoped simulators and labs start once.
+## Both runs always run; the exit code is the first failure's. Exit 5 (ARGS selected no test of a run) is fine.
+TEST_WORKERS ?= 4
+LAB_WORKERS ?= 2
+PYTEST = $(VENV)/python -m pytest --dist loadfile --durations=30
 test: setup lint lab-build
-	@$(VENV)/python -m pytest -n 2 --dist loadfile --durations=30 $(ARGS)
+	@rc=0; \
+	$(PYTEST) -n $(TEST_WORKERS) -m "not lab" $(ARGS) || { r=$$?; [ $$r = 5 ] || rc=$$r; }; \
+	$(PYTEST) -n $(LAB_WORKERS) -m lab $(ARGS) || { r=$$?; [ $$r = 5 ] || [ $$rc != 0 ] || rc=$$r; }; \
+	exit $$rc
 
 lint: setup
 	@$(VENV)/ruff check aiconform plugins tests
