@@ -144,3 +144,31 @@ def test_the_sample_inventory_is_grouped_by_the_catalog_categories() -> None:
     files = sorted(p.name for p in (PROJECT_ROOT / "inventory/sample/group_vars/all").glob("verify_*.yml"))
     stems = sorted(f"verify_{stem}.yml" for _key, _title, stem in verifier_options._categories())
     assert files == stems
+
+
+def _plan_tasks() -> dict[str, dict[str, str]]:
+    """requirement id -> option -> the template of the generated plan task (playbooks/verify_plan/*.yml)."""
+    tasks: dict[str, dict[str, str]] = {}
+    for path in sorted((PROJECT_ROOT / "playbooks" / "verify_plan").glob("*.yml")):
+        for task in yaml.safe_load(path.read_text()):
+            rid = task["tags"][0]
+            tasks[rid] = task["vars"]["aiconform_options"]
+    return tasks
+
+
+@pytest.mark.parametrize("rid", catalog.all_ids())
+def test_planned_options_are_what_the_plan_task_gives(rid: str) -> None:
+    """verify_in_process (tests/verify) plans options in Python: the same as the generated plan task's templates
+    (Jinja's default filter, as Ansible's), with no variable set, with only the shared fallbacks, with every one."""
+    import jinja2
+
+    templates = _plan_tasks()[rid]
+    spec = load(rid).OPTIONS
+    own = {verifier_options.variable(rid, name, s): f"own-{name}" for name, s in spec.items()}
+    shared = {s["fallback"]: f"shared-{s['fallback']}" for s in spec.values() if s.get("fallback")}
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    for variables in ({}, shared, {**shared, **own}, {**own, "aiconform_unrelated": 1}):
+        rendered = {name: env.from_string(t).render(**variables, omit="__omit__") for name, t in templates.items()}
+        by_playbook = {k: v for k, v in rendered.items() if v != "__omit__"}
+        assert verifier_options.planned_options(rid, variables) == by_playbook, variables
+    assert set(templates) == set(spec)

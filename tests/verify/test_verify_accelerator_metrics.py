@@ -14,17 +14,12 @@ from __future__ import annotations
 import pytest
 import yaml
 from helpers.conformance_e2e import probe_namespaces, run_conformance, verify_in_process
-from helpers.sim import SimHandle, run_tool
+from helpers.sim import run_tool
 
 pytestmark = pytest.mark.e2e
 REQ = "accelerator_metrics"
 FAST = {"aiconform_accelerator_metrics_scrape_timeout": 5, "aiconform_accelerator_metrics_probe_start_timeout": 15,
         "aiconform_accelerator_metrics_utilization_timeout": 6, "aiconform_accelerator_metrics_sample_interval": 1}
-
-
-@pytest.fixture
-def lab(request, sim_factory) -> SimHandle:
-    return sim_factory(request.param)
 
 
 def checks(entry: dict) -> dict[str, str]:

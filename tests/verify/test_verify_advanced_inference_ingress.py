@@ -18,12 +18,8 @@ from helpers.sim import SimHandle, run_tool
 
 pytestmark = pytest.mark.e2e
 REQ = "advanced_inference_ingress"
+KUBERNETES_VERSION = "v1.36.1"  # tests/verify/conftest.py's lab fixture starts the simulator at it
 FAST = {f"aiconform_advanced_inference_ingress_{k}_timeout": 4 for k in ("gateway", "route", "pool", "pod", "client")}
-
-
-@pytest.fixture
-def lab(request, sim_factory) -> SimHandle:
-    return sim_factory(request.param, kubernetes_version="v1.36.1")
 
 
 @pytest.mark.parametrize("lab", ["conformant"], indirect=True)

@@ -26,11 +26,6 @@ SUBTESTS = ["GatewayAPIResourcesServed", "GatewayClassAccepted", "GatewayProgram
             "WeightedTrafficSplitting", "HeaderBasedRouting"]
 
 
-@pytest.fixture
-def lab(request, sim_factory) -> SimHandle:
-    return sim_factory(request.param)
-
-
 def _checks(entry: dict) -> dict[str, dict]:
     return {c["name"]: c for c in entry["checks"]}
 

@@ -14,17 +14,12 @@ import json
 
 import pytest
 from helpers.conformance_e2e import probe_namespaces, run_conformance, verify_in_process
-from helpers.sim import SimHandle, run_tool
+from helpers.sim import run_tool
 
 pytestmark = pytest.mark.e2e
 REQ = "ai_service_metrics"
 FAST = {"aiconform_ai_service_metrics_collection_timeout": 4, "aiconform_ai_service_metrics_stub_ready_timeout": 15,
         "aiconform_ai_service_metrics_query_interval": 1}
-
-
-@pytest.fixture
-def lab(request, sim_factory) -> SimHandle:
-    return sim_factory(request.param)
 
 
 def checks(entry: dict) -> dict[str, str]:

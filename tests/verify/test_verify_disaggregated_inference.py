@@ -11,16 +11,11 @@ from __future__ import annotations
 
 import pytest
 from helpers.conformance_e2e import probe_namespaces, run_conformance, verify_in_process
-from helpers.sim import SimHandle
 
 pytestmark = pytest.mark.e2e
 REQ = "disaggregated_inference"
+KUBERNETES_VERSION = "v1.36.1"  # tests/verify/conftest.py's lab fixture starts the simulator at it
 FAST = {"aiconform_disaggregated_inference_pod_timeout": 4, "aiconform_disaggregated_inference_client_timeout": 4}
-
-
-@pytest.fixture
-def lab(request, sim_factory) -> SimHandle:
-    return sim_factory(request.param, kubernetes_version="v1.36.1")
 
 
 @pytest.mark.parametrize("lab", ["disaggregated-llm-d"], indirect=True)

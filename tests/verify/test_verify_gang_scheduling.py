@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 import yaml
 from helpers.conformance_e2e import probe_namespaces, run_conformance, verify_in_process
-from helpers.sim import SimHandle, run_tool
+from helpers.sim import run_tool
 
 from aiconform.sim.scenario import load_scenario
 
@@ -23,11 +23,6 @@ FAST = {"aiconform_gang_scheduling_negative_window": 3, "aiconform_gang_scheduli
         "aiconform_gang_scheduling_release_timeout": 15, "aiconform_gang_scheduling_queue_ready_timeout": 10,
         # 2-CPU pods keep the negative Job (2x the cluster's CPU) at a few dozen pods in the simulator
         "aiconform_gang_scheduling_cpu_request": "2", "aiconform_gang_scheduling_negative_parallelism": 10}
-
-
-@pytest.fixture
-def lab(request, sim_factory) -> SimHandle:
-    return sim_factory(request.param)
 
 
 @pytest.mark.parametrize("lab", ["conformant"], indirect=True)

@@ -12,17 +12,12 @@ from __future__ import annotations
 
 import pytest
 from helpers.conformance_e2e import probe_namespaces, run_conformance, verify_in_process
-from helpers.sim import SimHandle
 
 pytestmark = pytest.mark.e2e
 REQ = "high_performance_networking"
+KUBERNETES_VERSION = "v1.36.1"  # tests/verify/conftest.py's lab fixture starts the simulator at it
 FAST = {"aiconform_high_performance_networking_pod_timeout": 6,
         "aiconform_high_performance_networking_transfer_timeout": 6}
-
-
-@pytest.fixture
-def lab(request, sim_factory) -> SimHandle:
-    return sim_factory(request.param, kubernetes_version="v1.36.1")
 
 
 @pytest.mark.parametrize("lab", ["dranet"], indirect=True)

@@ -24,11 +24,6 @@ FAST = {"aiconform_pod_autoscaling_stabilization_window": 3, "aiconform_pod_auto
         "aiconform_pod_autoscaling_control_window": 3}
 
 
-@pytest.fixture
-def lab(request, sim_factory) -> SimHandle:
-    return sim_factory(request.param)
-
-
 @pytest.mark.parametrize("lab", ["conformant"], indirect=True)
 def test_conformant_hpa_scales_up_and_down(lab, tmp_path):
     entry, out = run_conformance(lab, tmp_path, REQ, FAST)

@@ -16,17 +16,12 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers.conformance_e2e import probe_namespaces, run_conformance, verify_in_process
-from helpers.sim import SimHandle, run_tool
+from helpers.sim import run_tool
 
 pytestmark = pytest.mark.e2e
 REQ = "robust_controller"
 FAST = {"aiconform_robust_controller_operator_ready_timeout": 10,
         "aiconform_robust_controller_operator_reconcile_timeout": 15}
-
-
-@pytest.fixture
-def lab(request, sim_factory) -> SimHandle:
-    return sim_factory(request.param)
 
 
 def checks(entry: dict) -> dict[str, str]:

@@ -17,7 +17,7 @@ import json
 import pytest
 import yaml
 from helpers.conformance_e2e import probe_namespaces, run_conformance, verify_in_process
-from helpers.sim import SimHandle, run_tool
+from helpers.sim import run_tool
 
 pytestmark = pytest.mark.e2e
 REQ = "secure_accelerator_access"
@@ -26,11 +26,6 @@ FAST = {"aiconform_secure_accelerator_access_pod_running_timeout": 4,
         "aiconform_secure_accelerator_access_release_timeout": 10, "aiconform_cleanup_timeout": 20}
 SUBTESTS = ["PositiveAccessTest", "NegativeIsolationTest", "MultiContainerIsolationTest", "CrossPodIsolationTest",
             "EnvVarBypassTest"]
-
-
-@pytest.fixture
-def lab(request, sim_factory) -> SimHandle:
-    return sim_factory(request.param)
 
 
 @pytest.mark.parametrize("lab", ["conformant"], indirect=True)
