@@ -90,6 +90,21 @@ def wait_for(what: str, fn: Any, timeout: float, interval: float = 2.0) -> Any:
     raise AssertionError(f"{what}: not after {timeout:g}s (last: {last!r})")
 
 
+def stack_lab(stack: str, gpus: int = 1) -> Any:
+    """A module-scoped ``lab`` fixture for a test module of one lab stack: ``lab = stack_lab("volcano")``.
+
+    Skips (or, under CI, fails) without the stack's binaries; the lab is started once for the module and stopped
+    after its last test."""
+    @pytest.fixture(scope="module")
+    def lab(tmp_path_factory: pytest.TempPathFactory) -> Any:
+        """The lab with the test module's stack (``stack_lab``), started once for the module."""
+        require_binaries(stack=stack)
+        handle = LabHandle(tmp_path_factory.mktemp("lab"), gpus=gpus, stack=stack)
+        yield handle
+        handle.stop()
+    return lab
+
+
 def verify_on_lab(lab: LabHandle, tmp_path: Path, only: str, inventory: dict[str, Any] | None = None,
                   timeout: float = 900) -> tuple[dict[str, dict[str, Any]], str, Path]:
     """``aiconform run --phase verify --only <only>`` against the lab with the lab engine's inventory (plus

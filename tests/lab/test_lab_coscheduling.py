@@ -22,12 +22,11 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.lab import LabHandle, kubectl_ok, require_binaries, verify_on_lab, wait_for
+from helpers.lab import LabHandle, kubectl_ok, stack_lab, verify_on_lab, wait_for
 from helpers.sim import run_tool
 
 from aiconform import PROJECT_ROOT
@@ -44,12 +43,7 @@ VARS = {"aiconform_gang_scheduling_cpu_request": "4", "aiconform_gang_scheduling
         "aiconform_gang_scheduling_positive_timeout": 120}
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    require_binaries(stack=STACK)
-    handle = LabHandle(tmp_path_factory.mktemp("lab"), gpus=1, stack=STACK)
-    yield handle
-    handle.stop()
+lab = stack_lab(STACK)
 
 
 def _verify(lab: LabHandle, tmp_path: Path, extra: dict[str, Any] | None = None) -> tuple[dict[str, Any], str]:

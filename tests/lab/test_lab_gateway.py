@@ -172,7 +172,9 @@ def test_the_controller_stopped_is_not_implemented(lab: tuple[LabHandle, dict[st
     assert res.returncode == 0, res.stderr
     wait_gone(handle, "kgateway-system", "app=kgateway")
     try:
-        req = verify(handle, tmp_path)["ai_inference"]
+        # nothing will program the Gateway: 30 s of waiting say so as well as FAST's 90 (sized for the positive case)
+        req = verify(handle, tmp_path, {"aiconform_ai_inference_gateway_timeout": 30,
+                                        "aiconform_ai_inference_route_timeout": 30})["ai_inference"]
         assert req["status"] == "Not Implemented", json.dumps(req)[:4000]
         # the GatewayClass keeps its old Accepted status; nothing programs the probe's Gateway
         assert checks(req)["GatewayClassAccepted"] == "pass" and checks(req)["GatewayProgrammed"] == "fail", checks(req)

@@ -14,16 +14,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.lab import LabHandle, require_binaries
+from helpers.lab import LabHandle, stack_lab, verify_on_lab
 from helpers.sim import run_tool
 
 from aiconform import PROJECT_ROOT
-from aiconform.lab import write_lab_engine_inventory
 from aiconform.labcluster import build, karpenter
 
 pytestmark = pytest.mark.lab
@@ -36,24 +34,12 @@ VARS = {"aiconform_cluster_autoscaling_node_pool_label": f"karpenter.sh/nodepool
         "aiconform_cluster_autoscaling_stability_window": 4}
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    require_binaries(stack=STACK)
-    handle = LabHandle(tmp_path_factory.mktemp("lab"), gpus=1, stack=STACK)
-    yield handle
-    handle.stop()
+lab = stack_lab(STACK)
 
 
 def _verify(lab: LabHandle, tmp_path: Path, extra: dict[str, Any] | None = None) -> tuple[dict[str, Any], str]:
-    inv = tmp_path / "inventory.yml"
-    write_lab_engine_inventory(inv, lab.kubeconfig, {**VARS, **(extra or {})})
-    reports = tmp_path / "reports"
-    proc = subprocess.run([sys.executable, "-m", "aiconform.cli", "run", "-i", str(inv), "--phase", "verify",
-                           "--only", REQ, "--reports-dir", str(reports)],
-                          cwd=PROJECT_ROOT, env=lab.subprocess_env(), capture_output=True, text=True, timeout=900)
-    out = proc.stdout + proc.stderr
-    results = json.loads(next(reports.glob("lab/*/results.json")).read_text())
-    return {r["id"]: r for r in results["requirements"]}[REQ], out
+    results, out, _run = verify_on_lab(lab, tmp_path, REQ, {**VARS, **(extra or {})})
+    return results[REQ], out
 
 
 def _kubectl_json(lab: LabHandle, *args: str) -> dict[str, Any]:

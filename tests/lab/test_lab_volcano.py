@@ -25,16 +25,14 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.lab import LabHandle, require_binaries, wait_for
+from helpers.lab import LabHandle, stack_lab, verify_on_lab, wait_for
 from helpers.sim import run_tool
 
 from aiconform import PROJECT_ROOT
-from aiconform.lab import write_lab_engine_inventory
 from aiconform.labcluster import build, volcano
 
 pytestmark = pytest.mark.lab
@@ -45,24 +43,12 @@ VARS = {"aiconform_gang_scheduling_cpu_request": "4", "aiconform_gang_scheduling
         "aiconform_gang_scheduling_positive_timeout": 120}
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    require_binaries(stack=STACK)
-    handle = LabHandle(tmp_path_factory.mktemp("lab"), gpus=1, stack=STACK)
-    yield handle
-    handle.stop()
+lab = stack_lab(STACK)
 
 
 def _verify(lab: LabHandle, tmp_path: Path, extra: dict[str, Any] | None = None) -> tuple[dict[str, Any], str]:
-    inv = tmp_path / "inventory.yml"
-    write_lab_engine_inventory(inv, lab.kubeconfig, {**VARS, **(extra or {})})
-    reports = tmp_path / "reports"
-    proc = subprocess.run([sys.executable, "-m", "aiconform.cli", "run", "-i", str(inv), "--phase", "verify",
-                           "--only", REQ, "--reports-dir", str(reports)],
-                          cwd=PROJECT_ROOT, env=lab.subprocess_env(), capture_output=True, text=True, timeout=900)
-    out = proc.stdout + proc.stderr
-    results = json.loads(next(reports.glob("lab/*/results.json")).read_text())
-    return {r["id"]: r for r in results["requirements"]}[REQ], out
+    results, out, _run = verify_on_lab(lab, tmp_path, REQ, {**VARS, **(extra or {})})
+    return results[REQ], out
 
 
 def _kubectl(lab: LabHandle, *args: str) -> str:
