@@ -162,7 +162,13 @@ def _tail(state: Path, limit: int = 3000) -> str:
 
 def stop_process(proc: subprocess.Popen[str], timeout: float = 30) -> None:
     if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)  # unshare dies; --kill-child=SIGTERM stops the machine gracefully
+        # To the process group (``start_new_session``): unshare --fork blocks SIGTERM while it waits for its child,
+        # so a signal to unshare alone never reached the machine (SIGKILL after the timeout, every time); the
+        # machine (node.py, same group) stops its programs in order, then unshare exits with it.
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

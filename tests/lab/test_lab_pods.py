@@ -458,3 +458,6 @@ def test_stopping_the_lab_leaves_no_pod_process(tmp_path: Path) -> None:
         own.stop()
     assert not program_pids(uid)
     assert not own.state.exists()
+    # stopped gracefully: the machine got the SIGTERM and exited 0 (unshare returns its child's status); a machine
+    # never signalled is SIGKILLed after stop_process's timeout (-9)
+    assert own.running.proc.returncode == 0, own.running.proc.returncode
