@@ -17,7 +17,8 @@ conformance: setup
 ## Without Go the tests marked `lab` skip and say why; under CI (CI set) a missing Go is an error.
 lab-build: setup
 	@if command -v $${AICONFORM_GO:-go} >/dev/null 2>&1; then $(VENV)/aiconform lab build && $(VENV)/aiconform lab build --stack karpenter \
-		&& $(VENV)/aiconform lab build --stack volcano && $(VENV)/aiconform lab build --stack coscheduling; \
+		&& $(VENV)/aiconform lab build --stack volcano && $(VENV)/aiconform lab build --stack coscheduling \
+		&& $(VENV)/aiconform lab build --stack keda; \
 	elif [ -n "$$CI" ]; then echo "[lab] Go 1.26+ is needed to build the lab (tests marked lab)" >&2; exit 1; \
 	else echo "[lab] Go not found: tests marked lab will be skipped (install Go 1.26+, then make lab-build)"; fi
 

@@ -54,4 +54,9 @@ STACKS = {
                     "scheduler-plugins-scheduler whose profile enables the Coscheduling plugin binds the pods of a "
                     "PodGroup (scheduling.x-k8s.io) only when minMember of them fit; the controller keeps the "
                     "PodGroups' status",
+    "keda": "base, plus KEDA's operator and metrics API server and Prometheus for real (lab.stacks.keda of "
+            "versions.yml, built from github.com/kedacore/keda/v2 and github.com/prometheus/prometheus): a "
+            "ScaledObject becomes an HPA on an external metric that KEDA's Prometheus scaler reads and its metrics "
+            "API server serves (external.metrics.k8s.io) to the real HPA controller; Prometheus is installed by the "
+            "kube_prometheus_stack role",
 }

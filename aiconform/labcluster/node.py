@@ -175,9 +175,9 @@ class Supervisor:
         raise RuntimeError(f"{what} not ready after {timeout:g}s" + (f" (last error: {last})" if last else ""))
 
     def install_stack(self, api: Api, controllers: list[str], run_pods: bool) -> dict[str, Any]:
-        """What a stack applies itself at start (karpenter.py's, volcano.py's, coscheduling.py's objects), once its
-        controllers run."""
-        from aiconform.labcluster import build, coscheduling, karpenter, volcano
+        """What a stack applies itself at start (karpenter.py's, volcano.py's, coscheduling.py's, keda.py's objects),
+        once its controllers run."""
+        from aiconform.labcluster import build, coscheduling, karpenter, keda, volcano
 
         if "karpenter" in controllers:
             stack: Any = karpenter
@@ -187,6 +187,8 @@ class Supervisor:
         elif "scheduler-plugins-scheduler" in controllers:
             stack, manifests, what = (coscheduling, build.manifests_dir("scheduler-plugins-scheduler"),
                                       "scheduler-plugins")
+        elif "keda-operator" in controllers:
+            stack, manifests, what = keda, build.manifests_dir("keda-operator"), "KEDA"
         else:
             return {}
         if not run_pods:

@@ -1059,6 +1059,8 @@ class PodRunner:
     def _env_value(self, pod: dict[str, Any], var: dict[str, Any]) -> str | None:
         if "value" in var:
             return str(var["value"])
+        if "valueFrom" not in var:  # `value: ""` (the API server stores no value): set and empty, as a kubelet does
+            return ""
         src = var.get("valueFrom") or {}
         if "fieldRef" in src:
             cur: Any = pod

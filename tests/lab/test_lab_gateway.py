@@ -111,13 +111,18 @@ def test_ai_inference_is_implemented_through_the_emulated_gateway(lab: tuple[Lab
     by_id = verify(handle, tmp_path)
     req = by_id["ai_inference"]
     assert req["status"] == "Implemented", "\n".join((json.dumps(req)[:6000], by_id["_out"]["text"][-3000:],
-                                                       handle.log("pods")[-3000:]))
+                                                       handle.log("pods")[-3000:], controller_log(handle)))
     assert set(checks(req).values()) == {"pass"}, checks(req)
     text = json.dumps(req)
     assert "kgateway (kgateway.dev/kgateway) Accepted=True" in text, text[:3000]
     assert "started kgateway-proxy" in handle.log("pods")
     readme = by_id["_out"]["readme"]
     assert "emulated: kgateway" in readme and "real: Gateway API CRDs v1.6.1" in readme
+
+
+def controller_log(lab: LabHandle) -> str:
+    """The emulated controller's last lines (the proxy configurations it wrote, with each backend's endpoints)."""
+    return kubectl(lab, "-n", "kgateway-system", "logs", "deployment/kgateway", "--tail=80").stdout
 
 
 def set_fault(lab: LabHandle, fault: str) -> None:
@@ -160,7 +165,8 @@ def test_traffic_not_following_the_route_is_not_implemented(lab: tuple[LabHandle
             req = verify(handle, tmp_path / "again")["ai_inference"]
             got = checks(req)
         assert req["status"] == "Not Implemented", json.dumps(req)[:4000]
-        assert got[fails] == "fail" and got[passes] == "pass", json.dumps(req["checks"])[:4000]
+        assert got[fails] == "fail" and got[passes] == "pass", (json.dumps(req["checks"])[:4000],
+                                                                controller_log(handle))
         assert got["HTTPRouteAccepted"] == "pass", got  # the route was accepted: the traffic decided
     finally:
         set_fault(handle, "")

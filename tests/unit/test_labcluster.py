@@ -310,3 +310,15 @@ def test_lab_status_names_each_mechanism_without_a_lab_stack(capsys: pytest.Capt
     lines = [line for line in out.splitlines() if line.startswith("no lab stack: ")]
     assert {line.split(":")[1].strip() for line in lines} == set(versions.get("lab.no_stack"))
     assert any(line.startswith("no lab stack: kai-scheduler: the Go module proxy refuses") for line in lines)
+
+
+def test_an_env_var_stored_without_value_is_set_empty() -> None:
+    """`value: ""` is stored by the API server as a name alone; a kubelet sets the variable, empty (KEDA's operator
+    refuses to start when WATCH_NAMESPACE is not set at all)."""
+    from aiconform.labcluster.pods import PodRunner
+
+    pod = {"metadata": {"namespace": "ns", "name": "p"}}
+    assert PodRunner._env_value(None, pod, {"name": "WATCH_NAMESPACE"}) == ""  # type: ignore[arg-type]
+    assert PodRunner._env_value(None, pod, {"name": "A", "value": "x"}) == "x"  # type: ignore[arg-type]
+    assert PodRunner._env_value(None, pod, {"name": "NS", "valueFrom": {  # type: ignore[arg-type]
+        "fieldRef": {"fieldPath": "metadata.namespace"}}}) == "ns"

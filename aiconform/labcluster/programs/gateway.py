@@ -289,20 +289,22 @@ class Kube:
                 return []
             raise
 
-    def apply(self, path: str, name: str, obj: dict[str, Any]) -> None:
-        """Create, or update the spec/data when it differs (our own objects)."""
+    def apply(self, path: str, name: str, obj: dict[str, Any]) -> bool:
+        """Create, or update the spec/data when it differs (our own objects); whether anything was written."""
         try:
             cur = self.call("GET", f"{path}/{name}")
         except self.exc as exc:
             if exc.status != 404:
                 raise
             self.call("POST", path, obj)
-            return
+            return True
         fields = [k for k in ("spec", "data", "metadata") if k in obj]
         patch = {k: obj[k] for k in fields if k != "metadata"}
         patch["metadata"] = {"labels": obj["metadata"].get("labels", {})}
         if any(_differs(obj.get(k), cur.get(k)) for k in fields):
             self.call("PATCH", f"{path}/{name}", patch, "application/merge-patch+json")
+            return True
+        return False
 
 
 def _differs(want: Any, have: Any) -> bool:
@@ -455,7 +457,10 @@ class Controller:
              "routes": sorted(attached.get(lst["name"], []), key=precedence_key)}
             for lst in listeners if lst.get("protocol") == "HTTP"]}
         objs = proxy_objects(gw, self.image, config, os.environ.get(FAULT_ENV, ""))
-        k.apply(f"/api/v1/namespaces/{ns}/configmaps", f"{name}-xds", objs["configmaps"])
+        if k.apply(f"/api/v1/namespaces/{ns}/configmaps", f"{name}-xds", objs["configmaps"]):
+            self.say(f"Gateway {ns}/{name}: configuration written: " + "; ".join(
+                f"{lst['name']}: " + ", ".join(f"{b['name']}={len(b['endpoints'])}" for e in lst["routes"]
+                                               for b in e["backends"]) for lst in config["listeners"]))
         k.apply(f"/apis/apps/v1/namespaces/{ns}/deployments", name, objs["deployments"])
         k.apply(f"/api/v1/namespaces/{ns}/services", name, objs["services"])
         sel = ",".join(f"{a}={b}" for a, b in objs["deployments"]["spec"]["selector"]["matchLabels"].items())
@@ -539,6 +544,9 @@ class Config:
                     with open(self.path, encoding="utf-8") as fh:
                         self.data = json.load(fh)
                     self.stamp = stamp
+                    print("configuration loaded: " + ", ".join(
+                        f"{b['name']}={len(b['endpoints'])}" for lst in self.data.get("listeners") or []
+                        for e in lst.get("routes") or [] for b in e.get("backends") or []), flush=True)
             except (OSError, ValueError):
                 pass
             return self.data

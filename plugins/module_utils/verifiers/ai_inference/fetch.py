@@ -113,7 +113,8 @@ def _run_client(ctx: ProbeContext, ns: str, o: dict[str, Any], host: str, source
     pod["spec"]["containers"][0]["image"] = o["client_image"]
     net.set_env(pod, {"GATEWAY_HOST": host, "SPLIT_REQUESTS": o["split_requests"],
                       "HEADER_REQUESTS": o["header_requests"], "HEADER_NAME": o["header_name"],
-                      "HEADER_VALUE": o["header_value"], "WARMUP_ATTEMPTS": o["warmup_attempts"]})
+                      "HEADER_VALUE": o["header_value"], "WARMUP_ATTEMPTS": o["warmup_attempts"],
+                      "WARMUP_BACKENDS": f"{PRIMARY} {SECONDARY}"})
     out: dict[str, Any] = {"host": host, "host_source": source}
     out.update(net.run_client(ctx, ns, pod, float(o["pod_timeout"]) + float(o["client_timeout"])))
     ctx.record("Traffic observed through the Gateway", {k: out[k] for k in ("host", "host_source", "kinds")})
