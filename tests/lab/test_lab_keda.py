@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from helpers.lab import LabHandle, require_binaries, verify_on_lab
 from helpers.lab import kubectl_ok as kubectl
 from helpers.lab import wait_for as wait
@@ -115,7 +116,9 @@ def test_pod_autoscaling_is_implemented_through_keda(installed: LabHandle, tmp_p
 
 
 def test_a_query_without_series_is_not_implemented(installed: LabHandle, tmp_path: Path) -> None:
-    r = verify(installed, tmp_path, {"aiconform_pod_autoscaling_external_query": "avg(aiconform_no_such_series)"})
+    # nothing to scale on: 90 s of waiting say so as well as the default 300 (KEDA scaled up in ~20 s above)
+    r = verify(installed, tmp_path, {"aiconform_pod_autoscaling_external_query": "avg(aiconform_no_such_series)",
+                                     "aiconform_pod_autoscaling_scale_up_timeout": 90})
     assert r["status"] == "Not Implemented", "\n".join((json.dumps(r)[:5000], r["_out"][-3000:]))
     assert checks(r)["ScaleUpOnAcceleratorMetric"] == "fail", checks(r)
 
@@ -133,6 +136,66 @@ def test_the_metrics_server_stopped_is_not_implemented(installed: LabHandle, tmp
         kubectl(installed, "-n", keda.NAMESPACE, "scale", "deployment", keda.METRICS_SERVER, "--replicas=1")
     wait(f"APIService {keda.APISERVICE} Available again",
          lambda: condition(installed, "apiservice", keda.APISERVICE, "Available") == "True", 120)
+
+
+def _scaledobject_and_target(ns: str) -> list[dict[str, Any]]:
+    """The verifier's own ScaledObject (its manifest) on a Deployment of its own."""
+    so = yaml.safe_load((PROJECT_ROOT / "plugins/module_utils/verifiers/pod_autoscaling/manifests/"
+                         "scaledobject.yaml").read_text())
+    so["metadata"]["namespace"] = ns
+    so["spec"]["triggers"][0]["metadata"]["serverAddress"] = "http://127.0.0.1:9"  # never answers: not the point
+    pause = versions.get("verifier_probes.images.pause")
+    name = so["spec"]["scaleTargetRef"]["name"]
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns},
+           "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                    "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [
+                        {"name": "c", "image": f"{pause['registry']}/{pause['repository']}:{pause['tag']}"}]}}}}
+    return [dep, so]
+
+
+def _what_keda_made(handle: Any, ns: str) -> dict[str, Any]:
+    """The HPA KEDA made for the ScaledObject and what the ScaledObject's status says, as clients read them."""
+    so = json.loads(run_tool(handle, "kubectl", "-n", ns, "get", "scaledobject", "aiconform-gpu-workload",
+                             "-o", "json").stdout)
+    status = so.get("status") or {}
+    name = status.get("hpaName")
+    if not name:
+        return {}
+    proc = run_tool(handle, "kubectl", "-n", ns, "get", "hpa", name, "-o", "json")
+    if proc.returncode != 0:
+        return {}
+    hpa = json.loads(proc.stdout)
+    labels = hpa["metadata"].get("labels") or {}
+    return {"hpaName": name, "externalMetricNames": status.get("externalMetricNames"),
+            "Ready": next((c["status"] for c in status.get("conditions") or [] if c["type"] == "Ready"), None),
+            "labels": {k: labels.get(k) for k in ("scaledobject.keda.sh/name", "app.kubernetes.io/managed-by")},
+            "owner": [(o["kind"], o["name"], o.get("controller")) for o in hpa["metadata"].get("ownerReferences") or []],
+            "spec": {k: hpa["spec"].get(k) for k in ("scaleTargetRef", "minReplicas", "maxReplicas", "metrics",
+                                                     "behavior")}}
+
+
+def test_the_simulators_keda_makes_what_keda_makes(installed: LabHandle, tmp_path: Path) -> None:
+    """Differential: the ScaledObject pod_autoscaling creates becomes the same HPA, and the same ScaledObject status
+    fields the verifier reads, on the simulator's KEDA (aiconform/sim/controllers/keda.py) as on the real one."""
+    from helpers.sim import SimHandle
+
+    sim = SimHandle("keda", workdir=tmp_path / "sim")
+    try:
+        ns = "keda-diff"
+        got = {}
+        for engine, handle in (("lab", installed), ("sim", sim)):
+            assert run_tool(handle, "kubectl", "create", "namespace", ns).returncode == 0  # type: ignore[arg-type]
+            res = run_tool(handle, "kubectl", "apply", "-f", "-", input=json.dumps(  # type: ignore[arg-type]
+                {"apiVersion": "v1", "kind": "List", "items": _scaledobject_and_target(ns)}))
+            assert res.returncode == 0, (engine, res.stderr)
+            got[engine] = wait(f"the HPA KEDA makes on the {engine}",
+                               lambda handle=handle: _what_keda_made(handle, ns), 60)
+        lab, simulated = got["lab"], got["sim"]
+        assert lab["hpaName"] == "keda-hpa-aiconform-gpu-workload" and lab["Ready"] == "True", lab
+        assert simulated == lab, {"lab": lab, "sim": simulated}
+    finally:
+        run_tool(installed, "kubectl", "delete", "namespace", "keda-diff", "--wait=false")  # type: ignore[arg-type]
+        sim.stop()
 
 
 def test_teardown(installed: LabHandle) -> None:
