@@ -152,7 +152,7 @@ def _wait_ready(proc: subprocess.Popen[str], state: Path, timeout: float) -> str
     raise LabError(f"the lab was not ready after {timeout:g}s:\n{_tail(state)}")
 
 
-def _tail(state: Path, limit: int = 3000) -> str:
+def _tail(state: Path, limit: int = 8000) -> str:
     parts = []
     log = state / "node.log"
     if log.exists():

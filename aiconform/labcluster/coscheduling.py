@@ -143,8 +143,4 @@ def install(api: Any, manifests: Path, timeout: float = 60) -> dict[str, Any]:
 
 def ready(api: Any) -> str | None:
     """None once both Deployments have a Ready pod."""
-    for name in (CONTROLLER, SCHEDULER):
-        unready = stackutil.deployment_unready(api, NAMESPACE, name)
-        if unready:
-            return unready
-    return None
+    return stackutil.deployment_unready(api, NAMESPACE, CONTROLLER, SCHEDULER)

@@ -183,10 +183,9 @@ def install(api: Any, manifests: Path, timeout: float = 60) -> dict[str, Any]:
 
 def ready(api: Any) -> str | None:
     """None once both Deployments have a Ready pod and the aggregator says the external metrics API is Available."""
-    for name in (OPERATOR, METRICS_SERVER):
-        unready = stackutil.deployment_unready(api, NAMESPACE, name)
-        if unready:
-            return unready
+    unready = stackutil.deployment_unready(api, NAMESPACE, OPERATOR, METRICS_SERVER)
+    if unready:
+        return unready
     status, svc = api.request("GET", f"/apis/apiregistration.k8s.io/v1/apiservices/{APISERVICE}")
     cond = next((c for c in ((svc or {}).get("status") or {}).get("conditions") or [] if c.get("type") == "Available"),
                 {}) if status == 200 else {}

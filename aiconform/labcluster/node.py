@@ -204,8 +204,25 @@ class Supervisor:
         try:
             self.wait_for(what, ok, 120)
         except RuntimeError as exc:
-            raise RuntimeError(f"{exc}: {last['why']}") from exc
+            pods_said = self.stack_pods_tail(api, getattr(stack, "NAMESPACE", ""))
+            raise RuntimeError(f"{exc}: {last['why']}\n{pods_said}") from exc
         return dict(info)
+
+    def stack_pods_tail(self, api: Api, namespace: str, lines: int = 12) -> str:
+        """What the pod runner said about a stack's pods, and the last lines each of their containers logged (the
+        state directory goes with the lab, so a failed start must say it)."""
+        if not namespace:
+            return ""
+        runner = self.state / "logs" / "pods.log"
+        said = [line[:300] for line in (runner.read_text(errors="replace").splitlines() if runner.exists() else [])
+                if f" {namespace}/" in line]
+        out = [f"pod runner, {namespace}/*:", *said[-lines:]]
+        status, pods = api.request("GET", f"/api/v1/namespaces/{namespace}/pods")
+        for pod in (pods or {}).get("items") or [] if status == 200 else []:
+            for log in sorted((self.state / "pods" / pod["metadata"]["uid"]).glob("*.log")):
+                text = log.read_text(errors="replace").splitlines()
+                out += [f"{pod['metadata']['name']}, {log.name}:", *(line[:300] for line in text[-lines:])]
+        return "\n".join(out)
 
     # -- the cluster -----------------------------------------------------------------------------------------
     def run(self) -> int:

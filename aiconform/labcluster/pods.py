@@ -653,11 +653,14 @@ class PodRunner:
     def check(self, m: Managed) -> None:
         if m.done or m.proc is None:
             return
+        now = time.monotonic()
+        # as a kubelet's volume manager: the volumes follow their objects whether the container runs or waits to be
+        # restarted (KEDA's metrics server exits at once while the operator's first Secret is still empty; its
+        # restart must see the certificates written since)
+        if m.volumes and now - m.refreshed >= 1.0:
+            m.refreshed = now
+            self.refresh_volumes(m)
         if m.proc.poll() is None and not m.restart_after:
-            now = time.monotonic()
-            if m.volumes and now - m.refreshed >= 1.0:
-                m.refreshed = now
-                self.refresh_volumes(m)
             probe = self.probe_of(m)
             spec = m.spec_container.get("readinessProbe") or {}
             # a kubelet's timing: every periodSeconds (until first Ready: every second, to start fast), Ready after

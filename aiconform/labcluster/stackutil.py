@@ -69,9 +69,10 @@ def apply_crds(api: Any, crds: list[dict[str, Any]], owner: str, timeout: float 
     return names
 
 
-def deployment_unready(api: Any, namespace: str, name: str) -> str | None:
-    """None when the Deployment has a Ready pod, else why not."""
-    status, dep = api.request("GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}")
-    if status != 200 or not (dep.get("status") or {}).get("readyReplicas"):
-        return f"Deployment {namespace}/{name} has no Ready pod"
+def deployment_unready(api: Any, namespace: str, *names: str) -> str | None:
+    """None when each of the Deployments has a Ready pod, else why not (the first that has none)."""
+    for name in names:
+        status, dep = api.request("GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}")
+        if status != 200 or not (dep.get("status") or {}).get("readyReplicas"):
+            return f"Deployment {namespace}/{name} has no Ready pod"
     return None

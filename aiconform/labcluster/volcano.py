@@ -258,10 +258,9 @@ def install(api: Any, manifests: Path, pki_dir: Path, timeout: float = 60) -> di
 def ready(api: Any) -> str | None:
     """None once the three Deployments have a Ready pod, the webhook-manager has written its CA into every webhook
     configuration, and Queue ``default`` (created by the scheduler through the queue webhooks) is Open."""
-    for name in (ADMISSION, CONTROLLERS, SCHEDULER):
-        unready = stackutil.deployment_unready(api, NAMESPACE, name)
-        if unready:
-            return unready
+    unready = stackutil.deployment_unready(api, NAMESPACE, ADMISSION, CONTROLLERS, SCHEDULER)
+    if unready:
+        return unready
     for path, obj in webhook_configurations():
         name = obj["metadata"]["name"]
         status, cfg = api.request("GET", f"{path}/{name}")

@@ -461,3 +461,36 @@ def test_stopping_the_lab_leaves_no_pod_process(tmp_path: Path) -> None:
     # stopped gracefully: the machine got the SIGTERM and exited 0 (unshare returns its child's status); a machine
     # never signalled is SIGKILLed after stop_process's timeout (-9)
     assert own.running.proc.returncode == 0, own.running.proc.returncode
+
+
+def test_a_restarted_container_sees_the_volume_as_its_secret_is_now(lab: LabHandle) -> None:
+    """As a kubelet's volume manager: a container that exits at once keeps its volumes synced while it waits to be
+    restarted, so its next start reads what was written since (KEDA's metrics server starts while the operator's
+    Secret is still empty and exits; its restart must find the certificates)."""
+    ns = "pods-volume-restart"
+    kubectl(lab, "create", "namespace", ns)
+    kubectl(lab, "-n", ns, "create", "secret", "generic", "certs")  # exists, empty: the pod is not held
+    apply(lab, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "waits", "namespace": ns},
+                "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "waits"}},
+                         "template": {"metadata": {"labels": {"app": "waits"}}, "spec": {
+                             "tolerations": [{"operator": "Exists"}],
+                             "containers": [{"name": "c", "image": BUSYBOX, "command": [
+                                 "sh", "-c", "cat /certs/ca.crt || exit 1; sleep 3600"],
+                                 "volumeMounts": [{"name": "certs", "mountPath": "/certs"}]}],
+                             "volumes": [{"name": "certs", "secret": {"secretName": "certs"}}]}}}})
+    pod = pod_of(lab, ns, "app=waits")
+    name = pod["metadata"]["name"]
+
+    def crashed() -> bool:
+        st = (kget(lab, "pod", "-n", ns, name)["status"].get("containerStatuses") or [{}])[0]
+        return st.get("restartCount", 0) >= 1
+    wait(crashed, 30, "the container to exit for want of the file")
+    data = base64.b64encode(b"the CA\n").decode()
+    kubectl(lab, "-n", ns, "patch", "secret", "certs", "-p", f'{{"data": {{"ca.crt": "{data}"}}}}')
+
+    def running() -> dict:
+        st = (kget(lab, "pod", "-n", ns, name)["status"].get("containerStatuses") or [{}])[0]
+        return st if "running" in st.get("state", {}) and "the CA" in kubectl(lab, "-n", ns, "logs", name).stdout \
+            else {}
+    assert wait(running, 60, "the restarted container to read the Secret's file")["restartCount"] >= 1
+    kubectl(lab, "delete", "namespace", ns, "--wait=false")
