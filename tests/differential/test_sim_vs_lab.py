@@ -853,6 +853,10 @@ CASES: list[Case] = [
         Kubectl(("-n", "{ns}", "apply", "--server-side", "-f", "-"), stdin=cm("ssa", a="1"), keep_stdout=True),
         Kubectl(("-n", "{ns}", "apply", "--server-side", "-f", "-"), stdin=cm("ssa", a="2"), keep_stdout=True),
         Kubectl(("-n", "{ns}", "get", "configmap", "ssa"), jsonpath="{.data}")]),
+    Case("kubectl-apply-list", [  # kubectl validates the items of a List against /openapi/v2
+        Kubectl(("-n", "{ns}", "apply", "-f", "-"), stdin={"apiVersion": "v1", "kind": "List",
+                                                         "items": [cm("l1", a="1"), cm("l2", a="2")]},
+                keep_stdout=True)]),
     Case("kubectl-apply-server-side-conflict", [
         Kubectl(("-n", "{ns}", "apply", "--server-side", "--field-manager=one", "-f", "-"), stdin=cm("ssa", a="1")),
         Kubectl(("-n", "{ns}", "apply", "--server-side", "--field-manager=two", "-f", "-"), stdin=cm("ssa", a="2"))]),
@@ -1013,6 +1017,9 @@ KNOWN: dict[str, str] = {
                               "deletionTimestamp for its grace period (nothing runs, so nothing has to stop)",
     "resourcequota-admission": "no ResourceQuota admission: quotas are stored, never enforced (the install roles "
                                "create none)",
+    "kubectl-apply-list": "no /openapi/v2 (protobuf OpenAPI v2 documents): kubectl's client-side validation of a "
+                          "List's items falls back to it and fails (`--validate=false`, or one object per apply, "
+                          "works)",
 }
 
 _clients: dict[str, client.ApiClient] = {}

@@ -115,6 +115,15 @@ def sync(c: Cluster, mgr: Any) -> None:
             _reconcile(c, so)
 
 
+EXCLUDED_LABELS = "scaledobject.keda.sh/hpa-excluded-labels"
+
+
+def _own_labels(so: Obj) -> dict[str, str]:
+    meta = so["metadata"]
+    excluded = set(str((meta.get("annotations") or {}).get(EXCLUDED_LABELS, "")).split(","))
+    return {k: v for k, v in (meta.get("labels") or {}).items() if k not in excluded}
+
+
 def _reconcile(c: Cluster, so: Obj) -> None:
     spec, ns, name = so.get("spec") or {}, so["metadata"]["namespace"], so["metadata"]["name"]
     ref = spec.get("scaleTargetRef") or {}
@@ -127,9 +136,13 @@ def _reconcile(c: Cluster, so: Obj) -> None:
             "target": {"type": "AverageValue", "averageValue": str(meta.get("threshold", "1"))}}})
     hpa_name = f"keda-hpa-{name}"
     body = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            # KEDA's labels, then the ScaledObject's own over them (less those its excluded-labels annotation
+            # names; KEDA first labels the ScaledObject with its name), and its annotations (controllers/keda/hpa.go)
             "metadata": {"name": hpa_name, "namespace": ns,
                          "labels": {"app.kubernetes.io/managed-by": "keda-operator", "app.kubernetes.io/name": hpa_name,
-                                    "app.kubernetes.io/part-of": name, LABEL: name},
+                                    "app.kubernetes.io/part-of": name, LABEL: name, **_own_labels(so)},
+                         **({"annotations": dict(so["metadata"]["annotations"])}
+                            if so["metadata"].get("annotations") else {}),
                          "ownerReferences": [{"apiVersion": f"{GROUP}/v1alpha1", "kind": "ScaledObject", "name": name,
                                               "uid": so["metadata"]["uid"], "controller": True,
                                               "blockOwnerDeletion": True}]},
