@@ -1,10 +1,11 @@
 """The parts of kube-apiserver's validation and defaulting that clients observe most (held to the lab by
 ``tests/differential``): object names, ConfigMap/Secret keys, Pod containers, workload selectors, Service ports,
-required fields of CRD schemas, and the defaults the API server writes into Pods, pod templates, Deployments and
-Services. Anything else is accepted as sent.
+required fields of CRD schemas, and the defaults the API server writes into Pods, pod templates, Deployments,
+HorizontalPodAutoscalers and Services. Anything else is accepted as sent.
 """
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -154,6 +155,26 @@ def _template(obj: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+# autoscaling/v2 defaults (pkg/apis/autoscaling/v2/defaults.go): with a behavior, each scaling rule's unset fields
+# come from these (scale-down's stabilization window stays unset: the controller manager's flag decides it)
+HPA_SCALE_UP = {"stabilizationWindowSeconds": 0, "selectPolicy": "Max",
+                "policies": [{"type": "Pods", "value": 4, "periodSeconds": 15},
+                             {"type": "Percent", "value": 100, "periodSeconds": 15}]}
+HPA_SCALE_DOWN = {"selectPolicy": "Max", "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}]}
+
+
+def _default_hpa(spec: dict[str, Any]) -> None:
+    spec.setdefault("minReplicas", 1)
+    if not spec.get("metrics"):
+        spec["metrics"] = [{"type": "Resource", "resource": {"name": "cpu", "target": {
+            "type": "Utilization", "averageUtilization": 80}}}]
+    behavior = spec.get("behavior")
+    if isinstance(behavior, dict):
+        for rule, default in (("scaleUp", HPA_SCALE_UP), ("scaleDown", HPA_SCALE_DOWN)):
+            given = behavior.get(rule) if isinstance(behavior.get(rule), dict) else {}
+            behavior[rule] = {**copy.deepcopy(default), **{k: v for k, v in given.items() if v is not None}}
+
+
 def apply_defaults(key: tuple[str, str], obj: dict[str, Any]) -> None:
     if key in (("", "configmaps"), ("", "secrets")):
         for field in ("data", "binaryData"):  # empty maps are omitted (omitempty), as the API server stores them
@@ -183,6 +204,8 @@ def apply_defaults(key: tuple[str, str], obj: dict[str, Any]) -> None:
             ru.setdefault("maxSurge", "25%")
         spec.setdefault("revisionHistoryLimit", 10)
         spec.setdefault("progressDeadlineSeconds", 600)
+    elif key == ("autoscaling", "horizontalpodautoscalers"):
+        _default_hpa(spec)
     elif key == ("apps", "replicasets"):
         spec.setdefault("replicas", 1)
     elif key == ("apps", "statefulsets"):

@@ -371,3 +371,25 @@ def test_pod_log_from_annotation(core):
         time.sleep(0.1)
     assert core.read_namespaced_pod_log("logger", "default") == "line one\nline two\n"
     assert core.read_namespaced_pod_log("logger", "default", tail_lines=1) == "line two\n"
+
+
+def test_an_hpa_with_a_behavior_gets_the_api_servers_defaults() -> None:
+    """autoscaling/v2 defaulting as the lab's kube-apiserver v1.35.4 wrote it for KEDA's HPA (test_lab_keda's
+    sim-vs-lab check): a given behavior keeps its fields, its unset rules and fields come from upstream's defaults,
+    scale-down's stabilization window stays unset when not given."""
+    from aiconform.sim import validation
+
+    hpa = {"spec": {"maxReplicas": 2, "metrics": [{"type": "External"}],
+                    "behavior": {"scaleDown": {"stabilizationWindowSeconds": 30}}}}
+    validation.apply_defaults(("autoscaling", "horizontalpodautoscalers"), hpa)
+    assert hpa["spec"]["minReplicas"] == 1 and hpa["spec"]["metrics"] == [{"type": "External"}]
+    assert hpa["spec"]["behavior"] == {
+        "scaleDown": {"policies": [{"periodSeconds": 15, "type": "Percent", "value": 100}], "selectPolicy": "Max",
+                      "stabilizationWindowSeconds": 30},
+        "scaleUp": {"policies": [{"periodSeconds": 15, "type": "Pods", "value": 4},
+                                 {"periodSeconds": 15, "type": "Percent", "value": 100}],
+                    "selectPolicy": "Max", "stabilizationWindowSeconds": 0}}
+    bare = {"spec": {"maxReplicas": 2}}
+    validation.apply_defaults(("autoscaling", "horizontalpodautoscalers"), bare)
+    assert "behavior" not in bare["spec"]  # no behavior given: none written
+    assert bare["spec"]["metrics"][0]["resource"]["target"] == {"type": "Utilization", "averageUtilization": 80}

@@ -21,6 +21,7 @@ import copy
 import re
 from typing import Any
 
+from aiconform.sim import validation
 from aiconform.sim.api import ApiError, Cluster
 from aiconform.sim.controllers import hpa
 from aiconform.sim.controllers.common import quantity, set_condition
@@ -153,6 +154,7 @@ def _reconcile(c: Cluster, so: Obj) -> None:
     behavior = (((spec.get("advanced") or {}).get("horizontalPodAutoscalerConfig") or {}).get("behavior"))
     if behavior:
         body["spec"]["behavior"] = copy.deepcopy(behavior)
+    validation.apply_defaults(("autoscaling", "horizontalpodautoscalers"), body)  # compared with what is stored
     have = c.find("autoscaling", "horizontalpodautoscalers", ns, hpa_name)
     try:
         if have is None:
